@@ -1,0 +1,5 @@
+"""`python -m stationary` runs the CLI."""
+
+from stationary.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""`stationary stats MODEL`: per-layer MACs, weights and activations, and network totals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stationary.cli import app
+from stationary.cli.common import parse_shape, print_json
+from stationary.workload.load import load_network
+from stationary.workload.stats import NetworkStats, network_stats
+
+
+@app.command()
+def stats(
+    model: Annotated[str, typer.Argument(help="zoo name, path to an .onnx file, or path/to/file.py:factory")],
+    batch: Annotated[int, typer.Option(help="batch size N")] = 1,
+    input_shape: Annotated[str | None, typer.Option(help="input shape, e.g. 1,3,224,224 (imported models)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """MACs, weights and activations per layer and in total (the survey's Table IV columns)."""
+    net = load_network(model, batch=batch, input_shape=parse_shape(input_shape))
+    result = network_stats(net)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        print_stats(result)
+
+
+def _si(v: int) -> str:
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.3f}{suffix}"
+    return str(v)
+
+
+def print_stats(s: NetworkStats) -> None:
+    """A readable per-layer table with totals and the CONV/FC split."""
+    t = Table(title=f"{s.model}, batch {s.batch}", show_footer=False)
+    for col in ("layer", "kind", "output (MxPxQ)", "MACs", "other ops", "weights", "in activations",
+                "out activations"):
+        t.add_column(col, justify="left" if col in ("layer", "kind") else "right")
+    for ls in s.layers:
+        d = ls.dims
+        shape = f"{d['G'] * d['M']}x{d['P']}x{d['Q']}"
+        t.add_row(ls.name, ls.kind, shape, _si(ls.macs), _si(ls.other_ops), _si(ls.weights),
+                  _si(ls.input_activations), _si(ls.output_activations))
+    console = Console(width=None if Console().is_terminal else 150)
+    console.print(t)
+    console.print(
+        f"[bold]total[/]: {_si(s.macs)} MACs ({s.macs:,}), {_si(s.weights)} weights ({s.weights:,}; "
+        f"{s.parameters:,} parameters with biases), {_si(s.other_ops)} non-MAC ops, {len(s.layers)} layers\n"
+        f"CONV: {s.conv_layers} layers, {_si(s.conv_weights)} weights, {_si(s.conv_macs)} MACs   "
+        f"FC: {s.fc_layers} layers, {_si(s.fc_weights)} weights, {_si(s.fc_macs)} MACs",
+        highlight=False,
+    )

@@ -1,0 +1,32 @@
+"""Resolve a MODEL argument — zoo name, .onnx file, or `file.py:factory` — to a Network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stationary.errors import StationaryError
+from stationary.workload.network import Network
+from stationary.workload.zoo import MODELS, get_model
+
+
+def load_network(model: str, batch: int = 1, input_shape: tuple[int, ...] | None = None) -> Network:
+    """A zoo network, an imported ONNX file, or a PyTorch module from `path/to/file.py:factory`."""
+    if batch < 1:
+        raise StationaryError(f"batch must be >= 1, got {batch}", field="--batch")
+    if model.lower() in MODELS:
+        return get_model(model, batch=batch)
+    if model.endswith(".onnx"):
+        from stationary.workload.importers.onnx import import_onnx
+
+        return import_onnx(Path(model), batch=batch, input_shape=input_shape)
+    if ".py:" in model:
+        from stationary.workload.importers.torch_fx import import_factory
+
+        if input_shape is None:
+            raise StationaryError("a PyTorch factory needs --input-shape (e.g. 1,3,224,224)",
+                                  field="--input-shape")
+        return import_factory(model, batch=batch, input_shape=input_shape)
+    raise StationaryError(
+        f"unknown model {model!r}: give a zoo name ({', '.join(MODELS)}), a path to an .onnx file, "
+        "or path/to/file.py:factory"
+    )

@@ -1,0 +1,98 @@
+"""A workload as a perfect loop nest over named dimensions, and its tensors as projections of them.
+
+This is the form the cost model consumes (Timeloop's "problem shape"): every layer kind — convolution,
+GEMM, depthwise, attention matmuls — becomes dimension bounds plus, for each tensor, a list of axes where
+each axis index is a sum of `coefficient * dimension` terms (e.g. an input row is `stride*P + dilation*R`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from stationary.errors import StationaryError
+
+Term = tuple[int, str]
+"""One `coefficient * dimension` term of an axis index."""
+
+Axis = tuple[Term, ...]
+"""One axis of a tensor: its index is the sum of its terms."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A tensor read or written by the loop nest: its axes as projections of the loop dimensions."""
+
+    name: str
+    axes: tuple[Axis, ...]
+    read_write: bool = False  # True for outputs (partial sums are read, accumulated and written back)
+
+    @property
+    def dims(self) -> frozenset[str]:
+        """Dimensions this tensor's index depends on (its *relevant* dimensions)."""
+        return frozenset(d for axis in self.axes for _, d in axis)
+
+    def extent(self, bounds: Mapping[str, int]) -> int:
+        """Number of distinct elements touched when each dimension d ranges over `bounds[d]` values.
+
+        An axis `sum(c_i * d_i)` over a box spans `sum(c_i * (b_i - 1)) + 1` indices; this is exact
+        (dense) when the coefficients do not leave gaps, which is Timeloop's convention as well.
+        """
+        size = 1
+        for axis in self.axes:
+            size *= sum(c * (bounds.get(d, 1) - 1) for c, d in axis) + 1
+        return size
+
+
+@dataclass(frozen=True)
+class LoopNest:
+    """A layer as a loop nest: ordered dimension bounds and the tensors it touches.
+
+    MACs (one per point of the iteration space) are the product of the bounds.
+    """
+
+    name: str
+    bounds: Mapping[str, int]
+    tensors: tuple[TensorSpec, ...]
+    coefficients: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for d, b in self.bounds.items():
+            if not isinstance(b, int) or isinstance(b, bool) or b < 1:
+                raise StationaryError(f"dimension {d} must be a positive integer, got {b!r}", field=d)
+        names = [t.name for t in self.tensors]
+        if len(set(names)) != len(names):
+            raise StationaryError(f"duplicate tensor names in {names}")
+        for t in self.tensors:
+            unknown = t.dims - set(self.bounds)
+            if unknown:
+                raise StationaryError(
+                    f"tensor {t.name} projects unknown dimension(s) {sorted(unknown)}; "
+                    f"known: {list(self.bounds)}",
+                    field=t.name,
+                )
+        if sum(t.read_write for t in self.tensors) > 1:
+            raise StationaryError("at most one read-write (output) tensor is supported")
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(self.bounds)
+
+    @property
+    def macs(self) -> int:
+        return math.prod(self.bounds.values())
+
+    def tensor(self, name: str) -> TensorSpec:
+        for t in self.tensors:
+            if t.name == name:
+                return t
+        raise StationaryError(f"no tensor named {name!r}; tensors: {[t.name for t in self.tensors]}")
+
+    @property
+    def output(self) -> TensorSpec | None:
+        return next((t for t in self.tensors if t.read_write), None)
+
+    def tensor_size(self, name: str) -> int:
+        """Distinct elements of a tensor over the whole nest."""
+        return self.tensor(name).extent(self.bounds)
