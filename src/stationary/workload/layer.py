@@ -35,6 +35,11 @@ class LayerKind(str, Enum):
 
 def out_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1, ceil_mode: bool = False) -> int:
     """Output length of a sliding window (PyTorch's formula, optionally ceil-mode as Caffe pools)."""
+    if min(size, kernel, stride, dilation) < 1 or pad < 0:
+        raise StationaryError(
+            f"sizes must be positive (input {size}, kernel {kernel}, stride {stride}, dilation {dilation}) "
+            f"and padding non-negative ({pad})"
+        )
     span = size + 2 * pad - dilation * (kernel - 1) - 1
     if span < 0:
         raise StationaryError(
