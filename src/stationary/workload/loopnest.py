@@ -45,6 +45,20 @@ class TensorSpec:
         return size
 
 
+    def distinct(self, bounds: Mapping[str, int]) -> int:
+        """Elements actually touched: like `extent`, but without the gaps a stride > 1 leaves on an axis.
+
+        Timeloop (and so the model) counts tiles as boxes, i.e. with the gaps; this is the true minimum.
+        """
+        size = 1
+        for axis in self.axes:
+            values = {0}
+            for c, d in axis:
+                values = {v + c * i for v in values for i in range(bounds.get(d, 1))}
+            size *= len(values)
+        return size
+
+
 @dataclass(frozen=True)
 class LoopNest:
     """A layer as a loop nest: ordered dimension bounds and the tensors it touches.
