@@ -77,8 +77,8 @@ def test_bad_input_is_one_clear_message(tmp_path: Path, override: dict[str, str]
 
 def test_preset_and_zoo_layer(tmp_path: Path) -> None:
     mapping = write(tmp_path, "m.yaml", """mapping:
-  - {target: DRAM, type: temporal, factors: M=4, permutation: M}
-  - {target: GlobalBuffer, type: temporal, factors: C=4 P=56, permutation: PC}
+  - {target: DRAM, type: temporal, factors: M=4 P=56, permutation: PM}
+  - {target: GlobalBuffer, type: temporal, factors: C=4, permutation: C}
   - {target: GlobalBuffer, type: spatial, factors: M=16 C=16, permutation: MC, split: 1}
   - {target: RF, type: temporal, factors: Q=56, permutation: Q}
 """)
