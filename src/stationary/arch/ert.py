@@ -25,12 +25,12 @@ class EnergyTable:
         self.source = source
 
     @classmethod
-    def load(cls, path: str | Path) -> "EnergyTable":
+    def load(cls, path: str | Path) -> EnergyTable:
         file = str(path)
         return cls.from_dict(load_yaml(path), file)
 
     @classmethod
-    def from_dict(cls, data: Any, file: str = "<ert>") -> "EnergyTable":
+    def from_dict(cls, data: Any, file: str = "<ert>") -> EnergyTable:
         ert = data.get("ERT") if isinstance(data, dict) else None
         if not isinstance(ert, dict) or not isinstance(ert.get("tables"), list):
             raise StationaryError("expected an Accelergy ERT: `ERT: {tables: [...]}`", file=file, field="ERT.tables")

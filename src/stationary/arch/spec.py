@@ -31,7 +31,7 @@ class ActionEnergy:
             if not isinstance(v, (int, float)) or v < 0 or v != v:
                 raise StationaryError(f"energy must be a non-negative number of pJ, got {v!r}", field=name)
 
-    def scaled(self, factor: float) -> "ActionEnergy":
+    def scaled(self, factor: float) -> ActionEnergy:
         return ActionEnergy(self.read_pj * factor, self.write_pj * factor, self.update_pj * factor,
                             self.leak_pj * factor)
 
@@ -157,7 +157,7 @@ class Architecture:
             + (f", spatial containers: {[a for a, _ in self.spatial_aliases]}" if self.spatial_aliases else "")
         )
 
-    def with_level(self, i: int, **changes: object) -> "Architecture":
+    def with_level(self, i: int, **changes: object) -> Architecture:
         levels = list(self.levels)
         levels[i] = replace(levels[i], **changes)
         return replace(self, levels=tuple(levels))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 from stationary.errors import StationaryError
 from stationary.workload.loopnest import LoopNest, TensorSpec
@@ -19,7 +19,7 @@ from stationary.workload.loopnest import LoopNest, TensorSpec
 DIMS = ("N", "G", "M", "C", "P", "Q", "R", "S")
 
 
-class LayerKind(str, Enum):
+class LayerKind(StrEnum):
     """What a layer computes; every MAC kind is the same loop nest with different tensor projections."""
 
     CONV = "conv"
@@ -138,7 +138,7 @@ class Layer:
     def is_depthwise(self) -> bool:
         return self.kind == LayerKind.CONV and self.G > 1 and self.C == 1
 
-    def with_batch(self, n: int) -> "Layer":
+    def with_batch(self, n: int) -> Layer:
         return replace(self, N=n)
 
     # ----- loop nest -------------------------------------------------------------------------------
