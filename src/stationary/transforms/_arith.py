@@ -24,7 +24,7 @@ class Tally:
 class Counted:
     """A real number that adds one to its tally for every `*` and every `+`/`-` it takes part in."""
 
-    __slots__ = ("value", "tally")
+    __slots__ = ("tally", "value")
 
     def __init__(self, value: float, tally: Tally) -> None:
         self.value = value
@@ -34,30 +34,30 @@ class Counted:
     def _v(other: Any) -> float:
         return other.value if isinstance(other, Counted) else other
 
-    def __mul__(self, other: Any) -> "Counted":
+    def __mul__(self, other: Any) -> Counted:
         self.tally.multiplications += 1
         return Counted(self.value * self._v(other), self.tally)
 
     __rmul__ = __mul__
 
-    def __add__(self, other: Any) -> "Counted":
+    def __add__(self, other: Any) -> Counted:
         self.tally.additions += 1
         return Counted(self.value + self._v(other), self.tally)
 
     __radd__ = __add__
 
-    def __sub__(self, other: Any) -> "Counted":
+    def __sub__(self, other: Any) -> Counted:
         self.tally.additions += 1
         return Counted(self.value - self._v(other), self.tally)
 
-    def __rsub__(self, other: Any) -> "Counted":
+    def __rsub__(self, other: Any) -> Counted:
         self.tally.additions += 1
         return Counted(self._v(other) - self.value, self.tally)
 
-    def __neg__(self) -> "Counted":
+    def __neg__(self) -> Counted:
         return Counted(-self.value, self.tally)
 
-    def zero(self) -> "Counted":
+    def zero(self) -> Counted:
         """A zero on the same tally, made without counting (padding is data, not arithmetic)."""
         return Counted(0.0, self.tally)
 

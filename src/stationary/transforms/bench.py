@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
@@ -56,8 +57,9 @@ def _best(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = DEFAULT_METHODS,
-          dtype: str = "float32", repeats: int = 3, options: Options = Options()) -> list[BenchRow]:
+          dtype: str = "float32", repeats: int = 3, options: Options | None = None) -> list[BenchRow]:
     """Every applicable method on every spec, with PyTorch's conv2d timed on the same arrays."""
+    options = options or Options()
     try:
         import torch
         import torch.nn.functional as F
@@ -72,7 +74,7 @@ def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = 
         x, w = random_operands(spec, DTYPES[dtype])
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
 
-        def peer() -> np.ndarray:
+        def peer(tx=tx, tw=tw, spec=spec) -> np.ndarray:  # type: ignore[no-untyped-def]
             with torch.no_grad():
                 return F.conv2d(tx, tw, stride=spec.stride, padding=spec.padding, dilation=spec.dilation,
                                 groups=spec.G).numpy()
@@ -82,6 +84,6 @@ def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = 
         for m in applicable(spec, methods):
             got = convolve(m, x, w, spec, options)
             err = float(np.max(np.abs(got.astype(np.float64) - ref)))
-            numpy_s = _best(lambda m=m: convolve(m, x, w, spec, options), repeats)
+            numpy_s = _best(partial(convolve, m, x, w, spec, options), repeats)
             rows.append(BenchRow(spec.name, spec.describe(), m, numpy_s, torch_s, err))
     return rows

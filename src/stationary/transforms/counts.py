@@ -80,8 +80,9 @@ def _padded_elements(spec: ConvSpec) -> int:
     return spec.N * spec.G * spec.C * (spec.H + 2 * spec.padding[0]) * (spec.W + 2 * spec.padding[1])
 
 
-def count(method: str, spec: ConvSpec, itemsize: int = 4, options: Options = Options()) -> OpCounts:
+def count(method: str, spec: ConvSpec, itemsize: int = 4, options: Options | None = None) -> OpCounts:
     """Closed-form counts of `method` on `spec` with `itemsize`-byte values."""
+    options = options or Options()
     require(method, spec)
     base, m = parse_method(method)
     N, G, M, C, P, Q, R, S = spec.N, spec.G, spec.M, spec.C, spec.P, spec.Q, spec.R, spec.S
@@ -146,4 +147,4 @@ def count(method: str, spec: ConvSpec, itemsize: int = 4, options: Options = Opt
                     transform_counts_are_model=True, details=details)
 
 
-__all__ = ["OpCounts", "count", "strassen_counts", "DEFAULT_FFT_SIZE"]
+__all__ = ["DEFAULT_FFT_SIZE", "OpCounts", "count", "strassen_counts"]

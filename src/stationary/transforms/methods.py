@@ -7,6 +7,7 @@ F(m x m, R x S) with any m >= 1 (winograd-2 and winograd-4 by default).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -65,8 +66,9 @@ def require(method: str, spec: ConvSpec) -> None:
                               f"{', '.join(applicable(spec))}", field="method")
 
 
-def convolve(method: str, x: np.ndarray, w: np.ndarray, spec: ConvSpec, options: Options = Options()) -> np.ndarray:
+def convolve(method: str, x: np.ndarray, w: np.ndarray, spec: ConvSpec, options: Options | None = None) -> np.ndarray:
     """Run `method` on inputs [N, G.C, H, W] and weights [G.M, C, R, S]; groups run one after another."""
+    options = options or Options()
     require(method, spec)
     spec.check_operands(x, w)
     base, m = parse_method(method)
@@ -80,7 +82,7 @@ def convolve(method: str, x: np.ndarray, w: np.ndarray, spec: ConvSpec, options:
             outs.append(im2col_conv(xg, wg, spec))
         elif base == "strassen":
             cutoff = options.strassen_cutoff
-            outs.append(im2col_conv(xg, wg, spec, gemm=lambda a, b: strassen_matmul(a, b, cutoff)))
+            outs.append(im2col_conv(xg, wg, spec, gemm=partial(strassen_matmul, cutoff=cutoff)))
         elif base == "winograd":
             outs.append(winograd_conv(xg, wg, spec, m))
         else:

@@ -16,7 +16,14 @@ import numpy as np
 
 from stationary.errors import StationaryError
 from stationary.transforms.counts import OpCounts, count
-from stationary.transforms.methods import DEFAULT_METHODS, Options, applicable, convolve, parse_method, require
+from stationary.transforms.methods import (
+    DEFAULT_METHODS,
+    Options,
+    applicable,
+    convolve,
+    parse_method,
+    require,
+)
 from stationary.transforms.roofline import Roofline
 from stationary.transforms.spec import ConvSpec, random_operands, spec_of
 from stationary.workload.network import Network
@@ -73,17 +80,19 @@ class LayerResult:
                 "not_applicable": self.not_applicable}
 
 
-def max_abs_error(method: str, spec: ConvSpec, dtype: type, options: Options = Options(), seed: int = 0) -> float:
+def max_abs_error(method: str, spec: ConvSpec, dtype: type, options: Options | None = None, seed: int = 0) -> float:
     """Largest |method in `dtype` - direct in float64| on random operands rounded to `dtype`."""
+    options = options or Options()
     x, w = random_operands(spec, dtype, seed)
     ref = convolve("direct", x.astype(np.float64), w.astype(np.float64), spec, options)
     got = convolve(method, x, w, spec, options).astype(np.float64)
     return float(np.max(np.abs(got - ref)))
 
 
-def time_method(method: str, spec: ConvSpec, dtype: type, options: Options = Options(),
+def time_method(method: str, spec: ConvSpec, dtype: type, options: Options | None = None,
                 repeats: int = 3, budget_s: float = 2.0) -> float:
     """Best wall-clock seconds of `method` on `spec` over up to `repeats` runs, stopping after `budget_s`."""
+    options = options or Options()
     x, w = random_operands(spec, dtype)
     best, spent = float("inf"), 0.0
     for _ in range(max(repeats, 1)):
@@ -100,13 +109,14 @@ def evaluate_network(
     net: Network, methods: tuple[str, ...] = DEFAULT_METHODS, dtype: str = "float32", *,
     measure: bool = True, slice_batch: int = 1, slice_channels: int = 16, repeats: int = 3,
     budget_s: float = 2.0, layers: tuple[str, ...] = (), roofline: Roofline | None = None,
-    options: Options = Options(), strict: bool = False,
+    options: Options | None = None, strict: bool = False,
 ) -> Iterator[LayerResult]:
     """Yield one LayerResult per CONV/FC layer (optionally only `layers`), as each finishes.
 
     `strict`: a method that cannot do a selected layer is an error (the user asked for it by name);
     otherwise it is listed under `not_applicable` with the reason.
     """
+    options = options or Options()
     if dtype not in DTYPES:
         raise StationaryError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}", field="--dtype")
     for m in methods:

@@ -75,7 +75,7 @@ class ConvSpec:
                 f"s{self.stride[0]}x{self.stride[1]} p{self.padding[0]}x{self.padding[1]} "
                 f"d{self.dilation[0]}x{self.dilation[1]} g{self.G}")
 
-    def sliced(self, batch: int, channels: int) -> "ConvSpec":
+    def sliced(self, batch: int, channels: int) -> ConvSpec:
         """The same window on at most `batch` images and `channels` input/output channels per group.
 
         Why: timing a full VGG layer with every method takes minutes; a slice keeps each measurement
