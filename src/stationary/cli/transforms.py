@@ -143,7 +143,7 @@ def _print(name: str, results: list[LayerResult], detail: bool, roof: Any, gpu: 
 def bench_cmd(
     method: Annotated[str | None, typer.Option(help="comma-separated methods")] = None,
     dtype: Annotated[str, typer.Option(help="float32 or float64")] = "float32",
-    repeats: Annotated[int, typer.Option(help="timing runs (best is kept)")] = 3,
+    repeats: Annotated[int, typer.Option(help="timing runs (best is kept)")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Time each NumPy kernel and torch.nn.functional.conv2d on the same inputs; print the ratios."""

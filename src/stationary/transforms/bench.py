@@ -1,6 +1,7 @@
 """Time the NumPy kernels against torch.nn.functional.conv2d on the same inputs, in one run.
 
-Ratios are NumPy seconds / torch seconds (> 1: slower than PyTorch); both take the best of `repeats`.
+Ratios are NumPy seconds / torch seconds (> 1: slower than PyTorch); each is the best of `repeats` runs,
+taken alternately (torch, kernel, torch, kernel, ...) so that neither profits from a quieter moment.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _best(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = DEFAULT_METHODS,
-          dtype: str = "float32", repeats: int = 3, options: Options | None = None) -> list[BenchRow]:
+          dtype: str = "float32", repeats: int = 5, options: Options | None = None) -> list[BenchRow]:
     """Every applicable method on every spec, with PyTorch's conv2d timed on the same arrays."""
     options = options or Options()
     try:
@@ -80,10 +81,14 @@ def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = 
                                 groups=spec.G).numpy()
 
         ref = peer()
-        torch_s = _best(peer, repeats)
         for m in applicable(spec, methods):
             got = convolve(m, x, w, spec, options)
             err = float(np.max(np.abs(got.astype(np.float64) - ref)))
-            numpy_s = _best(partial(convolve, m, x, w, spec, options), repeats)
+            run = partial(convolve, m, x, w, spec, options)
+            # alternate peer and kernel so both see the same machine state (BLAS threads, caches)
+            numpy_s, torch_s = float("inf"), float("inf")
+            for _ in range(repeats):
+                torch_s = min(torch_s, _best(peer, 1))
+                numpy_s = min(numpy_s, _best(run, 1))
             rows.append(BenchRow(spec.name, spec.describe(), m, numpy_s, torch_s, err))
     return rows
