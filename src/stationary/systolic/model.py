@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from stationary.errors import StationaryError
+from stationary.systolic import traffic
 from stationary.systolic.config import SystolicConfig
 from stationary.systolic.energy import EnergyTable, layer_energy_pj
 from stationary.systolic.timing import compute_counts, fold_geometry
 from stationary.systolic.topology import SystolicProblem
-from stationary.systolic import traffic
 
 DRAM_MODES = ("exact", "estimate")
 
@@ -89,7 +89,7 @@ def simulate_layer(p: SystolicProblem, cfg: SystolicConfig, dram: str = "exact",
         re_f = g.col_folds if cfg.dataflow == "is" else (g.row_folds if cfg.dataflow == "os" else 1)
         n_i = _estimate_reads(ifmap_words, re_i, cc.sram_ifmap_reads, cfg.ifmap_sram_kb)
         n_f = _estimate_reads(filter_words, re_f, cc.sram_filter_reads, cfg.filter_sram_kb)
-        first = -math.ceil(50 * (cfg.ifmap_sram_kb * 1024 // 100) / traffic.CALC_PREFETCH_WORDS_PER_CYCLE) - 1
+        first = -math.ceil(50 * (cfg.ifmap_sram_kb * 1024 // 100) / traffic.CALC_PREFETCH_WORDS_PER_CYCLE)
         rd_i = traffic.ReadTraffic(n_i, first, cc.compute_cycles, 1, cc.compute_cycles)
         rd_f = traffic.ReadTraffic(n_f, first, cc.compute_cycles, 1, cc.compute_cycles)
     stall = wr.stall_cycles
@@ -126,4 +126,4 @@ def simulate_network(problems: Iterable[SystolicProblem], cfg: SystolicConfig, d
     return [simulate_layer(p, cfg, dram, energy) for p in problems]
 
 
-__all__ = ["DRAM_MODES", "LayerResult", "simulate_layer", "simulate_network", "np"]
+__all__ = ["DRAM_MODES", "LayerResult", "np", "simulate_layer", "simulate_network"]

@@ -112,7 +112,7 @@ def read_topology(path: str | Path, gemm: bool | None = None) -> tuple[SystolicP
             cells = cells[:-1]
         name = cells[0].strip() if cells else ""
         columns = GEMM_COLUMNS if gemm else CONV_COLUMNS
-        if len(cells) < 1 + len(columns) - (0 if gemm else 0):
+        if len(cells) < 1 + len(columns):
             raise StationaryError(f"line {lineno}: expected {1 + len(columns)} columns "
                                   f"(Layer name, {', '.join(columns)}), got {len(cells)}", file=src,
                                   field=columns[len(cells) - 1] if 0 < len(cells) <= len(columns) else "row")

@@ -184,7 +184,7 @@ def read_traffic(addrs: np.ndarray, cycles: np.ndarray, sram_kb: int,
 def ofmap_writes_per_cycle(p: SystolicProblem, cfg: SystolicConfig) -> np.ndarray:
     """Number of ofmap words written to SRAM in each cycle of the layer (no stalls)."""
     g = fold_geometry(p, cfg)
-    R, C, T, L = g.array_rows, g.array_cols, g.temporal, g.cycles_per_fold
+    R, T, L = g.array_rows, g.temporal, g.cycles_per_fold
     rows_used, cols_used = g.rows_used(), g.cols_used()
     per_fold: dict[tuple[int, int], np.ndarray] = {}
     out = np.zeros(p.groups * g.folds * L, dtype=np.int64)

@@ -133,7 +133,7 @@ class Layer:
     def is_depthwise(self) -> bool:
         return self.kind == LayerKind.CONV and self.G > 1 and self.C == 1
 
-    def with_batch(self, n: int) -> "Layer":
+    def with_batch(self, n: int) -> Layer:
         return replace(self, N=n)
 
     # ----- loop nest -------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ class Network:
     def batch(self) -> int:
         return self.layers[0].N if self.layers else 1
 
-    def with_batch(self, n: int) -> "Network":
+    def with_batch(self, n: int) -> Network:
         """The same network at batch size `n` (every layer's N)."""
         if n < 1:
             raise StationaryError(f"batch must be >= 1, got {n}", field="batch")

@@ -26,7 +26,7 @@ class LayerStats:
     dilation: tuple[int, int]
 
     @classmethod
-    def of(cls, layer: Layer) -> "LayerStats":
+    def of(cls, layer: Layer) -> LayerStats:
         kind = "depthwise" if layer.is_depthwise else layer.kind.value
         return cls(layer.name, kind, layer.macs, layer.other_ops, layer.weights, layer.biases,
                    layer.input_activations, layer.output_activations, layer.bounds,
