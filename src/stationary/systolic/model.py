@@ -59,11 +59,14 @@ class LayerResult:
         return asdict(self)
 
 
-def _estimate_reads(distinct_words: int, restreams: int, sram_reads: int, sram_kb: int) -> int:
-    """DRAM reads without replaying the stream: compulsory if the operand fits half the SRAM, else re-read."""
+def _estimate_reads(distinct_words: int, restreams: int, sram_reads: int, sram_kb: int, fold_words: int) -> int:
+    """DRAM reads without replaying the stream: compulsory if the operand fits half the SRAM; every SRAM read
+    if one fold's block does not (no reuse survives); else the operand once per re-stream."""
     capacity = 50 * ((sram_kb * 1024) // 100)
     if distinct_words <= capacity:
         return distinct_words
+    if fold_words > capacity:
+        return sram_reads
     return min(sram_reads, distinct_words * restreams)
 
 
@@ -86,9 +89,12 @@ def simulate_layer(p: SystolicProblem, cfg: SystolicConfig, dram: str = "exact",
         ifmap_words = p.groups * p.batch * p.ifmap_h * p.ifmap_w * p.channels
         filter_words = p.groups * p.window * p.num_filters
         re_i = g.col_folds if cfg.dataflow in ("os", "ws") else 1
-        re_f = g.col_folds if cfg.dataflow == "is" else (g.row_folds if cfg.dataflow == "os" else 1)
-        n_i = _estimate_reads(ifmap_words, re_i, cc.sram_ifmap_reads, cfg.ifmap_sram_kb)
-        n_f = _estimate_reads(filter_words, re_f, cc.sram_filter_reads, cfg.filter_sram_kb)
+        re_f = g.col_folds if cfg.dataflow == "is" else 1
+        R, C, T = g.array_rows, g.array_cols, g.temporal  # fold block words of the filter stream
+        fold_i = 0  # im2col repeats sit close together in the stream: reuse survives (estimate only)
+        fold_f = {"os": T * C, "ws": R * C, "is": T * R}[cfg.dataflow]
+        n_i = _estimate_reads(ifmap_words, re_i, cc.sram_ifmap_reads, cfg.ifmap_sram_kb, fold_i)
+        n_f = _estimate_reads(filter_words, re_f, cc.sram_filter_reads, cfg.filter_sram_kb, fold_f)
         first = -math.ceil(50 * (cfg.ifmap_sram_kb * 1024 // 100) / traffic.CALC_PREFETCH_WORDS_PER_CYCLE)
         rd_i = traffic.ReadTraffic(n_i, first, cc.compute_cycles, 1, cc.compute_cycles)
         rd_f = traffic.ReadTraffic(n_f, first, cc.compute_cycles, 1, cc.compute_cycles)
