@@ -1,0 +1,82 @@
+"""`stationary systolic`: SCALE-Sim's cycles, SRAM/DRAM traffic and utilization, in closed form."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stationary.cli import app
+from stationary.cli.common import print_json
+from stationary.errors import StationaryError
+from stationary.systolic import problem_from_layer, read_config, read_topology, simulate_network
+from stationary.systolic.model import DRAM_MODES, LayerResult
+from stationary.systolic.reports import write_reports
+
+JSON_FIELDS = ("name", "total_cycles", "stall_cycles", "overall_util_pct", "mapping_efficiency_pct",
+               "compute_util_pct", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
+               "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "total_cycles_incl_prefetch",
+               "macs", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_total_pj")
+
+
+@app.command()
+def systolic(
+    config: Annotated[str, typer.Option("--config", help="SCALE-Sim .cfg file (array, SRAMs, dataflow)")],
+    topology: Annotated[str | None, typer.Option("--topology", help="SCALE-Sim topology CSV (conv or GEMM)")]
+    = None,
+    model: Annotated[str | None, typer.Option("--model", help="zoo name, .onnx, or file.py:factory instead "
+                                              "of a topology")] = None,
+    batch: Annotated[int, typer.Option(help="batch size N (with --model)")] = 1,
+    dataflow: Annotated[str | None, typer.Option(help="os, ws or is (overrides the config)")] = None,
+    dram: Annotated[str, typer.Option(help="exact: replay SCALE-Sim's SRAM buffers; estimate: closed form")]
+    = "exact",
+    outdir: Annotated[str | None, typer.Option("--outdir", help="write SCALE-Sim's three report CSVs here")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Cycles, stalls, utilization, SRAM/DRAM accesses and energy per layer on a systolic array."""
+    if dram not in DRAM_MODES:
+        raise StationaryError(f"must be one of {', '.join(DRAM_MODES)}, got {dram!r}", field="--dram")
+    if (topology is None) == (model is None):
+        raise StationaryError("give exactly one of --topology or --model", field="--topology")
+    cfg = read_config(config, dataflow=dataflow.lower() if dataflow else None)
+    if topology is not None:
+        problems = read_topology(topology)
+        title = f"{topology} on {cfg.array_rows}x{cfg.array_cols} {cfg.dataflow.upper()}"
+    else:
+        from stationary.workload.load import load_network
+
+        net = load_network(model, batch=batch)  # type: ignore[arg-type]
+        problems = tuple(p for p in (problem_from_layer(layer) for layer in net) if p is not None)
+        title = f"{net.name} (batch {batch}) on {cfg.array_rows}x{cfg.array_cols} {cfg.dataflow.upper()}"
+    results = simulate_network(problems, cfg, dram=dram)
+    if outdir:
+        write_reports(results, outdir)
+    if as_json:
+        print_json({"config": cfg.source, "dataflow": cfg.dataflow, "dram_mode": dram,
+                    "array": [cfg.array_rows, cfg.array_cols],
+                    "layers": [{k: getattr(r, k) for k in JSON_FIELDS} for r in results]})
+    else:
+        print_table(title, results)
+
+
+def print_table(title: str, results: list[LayerResult]) -> None:
+    """A readable per-layer table with units in the column names."""
+    t = Table(title=title)
+    cols = ("layer", "cycles", "stall cycles", "util %", "mapping eff %", "SRAM reads (words)",
+            "SRAM writes (words)", "DRAM reads (words)", "DRAM writes (words)", "energy (uJ)")
+    for c in cols:
+        t.add_column(c, justify="left" if c == "layer" else "right")
+    for r in results:
+        t.add_row(r.name, f"{r.total_cycles:,}", f"{r.stall_cycles:,}", f"{r.overall_util_pct:.1f}",
+                  f"{r.mapping_efficiency_pct:.1f}", f"{r.sram_ifmap_reads + r.sram_filter_reads:,}",
+                  f"{r.sram_ofmap_writes:,}", f"{r.dram_ifmap_reads + r.dram_filter_reads:,}",
+                  f"{r.dram_ofmap_writes:,}", f"{r.energy_total_pj / 1e6:.2f}")
+    console = Console(width=None if Console().is_terminal else 160)
+    console.print(t)
+    cycles = sum(r.total_cycles for r in results)
+    energy = sum(r.energy_total_pj for r in results)
+    console.print(f"[bold]total[/]: {cycles:,} cycles, {energy / 1e6:.2f} uJ over {len(results)} layers",
+                  highlight=False)

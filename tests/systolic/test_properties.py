@@ -1,0 +1,55 @@
+"""Invariants on random layers: MACs, lower bounds on cycles and accesses, exact vs estimate DRAM."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stationary.systolic import SystolicConfig, SystolicProblem, simulate_layer
+
+
+@st.composite
+def problems(draw):
+    r, s = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    h, w = draw(st.integers(r, 12)), draw(st.integers(s, 12))
+    return SystolicProblem("p", h, w, r, s, draw(st.integers(1, 6)), draw(st.integers(1, 20)),
+                           draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+
+
+configs = st.builds(SystolicConfig, array_rows=st.integers(1, 9), array_cols=st.integers(1, 9),
+                    ifmap_sram_kb=st.integers(1, 4), filter_sram_kb=st.integers(1, 4),
+                    ofmap_sram_kb=st.integers(1, 4), dataflow=st.sampled_from(["os", "ws", "is"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), configs)
+def test_invariants(p, cfg):
+    r = simulate_layer(p, cfg)
+    k, m, px = p.window, p.num_filters, p.ofmap_px
+    assert r.macs == px * m * k
+    assert r.total_cycles + 1 >= r.macs / (cfg.array_rows * cfg.array_cols)
+    # SCALE-Sim counts cycles from 0 (total = folds * cycles_per_fold - 1), so utilization may pass 100 %
+    # by that one cycle, never more
+    if r.total_cycles:
+        assert 0 < r.overall_util_pct <= 100 * (r.total_cycles + 1) / r.total_cycles
+    assert 0 < r.mapping_efficiency_pct <= 100
+    assert 0 < r.compute_util_pct <= 100
+    assert r.sram_ifmap_reads >= px * k and r.sram_filter_reads >= k * m
+    assert r.sram_ofmap_writes >= px * m
+    # DRAM: at least every word touched once, never more than the SRAM was asked for
+    assert r.dram_filter_reads >= k * m and r.dram_filter_reads <= r.sram_filter_reads
+    assert r.dram_ifmap_reads <= r.sram_ifmap_reads
+    assert r.dram_ofmap_writes >= px * m
+    assert r.stall_cycles == 0  # CALC mode: SCALE-Sim sizes the bandwidth so nothing stalls
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems(), configs)
+def test_deterministic_and_estimate_bounds(p, cfg):
+    a, b = simulate_layer(p, cfg), simulate_layer(p, cfg)
+    assert a == b
+    e = simulate_layer(p, cfg, dram="estimate")
+    for f in ("total_cycles", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
+              "dram_ofmap_writes", "mapping_efficiency_pct"):
+        assert getattr(e, f) == getattr(a, f)
+    assert e.dram_filter_reads <= e.sram_filter_reads
