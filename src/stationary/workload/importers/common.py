@@ -126,7 +126,11 @@ def pool_layer(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
 
 
 def adaptive_window(size: int, out: int) -> tuple[int, int]:
-    """(kernel, stride) of an adaptive pool: exact when `out` divides `size`, else the largest window."""
+    """(kernel, stride) of an adaptive pool: exact when `out` divides `size`, else the largest window.
+
+    A global pool (one output) gets stride 1, as the zoo writes it (the stride of a single window is moot)."""
+    if out == 1:
+        return size, 1
     if size % out == 0:
         return size // out, size // out
     return -(-size // out) + 1, max(size // out, 1)
