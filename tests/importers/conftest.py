@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 
-def export_onnx(module: "torch.nn.Module", shape: tuple[int, ...], path: Path,
+def export_onnx(module: torch.nn.Module, shape: tuple[int, ...], path: Path,
                 dynamic_batch: bool = False) -> Path:
     """torch.onnx.export with the TorchScript exporter (dynamo=False): fast and needs no network."""
     kwargs = {"dynamic_axes": {"x": {0: "batch"}}} if dynamic_batch else {}
@@ -26,7 +26,7 @@ def export_onnx(module: "torch.nn.Module", shape: tuple[int, ...], path: Path,
 @pytest.fixture
 def to_onnx(tmp_path: Path) -> Callable[..., Path]:
     """Export a module to an .onnx file in tmp_path."""
-    def run(module: "torch.nn.Module", shape: tuple[int, ...], name: str = "model",
+    def run(module: torch.nn.Module, shape: tuple[int, ...], name: str = "model",
             dynamic_batch: bool = False) -> Path:
         return export_onnx(module, shape, tmp_path / f"{name}.onnx", dynamic_batch)
     return run

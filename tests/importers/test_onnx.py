@@ -68,7 +68,7 @@ def test_fixed_batch_is_kept_and_can_be_overridden(to_onnx) -> None:
     assert import_onnx(path, batch=4).batch == 4  # Flatten keeps the batch axis, so re-inference works
 
 
-def _model(nodes: list, inputs: list, outputs: list, inits: list = ()) -> "onnx.ModelProto":
+def _model(nodes: list, inputs: list, outputs: list, inits: list = ()) -> onnx.ModelProto:
     graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 

@@ -22,7 +22,7 @@ nn = torch.nn
 FVCORE_MAC_OPS = {"conv", "linear", "matmul", "bmm", "addmm", "einsum", "baddbmm"}
 
 
-def fvcore_macs(module: "nn.Module", shape: tuple[int, ...]) -> int:
+def fvcore_macs(module: nn.Module, shape: tuple[int, ...]) -> int:
     """fvcore's count restricted to its MAC operators (its total also adds batch-norm, pooling, ...)."""
     fca = fvcore_nn.FlopCountAnalysis(module.eval(), torch.zeros(shape))
     fca.unsupported_ops_warnings(False)
@@ -69,7 +69,7 @@ def test_attention_matmuls_and_token_linear() -> None:
 
 def test_sdpa_and_mha_become_qk_softmax_av() -> None:
     class Sdpa(nn.Module):
-        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.nn.functional.scaled_dot_product_attention(x, x, x)
 
     net = import_module(Sdpa(), (2, 3, 5, 8))
@@ -95,7 +95,7 @@ def test_unknown_operator_is_named_and_skipped() -> None:
             self.fc = nn.Linear(8, 8)
             self.up = nn.ConvTranspose1d(4, 4, 2)
 
-        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             y = torch.cumsum(self.fc(x), dim=-1)
             return self.up(y.view(1, 4, -1))
 
@@ -136,7 +136,7 @@ def test_shape_that_does_not_fit() -> None:
 
 def test_untraceable_module() -> None:
     class Branchy(nn.Module):
-        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x if x.sum() > 0 else -x
 
     with pytest.raises(StationaryError, match="cannot trace Branchy with torch.fx"):

@@ -8,13 +8,15 @@ the network's `warnings`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import math
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from stationary.errors import StationaryError
 from stationary.workload.importers.common import (
@@ -34,19 +36,14 @@ from stationary.workload.layer import Layer
 
 try:
     import torch
-    import torch.fx as fx
-    from torch import nn
+    from torch import fx, nn
     from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 except ImportError:  # pragma: no cover - torch is an optional dependency
     torch = None  # type: ignore[assignment]
 
 # Operators that only move, copy or reinterpret data: no layer, no operations.
 STRUCTURAL = frozenset(
-    "flatten unflatten view view_as reshape reshape_as permute transpose t contiguous cat concat concatenate "
-    "stack chunk split tensor_split unbind unsqueeze squeeze expand expand_as repeat getitem getattr size dim "
-    "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout identity narrow select clone "
-    "to float half double type type_as detach pad zero_pad2d constant_pad2d zero_pad1d constant_pad1d "
-    "movedim swapaxes roll flip numel masked_fill_zero".split()
+    ["flatten", "unflatten", "view", "view_as", "reshape", "reshape_as", "permute", "transpose", "t", "contiguous", "cat", "concat", "concatenate", "stack", "chunk", "split", "tensor_split", "unbind", "unsqueeze", "squeeze", "expand", "expand_as", "repeat", "getitem", "getattr", "size", "dim", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "identity", "narrow", "select", "clone", "to", "float", "half", "double", "type", "type_as", "detach", "pad", "zero_pad2d", "constant_pad2d", "zero_pad1d", "constant_pad1d", "movedim", "swapaxes", "roll", "flip", "numel", "masked_fill_zero"]
 )
 REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "max", "min", "prod", "norm"})
 MATMULS = frozenset({"matmul", "bmm", "mm"})
@@ -97,12 +94,15 @@ def import_module(module: Any, input_shape: tuple[int, ...], batch: int | None =
                 f"{label}.forward takes {len(placeholders)} inputs; only single-input modules can be imported"
             )
         extra.append(ph.args[0])  # a default value
-    try:
-        with torch.no_grad():
+    try:  # ShapeProp prints the failing node's traceback itself; keep it off the user's terminal
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             ShapeProp(gm).propagate(example, *extra)
     except Exception as exc:  # noqa: BLE001 - shape errors surface from deep inside torch
+        at = re.search(r"node=%(\w+)", str(exc))
+        where = f" at {at.group(1)!r}" if at else ""
         raise StationaryError(
-            f"input shape {','.join(map(str, shape))} does not fit {label}: {_first_line(exc)}",
+            f"input shape {','.join(map(str, shape))} does not fit {label}{where}: "
+            f"{_first_line(exc.__cause__ or exc)}",
             field="--input-shape",
         ) from None
     return _FxImporter(gm, label, shape).run()
@@ -431,7 +431,7 @@ class _FxImporter:
         self.add(node, out)
         return True
 
-    HANDLERS: dict[str, Callable[..., bool]] = {
+    HANDLERS: ClassVar[dict[str, Callable[..., bool]]] = {
         "conv1d": conv, "conv2d": conv, "linear": linear, "matmul": matmul, "bmm": matmul, "mm": matmul,
         "addmm": matmul, "max_pool1d": pool, "max_pool2d": pool, "avg_pool1d": pool, "avg_pool2d": pool,
         "adaptive_avg_pool1d": pool, "adaptive_avg_pool2d": pool, "adaptive_max_pool1d": pool,
