@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from stationary.cli import app
+from stationary.cli import app, err_console
 from stationary.cli.common import parse_shape, print_json
 from stationary.workload.load import load_network
 from stationary.workload.stats import NetworkStats, network_stats
@@ -17,15 +17,19 @@ from stationary.workload.stats import NetworkStats, network_stats
 @app.command()
 def stats(
     model: Annotated[str, typer.Argument(help="zoo name, path to an .onnx file, or path/to/file.py:factory")],
-    batch: Annotated[int, typer.Option(help="batch size N")] = 1,
+    batch: Annotated[int | None, typer.Option(
+        help="batch size N (default 1; for an imported model, the first dim of its input shape)")] = None,
     input_shape: Annotated[str | None, typer.Option(help="input shape, e.g. 1,3,224,224 (imported models)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """MACs, weights and activations per layer and in total (the survey's Table IV columns)."""
     net = load_network(model, batch=batch, input_shape=parse_shape(input_shape))
     result = network_stats(net)
+    warnings: tuple[str, ...] = getattr(net, "warnings", ())  # importers name what they skipped
+    for line in warnings:
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
     if as_json:
-        print_json(result.to_json())
+        print_json({**result.to_json(), "warnings": list(warnings)})
     else:
         print_stats(result)
 

@@ -9,12 +9,16 @@ from stationary.workload.network import Network
 from stationary.workload.zoo import MODELS, get_model
 
 
-def load_network(model: str, batch: int = 1, input_shape: tuple[int, ...] | None = None) -> Network:
-    """A zoo network, an imported ONNX file, or a PyTorch module from `path/to/file.py:factory`."""
-    if batch < 1:
+def load_network(model: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None) -> Network:
+    """A zoo network, an imported ONNX file, or a PyTorch module from `path/to/file.py:factory`.
+
+    `batch` None means 1 for a zoo network and, for an imported model, the first dim of `input_shape` or of
+    the file's input (1 where the file leaves it symbolic); a number overrides it.
+    """
+    if batch is not None and batch < 1:
         raise StationaryError(f"batch must be >= 1, got {batch}", field="--batch")
     if model.lower() in MODELS:
-        return get_model(model, batch=batch)
+        return get_model(model, batch=batch or 1)
     if model.endswith(".onnx"):
         from stationary.workload.importers.onnx import import_onnx
 
