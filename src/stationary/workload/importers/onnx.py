@@ -28,7 +28,12 @@ from stationary.workload.importers.common import (
 from stationary.workload.layer import Layer
 
 STRUCTURAL = frozenset(
-    ["Reshape", "Flatten", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Shape", "Size", "Gather", "GatherElements", "Constant", "ConstantOfShape", "Cast", "CastLike", "Expand", "Tile", "Pad", "Range", "DepthToSpace", "SpaceToDepth", "Optional", "OptionalGetElement"]
+    [
+        "Reshape", "Flatten", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Identity",
+        "Dropout", "Shape", "Size", "Gather", "GatherElements", "Constant", "ConstantOfShape", "Cast",
+        "CastLike", "Expand", "Tile", "Pad", "Range", "DepthToSpace", "SpaceToDepth", "Optional",
+        "OptionalGetElement"
+    ]
 )
 REDUCTIONS = frozenset({"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2"})
 # ONNX operator -> canonical element-wise name (the key into ELTWISE_OPS).
