@@ -77,7 +77,7 @@ def evaluate(nest: LoopNest, arch: Architecture, mapping: Mapping, check_capacit
         utilization=macs / (cycles * arch.compute.instances) if cycles else 0.0,
         energy_pj=total, compute_energy_pj=compute_energy, utilized_macs=analysis.utilized_macs,
         mac_instances=arch.compute.instances, levels=tuple(levels),
-        virtual_levels=tuple(lv.name for lv in arch.levels if lv.virtual),
+        virtual_levels=tuple(lv.name for lv in arch.levels if lv.virtual), area_um2=arch.area_um2,
     )
 
 
