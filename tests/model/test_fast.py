@@ -114,3 +114,25 @@ def test_capacity_overflow_marks_mapping_invalid() -> None:
     fast = FastModel(nest, small).evaluate(mapping_arrays([mapping], nest, small))
     assert not fast.valid[0]
     assert FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch)).valid[0]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_fast_result_object_equals_exact_json(seed: int) -> None:
+    """Where the fast model is exact, its Result serializes exactly like the exact model's."""
+    nest, arch, mapping = random_case(seed, windows=False)
+    model = FastModel(nest, arch)
+    assert model.is_exact_for()
+    fast = model.result(model.evaluate(mapping_arrays([mapping], nest, arch)), 0).to_json()
+    exact = evaluate(nest, arch, mapping, check_capacity=False).to_json()
+
+    def close(a, b):
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+        if isinstance(a, list):
+            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+        if isinstance(a, float) or isinstance(b, float):
+            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+        return a == b
+
+    assert close(fast, exact)

@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -29,7 +29,7 @@ def _root() -> None:
     """What a DNN costs to run, how to schedule it on an accelerator, and what algorithm changes buy."""
 
 # One module per command (or command group); each registers itself on `app` when imported.
-COMMAND_MODULES = ("stats", "model")
+COMMAND_MODULES = ("stats", "model", "mapper")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"stationary.cli.{_name}")

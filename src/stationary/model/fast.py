@@ -30,6 +30,7 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping
+from stationary.model.result import LevelResult, Result, TensorCounts
 from stationary.workload.loopnest import LoopNest
 
 Array = np.ndarray
@@ -78,6 +79,9 @@ class FastResult:
     macs: Array  # (B,)
     utilization: Array  # (B,)
     valid: Array  # (B,) bool: spatial factors fit the fan-outs and tiles fit their levels
+    partition_words: Array  # (B, L, T) words of a tensor passing through one instance over the run
+    level_cycles: Array  # (B, L) compute cycles stretched by each level's bandwidth
+    kept: Array  # (B, L, T) bool
 
     @property
     def edp_pj_cycles(self) -> Array:
@@ -215,6 +219,7 @@ class FastModel:
         fills = np.zeros((B, L, T), np.int64)
         updates = np.zeros((B, L, T), np.int64)
         tiles = np.zeros((B, L, T), np.int64)
+        partition = np.zeros((B, L, T), np.int64)
         for t in range(T):
             rel = self.relevant[t]
             size = [self._tile(t, cum_at[j]) for j in range(L)]
@@ -250,7 +255,8 @@ class FastModel:
                 fills[:, j, t] = np.where(kept[:, j], f, 0)
                 updates[:, j, t] = np.where(kept[:, j], u, 0)
                 tiles[:, j, t] = np.where(kept[:, j], size[j], 0)
-        return self._costs(m, reads, fills, updates, tiles, keep, replication, compute_cycles, macs, sf)
+                partition[:, j, t] = np.where(kept[:, j], part[j], 0)
+        return self._costs(m, reads, fills, updates, tiles, keep, replication, compute_cycles, macs, partition)
 
     def _delivered(self, t: int, c: int, tile: Array, cum_sp: list[Array], sf: Array, perm: Array,
                    loop_n: Array, rel: Array, rows: Array, ext: Array) -> Array:
@@ -286,10 +292,11 @@ class FastModel:
         return np.where(phase == 0, tile, mult * (tile + (n_r - 1) * slab))
 
     def _costs(self, m: MappingArrays, reads: Array, fills: Array, updates: Array, tiles: Array, keep: Array,
-               replication: Array, compute_cycles: Array, macs: Array, sf: Array) -> FastResult:
+               replication: Array, compute_cycles: Array, macs: Array, partition: Array) -> FastResult:
         """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity."""
         rev = slice(None, None, -1)
-        reads, fills, updates, tiles, keep = (x[:, rev] for x in (reads, fills, updates, tiles, keep))
+        reads, fills, updates, tiles, keep, partition = (x[:, rev] for x in (reads, fills, updates, tiles, keep,
+                                                                             partition))
         replication = replication[:, rev]
         bs = self.block[None, :, None]
 
@@ -301,6 +308,7 @@ class FastModel:
         tensor_energy = np.where(keep, per_instance * replication[:, :, None], 0.0)
         utilized = np.where(keep.any(axis=2), replication, 0)
         cycles = compute_cycles.copy()
+        level_cycles = np.repeat(compute_cycles[:, None], self.n_levels, axis=1)
         cc = compute_cycles.astype(float)
         for i, lv in enumerate(self.arch.levels):
             if lv.virtual or (lv.read_bandwidth is None and lv.write_bandwidth is None):
@@ -314,7 +322,8 @@ class FastModel:
             if lv.write_bandwidth is not None:
                 slow = np.where(lv.write_bandwidth < wr,
                                 np.minimum(slow, lv.write_bandwidth / np.maximum(wr, 1e-300)), slow)
-            cycles = np.maximum(cycles, np.ceil(cc / slow).astype(np.int64))
+            level_cycles[:, i] = np.ceil(cc / slow).astype(np.int64)
+            cycles = np.maximum(cycles, level_cycles[:, i])
         leak = self.e_leak[None, :] * cycles[:, None] * utilized
         compute_energy = macs * self.arch.compute.energy_pj
         energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
@@ -327,4 +336,42 @@ class FastModel:
         fits &= (used <= self.capacity[None, :]).all(axis=1)
         return FastResult(reads, fills, updates, tiles, utilized, tensor_energy, leak, compute_energy, energy,
                           cycles, compute_cycles, macs,
-                          macs / (cycles * self.arch.compute.instances), fits)
+                          macs / (cycles * self.arch.compute.instances), fits, partition, level_cycles, keep)
+
+    def is_exact_for(self) -> bool:
+        """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
+        with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
+        windows = any(sum(self.nest.bounds[self.dims[d]] > 1 for _, d in axis) >= 2
+                      for axes in self.axes for axis in axes)
+        return not windows and tuple(self.fanout[-1]) == (1, 1)
+
+    def result(self, fr: FastResult, b: int) -> Result:
+        """Row b of a fast result as the exact model's Result (same fields, same JSON)."""
+        levels = []
+        for i, lv in enumerate(self.arch.levels):
+            if lv.virtual:
+                continue
+            tensors = {}
+            for t, tensor in enumerate(self.nest.tensors):
+                if not fr.kept[b, i, t]:
+                    tensors[tensor.name] = TensorCounts(kept=False)
+                    continue
+                k = int(fr.utilized_instances[b, i])
+                r, f, u = (int(x[b, i, t]) for x in (fr.reads, fr.fills, fr.updates))
+                e = float(fr.tensor_energy_pj[b, i, t])
+                tensors[tensor.name] = TensorCounts(
+                    kept=True, reads=r * k, fills=f * k, updates=u * k, energy_pj=e, utilized_instances=k,
+                    reads_per_instance=r, fills_per_instance=f, updates_per_instance=u,
+                    energy_per_instance_pj=e / k if k else 0.0, partition_size=int(fr.partition_words[b, i, t]),
+                    utilized_capacity=int(fr.tile_words[b, i, t]),
+                    temporal_reductions_per_instance=r if tensor.read_write else 0)
+            dynamic = float(fr.tensor_energy_pj[b, i].sum())
+            levels.append(LevelResult(lv.name, lv.instances, int(fr.utilized_instances[b, i]), lv.block_size,
+                                      lv.word_bits, lv.size_words, int(fr.level_cycles[b, i]), dynamic,
+                                      float(fr.leak_energy_pj[b, i]), tensors))
+        return Result(macs=int(fr.macs[b]), cycles=int(fr.cycles[b]), compute_cycles=int(fr.compute_cycles[b]),
+                      utilization=float(fr.utilization[b]), energy_pj=float(fr.energy_pj[b]),
+                      compute_energy_pj=float(fr.compute_energy_pj[b]),
+                      utilized_macs=int(fr.macs[b] // max(1, fr.compute_cycles[b])),
+                      mac_instances=self.arch.compute.instances, levels=tuple(levels),
+                      virtual_levels=tuple(lv.name for lv in self.arch.levels if lv.virtual))
