@@ -69,7 +69,7 @@ def evaluate(nest: LoopNest, arch: Architecture, mapping: Mapping, check_capacit
     for lv, utilized, touched, level_cycles, tensors in pending:
         dynamic = sum(tc.energy_pj for tc in tensors.values())
         levels.append(LevelResult(lv.name, lv.instances, utilized, lv.block_size, lv.word_bits, lv.size_words,
-                                  level_cycles, dynamic, lv.energy.leak_pj * cycles * touched, tensors))
+                                  level_cycles, dynamic, lv.energy.leak_pj * cycles * touched, tensors, touched))
     compute_energy = macs * arch.compute.energy_pj
     total = compute_energy + sum(lv.energy_pj for lv in levels)
     return Result(
