@@ -24,6 +24,7 @@ from stationary.workload.importers.common import (
     fc_layer,
     matmul_layer,
     pool_layer,
+    producers,
 )
 from stationary.workload.layer import Layer
 
@@ -173,12 +174,7 @@ class _OnnxImporter:
         return [i for i in node.input if i and i not in self.constant and i not in self.shape_data]
 
     def srcs(self, names: list[str]) -> tuple[str, ...]:
-        out: list[str] = []
-        for n in names:
-            for s in self.sources.get(n, ()):
-                if s not in out:
-                    out.append(s)
-        return tuple(out)
+        return producers(self.sources, names)
 
     def add(self, node: Any, layer: Layer) -> None:
         self.layers.append(layer)

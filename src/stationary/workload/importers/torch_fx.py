@@ -31,6 +31,7 @@ from stationary.workload.importers.common import (
     matmul_layer,
     nchw,
     pool_layer,
+    producers,
 )
 from stationary.workload.layer import Layer
 
@@ -215,12 +216,7 @@ class _FxImporter:
         return [n for n in self.tensor_args(node) if n not in self.constant and self.shape(n) is not None]
 
     def srcs(self, nodes: list[Any]) -> tuple[str, ...]:
-        out: list[str] = []
-        for n in nodes:
-            for s in self.sources.get(n, ()):
-                if s not in out:
-                    out.append(s)
-        return tuple(out)
+        return producers(self.sources, nodes)
 
     def add(self, node: Any, layer: Layer) -> None:
         self.layers.append(layer)
