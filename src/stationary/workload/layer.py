@@ -165,9 +165,6 @@ class Layer:
         )
         return LoopNest(self.name, self.bounds, tensors)
 
-    def dims_dict(self) -> dict[str, int]:
-        return self.bounds
-
 
 # ----- constructors ---------------------------------------------------------------------------------
 def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
