@@ -20,7 +20,7 @@ from stationary.workload.zoo import get_model
 def neardata(
     model: Annotated[str, typer.Argument(help="zoo model name (e.g. alexnet, resnet50)")],
     baseline: Annotated[str, typer.Option(help="baseline preset or native arch YAML")] = "eyeriss",
-    variants: Annotated[str, typer.Option(help="comma-separated presets or arch files to compare")] = ",".join(VARIANTS),
+    variants: Annotated[str, typer.Option(help="comma-separated presets or arch files")] = ",".join(VARIANTS),
     batch: Annotated[int, typer.Option(help="batch size")] = 1,
     max_candidates: Annotated[int | None, typer.Option(help="heuristic mappings tried per layer (default all)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,

@@ -1,9 +1,10 @@
 """A small deterministic mapping heuristic, so whole networks can be compared before the search mapper lands.
 
-For a few stationarity policies, loop orders and spatial preferences it builds one mapping greedily — innermost level first,
-spatial factors first, then the largest temporal factors that keep every bounded level at and above within
-capacity — evaluates each with the exact model, and keeps the cheapest. It honours the architecture's
-keep_only / bypass_always and fan-outs. It is not an optimiser: the mapper (`stationary map`) supersedes it.
+For a few stationarity policies, loop orders and spatial preferences it builds one mapping greedily —
+innermost level first, spatial factors first, then the largest temporal factors that keep every bounded
+level at and above within capacity — evaluates each with the exact model, and keeps the cheapest. It
+honours the architecture's keep_only / bypass_always and fan-outs. It is not an optimiser: the mapper
+(`stationary map`) supersedes it.
 """
 
 from __future__ import annotations
