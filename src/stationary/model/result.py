@@ -78,6 +78,7 @@ class Result:
     mac_instances: int
     levels: tuple[LevelResult, ...]
     virtual_levels: tuple[str, ...] = field(default=())
+    area_um2: float = 0.0  # of the architecture (storage + MACs), from its spec or the area estimates
 
     @property
     def energy_per_mac_pj(self) -> float:
@@ -94,4 +95,5 @@ class Result:
             "mac_instances": self.mac_instances,
             "levels": [lv.to_json() for lv in self.levels],
             "virtual_spatial_levels": list(self.virtual_levels),
+            "area_mm2": self.area_um2 / 1e6,
         }
