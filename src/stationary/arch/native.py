@@ -41,12 +41,26 @@ def load_arch(spec: str | Path, ert: str | Path | None = None) -> Architecture:
     return arch_from_native(data, str(path))
 
 
+def _with_component(spec: dict[str, Any], data: dict[str, Any], file: str, where: str) -> dict[str, Any]:
+    """A level (or the compute unit) that names a `component:` gets that component's fields as defaults."""
+    if "component" not in spec:
+        return spec
+    from stationary.arch import components
+
+    try:
+        built = (components.compute_fields(spec["component"], data) if where == "compute"
+                 else components.level_fields(spec["component"], spec, data))
+    except StationaryError as exc:
+        raise StationaryError(exc.message, file=file, field=f"{where}.{exc.field or 'component'}") from None
+    return {**built, **{k: v for k, v in spec.items() if k != "component"}}
+
+
 def arch_from_native(data: Any, file: str = "<arch>") -> Architecture:
     if not isinstance(data, dict):
         raise StationaryError("expected a mapping with name, compute and levels", file=file)
     table = str(data.get("energy_table", "horowitz45"))
     default_bits = int(data.get("word_bits", 16))
-    comp = require(data, "compute", file, dict)
+    comp = _with_component(require(data, "compute", file, dict), data, file, "compute")
     bits = int(comp.get("word_bits", default_bits))
     cx, cy = int(comp.get("mesh_x", 1)), int(comp.get("mesh_y", 1))
     compute = ComputeUnit(
@@ -57,6 +71,7 @@ def arch_from_native(data: Any, file: str = "<arch>") -> Architecture:
     for i, lv in enumerate(require(data, "levels", file, list)):
         where = f"levels[{i}]"
         name = str(require(lv, "name", file, str, where))
+        lv = _with_component(lv, data, file, where)
         kind = str(lv.get("kind", "buffer"))
         word_bits = int(lv.get("word_bits", default_bits))
         block = int(lv.get("block_size", 1))
@@ -86,6 +101,7 @@ def arch_from_native(data: Any, file: str = "<arch>") -> Architecture:
                 cls="DRAM" if kind == "DRAM" else ("regfile" if kind == "RF" else "SRAM"),
                 keep_only=frozenset(map(str, keep)) if keep is not None else None,
                 bypass_always=frozenset(map(str, lv.get("bypass") or [])),
+                keep_always=frozenset(map(str, lv.get("must_keep") or [])),
                 multicast=bool(lv.get("multicast", True))))
         except StationaryError as exc:
             raise StationaryError(exc.message, file=file, field=f"{where}.{exc.field}") from None

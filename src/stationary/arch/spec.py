@@ -54,6 +54,7 @@ class StorageLevel:
     cls: str = "SRAM"  # DRAM, SRAM, regfile, ... (informational, used by energy tables)
     keep_only: frozenset[str] | None = None  # tensors this level may hold (None = any); from constraints
     bypass_always: frozenset[str] = frozenset()  # tensors it must bypass (from constraints)
+    keep_always: frozenset[str] = frozenset()  # tensors it must keep (e.g. a converter every output crosses)
     multicast: bool = True  # the network below can deliver one read to several children
     virtual: bool = False  # a front-end spatial level (Timeloop's inter_<container>_spatial): holds nothing
     spatial_reduction: bool = True  # ... and add partial sums from several children on the way up

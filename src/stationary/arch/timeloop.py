@@ -82,14 +82,14 @@ def arch_from_dict(data: Any, ert: EnergyTable | None, file: str = "<arch>", nam
         depth = attrs.get("depth")
         if depth is not None:
             depth = _pos(depth, file, f"{where}.attributes.depth", lo=0)
-        keep_only, bypass = _dataspace_constraints(node.get("constraints"), file, where)
+        must_keep, bypass = _dataspace_constraints(node.get("constraints"), file, where)
         levels.append(StorageLevel(
             node_name, depth=depth, block_size=block, word_bits=word_bits,
             instances=mx * my, mesh_x=mx, mesh_y=my,
             energy=ert.storage(node_name) if ert else ActionEnergy(),
             read_bandwidth=_bw(attrs.get("read_bandwidth"), file, f"{where}.attributes.read_bandwidth"),
             write_bandwidth=_bw(attrs.get("write_bandwidth"), file, f"{where}.attributes.write_bandwidth"),
-            cls=cls, keep_only=keep_only, bypass_always=bypass,
+            cls=cls, keep_always=must_keep or frozenset(), bypass_always=bypass,
         ))
     if compute is None:
         raise StationaryError("no compute component (class intmac/mac/...) found", file=file,
@@ -128,5 +128,5 @@ def _dataspace_constraints(constraints: Any, file: str, where: str) -> tuple[fro
     ds = (constraints or {}).get("dataspace") if isinstance(constraints, dict) else None
     if not ds:
         return None, frozenset()
-    keep = ds.get("keep")
+    keep = ds.get("keep")  # Timeloop: listed data spaces must be kept, listed bypasses must be bypassed
     return (frozenset(map(str, keep)) if keep is not None else None), frozenset(map(str, ds.get("bypass") or []))

@@ -115,7 +115,7 @@ def _parse_factors(text: Any, file: str, field_name: str) -> tuple[tuple[str, in
 
 def merge(constraints: list[Constraint], nest: LoopNest, arch: Architecture) -> list[LevelRules]:
     """Constraints (plus the architecture's keep_only / bypass_always) -> rules per level, checked."""
-    rules = [LevelRules(keep=frozenset(), bypass=frozenset(lv.bypass_always) | (
+    rules = [LevelRules(keep=frozenset(lv.keep_always), bypass=frozenset(lv.bypass_always) | (
         frozenset(t.name for t in nest.tensors) - lv.keep_only if lv.keep_only is not None else frozenset()))
         for lv in arch.levels]
     tensors = {t.name for t in nest.tensors}
