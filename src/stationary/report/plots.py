@@ -52,8 +52,8 @@ def energy_breakdown_svg(layers: list[dict[str, Any]]) -> str:
     """Per-layer energy, stacked by memory level (left) and by tensor (right), in uJ."""
     plt = _pyplot("energy")
     names = [r["name"] for r in layers]
-    width = max(8.0, 0.22 * len(names) * 2 + 3)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(width, 4.2))
+    width = min(24.0, max(8.0, 0.2 * len(names) + 2))
+    fig, (a, b) = plt.subplots(2, 1, figsize=(width, 8.0))
     to_uj = 1e-6
     _stacked(a, names, [{k: v * to_uj for k, v in r["energy_by_level_pj"].items()} for r in layers],
              "energy per layer by level", "energy (uJ)")
@@ -67,7 +67,7 @@ def cycles_svg(layers: list[dict[str, Any]]) -> str:
     """Per-layer cycles (bars) and MAC-array utilization (line, right axis)."""
     plt = _pyplot("cycles")
     names = [r["name"] for r in layers]
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.22 * len(names) + 2), 3.6))
+    fig, ax = plt.subplots(figsize=(min(24.0, max(8.0, 0.2 * len(names) + 2)), 3.6))
     x = list(range(len(names)))
     ax.bar(x, [r["cycles"] for r in layers], color="#4c72b0", label="cycles")
     ax.set_ylabel("cycles")
@@ -98,7 +98,7 @@ def roofline_svg(layers: list[dict[str, Any]], peak_gmacs: float, dram_gbytes_pe
         ax.plot([lo, hi], [peak_gmacs, peak_gmacs], color="k", lw=1.5,
                 label=f"compute roof {peak_gmacs:.4g} GMACS (DRAM bandwidth not limited in this spec)")
     ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color="#c44e52", zorder=3, label="layers")
-    for x, y, name in pts:
+    for x, y, name in pts if len(pts) <= 20 else []:  # labels only where they stay readable
         ax.annotate(name, (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
