@@ -66,6 +66,8 @@ def evaluate(
     budget: Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")] = 20_000,
     jobs: Annotated[int | None, typer.Option(help="worker processes (default: 1 on <= 2 cores)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
+    = None,
 ) -> None:
     """Best mapping of every MAC layer of a network (one search per distinct shape), totals and per layer."""
     objective = check_objective(objective)
@@ -79,6 +81,10 @@ def evaluate(
                             progress=lambda k, n: bar.update(task, completed=k, total=n))
     totals = network_totals(plans)
     totals["seconds"] = time.perf_counter() - start
+    if report:
+        from stationary.cli.report import write_report
+
+        write_report(report, net, model, architecture, plans, dataflow, objective, quiet=as_json)
     layers: list[dict[str, Any]] = []
     for p in plans:
         r = p.found.result

@@ -12,6 +12,7 @@ from stationary.arch.native import load_arch
 from stationary.arch.spec import Architecture
 from stationary.cli import app
 from stationary.cli.common import print_json
+from stationary.mapping.looptext import loop_nest_text
 from stationary.mapping.mapping import Mapping
 from stationary.mapping.timeloop import load_timeloop_mapping
 from stationary.model.evaluate import evaluate
@@ -38,24 +39,6 @@ def model(
         print_json(result.to_json())
     else:
         print_result(result, nest, architecture, m)
-
-
-def loop_nest_text(nest: LoopNest, arch: Architecture, mapping: Mapping) -> str:
-    """The mapping as nested `for` loops, outermost first, with the level that owns each loop."""
-    lines, depth = [], 0
-    for lv, lm in zip(arch.levels, mapping.levels):
-        order = [d for d in reversed(lm.temporal_order(nest.dims)) if lm.temporal.get(d, 1) > 1]
-        kept = [t.name for t in nest.tensors if lm.keeps(t.name, lv.virtual)]
-        lines.append("  " * depth + f"[{lv.name}]" + (f" keeps {', '.join(kept)}" if kept else ""))
-        for d in order:
-            lines.append("  " * depth + f"for {d.lower()} in [0, {lm.temporal[d]}):")
-            depth += 1
-        sp = [d for d in reversed(lm.spatial_order(nest.dims)) if lm.spatial.get(d, 1) > 1]
-        for d in sp:
-            lines.append("  " * depth + f"parallel-for {d.lower()} in [0, {lm.spatial[d]}):")
-            depth += 1
-    lines.append("  " * depth + "MAC")
-    return "\n".join(lines)
 
 
 def print_result(r: Result, nest: LoopNest, arch: Architecture, mapping: Mapping) -> None:

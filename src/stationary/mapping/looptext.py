@@ -1,0 +1,25 @@
+"""A mapping written as nested `for` loops (outermost first), for terminals and reports."""
+
+from __future__ import annotations
+
+from stationary.arch.spec import Architecture
+from stationary.mapping.mapping import Mapping
+from stationary.workload.loopnest import LoopNest
+
+
+def loop_nest_text(nest: LoopNest, arch: Architecture, mapping: Mapping) -> str:
+    """The mapping as nested `for` loops, outermost first, with the level that owns each loop."""
+    lines, depth = [], 0
+    for lv, lm in zip(arch.levels, mapping.levels):
+        order = [d for d in reversed(lm.temporal_order(nest.dims)) if lm.temporal.get(d, 1) > 1]
+        kept = [t.name for t in nest.tensors if lm.keeps(t.name, lv.virtual)]
+        lines.append("  " * depth + f"[{lv.name}]" + (f" keeps {', '.join(kept)}" if kept else ""))
+        for d in order:
+            lines.append("  " * depth + f"for {d.lower()} in [0, {lm.temporal[d]}):")
+            depth += 1
+        sp = [d for d in reversed(lm.spatial_order(nest.dims)) if lm.spatial.get(d, 1) > 1]
+        for d in sp:
+            lines.append("  " * depth + f"parallel-for {d.lower()} in [0, {lm.spatial[d]}):")
+            depth += 1
+    lines.append("  " * depth + "MAC")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""Report figures as inline SVG text (matplotlib, imported only when a report is asked for)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from stationary.errors import StationaryError
+
+
+def _pyplot(salt: str) -> Any:
+    """matplotlib's pyplot on the Agg backend, with deterministic SVG ids and text kept as text."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise StationaryError("reports need matplotlib: pip install 'stationary[plot]'", field="--report") from None
+    plt.rcParams.update({"svg.hashsalt": salt, "svg.fonttype": "none", "font.size": 9})
+    return plt
+
+
+def _svg(fig: Any, plt: Any) -> str:
+    """The figure as an <svg> element (XML prolog and DOCTYPE dropped) so it can be inlined in HTML."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _stacked(ax: Any, names: list[str], parts: list[dict[str, float]], title: str, ylabel: str) -> None:
+    keys: list[str] = []
+    for p in parts:
+        keys += [k for k in p if k not in keys]
+    bottom = [0.0] * len(names)
+    x = list(range(len(names)))
+    for k in keys:
+        vals = [p.get(k, 0.0) for p in parts]
+        if not any(vals):
+            continue
+        ax.bar(x, vals, bottom=bottom, label=k, width=0.8)
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(x, names, rotation=90, fontsize=7)
+    ax.legend(fontsize=7, ncol=2)
+
+
+def energy_breakdown_svg(layers: list[dict[str, Any]]) -> str:
+    """Per-layer energy, stacked by memory level (left) and by tensor (right), in uJ."""
+    plt = _pyplot("energy")
+    names = [r["name"] for r in layers]
+    width = min(24.0, max(8.0, 0.2 * len(names) + 2))
+    fig, (a, b) = plt.subplots(2, 1, figsize=(width, 8.0))
+    to_uj = 1e-6
+    _stacked(a, names, [{k: v * to_uj for k, v in r["energy_by_level_pj"].items()} for r in layers],
+             "energy per layer by level", "energy (uJ)")
+    _stacked(b, names, [{k: v * to_uj for k, v in r["energy_by_tensor_pj"].items()} for r in layers],
+             "energy per layer by tensor", "energy (uJ)")
+    fig.tight_layout()
+    return _svg(fig, plt)
+
+
+def cycles_svg(layers: list[dict[str, Any]]) -> str:
+    """Per-layer cycles (bars) and MAC-array utilization (line, right axis)."""
+    plt = _pyplot("cycles")
+    names = [r["name"] for r in layers]
+    fig, ax = plt.subplots(figsize=(min(24.0, max(8.0, 0.2 * len(names) + 2)), 3.6))
+    x = list(range(len(names)))
+    ax.bar(x, [r["cycles"] for r in layers], color="#4c72b0", label="cycles")
+    ax.set_ylabel("cycles")
+    ax.set_xticks(x, names, rotation=90, fontsize=7)
+    ax2 = ax.twinx()
+    ax2.plot(x, [100 * r["utilization"] for r in layers], color="#dd8452", marker="o", ms=3, label="utilization")
+    ax2.set_ylabel("utilization (%)")
+    ax2.set_ylim(0, 105)
+    ax.set_title("cycles and utilization per layer")
+    fig.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    return _svg(fig, plt)
+
+
+def roofline_svg(layers: list[dict[str, Any]], peak_gmacs: float, dram_gbytes_per_s: float | None) -> str:
+    """Achieved GMACS per layer against operational intensity (MACs per DRAM byte), under the roofs."""
+    plt = _pyplot("roofline")
+    pts = [(r["macs_per_dram_byte"], r["gmacs"], r["name"]) for r in layers if r["macs_per_dram_byte"]]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    xs = [p[0] for p in pts] or [1.0]
+    lo, hi = min(xs) / 4, max(xs) * 4
+    if dram_gbytes_per_s:
+        ridge = peak_gmacs / dram_gbytes_per_s
+        lo, hi = min(lo, ridge / 4), max(hi, ridge * 4)
+        ax.plot([lo, ridge, hi], [dram_gbytes_per_s * lo, peak_gmacs, peak_gmacs], color="k", lw=1.5,
+                label=f"roof: {peak_gmacs:.4g} GMACS, {dram_gbytes_per_s:.4g} GB/s")
+    else:
+        ax.plot([lo, hi], [peak_gmacs, peak_gmacs], color="k", lw=1.5,
+                label=f"compute roof {peak_gmacs:.4g} GMACS (DRAM bandwidth not limited in this spec)")
+    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color="#c44e52", zorder=3, label="layers")
+    for x, y, name in pts if len(pts) <= 20 else []:  # labels only where they stay readable
+        ax.annotate(name, (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("operational intensity (MACs per DRAM byte)")
+    ax.set_ylabel("achieved throughput (GMACS)")
+    ax.set_title("roofline")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _svg(fig, plt)
+
+
+def pareto_svg(points: list[dict[str, Any]], front_keys: set[str]) -> str:
+    """Energy against cycles for every sweep point (colour: area), the Pareto front circled."""
+    plt = _pyplot("pareto")
+    fig, ax = plt.subplots(figsize=(6.5, 4.4))
+    ok = [p for p in points if p.get("energy_pj") is not None]
+    sc = ax.scatter([p["cycles"] for p in ok], [p["energy_pj"] * 1e-6 for p in ok],
+                    c=[p["area_mm2"] for p in ok], cmap="viridis", s=18)
+    fig.colorbar(sc, ax=ax, label="area (mm2)")
+    front = [p for p in ok if p["key"] in front_keys]
+    ax.scatter([p["cycles"] for p in front], [p["energy_pj"] * 1e-6 for p in front], s=70, facecolors="none",
+               edgecolors="#c44e52", linewidths=1.3, label="Pareto front (energy, cycles, area)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("cycles")
+    ax.set_ylabel("energy (uJ)")
+    ax.set_title(f"design space: {len(ok)} points, {len(front)} on the front")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig, plt)

@@ -1,0 +1,185 @@
+"""Run a sweep: evaluate the points not yet stored, locally (in-process or a process pool) or on a Dask
+cluster (an embedded LocalCluster or `tcp://HOST:PORT`), storing each result as it arrives; then the Pareto
+front of energy, cycles and area.
+
+Every point is a pure function of its parameters (fixed seed), so results do not depend on the executor,
+the order of completion, or how many times a point was attempted after a worker died.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stationary.errors import StationaryError
+from stationary.mapper.network import default_jobs, map_network
+from stationary.mapper.search import SearchOptions
+from stationary.sweep.params import varied_arch
+from stationary.sweep.spec import SweepPoint, SweepSpec
+from stationary.sweep.store import ResultStore
+from stationary.workload.network import Network
+from stationary.workload.zoo import get_model
+
+OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
+
+
+def load_network(name: str, batch: int) -> Network:
+    """A zoo model by name, or one of its layers alone as `MODEL:LAYER` (e.g. lenet5:conv2)."""
+    model, sep, layer = name.partition(":")
+    net = get_model(model, batch=batch)
+    if not sep:
+        return net
+    found = [x for x in net.layers if x.name == layer]
+    if not found or not found[0].kind.does_macs:
+        raise StationaryError(f"{model} has no MAC layer {layer!r}; layers: "
+                              f"{', '.join(x.name for x in net.mac_layers())}", field="networks")
+    return Network(name, (replace(found[0], inputs=()),))
+
+
+def evaluate_point(point: SweepPoint) -> dict[str, Any]:
+    """Map the point's network on its architecture; bad combinations give an `error` instead of numbers."""
+    start = time.perf_counter()
+    params = point.params
+    record: dict[str, Any] = {"key": point.key, "params": params}
+    varied = {k: v for k, v in params.items() if k not in ("network", "dataflow")}
+    try:
+        arch = varied_arch(point.arch_data, varied, point.arch_file)
+        net = load_network(params["network"], point.batch)
+        opts = SearchOptions(objective=point.objective, seed=point.seed, budget=point.budget,
+                             exhaustive_limit=point.budget, batch=min(2048, point.budget))
+        plans = map_network(net, arch, params["dataflow"], opts, jobs=1)
+    except StationaryError as exc:
+        record.update(error=str(exc), search_seconds=time.perf_counter() - start)
+        return record
+    record.update(
+        energy_pj=sum(p.found.result.energy_pj for p in plans),
+        cycles=sum(p.found.result.cycles for p in plans),
+        area_mm2=arch.area_um2 / 1e6,
+        macs=sum(p.found.result.macs for p in plans),
+        search_seconds=time.perf_counter() - start,
+    )
+    record["utilization"] = (record["macs"] / (record["cycles"] * arch.compute.instances)
+                             if record["cycles"] else 0.0)
+    return record
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """What one (re)run did: points computed now, points found already stored, its run id."""
+
+    run_id: int
+    computed: int
+    already_stored: int
+    total: int
+
+
+def _local(pending: list[SweepPoint], jobs: int) -> Iterator[dict[str, Any]]:
+    if jobs <= 1 or len(pending) <= 1:
+        for p in pending:
+            yield evaluate_point(p)
+        return
+    with ProcessPoolExecutor(jobs) as pool:
+        futures = [pool.submit(evaluate_point, p) for p in pending]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+
+def _dask(pending: list[SweepPoint], client: Any) -> Iterator[dict[str, Any]]:
+    from distributed import as_completed as dask_completed
+
+    futures = client.map(evaluate_point, pending, key=[f"stationary-sweep-{p.key}" for p in pending], pure=False)
+    try:
+        for f in dask_completed(futures):
+            yield f.result()
+    finally:
+        client.cancel(futures)
+
+
+def dask_client(scheduler: str, workers: int) -> tuple[Any, Any]:
+    """A client for `tcp://HOST:PORT`, or for a new loopback LocalCluster of `workers` processes ('dask')."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise StationaryError("a Dask scheduler needs the dask extra: pip install 'stationary[dask]'",
+                              field="--scheduler") from None
+    if scheduler == "dask":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout=30), None
+    except OSError as exc:
+        raise StationaryError(f"cannot reach the Dask scheduler {scheduler} ({exc})", field="--scheduler") from None
+
+
+def run_sweep(spec: SweepSpec, store: ResultStore, scheduler: str | Any = "local", jobs: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> SweepRun:
+    """Evaluate every point of `spec` missing from `store`; `scheduler` is 'local', 'dask', 'tcp://...' or a
+    distributed.Client. `progress(done, total)` counts stored points, already stored ones included."""
+    points = spec.points()
+    stored = store.keys()
+    pending = [p for p in points if p.key not in stored]
+    total, done = len(points), len(points) - len(pending)
+    name = scheduler if isinstance(scheduler, str) else f"dask {getattr(scheduler, 'scheduler', '')}"
+    run_id = store.new_run(str(name), spec.to_json())
+    if progress:
+        progress(done, total)
+    workers = jobs if jobs is not None else default_jobs()
+    client, cluster = None, None
+    if isinstance(scheduler, str):
+        if scheduler == "local":
+            results = _local(pending, workers)
+        elif scheduler == "dask" or scheduler.startswith("tcp://"):
+            client, cluster = dask_client(scheduler, max(1, jobs or (os.cpu_count() or 1)))
+            results = _dask(pending, client)
+        else:
+            raise StationaryError(f"unknown scheduler {scheduler!r}: local, dask or tcp://HOST:PORT",
+                                  field="--scheduler")
+    else:
+        results = _dask(pending, scheduler)
+    computed = 0
+    try:
+        for record in results:
+            computed += store.put(record, run_id)
+            done += 1
+            if progress:
+                progress(done, total)
+    finally:
+        if hasattr(results, "close"):
+            results.close()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    return SweepRun(run_id, computed, total - len(pending), total)
+
+
+def pareto_front(records: list[dict[str, Any]], objectives: tuple[str, ...] = OBJECTIVES) -> list[dict[str, Any]]:
+    """Points not dominated in every objective (all minimized), per network; sorted by network then energy."""
+    ok = [r for r in records if not r.get("error")]
+    front = []
+    for r in ok:
+        a = [r[o] for o in objectives]
+        dominated = any(
+            s["params"]["network"] == r["params"]["network"]
+            and all(s[o] <= v for o, v in zip(objectives, a)) and any(s[o] < v for o, v in zip(objectives, a))
+            for s in ok)
+        if not dominated:
+            front.append(r)
+    return sorted(front, key=lambda r: (r["params"]["network"], *(r[o] for o in objectives), r["key"]))
+
+
+def sweep_json(spec: SweepSpec, store: ResultStore) -> dict[str, Any]:
+    """The stored results of `spec`'s points (in spec order) and their Pareto front, JSON-ready."""
+    keys = [p.key for p in spec.points()]
+    fields = ("key", "params", "energy_pj", "cycles", "area_mm2", "macs", "utilization", "error")
+    points = [{k: r[k] for k in fields} for r in store.records(keys)]
+    return {"spec": spec.to_json(), "points": points, "pareto": pareto_front(points)}
