@@ -13,7 +13,7 @@ from rich.table import Table
 from stationary.arch.native import load_arch
 from stationary.cli import app
 from stationary.cli.common import print_json
-from stationary.mapper.network import map_network, network_totals
+from stationary.mapper.network import map_network, network_performance, network_totals, select_layers
 from stationary.mapper.search import SearchOptions, check_objective, search
 from stationary.mapping.constraints import load_constraints
 from stationary.mapping.dataflows import dataflow_constraints
@@ -65,13 +65,15 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     budget: Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")] = 20_000,
     jobs: Annotated[int | None, typer.Option(help="worker processes (default: 1 on <= 2 cores)")] = None,
+    layers_set: Annotated[str, typer.Option("--layers", help="conv, fc or all")] = "all",
+    clock_mhz: Annotated[float | None, typer.Option(help="clock for seconds/fps/power (default: arch's)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
 ) -> None:
     """Best mapping of every MAC layer of a network (one search per distinct shape), totals and per layer."""
     objective = check_objective(objective)
-    net = get_model(model, batch=batch)
+    net = select_layers(get_model(model, batch=batch), layers_set)
     architecture = load_arch(arch)
     start = time.perf_counter()
     opts = SearchOptions(objective=objective, seed=seed, budget=budget)
@@ -80,7 +82,8 @@ def evaluate(
         plans = map_network(net, architecture, dataflow, opts, jobs=jobs,
                             progress=lambda k, n: bar.update(task, completed=k, total=n))
     totals = network_totals(plans)
-    totals["seconds"] = time.perf_counter() - start
+    totals.update(network_performance(plans, architecture, clock_mhz))
+    totals["wall_seconds"] = time.perf_counter() - start
     if report:
         from stationary.cli.report import write_report
 
@@ -106,7 +109,10 @@ def evaluate(
     c = Console()
     c.print(t)
     c.print(f"* same shape as an earlier layer (searched once): {totals['distinct_shapes']} distinct shapes, "
-            f"{totals['evaluated']:,} mappings scored in {totals['seconds']:.1f} s")
+            f"{totals['evaluated']:,} mappings scored in {totals['wall_seconds']:.1f} s")
+    c.print(f"at {totals['clock_mhz']:g} MHz: {totals['seconds'] * 1e3:.3f} ms per batch, {totals['fps']:.4g} fps, "
+            f"{totals['power_mw']:.4g} mW ({totals['on_chip_power_mw']:.4g} mW on chip), "
+            f"DRAM {totals['dram_bytes'] / 1e6:.4g} MB")
 
 
 @app.command()

@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from stationary.arch.spec import Architecture
+from stationary.errors import StationaryError
 from stationary.mapper.search import SearchOptions, SearchResult, search
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import dataflow_constraints
+from stationary.model.result import Result
 from stationary.workload.layer import Layer
 from stationary.workload.network import Network
 
@@ -87,3 +89,46 @@ def network_totals(plans: list[LayerPlan]) -> dict[str, Any]:
             "layers": len(plans), "distinct_shapes": sum(not p.cached for p in plans),
             "evaluated": sum(p.found.evaluated for p in plans if not p.cached),
             "search_seconds": sum(p.found.seconds for p in plans if not p.cached)}
+
+
+def dram_words(result: Result) -> dict[str, int]:
+    """Words moved across the outermost level (DRAM) per tensor: reads, fills and write-backs."""
+    top = result.levels[0]
+    return {name: tc.reads + tc.fills + tc.updates for name, tc in top.tensors.items() if tc.kept}
+
+
+def network_performance(plans: list[LayerPlan], arch: Architecture, clock_mhz: float | None = None) -> dict[str, Any]:
+    """Time, frame rate, DRAM traffic and power of the plans run back to back at `clock_mhz` (default: arch's).
+
+    `power_mw` counts every modelled joule (DRAM included); `on_chip_power_mw` leaves out the outermost level,
+    as a chip's measured core power does.
+    """
+    clock = arch.clock_mhz if clock_mhz is None else clock_mhz
+    if not clock > 0:
+        raise StationaryError(f"clock must be a positive number of MHz, got {clock}", field="--clock-mhz")
+    cycles = sum(p.found.result.cycles for p in plans)
+    energy = sum(p.found.result.energy_pj for p in plans)
+    dram_energy = sum(p.found.result.levels[0].energy_pj for p in plans)
+    words = sum(sum(dram_words(p.found.result).values()) for p in plans)
+    seconds = cycles / (clock * 1e6)
+    batch = plans[0].layer.N if plans else 1
+    top_bits = arch.levels[0].word_bits
+    return {"clock_mhz": clock, "seconds": seconds, "fps": batch / seconds if seconds else 0.0,
+            "dram_bytes": words * top_bits / 8, "dram_energy_pj": dram_energy,
+            "power_mw": energy / seconds * 1e-9 if seconds else 0.0,
+            "on_chip_power_mw": (energy - dram_energy) / seconds * 1e-9 if seconds else 0.0}
+
+
+LAYER_SETS = ("conv", "fc", "all")
+
+
+def select_layers(net: Network, which: str = "all") -> Network:
+    """The network's CONV layers, FC layers, or all of them (a subset is unwired: layers run back to back)."""
+    from stationary.workload.layer import LayerKind
+
+    if which not in LAYER_SETS:
+        raise StationaryError(f"--layers must be one of {', '.join(LAYER_SETS)}, got {which!r}", field="--layers")
+    if which == "all":
+        return net
+    kind = LayerKind.CONV if which == "conv" else LayerKind.FC
+    return replace(net, layers=tuple(replace(x, inputs=()) for x in net.layers if x.kind == kind))

@@ -57,6 +57,7 @@ class SearchOptions:
     exhaustive_limit: int = 100_000  # enumerate every mapping when the space is at most this big
     strategy: str = "auto"  # auto | exhaustive | heuristic
     finalists: int = 1  # best fast-model mappings re-evaluated exactly (where fast and exact can differ)
+    exact_check: bool = True  # False: report the fast model's numbers even where the exact model may differ
     pareto: bool = False
 
 
@@ -102,7 +103,7 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
         raise StationaryError(explain_empty(space))
     finalists = []
-    exact_needed = not model.is_exact_for()
+    exact_needed = opts.exact_check and not model.is_exact_for()
     top = pool.best_rows.take(np.arange(min(opts.finalists if exact_needed else 1, pool.best_rows.size)))
     top_fast = model.evaluate(top)
     for b in range(top.size):

@@ -1,0 +1,112 @@
+"""`stationary validate`: every point is computed, and each error stays within the bound docs/validation.md states
+(the goal, or for the points listed there as outside it, the documented gap)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stationary.validate import VALIDATE_OPTIONS, group_tasks
+from stationary.validate.eyeriss import eyeriss_points, rlc_saving
+from stationary.validate.points import Point
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+# points documented in docs/validation.md as outside their goal: (lowest, highest) relative error allowed
+DOCUMENTED_GAPS = {
+    "AlexNet CONV, batch 4: chip power": (-0.60, -0.40),
+    "VGG-16 CONV, batch 3: chip power": (-0.45, -0.25),
+    "VGG-16 CONV, batch 3: frame rate": (1.00, 2.00),
+    "AlexNet CONV1, batch 16: DRAM energy": (-0.45, -0.25),
+    "AlexNet CONV2, batch 16: DRAM energy": (-0.25, -0.10),
+    "AlexNet CONV4, batch 16: DRAM energy": (0.10, 0.35),
+    "lenet5: CONV MACs": (0.263, 0.264),
+    "lenet5: total MACs": (0.219, 0.220),
+}
+
+
+def run_cli(*args: str) -> dict:
+    """Run `python -m stationary ARGS` and parse its JSON."""
+    p = subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True,
+                       env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def check_bounds(points: list[dict]) -> None:
+    """Points inside their goal, except the documented gaps, which stay inside their documented bounds."""
+    for p in points:
+        if p["name"] in DOCUMENTED_GAPS:
+            lo, hi = DOCUMENTED_GAPS[p["name"]]
+            assert lo <= p["error_rel"] <= hi, p
+            assert not p["within_goal"], f"{p['name']} now meets its goal: update docs/validation.md"
+        else:
+            assert p["within_goal"], p
+
+
+def test_point_error() -> None:
+    p = Point("g", "n", "u", reference=200.0, model=230.0, goal_rel=0.15, source="s")
+    assert p.error_rel == pytest.approx(0.15) and p.within_goal
+    q = Point("g", "n", "u", reference=200.0, model=231.0, goal_rel=0.15, source="s")
+    assert not q.within_goal and q.to_json()["error_rel"] == pytest.approx(0.155)
+
+
+def test_rlc_saving_interpolates_published_ends() -> None:
+    assert rlc_saving(0, 5) == pytest.approx(0.30) and rlc_saving(4, 5) == pytest.approx(0.75)
+    assert rlc_saving(2, 5) == pytest.approx(0.525)
+
+
+def test_cli_survey_isca_parity() -> None:
+    """The command itself (the cheap groups): survey table, ISCA'16 study, Timeloop parity."""
+    out = run_cli("validate", "--only", "survey,isca16,timeloop", "--json", "--jobs", "1")
+    groups = {p["group"] for p in out["points"]}
+    assert groups == {"Survey model table", "ISCA'16 RS dataflow study", "Timeloop parity"}
+    assert out["total"] == len(out["points"]) == 24 + 24 + 1
+    assert all(p["source"] for p in out["points"])
+    check_bounds(out["points"])
+    timeloop = next(p for p in out["points"] if p["group"] == "Timeloop parity")
+    assert timeloop["model"] == timeloop["reference"] > 1000  # every field compared is equal
+
+
+def test_cli_unknown_group() -> None:
+    p = subprocess.run([sys.executable, "-m", "stationary", "validate", "--only", "silicon"], capture_output=True,
+                       text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 2 and "unknown validation group" in p.stderr
+
+
+def test_every_group_has_tasks() -> None:
+    tasks = group_tasks()
+    assert {"eyeriss:alexnet", "eyeriss:vgg16", "isca16", "survey", "timeloop"} <= set(tasks)
+    assert sum(t.startswith("scalesim:") for t in tasks) == 3
+
+
+@pytest.fixture(scope="module")
+def eyeriss() -> tuple[list[Point], dict]:
+    return eyeriss_points(VALIDATE_OPTIONS)
+
+
+def test_eyeriss_silicon_points(eyeriss: tuple[list[Point], dict]) -> None:
+    points, runs = eyeriss
+    assert len(points) == 6
+    check_bounds([p.to_json() for p in points])
+    alex = runs["alexnet"]
+    # RLC only removes feature-map traffic, so it lowers the DRAM figure but never below the weights alone
+    assert alex["dram_mb"] < alex["dram_mb_uncompressed"]
+    assert alex["macs"] == 4 * 665_784_864
+
+
+def test_evaluate_contract() -> None:
+    """`evaluate --json` totals: macs, energy_pj, cycles, dram_bytes, seconds, fps, power_mw at the given clock."""
+    out = run_cli("evaluate", "alexnet", "--arch", "eyeriss", "--dataflow", "rs", "--batch", "2", "--layers", "conv",
+                  "--clock-mhz", "100", "--budget", "2048", "--json")
+    t = out["total"]
+    assert len(out["layers"]) == 5 and t["macs"] == 2 * 665_784_864
+    assert t["seconds"] == pytest.approx(t["cycles"] / 100e6)
+    assert t["fps"] == pytest.approx(2 / t["seconds"])
+    assert t["power_mw"] == pytest.approx(t["energy_pj"] * 1e-12 / t["seconds"] * 1e3)
+    assert 0 < t["on_chip_power_mw"] < t["power_mw"]
+    assert t["dram_bytes"] > 2 * (2_332_704 * 2)  # at least every weight once (16-bit words)
