@@ -44,9 +44,9 @@ class Settings:
     method: Method = Method.MAGNITUDE
     scheme: Scheme = Scheme.UNIFORM
     zero_mode: ZeroMode = ZeroMode.GATING
-    finetune_epochs: int = 8  # after pruning, float, masked
+    finetune_epochs: int = 5  # after pruning, float, masked
     finetune_lr: float = 2e-3
-    qat_epochs: int = 3  # quantization-aware fine-tune at widths below qat_below_bits
+    qat_epochs: int = 2  # quantization-aware fine-tune at widths below qat_below_bits
     qat_below_bits: int = 8
     qat_lr: float = 1e-3
     formats: tuple[str, ...] = FORMATS  # candidates; each tensor is stored in the smallest
@@ -275,20 +275,30 @@ def trained_model(name: str, dataset: str = "digits", seed: int = 0) -> nn.Modul
     return model.eval()
 
 
-def run_codesign(name: str, dataset: str = "digits", arch: str | Architecture = "eyeriss",
-                 prunes: Sequence[float] = (0.0, 0.5, 0.8), bits: Sequence[int] = (16, 8, 4),
-                 settings: Settings = Settings(), on_point: Callable[[Point], None] | None = None) -> Report:
-    """The CLI's job: a named digits model, trained, swept over (prune, bits) on a named architecture."""
+def check_request(name: str, dataset: str, arch: str | Architecture, prunes: Sequence[float], bits: Sequence[int],
+                  settings: Settings) -> Architecture:
+    """Reject bad input before any training: model, dataset, ratios, widths, formats; returns the architecture."""
     if name not in MODELS:
         raise StationaryError(f"unknown model {name!r}; trainable models: {', '.join(MODELS)}", field="MODEL")
-    split = load_dataset(dataset, settings.seed)
+    if dataset != "digits":
+        load_dataset(dataset)  # raises the one clear error
+    if not prunes or not bits:
+        raise StationaryError("give at least one prune ratio and one bit width")
     for p in prunes:
         check_ratio(p)
     for b in bits:
         check_bits(b, "--bits")
     for f in settings.formats:
         parse_format(f)
-    architecture = arch if isinstance(arch, Architecture) else load_arch(arch)
+    return arch if isinstance(arch, Architecture) else load_arch(arch)
+
+
+def run_codesign(name: str, dataset: str = "digits", arch: str | Architecture = "eyeriss",
+                 prunes: Sequence[float] = (0.0, 0.5, 0.8), bits: Sequence[int] = (16, 8, 4),
+                 settings: Settings = Settings(), on_point: Callable[[Point], None] | None = None) -> Report:
+    """The CLI's job: a named digits model, trained, swept over (prune, bits) on a named architecture."""
+    architecture = check_request(name, dataset, arch, prunes, bits, settings)
+    split = load_dataset(dataset, settings.seed)
     model = trained_model(name, dataset, settings.seed)
     r = MODELS[name]
     return sweep(model, ArrayBatches(split.x_train, split.y_train, r.batch_size, seed=settings.seed),
