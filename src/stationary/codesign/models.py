@@ -50,7 +50,7 @@ class Recipe:
 MODELS: dict[str, Recipe] = {
     "lenet5_digits": Recipe(lenet5_digits, 30, 1e-2, 64),
     "mlp_digits": Recipe(mlp_digits, 30, 1e-2, 64),
-    "dwsep_digits": Recipe(dwsep_digits, 40, 1e-2, 32),
+    "dwsep_digits": Recipe(dwsep_digits, 20, 1e-2, 32),
 }
 
 
