@@ -106,7 +106,8 @@ def test_malformed_file(tmp_path: Path) -> None:
 
 def test_symbolic_spatial_dims_need_input_shape(to_onnx, tmp_path: Path) -> None:
     f = onnx.TensorProto.FLOAT
-    model = _model([helper.make_node("Relu", ["x"], ["y"])], [helper.make_tensor_value_info("x", f, ("n", 3, "h", "w"))],
+    model = _model([helper.make_node("Relu", ["x"], ["y"])],
+                   [helper.make_tensor_value_info("x", f, ("n", 3, "h", "w"))],
                    [helper.make_tensor_value_info("y", f, None)])
     path = tmp_path / "dyn.onnx"
     onnx.save(model, path)

@@ -1,4 +1,8 @@
-"""Every Timeloop reference case matches exactly: counts equal, energies to 1e-9 relative."""
+"""Every Timeloop reference case matches exactly: counts equal, energies to 1e-9 relative.
+
+Cases 1-5a are the shared reference cases; the others (EXTRA-CASES.md) are the remaining variants of the same
+tutorial exercises, with Timeloop's printed counts and energies rebuilt at full precision from them.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +46,8 @@ def test_case_matches_timeloop(case: Path) -> None:
     assert list(res.virtual_levels) == [d["name"] for d in exp["dummy_spatial_levels"]]
     for got, want in zip(res.levels, exp["levels"]):
         assert got.instances == want["instances"]
-        assert got.utilized_instances == want["utilized_instances"]
+        if "utilized_instances" in want:  # Timeloop prints none for a level that keeps nothing (case 6c)
+            assert got.utilized_instances == want["utilized_instances"]
         assert got.block_size == want["block_size"] and got.size_words == want["size_words"]
         assert got.cycles == want["cycles"]
         assert close(got.leak_energy_pj, want["leak_energy_pj"]), got.name

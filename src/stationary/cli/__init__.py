@@ -29,7 +29,7 @@ def _root() -> None:
     """What a DNN costs to run, how to schedule it on an accelerator, and what algorithm changes buy."""
 
 # One module per command (or command group); each registers itself on `app` when imported.
-COMMAND_MODULES = ("stats", "model", "systolic", "transforms", "codesign")
+COMMAND_MODULES = ("stats", "model", "mapper", "systolic", "transforms", "codesign")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"stationary.cli.{_name}")

@@ -22,7 +22,6 @@ from stationary.codesign.formats import FORMATS, as_matrix, parse_format, size_b
 from stationary.codesign.models import MODELS, build_model
 from stationary.codesign.prune import Method, check_ratio, prune
 from stationary.codesign.quantize import (
-    CodesignLayer,
     Scheme,
     WeightQuant,
     calibrate,

@@ -65,15 +65,15 @@ class DeltaState:
     def advance(self, cur: Box) -> Box:
         """New data needed for `cur` given the previous box (OperationSpace::SaveAndSubtractIfSameStride).
 
-        A box that does not move is free; one that keeps moving by the same step pays only the new slab;
-        any change of step (inner loops wrapping when an outer loop advances) refetches the whole box.
+        The first move after a reset is subtracted and its step remembered — even a zero step, so an
+        irrelevant loop inside a sliding one pins the step at zero; a move by the remembered step pays
+        only the new slab; any other step (inner loops wrapping when an outer loop advances, or a slide
+        after a pause) refetches the whole box and forgets the step.
         """
         prev, self.last = self.last, cur
         if prev is None:
             return cur
         t = translation(prev, cur)
-        if not any(t):
-            return subtract(cur, prev)
         if self.stride is None:
             self.stride = t
             return subtract(cur, prev)

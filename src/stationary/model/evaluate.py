@@ -41,6 +41,8 @@ def evaluate(nest: LoopNest, arch: Architecture, mapping: Mapping, check_capacit
         tensors: dict[str, TensorCounts] = {}
         read_words = write_words = 0
         utilized = 0
+        # leakage is charged on every instance the mapping touches, kept tensors or not (buffer.cpp)
+        touched = max(per_tensor[t][s].replication for t in range(len(nest.tensors)))
         for t, tensor in enumerate(nest.tensors):
             c = per_tensor[t][s]
             if not ll.keep[s][t]:
@@ -61,13 +63,13 @@ def evaluate(nest: LoopNest, arch: Architecture, mapping: Mapping, check_capacit
         level_cycles = _level_cycles(compute_cycles, read_words, write_words, lv.read_bandwidth,
                                      lv.write_bandwidth)
         cycles = max(cycles, level_cycles)
-        pending.append((lv, utilized, level_cycles, tensors))
+        pending.append((lv, utilized, touched, level_cycles, tensors))
 
     levels = []
-    for lv, utilized, level_cycles, tensors in pending:
+    for lv, utilized, touched, level_cycles, tensors in pending:
         dynamic = sum(tc.energy_pj for tc in tensors.values())
         levels.append(LevelResult(lv.name, lv.instances, utilized, lv.block_size, lv.word_bits, lv.size_words,
-                                  level_cycles, dynamic, lv.energy.leak_pj * cycles * utilized, tensors))
+                                  level_cycles, dynamic, lv.energy.leak_pj * cycles * touched, tensors, touched))
     compute_energy = macs * arch.compute.energy_pj
     total = compute_energy + sum(lv.energy_pj for lv in levels)
     return Result(
@@ -75,7 +77,7 @@ def evaluate(nest: LoopNest, arch: Architecture, mapping: Mapping, check_capacit
         utilization=macs / (cycles * arch.compute.instances) if cycles else 0.0,
         energy_pj=total, compute_energy_pj=compute_energy, utilized_macs=analysis.utilized_macs,
         mac_instances=arch.compute.instances, levels=tuple(levels),
-        virtual_levels=tuple(lv.name for lv in arch.levels if lv.virtual),
+        virtual_levels=tuple(lv.name for lv in arch.levels if lv.virtual), area_um2=arch.area_um2,
     )
 
 

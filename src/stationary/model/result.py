@@ -49,6 +49,8 @@ class LevelResult:
     dynamic_energy_pj: float
     leak_energy_pj: float
     tensors: dict[str, TensorCounts]
+    active_instances: int = 0  # instances in use, kept tensors or not: what leaks
+
 
     @property
     def energy_pj(self) -> float:
@@ -58,7 +60,7 @@ class LevelResult:
         return {
             "name": self.name, "instances": self.instances, "utilized_instances": self.utilized_instances,
             "block_size": self.block_size, "word_bits": self.word_bits, "size_words": self.size_words,
-            "cycles": self.cycles, "leak_energy_pj": self.leak_energy_pj,
+            "cycles": self.cycles, "active_instances": self.active_instances, "leak_energy_pj": self.leak_energy_pj,
             "dynamic_energy_pj": self.dynamic_energy_pj, "energy_pj": self.energy_pj,
             "tensors": {k: v.to_json() for k, v in self.tensors.items()},
         }
@@ -78,6 +80,7 @@ class Result:
     mac_instances: int
     levels: tuple[LevelResult, ...]
     virtual_levels: tuple[str, ...] = field(default=())
+    area_um2: float = 0.0  # of the architecture (storage + MACs), from its spec or the area estimates
 
     @property
     def energy_per_mac_pj(self) -> float:
@@ -94,4 +97,5 @@ class Result:
             "mac_instances": self.mac_instances,
             "levels": [lv.to_json() for lv in self.levels],
             "virtual_spatial_levels": list(self.virtual_levels),
+            "area_mm2": self.area_um2 / 1e6,
         }

@@ -33,6 +33,16 @@ class ImportedNetwork(Network):
     warnings: tuple[str, ...] = field(default=())
 
 
+def producers(sources: dict, keys: list) -> tuple[str, ...]:
+    """The layers that produced these tensors (graph nodes or ONNX value names), each once, in order."""
+    out: list[str] = []
+    for k in keys:
+        for name in sources.get(k, ()):
+            if name not in out:
+                out.append(name)
+    return tuple(out)
+
+
 class Namer:
     """Unique layer names: the model's own name where it has one, a suffix where it repeats."""
 

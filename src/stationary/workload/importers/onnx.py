@@ -24,11 +24,17 @@ from stationary.workload.importers.common import (
     fc_layer,
     matmul_layer,
     pool_layer,
+    producers,
 )
 from stationary.workload.layer import Layer
 
 STRUCTURAL = frozenset(
-    ["Reshape", "Flatten", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Shape", "Size", "Gather", "GatherElements", "Constant", "ConstantOfShape", "Cast", "CastLike", "Expand", "Tile", "Pad", "Range", "DepthToSpace", "SpaceToDepth", "Optional", "OptionalGetElement"]
+    [
+        "Reshape", "Flatten", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Identity",
+        "Dropout", "Shape", "Size", "Gather", "GatherElements", "Constant", "ConstantOfShape", "Cast",
+        "CastLike", "Expand", "Tile", "Pad", "Range", "DepthToSpace", "SpaceToDepth", "Optional",
+        "OptionalGetElement"
+    ]
 )
 REDUCTIONS = frozenset({"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2"})
 # ONNX operator -> canonical element-wise name (the key into ELTWISE_OPS).
@@ -168,12 +174,7 @@ class _OnnxImporter:
         return [i for i in node.input if i and i not in self.constant and i not in self.shape_data]
 
     def srcs(self, names: list[str]) -> tuple[str, ...]:
-        out: list[str] = []
-        for n in names:
-            for s in self.sources.get(n, ()):
-                if s not in out:
-                    out.append(s)
-        return tuple(out)
+        return producers(self.sources, names)
 
     def add(self, node: Any, layer: Layer) -> None:
         self.layers.append(layer)

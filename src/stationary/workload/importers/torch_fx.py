@@ -31,6 +31,7 @@ from stationary.workload.importers.common import (
     matmul_layer,
     nchw,
     pool_layer,
+    producers,
 )
 from stationary.workload.layer import Layer
 
@@ -43,7 +44,15 @@ except ImportError:  # pragma: no cover - torch is an optional dependency
 
 # Operators that only move, copy or reinterpret data: no layer, no operations.
 STRUCTURAL = frozenset(
-    ["flatten", "unflatten", "view", "view_as", "reshape", "reshape_as", "permute", "transpose", "t", "contiguous", "cat", "concat", "concatenate", "stack", "chunk", "split", "tensor_split", "unbind", "unsqueeze", "squeeze", "expand", "expand_as", "repeat", "getitem", "getattr", "size", "dim", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "identity", "narrow", "select", "clone", "to", "float", "half", "double", "type", "type_as", "detach", "pad", "zero_pad2d", "constant_pad2d", "zero_pad1d", "constant_pad1d", "movedim", "swapaxes", "roll", "flip", "numel", "masked_fill_zero"]
+    [
+        "flatten", "unflatten", "view", "view_as", "reshape", "reshape_as", "permute", "transpose", "t",
+        "contiguous", "cat", "concat", "concatenate", "stack", "chunk", "split", "tensor_split", "unbind",
+        "unsqueeze", "squeeze", "expand", "expand_as", "repeat", "getitem", "getattr", "size", "dim",
+        "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+        "identity", "narrow", "select", "clone", "to", "float", "half", "double", "type", "type_as", "detach",
+        "pad", "zero_pad2d", "constant_pad2d", "zero_pad1d", "constant_pad1d", "movedim", "swapaxes", "roll",
+        "flip", "numel", "masked_fill_zero"
+    ]
 )
 REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "max", "min", "prod", "norm"})
 MATMULS = frozenset({"matmul", "bmm", "mm"})
@@ -207,12 +216,7 @@ class _FxImporter:
         return [n for n in self.tensor_args(node) if n not in self.constant and self.shape(n) is not None]
 
     def srcs(self, nodes: list[Any]) -> tuple[str, ...]:
-        out: list[str] = []
-        for n in nodes:
-            for s in self.sources.get(n, ()):
-                if s not in out:
-                    out.append(s)
-        return tuple(out)
+        return producers(self.sources, nodes)
 
     def add(self, node: Any, layer: Layer) -> None:
         self.layers.append(layer)

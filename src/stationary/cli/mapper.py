@@ -1,0 +1,143 @@
+"""`stationary map`, `stationary evaluate`, `stationary dataflows`: the mapper from the command line."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from stationary.arch.native import load_arch
+from stationary.cli import app
+from stationary.cli.common import print_json
+from stationary.mapper.network import map_network, network_totals
+from stationary.mapper.search import SearchOptions, check_objective, search
+from stationary.mapping.constraints import load_constraints
+from stationary.mapping.dataflows import dataflow_constraints
+from stationary.mapping.timeloop import mapping_to_dict
+from stationary.workload.problem import load_loop_nest
+from stationary.workload.zoo import get_model
+
+
+@app.command("map")
+def map_cmd(
+    arch: Annotated[str, typer.Option(help="preset name, native arch YAML, or Timeloop v0.4 arch YAML")],
+    problem: Annotated[str, typer.Option(help="Timeloop problem YAML, or MODEL:LAYER (e.g. alexnet:conv2)")],
+    constraints: Annotated[str | None, typer.Option(help="constraints YAML (Timeloop v0.4 syntax)")] = None,
+    ert: Annotated[str | None, typer.Option(help="Accelergy ERT (needed with a Timeloop arch)")] = None,
+    dataflow: Annotated[str, typer.Option(help="ws, os, os_a, os_b, os_c, is, nlr, rs or free")] = "free",
+    objective: Annotated[str, typer.Option(help="energy, cycles or edp")] = "energy",
+    seed: Annotated[int, typer.Option(help="random seed (results are deterministic for a seed)")] = 0,
+    budget: Annotated[int, typer.Option(help="fast-model evaluations for the heuristic search")] = 40_000,
+    batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Find the best mapping of one layer: exact cost, the mapping (Timeloop v0.4 layout), search stats."""
+    objective = check_objective(objective)
+    nest = load_loop_nest(problem, batch)
+    architecture = load_arch(arch, ert)
+    cs = dataflow_constraints(dataflow, nest, architecture)
+    if constraints:
+        cs += load_constraints(constraints)
+    found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget))
+    out = found.result.to_json()
+    out.update(mapping=mapping_to_dict(found.mapping, nest, architecture), evaluated=found.evaluated,
+               seconds=found.seconds, strategy=found.strategy)
+    if as_json:
+        print_json(out)
+        return
+    from stationary.cli.model import print_result
+
+    print_result(found.result, nest, architecture, found.mapping)
+    Console().print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Argument(help="zoo model name, e.g. resnet50")],
+    arch: Annotated[str, typer.Option(help="preset name or arch YAML")] = "eyeriss",
+    dataflow: Annotated[str, typer.Option(help="ws, os, os_a, os_b, os_c, is, nlr, rs or free")] = "free",
+    objective: Annotated[str, typer.Option(help="energy, cycles or edp")] = "energy",
+    batch: Annotated[int, typer.Option(help="batch size")] = 1,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    budget: Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")] = 20_000,
+    jobs: Annotated[int | None, typer.Option(help="worker processes (default: 1 on <= 2 cores)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Best mapping of every MAC layer of a network (one search per distinct shape), totals and per layer."""
+    objective = check_objective(objective)
+    net = get_model(model, batch=batch)
+    architecture = load_arch(arch)
+    start = time.perf_counter()
+    opts = SearchOptions(objective=objective, seed=seed, budget=budget)
+    with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
+        task = bar.add_task("mapping layers", total=None)
+        plans = map_network(net, architecture, dataflow, opts, jobs=jobs,
+                            progress=lambda k, n: bar.update(task, completed=k, total=n))
+    totals = network_totals(plans)
+    totals["seconds"] = time.perf_counter() - start
+    layers: list[dict[str, Any]] = []
+    for p in plans:
+        r = p.found.result
+        layers.append({"name": p.layer.name, "macs": r.macs, "energy_pj": r.energy_pj, "cycles": r.cycles,
+                       "utilization": r.utilization, "energy_per_mac_pj": r.energy_per_mac_pj,
+                       "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels}})
+    if as_json:
+        print_json({"model": model, "arch": architecture.name, "dataflow": dataflow, "objective": objective,
+                    "layers": layers, "total": totals})
+        return
+    t = Table(title=f"{model} on {architecture.name} ({dataflow}, best {objective})")
+    for col in ("layer", "MACs", "energy (pJ)", "pJ/MAC", "cycles", "util"):
+        t.add_column(col, justify="left" if col == "layer" else "right")
+    for row in layers:
+        t.add_row(row["name"] + (" *" if row["cached"] else ""), f"{row['macs']:,}", f"{row['energy_pj']:,.0f}",
+                  f"{row['energy_per_mac_pj']:.3f}", f"{row['cycles']:,}", f"{row['utilization']:.0%}")
+    t.add_row("total", f"{totals['macs']:,}", f"{totals['energy_pj']:,.0f}", f"{totals['energy_per_mac_pj']:.3f}",
+              f"{totals['cycles']:,}", "")
+    c = Console()
+    c.print(t)
+    c.print(f"* same shape as an earlier layer (searched once): {totals['distinct_shapes']} distinct shapes, "
+            f"{totals['evaluated']:,} mappings scored in {totals['seconds']:.1f} s")
+
+
+@app.command()
+def dataflows(
+    model: Annotated[str, typer.Argument(help="zoo model name")] = "alexnet",
+    pes: Annotated[int, typer.Option(help="PEs (a square number)")] = 256,
+    batch: Annotated[int, typer.Option(help="batch size")] = 16,
+    layers: Annotated[str, typer.Option(help="conv or fc")] = "conv",
+    budget: Annotated[int, typer.Option(help="fast-model evaluations per layer and dataflow")] = 20_000,
+    jobs: Annotated[int | None, typer.Option(help="worker processes")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    plot: Annotated[str | None, typer.Option(help="write a stacked-bar plot (PNG) here")] = None,
+) -> None:
+    """The survey's dataflow comparison at equal area: energy per MAC (MAC = 1) by level and by tensor."""
+    from stationary.errors import StationaryError
+    from stationary.mapper.compare import compare_dataflows
+
+    if layers not in ("conv", "fc"):
+        raise StationaryError(f"--layers must be conv or fc, got {layers!r}", field="--layers")
+    result = compare_dataflows(model, pes, batch, layers, options=SearchOptions(budget=budget), jobs=jobs)
+    if plot:
+        from stationary.mapper.plot import plot_breakdown
+
+        plot_breakdown(result, plot)
+    if as_json:
+        print_json(result)
+        return
+    t = Table(title=f"{model} {layers.upper()} layers, batch {batch}, {pes} PEs, equal area "
+                    f"(energy per MAC, MAC = 1)")
+    for col in ("dataflow", "total", "ALU", "RF", "array", "buffer", "DRAM", "Weights", "Inputs", "Outputs",
+                "vs best"):
+        t.add_column(col, justify="left" if col == "dataflow" else "right")
+    for name, e in result["dataflows"].items():
+        b, bt = e["breakdown"], e["by_tensor"]
+        t.add_row(name, f"{e['energy_per_mac']:.3f}", *(f"{b[k]:.3f}" for k in ("ALU", "RF", "array", "buffer",
+                                                                                  "DRAM")),
+                  *(f"{bt.get(k, 0.0):.3f}" for k in ("Weights", "Inputs", "Outputs")),
+                  f"{e['relative_to_best']:.2f}x")
+    Console().print(t)
+    Console().print(f"lowest: {result['lowest']}")

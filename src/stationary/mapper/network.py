@@ -1,0 +1,89 @@
+"""Whole networks: the best mapping per MAC layer (searched once per distinct layer shape), totals and
+per-layer breakdowns. Layers run in a process pool when more than one job is asked for; every layer's search
+is seeded from the run's seed, so results do not depend on the executor."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stationary.arch.spec import Architecture
+from stationary.mapper.search import SearchOptions, SearchResult, search
+from stationary.mapping.constraints import Constraint
+from stationary.mapping.dataflows import dataflow_constraints
+from stationary.workload.layer import Layer
+from stationary.workload.network import Network
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One layer's best mapping and its exact cost."""
+
+    layer: Layer
+    found: SearchResult
+    cached: bool  # True when an identical shape earlier in the network was searched instead
+
+
+def shape_key(layer: Layer) -> Layer:
+    """Layers equal up to their name (and graph wiring) share one search."""
+    return replace(layer, name="", inputs=(), op="")
+
+
+def _search_layer(args: tuple[Layer, Architecture, str, list[Constraint], SearchOptions]) -> SearchResult:
+    layer, arch, dataflow, extra, options = args
+    nest = layer.loop_nest()
+    return search(nest, arch, dataflow_constraints(dataflow, nest, arch) + extra, options)
+
+
+def default_jobs() -> int:
+    """Worker processes: 1 on small machines (NumPy batches already use the core well), else cores - 1."""
+    n = os.cpu_count() or 1
+    return 1 if n <= 2 else n - 1
+
+
+def map_network(net: Network, arch: Architecture, dataflow: str = "free", options: SearchOptions | None = None,
+                constraints: list[Constraint] | None = None, jobs: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> list[LayerPlan]:
+    """Best mapping for every MAC layer of `net` (one search per distinct shape)."""
+    opts = options or SearchOptions()
+    layers = net.mac_layers()
+    unique: dict[Layer, int] = {}
+    for layer in layers:
+        unique.setdefault(shape_key(layer), len(unique))
+    work = [(layer, arch, dataflow, list(constraints or []), opts) for layer in
+            {shape_key(x): x for x in reversed(layers)}.values()]
+    work.sort(key=lambda w: unique[shape_key(w[0])])
+    jobs = default_jobs() if jobs is None else jobs
+    results: list[SearchResult] = []
+    if jobs > 1 and len(work) > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            for k, r in enumerate(pool.map(_search_layer, work)):
+                results.append(r)
+                if progress:
+                    progress(k + 1, len(work))
+    else:
+        for k, w in enumerate(work):
+            results.append(_search_layer(w))
+            if progress:
+                progress(k + 1, len(work))
+    plans, seen = [], set()
+    for layer in layers:
+        key = shape_key(layer)
+        plans.append(LayerPlan(layer, results[unique[key]], key in seen))
+        seen.add(key)
+    return plans
+
+
+def network_totals(plans: list[LayerPlan]) -> dict[str, Any]:
+    """Network totals with units: energy, cycles (layers run one after another), MACs, searched shapes."""
+    energy = sum(p.found.result.energy_pj for p in plans)
+    macs = sum(p.found.result.macs for p in plans)
+    cycles = sum(p.found.result.cycles for p in plans)
+    return {"energy_pj": energy, "cycles": cycles, "macs": macs,
+            "energy_per_mac_pj": energy / macs if macs else 0.0,
+            "layers": len(plans), "distinct_shapes": sum(not p.cached for p in plans),
+            "evaluated": sum(p.found.evaluated for p in plans if not p.cached),
+            "search_seconds": sum(p.found.seconds for p in plans if not p.cached)}

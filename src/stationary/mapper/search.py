@@ -1,0 +1,223 @@
+"""Search the map space for the best mapping: exhaustive where the space is small, otherwise random
+restarts plus local search (elitist hill climbing on batches of mutants), all scored by the fast model.
+The final candidates are re-evaluated with the exact model, and the exact numbers are what is reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stationary.arch.spec import Architecture
+from stationary.errors import StationaryError
+from stationary.mapper.space import MapSpace
+from stationary.mapping.constraints import Constraint
+from stationary.mapping.mapping import Mapping
+from stationary.model.evaluate import evaluate
+from stationary.model.fast import FastModel, FastResult, MappingArrays, row_to_mapping
+from stationary.model.result import Result
+from stationary.workload.loopnest import LoopNest
+
+OBJECTIVES = ("energy", "cycles", "edp")
+
+
+def check_objective(objective: str) -> str:
+    """The objective's canonical name, or a clear error."""
+    key = objective.lower()
+    if key not in OBJECTIVES:
+        raise StationaryError(f"unknown objective {objective!r}; objectives: {', '.join(OBJECTIVES)}",
+                              field="--objective")
+    return key
+
+
+def score(fr: FastResult, objective: str) -> np.ndarray:
+    """The objective per mapping (inf where the mapping does not fit)."""
+    value = {"energy": fr.energy_pj, "cycles": fr.cycles.astype(float),
+             "edp": fr.energy_pj * fr.cycles}[objective]
+    return np.where(fr.valid, value, np.inf)
+
+
+def _exact_score(r: Result, objective: str) -> tuple[float, float, float]:
+    value = {"energy": r.energy_pj, "cycles": float(r.cycles), "edp": r.energy_pj * r.cycles}[objective]
+    return value, r.energy_pj, float(r.cycles)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How hard to search: fast-model evaluations, batch size, elites, when the space is small enough."""
+
+    objective: str = "energy"
+    seed: int = 0
+    budget: int = 40_000  # fast-model evaluations (heuristic search)
+    batch: int = 2048
+    elites: int = 24
+    exhaustive_limit: int = 100_000  # enumerate every mapping when the space is at most this big
+    strategy: str = "auto"  # auto | exhaustive | heuristic
+    finalists: int = 1  # best fast-model mappings re-evaluated exactly (where fast and exact can differ)
+    pareto: bool = False
+
+
+@dataclass
+class SearchResult:
+    """The best mapping (scored exactly), how many mappings were scored, and how long it took."""
+
+    mapping: Mapping
+    result: Result
+    evaluated: int
+    seconds: float
+    strategy: str
+    fast_energy_pj: float
+    pareto: list[tuple[float, int, Mapping]] = field(default_factory=list)  # (energy_pj, cycles, mapping)
+
+
+def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | None = None,
+           options: SearchOptions | None = None,
+           progress: Callable[[int, int], None] | None = None) -> SearchResult:
+    """The best mapping of `nest` on `arch` under `constraints` for the objective."""
+    opts = options or SearchOptions()
+    objective = check_objective(opts.objective)
+    start = time.perf_counter()
+    space = MapSpace(nest, arch, constraints)
+    model = FastModel(nest, arch)
+    size = space.size()
+    strategy = opts.strategy
+    if strategy == "auto":
+        strategy = "exhaustive" if size <= opts.exhaustive_limit else "heuristic"
+    if strategy not in ("exhaustive", "heuristic"):
+        raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic)")
+    pool = _Pool(objective, opts.elites, opts.pareto)
+    evaluated = 0
+    if strategy == "exhaustive":
+        for batch in space.enumerate(opts.batch):
+            pool.add(batch, model.evaluate(batch))
+            evaluated += batch.size
+            if progress:
+                progress(evaluated, size)
+    else:
+        rng = np.random.default_rng(opts.seed)
+        evaluated = _heuristic(space, model, pool, opts, rng, progress)
+    if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
+        raise StationaryError(explain_empty(space))
+    finalists = []
+    exact_needed = not model.is_exact_for()
+    top = pool.best_rows.take(np.arange(min(opts.finalists if exact_needed else 1, pool.best_rows.size)))
+    top_fast = model.evaluate(top)
+    for b in range(top.size):
+        m = row_to_mapping(top, b, nest, arch)
+        r = evaluate(nest, arch, m) if exact_needed else model.result(top_fast, b)
+        finalists.append((_exact_score(r, objective), m, r, b))
+    (_, mapping, result, b) = min(finalists, key=lambda f: (f[0], f[3]))
+    pareto = []
+    if opts.pareto and pool.front is not None:
+        front_fast = model.evaluate(pool.front)
+        order = np.argsort(front_fast.energy_pj, kind="stable")
+        for b2 in order:
+            pareto.append((float(front_fast.energy_pj[b2]), int(front_fast.cycles[b2]),
+                           row_to_mapping(pool.front, int(b2), nest, arch)))
+    return SearchResult(mapping, result, evaluated, time.perf_counter() - start, strategy,
+                        float(pool.best_energy[b]), pareto)
+
+
+class _Pool:
+    """The best few distinct mappings seen so far (and, optionally, the energy-cycles Pareto front)."""
+
+    def __init__(self, objective: str, size: int, pareto: bool) -> None:
+        self.objective, self.size, self.pareto = objective, size, pareto
+        self.best_rows: MappingArrays | None = None
+        self.best_scores = np.zeros(0)
+        self.best_energy = np.zeros(0)
+        self.best_cycles = np.zeros(0)
+        self.front: MappingArrays | None = None
+        self.front_ec = np.zeros((0, 2))
+
+    def add(self, batch: MappingArrays, fr: FastResult) -> None:
+        s = score(fr, self.objective)
+        keep = np.isfinite(s)
+        if not keep.any():
+            return
+        idx = np.nonzero(keep)[0]
+        rows = batch.take(idx)
+        scores, energy, cycles = s[idx], fr.energy_pj[idx], fr.cycles[idx].astype(float)
+        if self.best_rows is not None:
+            rows = MappingArrays.concat([self.best_rows, rows])
+            scores = np.concatenate([self.best_scores, scores])
+            energy = np.concatenate([self.best_energy, energy])
+            cycles = np.concatenate([self.best_cycles, cycles])
+        order = np.lexsort((np.arange(len(scores)), cycles, energy, scores))
+        chosen, seen = [], set()
+        for o in order:  # distinct by cost: equal costs are (nearly always) equivalent mappings
+            key = (scores[o], energy[o], cycles[o])
+            if key in seen:
+                continue
+            seen.add(key)
+            chosen.append(o)
+            if len(chosen) == self.size:
+                break
+        sel = np.array(chosen)
+        self.best_rows = rows.take(sel)
+        self.best_scores, self.best_energy, self.best_cycles = scores[sel], energy[sel], cycles[sel]
+        if self.pareto:
+            self._update_front(batch.take(idx), np.stack([fr.energy_pj[idx], fr.cycles[idx]], axis=1))
+
+    def _update_front(self, rows: MappingArrays, ec: np.ndarray) -> None:
+        if self.front is not None:
+            rows = MappingArrays.concat([self.front, rows])
+            ec = np.concatenate([self.front_ec, ec])
+        order = np.lexsort((ec[:, 1], ec[:, 0]))
+        keep, best_cycles = [], np.inf
+        for o in order:  # sorted by energy: keep each point that needs fewer cycles than all cheaper ones
+            if ec[o, 1] < best_cycles:
+                keep.append(o)
+                best_cycles = ec[o, 1]
+        sel = np.array(keep)
+        self.front, self.front_ec = rows.take(sel), ec[sel]
+
+
+def _heuristic(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
+               progress: Callable[[int, int], None] | None) -> int:
+    """Random restarts + elitist local search until the evaluation budget is spent."""
+    evaluated = 0
+    stale, best = 0, np.inf
+    while evaluated < opts.budget:
+        if pool.best_rows is None or stale >= 4:
+            batch = space.sample(rng, opts.batch)  # (re)start: fresh random mappings
+            stale = 0 if pool.best_rows is None else 2
+        else:
+            parents = pool.best_rows.take(rng.integers(pool.best_rows.size, size=opts.batch))
+            batch = space.mutate(rng, parents)
+            for _ in range(int(rng.integers(0, 3))):  # some mutants take several steps
+                batch = space.mutate(rng, batch)
+        fr = model.evaluate(batch)
+        pool.add(batch, fr)
+        evaluated += batch.size
+        if pool.best_rows is not None and pool.best_scores[0] < best * (1 - 1e-12):
+            best, stale = pool.best_scores[0], 0
+        else:
+            stale += 1
+        if progress:
+            progress(evaluated, opts.budget)
+    return evaluated
+
+
+def explain_empty(space: MapSpace) -> str:
+    """Which constraint leaves no valid mapping (checked cumulatively on the smallest-tile mapping)."""
+    def fits(cs: list[Constraint]) -> bool:
+        try:
+            sp = MapSpace(space.nest, space.arch, cs)
+        except StationaryError:
+            return False
+        return bool(FastModel(space.nest, space.arch).evaluate(sp.minimal()).valid[0])
+
+    if not fits([]):
+        return (f"no valid mapping of {space.nest.name} on {space.arch.name}: even the smallest tiles overflow "
+                f"a level (capacities: " + ", ".join(f"{lv.name} {lv.size_words}" for lv in space.arch.levels
+                                                     if lv.size_words is not None) + " words)")
+    for k in range(1, len(space.constraints) + 1):
+        if not fits(space.constraints[:k]):
+            return (f"no valid mapping of {space.nest.name} on {space.arch.name}: constraint "
+                    f"{space.constraints[k - 1].describe()} empties the map space (tiles overflow or spatial "
+                    f"factors exceed the fan-out)")
+    return f"no valid mapping of {space.nest.name} on {space.arch.name} was found within the search budget"

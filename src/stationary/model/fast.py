@@ -1,0 +1,383 @@
+"""The fast model: closed-form counts for a whole batch of mappings at once, vectorized with NumPy.
+
+It reproduces the exact nest analysis (evaluate.py) without walking the loops. Per storage level and tensor:
+
+* tile T(s): the projection extent of the cumulative factors at and below level s;
+* words delivered to a child tile over the run,
+  D = Π(temporal ends above r) × (T + (n_r − 1) × slab), where r is the innermost relevant temporal loop
+  above the tile (trip count > 1; consecutive loops of r's dimension merge), and `slab` is the new part
+  of the tile when r moves a window along an axis shared with dims inside the tile (else slab = T);
+  with no relevant loop above, D = T. Irrelevant loops below r are free; every loop above r multiplies.
+* spatial fan-out below a level: the parent reads U × D, U = distinct child tiles (per axis, the distinct
+  values of Σ coef × index over the spatial loops; irrelevant spatial loops multicast); children get D;
+* read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
+  outermost kept level); partitions divide only across spatial fan-outs;
+* bypass: the nearest kept ancestor serves a bypassed level's children (content × U of each level passed).
+
+Not modelled (the exact model does them): Timeloop's neighbour link transfers, and halo reuse that
+survives a loop wrap by coincidence of strides. docs/mapper.md gives the measured differences.
+Arrays use the architecture's order (outermost level first): `temporal` and `spatial` factors
+(B, levels, dims), `spatial_x` (True: the dim's spatial factor is on mesh X), `permutation` (B, levels,
+dims; dimension indices, innermost loop first) and `keep` (B, levels, tensors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stationary.arch.spec import Architecture
+from stationary.errors import StationaryError
+from stationary.mapping.mapping import LevelMapping, Mapping
+from stationary.model.result import LevelResult, Result, TensorCounts
+from stationary.workload.loopnest import LoopNest
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class MappingArrays:
+    """A batch of mappings as arrays (levels outermost first, as in `Architecture.levels`)."""
+
+    temporal: Array  # int64 (B, L, D)
+    spatial: Array  # int64 (B, L, D)
+    spatial_x: Array  # bool (B, L, D)
+    permutation: Array  # int64 (B, L, D), innermost first
+    keep: Array  # bool (B, L, T)
+
+    @property
+    def size(self) -> int:
+        return int(self.temporal.shape[0])
+
+    def take(self, index: Array) -> MappingArrays:
+        """A sub-batch (rows `index`)."""
+        return MappingArrays(self.temporal[index], self.spatial[index], self.spatial_x[index],
+                             self.permutation[index], self.keep[index])
+
+    @staticmethod
+    def concat(parts: list[MappingArrays]) -> MappingArrays:
+        return MappingArrays(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                               ("temporal", "spatial", "spatial_x", "permutation", "keep")))
+
+
+@dataclass(frozen=True)
+class FastResult:
+    """Counts per instance (B, L, T) in architecture order, and per-mapping totals with units."""
+
+    reads: Array
+    fills: Array
+    updates: Array
+    tile_words: Array  # (B, L, T) tile held by one instance (0 where not kept)
+    utilized_instances: Array  # (B, L)
+    tensor_energy_pj: Array  # (B, L, T) dynamic energy over utilized instances
+    leak_energy_pj: Array  # (B, L)
+    compute_energy_pj: Array  # (B,)
+    energy_pj: Array  # (B,)
+    cycles: Array  # (B,)
+    compute_cycles: Array  # (B,)
+    macs: Array  # (B,)
+    utilization: Array  # (B,)
+    valid: Array  # (B,) bool: spatial factors fit the fan-outs and tiles fit their levels
+    partition_words: Array  # (B, L, T) words of a tensor passing through one instance over the run
+    level_cycles: Array  # (B, L) compute cycles stretched by each level's bandwidth
+    kept: Array  # (B, L, T) bool
+    active_instances: Array  # (B, L) instances in use (what leaks), kept tensors or not
+
+    @property
+    def edp_pj_cycles(self) -> Array:
+        return self.energy_pj * self.cycles
+
+
+def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) -> MappingArrays:
+    """Mapping objects -> arrays (for tests and for re-scoring mappings given in YAML)."""
+    dims = nest.dims
+    B, L, D, T = len(mappings), len(arch.levels), len(dims), len(nest.tensors)
+    tf = np.ones((B, L, D), np.int64)
+    sf = np.ones((B, L, D), np.int64)
+    sx = np.ones((B, L, D), bool)
+    perm = np.zeros((B, L, D), np.int64)
+    keep = np.zeros((B, L, T), bool)
+    for b, m in enumerate(mappings):
+        for i, (lm, lv) in enumerate(zip(m.levels, arch.levels)):
+            axis = lm.spatial_axis(dims)
+            for k, d in enumerate(dims):
+                tf[b, i, k] = lm.temporal.get(d, 1)
+                sf[b, i, k] = lm.spatial.get(d, 1)
+                sx[b, i, k] = axis[d] == "X"
+            perm[b, i] = [dims.index(d) for d in lm.temporal_order(dims)]
+            keep[b, i] = [lm.keeps(t.name, lv.virtual) for t in nest.tensors]
+    return MappingArrays(tf, sf, sx, perm, keep)
+
+
+def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architecture) -> Mapping:
+    """Row b of a batch -> a Mapping (X dims first in the spatial permutation, then `split`)."""
+    dims = nest.dims
+    levels = []
+    for i, _lv in enumerate(arch.levels):
+        temporal = {d: int(arrays.temporal[b, i, k]) for k, d in enumerate(dims) if arrays.temporal[b, i, k] > 1}
+        spatial = {d: int(arrays.spatial[b, i, k]) for k, d in enumerate(dims) if arrays.spatial[b, i, k] > 1}
+        xs = [d for k, d in enumerate(dims) if arrays.spatial_x[b, i, k]]
+        ys = [d for k, d in enumerate(dims) if not arrays.spatial_x[b, i, k]]
+        perm = tuple(dims[int(k)] for k in arrays.permutation[b, i])
+        kept = frozenset(t.name for j, t in enumerate(nest.tensors) if arrays.keep[b, i, j])
+        others = frozenset(t.name for t in nest.tensors) - kept
+        levels.append(LevelMapping(temporal=temporal, permutation=perm, spatial=spatial,
+                                   spatial_permutation=tuple(xs + ys), split=len(xs),
+                                   keep=kept, bypass=others))
+    return Mapping(tuple(levels))
+
+
+class FastModel:
+    """The closed-form model bound to one loop nest and one architecture (precomputed tables)."""
+
+    def __init__(self, nest: LoopNest, arch: Architecture) -> None:
+        self.nest, self.arch = nest, arch
+        self.dims = nest.dims
+        index = {d: i for i, d in enumerate(self.dims)}
+        self.n_levels, self.n_dims, self.n_tensors = len(arch.levels), len(self.dims), len(nest.tensors)
+        # per tensor: axes as [(coef, dim index)], relevance mask, axis of each dim (-1 none, -2 several)
+        self.axes: list[list[list[tuple[int, int]]]] = []
+        self.relevant = np.zeros((self.n_tensors, self.n_dims), bool)
+        self.axis_of = np.full((self.n_tensors, self.n_dims), -1, np.int64)
+        self.coef = np.zeros((self.n_tensors, self.n_dims), np.int64)
+        for t, tensor in enumerate(nest.tensors):
+            axes = [[(c, index[d]) for c, d in axis] for axis in tensor.axes]
+            self.axes.append(axes)
+            for a, axis in enumerate(axes):
+                for c, d in axis:
+                    if c < 0:
+                        raise StationaryError(f"the fast model needs non-negative coefficients ({tensor.name})")
+                    self.relevant[t, d] = True
+                    self.axis_of[t, d] = a if self.axis_of[t, d] == -1 else -2
+                    self.coef[t, d] = c
+                if len(axis) > 2:
+                    raise StationaryError(f"the fast model handles at most 2 dimensions per tensor axis "
+                                          f"({tensor.name}); use the exact model")
+        self.read_write = np.array([t.read_write for t in nest.tensors])
+        levels = arch.levels
+        self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
+        self.block = np.array([lv.block_size for lv in levels], np.int64)
+        self.e_read = np.array([lv.energy.read_pj for lv in levels])
+        self.e_fill = np.array([lv.energy.write_pj for lv in levels])
+        self.e_update = np.array([lv.energy.update_pj for lv in levels])
+        self.e_leak = np.array([lv.energy.leak_pj for lv in levels])
+        self.capacity = np.array([np.inf if lv.size_words is None else lv.size_words for lv in levels])
+        self.virtual = np.array([lv.virtual for lv in levels])
+
+    # ----- projections ---------------------------------------------------------------------------------
+    def _axis_extents(self, t: int, ext: Array) -> list[Array]:
+        return [1 + sum(c * (ext[:, d] - 1) for c, d in axis) for axis in self.axes[t]]
+
+    def _tile(self, t: int, ext: Array) -> Array:
+        size = np.ones(ext.shape[0], np.int64)
+        for a in self._axis_extents(t, ext):
+            size = size * a
+        return size
+
+    def _distinct_children(self, t: int, sf: Array, below: Array) -> Array:
+        """U: distinct child tiles among one level's spatial instances (equal tiles are multicast)."""
+        u = np.ones(sf.shape[0], np.int64)
+        for axis in self.axes[t]:
+            if len(axis) == 1:
+                u = u * sf[:, axis[0][1]]
+                continue
+            (c1, d1), (c2, d2) = axis
+            n1, n2 = sf[:, d1], sf[:, d2]
+            a, b = c1 * below[:, d1], c2 * below[:, d2]
+            g = np.gcd(a, b)
+            a, b = a // g, b // g
+            u = u * (n1 * n2 - np.maximum(0, n1 - b) * np.maximum(0, n2 - a))
+        return u
+
+    # ----- the model -----------------------------------------------------------------------------------
+    def evaluate(self, m: MappingArrays) -> FastResult:
+        """Counts, energy and cycles of every mapping in the batch."""
+        L, T = self.n_levels, self.n_tensors
+        B = m.size
+        # inner-first views: j = 0 is the level next to the MACs
+        tf = m.temporal[:, ::-1].astype(np.int64)
+        sf = m.spatial[:, ::-1].astype(np.int64)
+        perm = m.permutation[:, ::-1]
+        keep = m.keep[:, ::-1]
+        rows = np.arange(B)
+        cum_below = [np.ones((B, self.n_dims), np.int64)]
+        cum_sp, cum_at = [], []
+        for j in range(L):
+            cum_sp.append(cum_below[j] * sf[:, j])
+            cum_at.append(cum_sp[j] * tf[:, j])
+            cum_below.append(cum_at[j])
+        compute_cycles = np.prod(tf, axis=(1, 2))
+        utilized_macs = np.prod(sf, axis=(1, 2))
+        macs = compute_cycles * utilized_macs
+        spread = np.prod(sf, axis=2)  # (B, L) instances used below each level
+        replication = np.ones((B, L), np.int64)  # instances of each level in use
+        for j in range(L - 2, -1, -1):
+            replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
+        loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
+
+        reads = np.zeros((B, L, T), np.int64)
+        fills = np.zeros((B, L, T), np.int64)
+        updates = np.zeros((B, L, T), np.int64)
+        tiles = np.zeros((B, L, T), np.int64)
+        partition = np.zeros((B, L, T), np.int64)
+        for t in range(T):
+            rel = self.relevant[t]
+            size = [self._tile(t, cum_at[j]) for j in range(L)]
+            size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
+            delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, rel, rows,
+                                                             cum_at[c]) for c in range(L - 1)]
+            content = [self._distinct_children(t, sf[:, j], cum_below[j]) * delivered[j] for j in range(L)]
+            share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
+            part = [None] * L
+            part[L - 1] = size[L - 1]
+            for c in range(L - 2, -1, -1):
+                spatial_parent = spread[:, c + 1] > 1
+                part[c] = np.where(spatial_parent, part[c + 1] * size[c] // size_sp[c + 1], part[c + 1])
+            kept = keep[:, :, t]
+            # bypass: a masked level's content is served by its parent, multiplied by the parent's U
+            eff = list(content)
+            for c in range(L - 1):
+                u_parent = self._distinct_children(t, sf[:, c + 1], cum_below[c + 1])
+                eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
+            any_kept_above = np.zeros(B, bool)
+            for j in range(L - 1, -1, -1):
+                outermost = kept[:, j] & ~any_kept_above
+                any_kept_above |= kept[:, j]
+                sh = np.where(outermost, 0, share[j])
+                if self.read_write[t]:
+                    u = eff[j]
+                    r = eff[j] - part[j]
+                    f = np.where(outermost, 0, sh - part[j])
+                else:
+                    u = np.zeros(B, np.int64)
+                    r, f = eff[j], sh
+                reads[:, j, t] = np.where(kept[:, j], r, 0)
+                fills[:, j, t] = np.where(kept[:, j], f, 0)
+                updates[:, j, t] = np.where(kept[:, j], u, 0)
+                tiles[:, j, t] = np.where(kept[:, j], size[j], 0)
+                partition[:, j, t] = np.where(kept[:, j], part[j], 0)
+        return self._costs(m, reads, fills, updates, tiles, keep, replication, compute_cycles, macs, partition)
+
+    def _delivered(self, t: int, c: int, tile: Array, cum_sp: list[Array], sf: Array, perm: Array,
+                   loop_n: Array, rel: Array, rows: Array, ext: Array) -> Array:
+        """D: words delivered to one instance of child level c's tile over the whole run."""
+        B = tile.shape[0]
+        phase = np.zeros(B, np.int8)  # 0: looking for r, 1: r found (merging its dim), 2: multiplying
+        mult = np.ones(B, np.int64)
+        n_r = np.ones(B, np.int64)
+        d_r = np.zeros(B, np.int64)
+        stride_r = np.ones(B, np.int64)
+        pinned = np.zeros(B, bool)  # an irrelevant loop below r pins Timeloop's remembered step at zero
+        for j in range(c + 1, self.n_levels):
+            breaks = (phase == 1) & (sf[rows, j, d_r] > 1)  # a spatial loop on r's dim ends the merge
+            phase = np.where(breaks, 2, phase)
+            for k in range(self.n_dims):
+                d = perm[:, j, k]
+                n = loop_n[:, j, k]
+                active = n > 1
+                start = (phase == 0) & active & rel[d]
+                pinned |= (phase == 0) & active & ~rel[d]
+                merge = (phase == 1) & active & (d == d_r)
+                stop = (phase == 1) & active & (d != d_r)
+                d_r = np.where(start, d, d_r)
+                stride_r = np.where(start, cum_sp[j][rows, d], stride_r)
+                n_r = np.where(start, n, np.where(merge, n_r * n, n_r))
+                mult = np.where((phase == 2) | stop, mult * n, mult)
+                phase = np.where(start, 1, np.where(stop, 2, phase))
+        axis = self.axis_of[t][d_r]
+        shift = self.coef[t][d_r] * stride_r
+        extents = self._axis_extents(t, ext)
+        axis_ext = np.ones(B, np.int64)
+        for a, e in enumerate(extents):
+            axis_ext = np.where(axis == a, e, axis_ext)
+        slab = np.where((axis >= 0) & ~pinned, tile // axis_ext * np.minimum(shift, axis_ext), tile)
+        return np.where(phase == 0, tile, mult * (tile + (n_r - 1) * slab))
+
+    def _costs(self, m: MappingArrays, reads: Array, fills: Array, updates: Array, tiles: Array, keep: Array,
+               replication: Array, compute_cycles: Array, macs: Array, partition: Array) -> FastResult:
+        """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity."""
+        rev = slice(None, None, -1)
+        reads, fills, updates, tiles, keep, partition = (x[:, rev] for x in (reads, fills, updates, tiles, keep,
+                                                                             partition))
+        replication = replication[:, rev]
+        bs = self.block[None, :, None]
+
+        def vec(x: Array) -> Array:
+            return -(-x // bs)
+
+        per_instance = (vec(reads) * self.e_read[None, :, None] + vec(fills) * self.e_fill[None, :, None]
+                        + vec(updates) * self.e_update[None, :, None])
+        tensor_energy = np.where(keep, per_instance * replication[:, :, None], 0.0)
+        utilized = np.where(keep.any(axis=2), replication, 0)
+        cycles = compute_cycles.copy()
+        level_cycles = np.repeat(compute_cycles[:, None], self.n_levels, axis=1)
+        cc = compute_cycles.astype(float)
+        for i, lv in enumerate(self.arch.levels):
+            if lv.virtual or (lv.read_bandwidth is None and lv.write_bandwidth is None):
+                continue
+            rd = reads[:, i].sum(axis=1) / cc
+            wr = (fills[:, i] + updates[:, i]).sum(axis=1) / cc
+            slow = np.ones_like(cc)
+            if lv.read_bandwidth is not None:
+                slow = np.where(lv.read_bandwidth < rd, np.minimum(slow, lv.read_bandwidth / np.maximum(rd, 1e-300)),
+                                slow)
+            if lv.write_bandwidth is not None:
+                slow = np.where(lv.write_bandwidth < wr,
+                                np.minimum(slow, lv.write_bandwidth / np.maximum(wr, 1e-300)), slow)
+            level_cycles[:, i] = np.ceil(cc / slow).astype(np.int64)
+            cycles = np.maximum(cycles, level_cycles[:, i])
+        # leakage counts every instance in use at or below a tensor's outermost kept level, kept or not
+        touched = np.logical_or.accumulate(keep, axis=1).any(axis=2)
+        active = np.where(touched, replication, 0)
+        leak = self.e_leak[None, :] * cycles[:, None] * active
+        compute_energy = macs * self.arch.compute.energy_pj
+        energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
+        # validity: spatial factors fit each fan-out; kept tiles fit each level
+        sp = m.spatial
+        x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
+        y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
+        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
+        used = tiles.sum(axis=2)
+        fits &= (used <= self.capacity[None, :]).all(axis=1)
+        return FastResult(reads, fills, updates, tiles, utilized, tensor_energy, leak, compute_energy, energy,
+                          cycles, compute_cycles, macs,
+                          macs / (cycles * self.arch.compute.instances), fits, partition, level_cycles, keep, active)
+
+    def is_exact_for(self) -> bool:
+        """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
+        with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
+        windows = any(sum(self.nest.bounds[self.dims[d]] > 1 for _, d in axis) >= 2
+                      for axes in self.axes for axis in axes)
+        return not windows and tuple(self.fanout[-1]) == (1, 1)
+
+    def result(self, fr: FastResult, b: int) -> Result:
+        """Row b of a fast result as the exact model's Result (same fields, same JSON)."""
+        levels = []
+        for i, lv in enumerate(self.arch.levels):
+            if lv.virtual:
+                continue
+            tensors = {}
+            for t, tensor in enumerate(self.nest.tensors):
+                if not fr.kept[b, i, t]:
+                    tensors[tensor.name] = TensorCounts(kept=False)
+                    continue
+                k = int(fr.utilized_instances[b, i])
+                r, f, u = (int(x[b, i, t]) for x in (fr.reads, fr.fills, fr.updates))
+                e = float(fr.tensor_energy_pj[b, i, t])
+                tensors[tensor.name] = TensorCounts(
+                    kept=True, reads=r * k, fills=f * k, updates=u * k, energy_pj=e, utilized_instances=k,
+                    reads_per_instance=r, fills_per_instance=f, updates_per_instance=u,
+                    energy_per_instance_pj=e / k if k else 0.0, partition_size=int(fr.partition_words[b, i, t]),
+                    utilized_capacity=int(fr.tile_words[b, i, t]),
+                    temporal_reductions_per_instance=r if tensor.read_write else 0)
+            dynamic = float(fr.tensor_energy_pj[b, i].sum())
+            levels.append(LevelResult(lv.name, lv.instances, int(fr.utilized_instances[b, i]), lv.block_size,
+                                      lv.word_bits, lv.size_words, int(fr.level_cycles[b, i]), dynamic,
+                                      float(fr.leak_energy_pj[b, i]), tensors, int(fr.active_instances[b, i])))
+        return Result(macs=int(fr.macs[b]), cycles=int(fr.cycles[b]), compute_cycles=int(fr.compute_cycles[b]),
+                      utilization=float(fr.utilization[b]), energy_pj=float(fr.energy_pj[b]),
+                      compute_energy_pj=float(fr.compute_energy_pj[b]),
+                      utilized_macs=int(fr.macs[b] // max(1, fr.compute_cycles[b])),
+                      mac_instances=self.arch.compute.instances, levels=tuple(levels),
+                      virtual_levels=tuple(lv.name for lv in self.arch.levels if lv.virtual))

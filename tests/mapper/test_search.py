@@ -1,0 +1,139 @@
+"""The mapper: exhaustive optimum on small spaces (checked by brute force with the exact model), the
+heuristic finds it too, constraints are obeyed, bad input gets a clear error, results are deterministic."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+
+import pytest
+
+from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
+from stationary.errors import StationaryError
+from stationary.mapper.network import map_network
+from stationary.mapper.search import SearchOptions, search
+from stationary.mapper.space import ordered_factorizations
+from stationary.mapping.constraints import Constraint
+from stationary.mapping.dataflows import dataflow_constraints
+from stationary.mapping.mapping import LevelMapping, Mapping
+from stationary.model.evaluate import evaluate
+from stationary.workload.layer import Layer, LayerKind
+from stationary.workload.network import Network
+
+
+def tiny_arch(rf_words: int = 6) -> Architecture:
+    e = ActionEnergy
+    return Architecture("tiny", (
+        StorageLevel("DRAM", energy=e(100, 100, 100)),
+        StorageLevel("Buf", depth=64, energy=e(6, 6, 6)),
+        StorageLevel("RF", depth=rf_words, instances=2, mesh_x=2, mesh_y=1, energy=e(1, 1, 1)),
+    ), ComputeUnit("MAC", 2, 2, 1, energy_pj=1.0))
+
+
+def tiny_layer() -> Layer:
+    return Layer("t", LayerKind.CONV, M=2, C=2, P=4)
+
+
+def brute_force(nest, arch) -> float:
+    """Minimum exact energy over every perfect factorization, every loop order, spatial dim and keep choice."""
+    dims = [d for d in nest.dims if nest.bounds[d] > 1]
+    slots = [(0, "T"), (1, "T"), (1, "S"), (2, "T")]
+    per_dim = [ordered_factorizations(nest.bounds[d], len(slots)) for d in dims]
+    names = [t.name for t in nest.tensors]
+    keeps = [frozenset(c) for r in range(4) for c in itertools.combinations(names, r)]
+    best = math.inf
+    for combo in itertools.product(*per_dim):
+        spatial = {d: f[2] for d, f in zip(dims, combo) if f[2] > 1}
+        if math.prod(spatial.values()) > 2:
+            continue
+        temporal = [{d: f[j] for d, f in zip(dims, combo) if f[j] > 1} for j in (0, 1, 3)]
+        for perms in itertools.product(*(itertools.permutations(t) for t in temporal)):
+            for kb, kr in itertools.product(keeps, keeps):
+                levels = (LevelMapping(temporal[0], perms[0]),
+                          LevelMapping(temporal[1], perms[1], spatial, tuple(spatial), keep=kb,
+                                       bypass=frozenset(names) - kb),
+                          LevelMapping(temporal[2], perms[2], keep=kr, bypass=frozenset(names) - kr))
+                try:
+                    best = min(best, evaluate(nest, arch, Mapping(levels)).energy_pj)
+                except StationaryError:
+                    continue  # overflows a level
+    return best
+
+
+@pytest.fixture(scope="module")
+def optimum() -> float:
+    return brute_force(tiny_layer().loop_nest(), tiny_arch())
+
+
+def test_exhaustive_search_finds_the_brute_force_optimum(optimum: float) -> None:
+    found = search(tiny_layer().loop_nest(), tiny_arch(), options=SearchOptions(strategy="exhaustive"))
+    assert found.strategy == "exhaustive"
+    assert math.isclose(found.result.energy_pj, optimum, rel_tol=1e-9)
+
+
+def test_heuristic_search_finds_the_optimum_on_a_small_space(optimum: float) -> None:
+    found = search(tiny_layer().loop_nest(), tiny_arch(),
+                   options=SearchOptions(strategy="heuristic", budget=30_000, batch=512, seed=3))
+    assert math.isclose(found.result.energy_pj, optimum, rel_tol=1e-9)
+
+
+def test_search_is_deterministic_for_a_seed() -> None:
+    nest = Layer("d", LayerKind.CONV, N=2, M=8, C=8, P=6, Q=6).loop_nest()
+    arch = tiny_arch(rf_words=32)
+    a, b = (search(nest, arch, options=SearchOptions(strategy="heuristic", budget=6000, seed=7)) for _ in range(2))
+    assert a.result.energy_pj == b.result.energy_pj and a.mapping == b.mapping
+
+
+def test_objectives_trade_energy_for_cycles() -> None:
+    nest = Layer("o", LayerKind.CONV, N=2, M=4, C=4, P=4).loop_nest()
+    arch = tiny_arch(rf_words=16)
+    by = {o: search(nest, arch, options=SearchOptions(objective=o, strategy="heuristic", budget=8000)).result
+          for o in ("energy", "cycles")}
+    assert by["cycles"].cycles <= by["energy"].cycles
+    assert by["energy"].energy_pj <= by["cycles"].energy_pj
+
+
+def test_row_stationary_constraints_are_obeyed() -> None:
+    from stationary.arch.native import load_arch
+
+    arch = load_arch("survey256")
+    layer = Layer("rs", LayerKind.CONV, N=2, M=8, C=4, P=8, Q=8, R=3, S=3, H=10, W=10)
+    nest = layer.loop_nest()
+    found = search(nest, arch, dataflow_constraints("rs", nest, arch), SearchOptions(budget=4000))
+    gb = found.mapping.levels[1]
+    assert gb.spatial.get("R") == 3 and gb.spatial_axis(nest.dims)["R"] == "Y"
+    assert set(gb.spatial) <= {"R", "C", "M", "P", "N"}
+    assert found.mapping.levels[2].temporal.get("S") == 3
+
+
+def test_empty_space_names_the_constraint() -> None:
+    nest = tiny_layer().loop_nest()
+    keep_all = Constraint("RF", "dataspace", keep=frozenset({"Weights", "Inputs", "Outputs"}), source="test")
+    bad = [keep_all, Constraint("RF", "temporal", (("P", 4), ("C", 2), ("M", 2)), source="test")]
+    search(nest, tiny_arch(), bad[:1])  # keeping everything alone is fine
+    with pytest.raises(StationaryError, match="temporal on RF"):
+        search(nest, tiny_arch(), bad)
+    with pytest.raises(StationaryError, match="cannot be factored"):
+        search(nest, tiny_arch(), [Constraint("Buf", "spatial", (("P", 3),), source="test")])
+
+
+def test_unknown_objective_and_dataflow_are_clear_errors() -> None:
+    nest = tiny_layer().loop_nest()
+    with pytest.raises(StationaryError, match="unknown objective"):
+        search(nest, tiny_arch(), options=SearchOptions(objective="speed"))
+    with pytest.raises(StationaryError, match="unknown dataflow"):
+        dataflow_constraints("xs", nest, tiny_arch())
+    for args in (["--objective", "speed"], ["--dataflow", "xs"]):
+        p = subprocess.run([sys.executable, "-m", "stationary", "map", "--arch", "eyeriss", "--problem",
+                            "alexnet:conv3", *args], capture_output=True, text=True, check=False)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_network_searches_each_shape_once() -> None:
+    a = Layer("a", LayerKind.CONV, M=4, C=4, P=4)
+    net = Network("n", (a, Layer("b", LayerKind.CONV, M=4, C=4, P=4), Layer("c", LayerKind.CONV, M=2, C=4, P=4)))
+    plans = map_network(net, tiny_arch(rf_words=16), options=SearchOptions(budget=3000), jobs=1)
+    assert [p.cached for p in plans] == [False, True, False]
+    assert plans[0].found is plans[1].found

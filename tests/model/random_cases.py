@@ -1,0 +1,88 @@
+"""Random small layers, architectures and mappings (from one seed) for checking the fast model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
+from stationary.mapping.mapping import LevelMapping, Mapping
+from stationary.workload.layer import Layer, LayerKind
+from stationary.workload.loopnest import LoopNest
+
+
+def _primes(n: int) -> list[int]:
+    out, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out
+
+
+def random_case(seed: int, windows: bool, mapping_seed: int | None = None) -> tuple[LoopNest, Architecture, Mapping]:
+    """A layer (R=S=1 unless `windows`), a 2-4 level architecture with fan-outs, and a valid mapping
+    (drawn from `mapping_seed` when given, so one layer and architecture can get many mappings)."""
+    rng = np.random.default_rng(seed)
+
+    def pick(xs: list[int]) -> int:
+        return int(rng.choice(xs))
+
+    r, s = (pick([1, 2, 3]), pick([1, 2, 3])) if windows else (1, 1)
+    st = (pick([1, 2]), pick([1, 2])) if windows else (1, 1)
+    dims = {"N": pick([1, 2]), "G": 1, "M": pick([1, 2, 3, 4]), "C": pick([1, 2, 4, 6]), "P": pick([1, 2, 3, 4, 6]),
+                "Q": pick([1, 2, 4]), "R": r, "S": s}
+    layer = Layer("rand", LayerKind.CONV, **dims, H=1, W=1, stride=st)
+    nest = layer.loop_nest()
+    n_levels = pick([2, 3, 4])
+    levels, mx, my = [], 1, 1
+    for i in range(n_levels):
+        if i > 0:
+            mx *= pick([1, 1, 2, 3])
+            my *= pick([1, 1, 2])
+        virtual = i > 0 and i < n_levels - 1 and rng.random() < 0.15
+        e = ActionEnergy(*(float(x) for x in rng.uniform(0.1, 10, 3)), leak_pj=float(rng.choice([0, 0.01])))
+        levels.append(StorageLevel(f"L{i}", depth=None, block_size=1 if virtual else pick([1, 1, 2, 4]),
+                                   instances=mx * my, mesh_x=mx, mesh_y=my,
+                                   energy=ActionEnergy() if virtual else e, virtual=virtual))
+    cx, cy = mx, my  # one MAC per innermost instance (see docs/mapper.md: link transfers to MACs)
+    arch = Architecture("rand", tuple(levels), ComputeUnit("MAC", cx * cy, cx, cy, energy_pj=0.5))
+    if mapping_seed is not None:
+        rng = np.random.default_rng([seed, mapping_seed])
+    temporal = [{} for _ in range(n_levels)]
+    spatial = [{} for _ in range(n_levels)]
+    room = [list(arch.fanout(i)) for i in range(n_levels)]
+    axis = [{} for _ in range(n_levels)]
+    for d, bound in nest.bounds.items():
+        for p in _primes(bound):
+            i = int(rng.integers(n_levels))
+            fx, fy = room[i]
+            ax = axis[i].get(d) or ("X" if rng.random() < 0.5 else "Y")
+            free = fx if ax == "X" else fy
+            if rng.random() < 0.5 and free % p == 0 and free >= p:
+                spatial[i][d] = spatial[i].get(d, 1) * p
+                axis[i][d] = ax
+                room[i][0 if ax == "X" else 1] //= p
+            elif levels[i].virtual:
+                temporal[0][d] = temporal[0].get(d, 1) * p
+            else:
+                temporal[i][d] = temporal[i].get(d, 1) * p
+    mls = []
+    names = [t.name for t in nest.tensors]
+    for i, lv in enumerate(levels):
+        perm = tuple(rng.permutation(list(nest.dims)))
+        xs = [d for d in spatial[i] if axis[i][d] == "X"]
+        ys = [d for d in spatial[i] if axis[i][d] == "Y"]
+        rest = [d for d in nest.dims if d not in xs + ys]
+        if lv.virtual:
+            keep, bypass = frozenset(), frozenset(names)
+        elif i == 0:
+            keep, bypass = frozenset(names), frozenset()
+        else:
+            kept = {n for n in names if rng.random() < 0.7}
+            keep, bypass = frozenset(kept), frozenset(names) - kept
+        mls.append(LevelMapping(temporal=temporal[i], permutation=perm, spatial=spatial[i],
+                                spatial_permutation=tuple(xs + ys + rest), split=len(xs), keep=keep, bypass=bypass))
+    mapping = Mapping(tuple(mls))
+    mapping.validate(nest, arch)
+    return nest, arch, mapping

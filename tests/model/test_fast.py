@@ -1,0 +1,138 @@
+"""The fast (vectorized, closed-form) model against the exact model and the Timeloop reference cases."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stationary.arch.ert import EnergyTable
+from stationary.arch.timeloop import load_timeloop_arch
+from stationary.mapping.timeloop import load_timeloop_mapping
+from stationary.model.evaluate import evaluate
+from stationary.model.fast import FastModel, MappingArrays, mapping_arrays
+from stationary.workload.importers.timeloop import load_problem
+
+sys.path.insert(0, str(Path(__file__).parent))
+from random_cases import random_case
+
+CASES = sorted(p for p in (Path(__file__).parents[1] / "cases" / "timeloop").iterdir() if p.is_dir())
+
+
+def compare(nest, arch, mapping) -> tuple[list[str], float]:
+    """Mismatching per-instance counts (exact vs fast), and the relative energy difference."""
+    exact = evaluate(nest, arch, mapping, check_capacity=False)
+    fast = FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch))
+    bad = []
+    for i, lv in enumerate(arch.levels):
+        if lv.virtual:
+            continue
+        got_level = exact.level(lv.name)
+        if got_level.utilized_instances != fast.utilized_instances[0, i]:
+            bad.append(f"{lv.name} utilized instances")
+        for t, tensor in enumerate(nest.tensors):
+            tc = got_level.tensors[tensor.name]
+            if not tc.kept:
+                continue
+            want = (tc.reads_per_instance, tc.fills_per_instance, tc.updates_per_instance, tc.utilized_capacity)
+            got = tuple(int(x[0, i, t]) for x in (fast.reads, fast.fills, fast.updates, fast.tile_words))
+            if got != want:
+                bad.append(f"{lv.name}.{tensor.name}: fast {got} exact {want}")
+            if not math.isclose(tc.energy_pj, fast.tensor_energy_pj[0, i, t], rel_tol=1e-9, abs_tol=1e-9):
+                bad.append(f"{lv.name}.{tensor.name} energy")
+        if not math.isclose(got_level.leak_energy_pj, fast.leak_energy_pj[0, i], rel_tol=1e-9, abs_tol=1e-9):
+            bad.append(f"{lv.name} leakage")
+    if exact.cycles != fast.cycles[0] or exact.macs != fast.macs[0]:
+        bad.append("cycles/macs")
+    if not math.isclose(exact.utilization, fast.utilization[0], rel_tol=1e-9):
+        bad.append("utilization")
+    rel = abs(exact.energy_pj - fast.energy_pj[0]) / exact.energy_pj
+    if rel > 1e-9:
+        bad.append(f"energy {exact.energy_pj} vs {fast.energy_pj[0]}")
+    return bad, rel
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_fast_equals_exact_without_sliding_windows(seed: int) -> None:
+    nest, arch, mapping = random_case(seed, windows=False)
+    bad, _ = compare(nest, arch, mapping)
+    assert not bad, bad
+
+
+def test_sliding_windows_difference_is_documented() -> None:
+    """With R, S > 1 the closed form misses some halo reuse that survives a wrap; measured, not hidden.
+
+    docs/mapper.md: over these 300 seeds about 1.3% of mappings differ, by at most ~1.4% of total energy.
+    """
+    rels = []
+    for seed in range(300):
+        bad, rel = compare(*random_case(seed, windows=True))
+        rels.append(rel if bad else 0.0)
+    rels_arr = np.array(rels)
+    assert 0 < (rels_arr > 0).mean() < 0.15
+    assert rels_arr.max() < 0.10
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_fast_matches_timeloop_cases(case: Path) -> None:
+    nest = load_problem(case / "problem.yaml")
+    arch = load_timeloop_arch(case / "arch.yaml", EnergyTable.load(case / "ert.yaml"))
+    mapping = load_timeloop_mapping(case / "mapping.yaml", nest, arch)
+    exp = json.loads((case / "expected.json").read_text())
+    fast = FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch))
+    assert fast.cycles[0] == exp["cycles"]
+    assert math.isclose(fast.energy_pj[0], exp["energy_pj"], rel_tol=1e-9)
+    bad, _ = compare(nest, arch, mapping)
+    assert not bad, bad
+
+
+def test_batch_equals_one_by_one() -> None:
+    """Rows of one batch (different factors, orders, keeps) get the same numbers as alone."""
+    cases = [random_case(7, windows=False, mapping_seed=k) for k in range(30)]
+    nest, arch, _ = cases[0]
+    rows = [mapping_arrays([m], nest, arch) for _, _, m in cases]
+    batch = MappingArrays.concat(rows)
+    model = FastModel(nest, arch)
+    together = model.evaluate(batch)
+    for b, row in enumerate(rows):
+        alone = model.evaluate(row)
+        assert together.energy_pj[b] == alone.energy_pj[0]
+        assert (together.reads[b] == alone.reads[0]).all()
+    assert len({float(e) for e in together.energy_pj}) > 5  # the rows really differ
+
+
+def test_capacity_overflow_marks_mapping_invalid() -> None:
+    nest, arch, mapping = random_case(3, windows=False)
+    small = arch.with_level(len(arch.levels) - 1, depth=0)
+    fast = FastModel(nest, small).evaluate(mapping_arrays([mapping], nest, small))
+    assert not fast.valid[0]
+    assert FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch)).valid[0]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_fast_result_object_equals_exact_json(seed: int) -> None:
+    """Where the fast model is exact, its Result serializes exactly like the exact model's."""
+    nest, arch, mapping = random_case(seed, windows=False)
+    model = FastModel(nest, arch)
+    assert model.is_exact_for()
+    fast = model.result(model.evaluate(mapping_arrays([mapping], nest, arch)), 0).to_json()
+    exact = evaluate(nest, arch, mapping, check_capacity=False).to_json()
+
+    def close(a, b):
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+        if isinstance(a, list):
+            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+        if isinstance(a, float) or isinstance(b, float):
+            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+        return a == b
+
+    assert close(fast, exact)
