@@ -19,7 +19,7 @@ SRC = str(Path(__file__).parents[2] / "src")
 
 @pytest.fixture(scope="module")
 def report():
-    return run_codesign("mlp_digits", "digits", "eyeriss", prunes=(0.0, 0.6), bits=(16, 8, 3))
+    return run_codesign("mlp_digits", "digits", "eyeriss", prunes=(0.0, 0.6), bits=(16, 8))
 
 
 @pytest.mark.parametrize("name", ["lenet5_digits", "mlp_digits", "dwsep_digits"])
@@ -39,12 +39,12 @@ def test_split_is_seeded_and_disjoint():
 
 def test_points_are_measured_and_8_bit_stays_within_a_point(report):
     by = {(p.prune, p.bits): p for p in report.points}
-    assert len(by) == 6
+    assert len(by) == 4
     assert report.baseline_accuracy >= 0.95
     assert abs(by[(0.0, 8)].accuracy - report.baseline_accuracy) <= 0.01
     assert by[(0.6, 16)].weight_density == pytest.approx(0.4, abs=0.01)
     assert by[(0.0, 16)].weight_density > 0.99
-    for b in (16, 8, 3):
+    for b in (16, 8):
         assert by[(0.6, b)].energy_pj < by[(0.0, b)].energy_pj
         assert by[(0.6, b)].weights_bytes < by[(0.0, b)].weights_bytes
     assert by[(0.0, 8)].energy_pj < by[(0.0, 16)].energy_pj
@@ -84,7 +84,7 @@ def test_cli_bad_input_is_one_line_exit_2(args, message):
 
 def test_cli_json_contract_and_plot(tmp_path):
     png = tmp_path / "front.png"
-    r = run_cli("mlp_digits", "--prune", "0,0.5", "--bits", "8", "--json", "--plot", str(png))
+    r = run_cli("mlp_digits", "--prune", "0,0.5", "--bits", "8", "--json", "--plot", str(png), "--arch", "survey256")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     keys = {"prune", "bits", "accuracy", "weight_density", "activation_density", "weights_bytes", "energy_pj",
