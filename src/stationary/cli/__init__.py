@@ -29,7 +29,9 @@ def _root() -> None:
     """What a DNN costs to run, how to schedule it on an accelerator, and what algorithm changes buy."""
 
 # One module per command (or command group); each registers itself on `app` when imported.
-COMMAND_MODULES = ("stats", "model", "mapper", "report", "sweep", "systolic", "transforms", "neardata", "validate")
+COMMAND_MODULES = (
+    "stats", "model", "mapper", "report", "sweep", "systolic", "transforms", "codesign", "neardata", "validate",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"stationary.cli.{_name}")

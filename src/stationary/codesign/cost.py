@@ -1,0 +1,154 @@
+"""Sparsity- and precision-aware cost of one layer: a pure function of its dense Result, the architecture's
+storage classes, measured densities and bit widths. docs/codesign.md states each rule with an example.
+
+Rules (W = a level's word width in bits, b = a tensor's value width, d = its density of non-zeros,
+e = its stored bits per element incl. format metadata = compressed size / elements, f = d_weights * d_inputs):
+  1. Off-chip and SRAM levels (DRAM, buffers) hold tensors compressed: every read, fill and update of Weights
+     and Inputs moves e/W of a dense word, and costs e/W of its dense energy (energy per bit is constant).
+     Outputs at the outermost level (final results written once) scale the same way with the outputs' e;
+     elsewhere they are partial sums at the accumulator width W, neither compressed nor narrowed.
+  2. Register files (per-PE levels) hold decoded values: Weights and Inputs move b/W of a word per access.
+  3. Zero gating: an access pair whose weight or input is zero is not performed; MACs and register-file
+     operand reads and partial-sum reads/updates scale by f (fills do not). Energy is saved, cycles are not.
+     Zero skipping: the same energy, and compute cycles scale by f too (ideal load balance: a bound).
+     "none": zeros are multiplied like any value (only storage is compressed).
+  4. MAC energy scales with the operand widths as Horowitz's adder and multiplier do: the architecture's
+     energy per MAC times mac_pj_mixed(b_w, b_a) / mac_pj_mixed(W_mac, W_mac); one MAC per cycle regardless.
+  5. Cycles: compute cycles (rule 3), or a level's bandwidth-bound cycles scaled by its traffic ratio;
+     leakage scales with cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from stationary.arch import energy as tables
+from stationary.arch.spec import Architecture
+from stationary.errors import StationaryError
+from stationary.model.result import Result
+
+OPERANDS = ("Weights", "Inputs")
+
+
+class ZeroMode(StrEnum):
+    """What the PEs do with a zero operand (survey Sec. VII-B)."""
+
+    NONE = "none"
+    GATING = "gating"
+    SKIPPING = "skipping"
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """How one tensor is stored: density of non-zeros, value width, stored bits per element (incl. metadata)."""
+
+    density: float
+    value_bits: int
+    stored_bits_per_element: float
+
+    def __post_init__(self) -> None:
+        check_bits(self.value_bits, "value_bits")
+        if not 0.0 <= self.density <= 1.0:
+            raise StationaryError(f"density must be in [0, 1], got {self.density}", field="density")
+        if not self.stored_bits_per_element >= 0:
+            raise StationaryError("stored bits per element must be non-negative", field="stored_bits_per_element")
+
+    @staticmethod
+    def dense(value_bits: int, density: float = 1.0) -> TensorData:
+        """Stored uncompressed at `value_bits` per element (zeros still gate/skip by `density`)."""
+        return TensorData(density, value_bits, float(value_bits))
+
+
+@dataclass(frozen=True)
+class LayerData:
+    """The three tensors of one layer as stored and computed."""
+
+    weights: TensorData
+    inputs: TensorData
+    outputs: TensorData
+
+    def of(self, tensor: str) -> TensorData:
+        return {"Weights": self.weights, "Inputs": self.inputs, "Outputs": self.outputs}[tensor]
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Sparse/low-precision cost of one layer, with the per-level split (pJ) and the dense reference."""
+
+    energy_pj: float
+    cycles: int
+    compute_energy_pj: float
+    level_energy_pj: dict[str, float]
+    dense_energy_pj: float
+    dense_cycles: int
+    effectual_mac_fraction: float
+
+
+def check_bits(bits: int, field: str = "bits") -> None:
+    """Bit widths this toolkit models: 1..16."""
+    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= 16:
+        raise StationaryError(f"bit width must be an integer in 1..16, got {bits!r}", field=field)
+
+
+def mac_pj_mixed(weight_bits: int, act_bits: int) -> float:
+    """Horowitz integer MAC with different operand widths: multiplier ~ b_w*b_a, adder ~ max(b_w, b_a)."""
+    mult = tables.HOROWITZ_INT_MULT[8] * weight_bits * act_bits / 64
+    add = tables.HOROWITZ_INT_ADD[8] * max(weight_bits, act_bits) / 8
+    return mult + add
+
+
+def layer_cost(dense: Result, arch: Architecture, data: LayerData, mode: ZeroMode | str = ZeroMode.GATING) -> LayerCost:
+    """Scale a layer's dense Result by the rules in this module's docstring."""
+    mode = ZeroMode(mode)
+    classes = {lv.name: lv.cls for lv in arch.levels}
+    f = data.weights.density * data.inputs.density if mode is not ZeroMode.NONE else 1.0
+    cycle_f = f if mode is ZeroMode.SKIPPING else 1.0
+    compute_cycles = dense.compute_cycles * cycle_f
+    cycles = compute_cycles
+    level_energy: dict[str, float] = {}
+    scaled_levels = []
+    for i, lv in enumerate(dense.levels):
+        if lv.name not in classes:
+            raise StationaryError(f"result level {lv.name!r} is not in architecture {arch.name}")
+        register_file = classes[lv.name] == "regfile"
+        dyn = 0.0
+        words = scaled_words = 0.0
+        for name, tc in lv.tensors.items():
+            if not tc.kept:
+                continue
+            s_read = s_fill = s_update = _storage_scale(name, data, lv.word_bits, register_file, outermost=i == 0)
+            if register_file:  # rule 3: accesses that feed or collect a gated/skipped MAC
+                s_read *= f
+                if name == "Outputs":
+                    s_update *= f
+            total = tc.reads + tc.fills + tc.updates
+            moved = tc.reads * s_read + tc.fills * s_fill + tc.updates * s_update
+            dyn += tc.energy_pj * (moved / total if total else 0.0)
+            words += total
+            scaled_words += moved
+        bandwidth_bound = lv.cycles > dense.compute_cycles
+        if bandwidth_bound:
+            cycles = max(cycles, lv.cycles * (scaled_words / words if words else 0.0))
+        scaled_levels.append((lv, dyn))
+    cycles_int = int(round(cycles)) if cycles else 0
+    ratio = cycles_int / dense.cycles if dense.cycles else 0.0
+    for lv, dyn in scaled_levels:
+        level_energy[lv.name] = dyn + lv.leak_energy_pj * ratio
+    mac_bits = arch.compute.word_bits
+    mac_scale = mac_pj_mixed(data.weights.value_bits, data.inputs.value_bits) / mac_pj_mixed(mac_bits, mac_bits)
+    compute = dense.compute_energy_pj * mac_scale * f
+    return LayerCost(
+        energy_pj=compute + sum(level_energy.values()), cycles=cycles_int, compute_energy_pj=compute,
+        level_energy_pj=level_energy, dense_energy_pj=dense.energy_pj, dense_cycles=dense.cycles,
+        effectual_mac_fraction=f)
+
+
+def _storage_scale(tensor: str, data: LayerData, word_bits: int, register_file: bool, outermost: bool) -> float:
+    """Fraction of a dense word one access of `tensor` moves at this level (rules 1 and 2)."""
+    t = data.of(tensor)
+    if tensor == "Outputs":
+        return t.stored_bits_per_element / word_bits if outermost else 1.0
+    if register_file:
+        return t.value_bits / word_bits
+    return t.stored_bits_per_element / word_bits

@@ -1,0 +1,28 @@
+"""The dense per-layer Result the sparse cost scales: the project's mapper picks the best mapping of each layer
+on the architecture (no dataflow constraint, minimum energy, default search effort, seeded). The cost code
+does not care where the mapping came from: it only reads the Result."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+from stationary.arch.spec import Architecture
+from stationary.errors import StationaryError
+from stationary.mapper.search import SearchOptions, search
+from stationary.mapping.dataflows import dataflow_constraints
+from stationary.model.result import Result
+from stationary.workload.layer import Layer
+
+
+@lru_cache(maxsize=256)
+def _dense(shape: Layer, arch: Architecture, dataflow: str) -> Result:
+    nest = shape.loop_nest()
+    return search(nest, arch, dataflow_constraints(dataflow, nest, arch), SearchOptions(objective="energy")).result
+
+
+def dense_result(layer: Layer, arch: Architecture, dataflow: str = "free") -> Result:
+    """The dense cost of one MAC layer on `arch` under its best mapping (searched once per distinct shape)."""
+    if not layer.kind.does_macs:
+        raise StationaryError(f"layer {layer.name} does no MACs; only conv/fc/matmul layers have a dense Result")
+    return _dense(replace(layer, name="layer", inputs=(), op=""), arch, dataflow)

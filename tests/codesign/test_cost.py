@@ -1,0 +1,100 @@
+"""Sparsity/precision cost rules, each checked on a dense Result of an explicit mapping on a small arch."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stationary.arch.energy import mac_pj
+from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
+from stationary.codesign.cost import LayerData, TensorData, layer_cost, mac_pj_mixed
+from stationary.codesign.dense import dense_result
+from stationary.errors import StationaryError
+from stationary.mapping.mapping import LevelMapping, Mapping
+from stationary.model.evaluate import evaluate
+from stationary.workload.layer import conv2d
+
+ARCH = Architecture("small", (
+    StorageLevel("DRAM", None, cls="DRAM", energy=ActionEnergy(200.0, 200.0, 200.0)),
+    StorageLevel("GLB", 4096, cls="SRAM", energy=ActionEnergy(6.0, 6.0, 6.0, 0.5)),
+    StorageLevel("RF", 256, instances=4, mesh_x=4, mesh_y=1, cls="regfile", energy=ActionEnergy(1.0, 1.0, 1.0)),
+), ComputeUnit("MAC", 4, 4, 1, energy_pj=1.0, word_bits=16))
+LAYER = conv2d("c", 3, 4, 6, 3, padding=1)
+NEST = LAYER.loop_nest()
+# all temporal loops at the GLB, output channels across the 4 PEs, RFs hold one word of each tensor
+MAPPING = Mapping((LevelMapping(), LevelMapping(temporal={"C": 3, "P": 6, "Q": 6, "R": 3, "S": 3},
+                                                permutation=("S", "R", "C", "Q", "P"), spatial={"M": 4}),
+                   LevelMapping()))
+DENSE = evaluate(NEST, ARCH, MAPPING)
+
+
+def data(wd=1.0, ws=16.0, ad=1.0, as_=16.0, od=1.0, os_=16.0, wb=16, ab=16) -> LayerData:
+    return LayerData(TensorData(wd, wb, ws), TensorData(ad, ab, as_), TensorData(od, ab, os_))
+
+
+@pytest.mark.parametrize("mode", ["none", "gating", "skipping"])
+def test_dense_16_bit_data_reproduces_the_dense_result(mode):
+    c = layer_cost(DENSE, ARCH, data(), mode)
+    assert c.energy_pj == pytest.approx(DENSE.energy_pj)
+    assert c.cycles == DENSE.cycles
+    assert c.level_energy_pj["DRAM"] == pytest.approx(DENSE.level("DRAM").energy_pj)
+
+
+def test_compressed_weights_scale_dram_and_buffer_traffic_by_stored_bits():
+    c = layer_cost(DENSE, ARCH, data(wd=0.5, ws=10.0), "none")
+    for lv in ("DRAM", "GLB"):
+        tensors = DENSE.level(lv).tensors
+        expected = (tensors["Weights"].energy_pj * 10 / 16 + tensors["Inputs"].energy_pj
+                    + tensors["Outputs"].energy_pj + DENSE.level(lv).leak_energy_pj)
+        assert c.level_energy_pj[lv] == pytest.approx(expected)
+    assert c.level_energy_pj["RF"] == pytest.approx(DENSE.level("RF").energy_pj)  # RF holds decoded 16-bit words
+    assert c.compute_energy_pj == pytest.approx(DENSE.compute_energy_pj)  # "none": zeros are multiplied
+
+
+def test_gating_saves_energy_not_cycles_and_skipping_saves_both():
+    d = data(wd=0.5, ad=0.4)
+    gate, skip = layer_cost(DENSE, ARCH, d, "gating"), layer_cost(DENSE, ARCH, d, "skipping")
+    assert gate.effectual_mac_fraction == pytest.approx(0.2)
+    assert gate.compute_energy_pj == pytest.approx(0.2 * DENSE.compute_energy_pj)
+    assert gate.cycles == DENSE.cycles
+    assert skip.cycles == round(0.2 * DENSE.cycles)
+    assert skip.energy_pj < gate.energy_pj  # the GLB leaks for fewer cycles
+    rf = DENSE.level("RF").tensors
+    expected_rf = (0.2 * (rf["Weights"].reads + rf["Inputs"].reads) + rf["Weights"].fills + rf["Inputs"].fills
+                   + rf["Outputs"].fills + 0.2 * (rf["Outputs"].reads + rf["Outputs"].updates))  # 1 pJ per access
+    assert gate.level_energy_pj["RF"] == pytest.approx(expected_rf)
+
+
+def test_mac_energy_scales_like_horowitz_multiplier_and_adder():
+    assert mac_pj_mixed(8, 8) == pytest.approx(mac_pj(8))
+    assert mac_pj_mixed(16, 16) == pytest.approx(mac_pj(16))
+    c = layer_cost(DENSE, ARCH, data(ws=8.0, as_=8.0, os_=8.0, wb=8, ab=8), "none")
+    assert c.compute_energy_pj == pytest.approx(DENSE.compute_energy_pj * mac_pj(8) / mac_pj(16))
+    assert c.level_energy_pj["RF"] < DENSE.level("RF").energy_pj
+    # 4-bit weights x 8-bit activations: multiplier 4*8/64 of an 8x8 one, adder as wide as the wider operand
+    assert mac_pj_mixed(4, 8) == pytest.approx(0.2 * 0.5 + 0.03)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.05, 1.0), st.floats(0.05, 1.0), st.floats(0.05, 1.0), st.sampled_from(["none", "gating",
+                                                                                        "skipping"]))
+def test_energy_monotone_in_density(d1, d2, ad, mode):
+    lo, hi = sorted((d1, d2))
+    e_lo = layer_cost(DENSE, ARCH, data(wd=lo, ws=16 * lo + 1, ad=ad), mode).energy_pj
+    e_hi = layer_cost(DENSE, ARCH, data(wd=hi, ws=16 * hi + 1, ad=ad), mode).energy_pj
+    assert e_lo <= e_hi + 1e-6
+
+
+def test_bad_densities_and_widths_are_clear_errors():
+    with pytest.raises(StationaryError, match="density"):
+        TensorData(1.5, 8, 8.0)
+    with pytest.raises(StationaryError, match="1..16"):
+        TensorData.dense(17)
+
+
+def test_dense_result_is_the_mappers_best_and_conserves_macs():
+    r = dense_result(LAYER, ARCH)
+    assert r.macs == LAYER.macs
+    assert r.energy_pj <= DENSE.energy_pj * (1 + 1e-9)  # no worse than the hand-written mapping
+    assert dense_result(conv2d("other_name", 3, 4, 6, 3, padding=1), ARCH) is r  # one search per shape

@@ -1,0 +1,94 @@
+"""End to end on real data: trained digits models, held-out accuracy, measured densities, modelled energy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stationary.codesign.data import load_dataset
+from stationary.codesign.sweep import Point, pareto_front, run_codesign, trained_model
+from stationary.codesign.train import ArrayBatches, accuracy
+from stationary.errors import StationaryError
+
+SRC = str(Path(__file__).parents[2] / "src")
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run_codesign("mlp_digits", "digits", "eyeriss", prunes=(0.0, 0.6), bits=(16, 8))
+
+
+@pytest.mark.parametrize("name", ["lenet5_digits", "mlp_digits", "dwsep_digits"])
+def test_float_baselines_reach_95_percent_on_held_out_digits(name):
+    split = load_dataset("digits")
+    acc = accuracy(trained_model(name), ArrayBatches(split.x_test, split.y_test, 256, shuffle=False))
+    assert acc >= 0.95
+
+
+def test_split_is_seeded_and_disjoint():
+    a, b = load_dataset("digits", seed=0), load_dataset("digits", seed=0)
+    assert (a.x_test == b.x_test).all()
+    assert len(a.x_train) + len(a.x_val) + len(a.x_test) == 1797
+    with pytest.raises(StationaryError, match="unknown dataset"):
+        load_dataset("imagenet")
+
+
+def test_points_are_measured_and_8_bit_stays_within_a_point(report):
+    by = {(p.prune, p.bits): p for p in report.points}
+    assert len(by) == 4
+    assert report.baseline_accuracy >= 0.95
+    assert abs(by[(0.0, 8)].accuracy - report.baseline_accuracy) <= 0.01
+    assert by[(0.6, 16)].weight_density == pytest.approx(0.4, abs=0.01)
+    assert by[(0.0, 16)].weight_density > 0.99
+    for b in (16, 8):
+        assert by[(0.6, b)].energy_pj < by[(0.0, b)].energy_pj
+        assert by[(0.6, b)].weights_bytes < by[(0.0, b)].weights_bytes
+    assert by[(0.0, 8)].energy_pj < by[(0.0, 16)].energy_pj
+    assert by[(0.0, 8)].weights_bytes <= by[(0.0, 16)].weights_bytes / 2 + 1
+    assert 0 < by[(0.0, 16)].activation_density < 1  # ReLU and blank pixels make zeros
+    assert by[(0.0, 16)].energy_pj <= report.dense_energy_pj
+    assert all(p.cycles == report.dense_cycles for p in report.points)  # gating saves no cycles
+
+
+def test_pareto_front_is_exactly_the_non_dominated_points(report):
+    front = set(report.pareto)
+    pts = report.points
+    for i, p in enumerate(pts):
+        beaten = any(q.accuracy >= p.accuracy and q.energy_pj <= p.energy_pj and q != p
+                     and (q.accuracy > p.accuracy or q.energy_pj < p.energy_pj) for q in pts)
+        assert (i in front) == (not beaten)
+    toy = [Point(0, 8, 0.9, 1, 1, 1, 10.0, 1), Point(0, 4, 0.8, 1, 1, 1, 5.0, 1), Point(0, 2, 0.7, 1, 1, 1, 6.0, 1)]
+    assert pareto_front(toy) == (1, 0)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stationary", "codesign", *args], check=False, capture_output=True,
+                          text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=300)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["vgg16"], "unknown model 'vgg16'"),
+    (["mlp_digits", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["mlp_digits", "--bits", "8,17"], "1..16"),
+    (["mlp_digits", "--prune", "0.5,1"], "[0, 1)"),
+])
+def test_cli_bad_input_is_one_line_exit_2(args, message):
+    r = run_cli(*args)
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_cli_json_contract_and_plot(tmp_path):
+    png = tmp_path / "front.png"
+    r = run_cli("mlp_digits", "--prune", "0,0.5", "--bits", "8", "--json", "--plot", str(png), "--arch", "survey256")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    keys = {"prune", "bits", "accuracy", "weight_density", "activation_density", "weights_bytes", "energy_pj",
+            "cycles"}
+    assert len(out["points"]) == 2 and all(set(p) == keys for p in out["points"])
+    assert out["pareto"] and all(set(p) == keys for p in out["pareto"])
+    assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
