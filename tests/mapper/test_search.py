@@ -137,3 +137,21 @@ def test_network_searches_each_shape_once() -> None:
     plans = map_network(net, tiny_arch(rf_words=16), options=SearchOptions(budget=3000), jobs=1)
     assert [p.cached for p in plans] == [False, True, False]
     assert plans[0].found is plans[1].found
+
+
+@pytest.mark.parametrize("arch_name", ["eyeriss", "survey256"])
+def test_unconstrained_search_is_never_worse_than_a_dataflow(arch_name: str) -> None:
+    """The free search (seeded from every built-in dataflow) is at most each dataflow's best, same budget."""
+    from stationary.arch.native import load_arch
+    from stationary.mapping.dataflows import DATAFLOWS
+
+    arch = load_arch(arch_name)
+    nest = Layer("small", LayerKind.CONV, N=2, M=16, C=12, P=6, Q=6).loop_nest()
+    opts = SearchOptions(budget=2048, batch=256)
+    free = search(nest, arch, [], opts)
+    assert free.strategy == "heuristic"
+    for name in DATAFLOWS:
+        if name == "free":
+            continue
+        constrained = search(nest, arch, dataflow_constraints(name, nest, arch), opts)
+        assert free.result.energy_pj <= constrained.result.energy_pj * (1 + 1e-12), name

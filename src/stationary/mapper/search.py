@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapper.space import MapSpace
 from stationary.mapping.constraints import Constraint
+from stationary.mapping.dataflows import DATAFLOWS, dataflow_constraints
 from stationary.mapping.mapping import Mapping
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, FastResult, MappingArrays, row_to_mapping
@@ -59,6 +60,8 @@ class SearchOptions:
     finalists: int = 1  # best fast-model mappings re-evaluated exactly (where fast and exact can differ)
     exact_check: bool = True  # False: report the fast model's numbers even where the exact model may differ
     pareto: bool = False
+    seed_dataflows: bool = True  # a free heuristic search also runs every built-in dataflow's search
+    polish_share: float = 0.25  # extra evaluations of free local search from the merged pool
 
 
 @dataclass
@@ -90,16 +93,11 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     if strategy not in ("exhaustive", "heuristic"):
         raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic)")
     pool = _Pool(objective, opts.elites, opts.pareto)
-    evaluated = 0
-    if strategy == "exhaustive":
-        for batch in space.enumerate(opts.batch):
-            pool.add(batch, model.evaluate(batch))
-            evaluated += batch.size
-            if progress:
-                progress(evaluated, size)
-    else:
-        rng = np.random.default_rng(opts.seed)
-        evaluated = _heuristic(space, model, pool, opts, rng, progress)
+    evaluated = _explore(space, model, pool, opts, strategy, progress)
+    if strategy == "heuristic" and opts.seed_dataflows and is_free(space.constraints):
+        evaluated += _seed_from_dataflows(space, model, pool, opts)
+        polish = replace(opts, budget=int(opts.budget * opts.polish_share), seed=opts.seed + 1)
+        evaluated += _heuristic(space, model, pool, polish, np.random.default_rng(polish.seed), None)
     if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
         raise StationaryError(explain_empty(space))
     finalists = []
@@ -109,8 +107,8 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     for b in range(top.size):
         m = row_to_mapping(top, b, nest, arch)
         r = evaluate(nest, arch, m) if exact_needed else model.result(top_fast, b)
-        finalists.append((_exact_score(r, objective), m, r, b))
-    (_, mapping, result, b) = min(finalists, key=lambda f: (f[0], f[3]))
+        finalists.append((_exact_score(r, objective), b, m, r, float(top_fast.energy_pj[b])))
+    (_, _, mapping, result, fast_energy) = min(finalists, key=lambda f: (f[0], f[1]))
     pareto = []
     if opts.pareto and pool.front is not None:
         front_fast = model.evaluate(pool.front)
@@ -118,8 +116,7 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
         for b2 in order:
             pareto.append((float(front_fast.energy_pj[b2]), int(front_fast.cycles[b2]),
                            row_to_mapping(pool.front, int(b2), nest, arch)))
-    return SearchResult(mapping, result, evaluated, time.perf_counter() - start, strategy,
-                        float(pool.best_energy[b]), pareto)
+    return SearchResult(mapping, result, evaluated, time.perf_counter() - start, strategy, fast_energy, pareto)
 
 
 class _Pool:
@@ -175,6 +172,46 @@ class _Pool:
                 best_cycles = ec[o, 1]
         sel = np.array(keep)
         self.front, self.front_ec = rows.take(sel), ec[sel]
+
+
+def is_free(constraints: list[Constraint]) -> bool:
+    """True when no built-in dataflow constrains the search (only the architecture's and the user's rules)."""
+    return not any(c.source.startswith("dataflow ") for c in constraints)
+
+
+def _explore(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, strategy: str,
+             progress: Callable[[int, int], None] | None) -> int:
+    """Score every mapping of `space` (exhaustive) or run the heuristic on it; returns the evaluations."""
+    if strategy == "exhaustive":
+        evaluated, size = 0, space.size()
+        for batch in space.enumerate(opts.batch):
+            pool.add(batch, model.evaluate(batch))
+            evaluated += batch.size
+            if progress:
+                progress(evaluated, size)
+        return evaluated
+    return _heuristic(space, model, pool, opts, np.random.default_rng(opts.seed), progress)
+
+
+def _seed_from_dataflows(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions) -> int:
+    """Search each built-in dataflow's subspace (under the same user constraints, with the same options and
+    seed, so exactly as `search` with that dataflow does) and add its elite mappings to `pool`: the free search
+    then polishes from the structured mappings (row stationary and the like) its random restarts rarely reach,
+    and its fast-model best is never worse than any dataflow's. Returns the evaluations spent."""
+    sub = replace(opts, seed_dataflows=False, pareto=False)
+    evaluated = 0
+    for name in (d for d in DATAFLOWS if d != "free"):
+        try:
+            sub_space = MapSpace(space.nest, space.arch,
+                                 dataflow_constraints(name, space.nest, space.arch) + space.constraints)
+        except StationaryError:  # no PE array, or the dataflow contradicts the user's constraints
+            continue
+        sub_pool = _Pool(opts.objective, opts.elites, False)
+        strategy = "exhaustive" if sub_space.size() <= opts.exhaustive_limit else "heuristic"
+        evaluated += _explore(sub_space, model, sub_pool, sub, strategy, None)
+        if sub_pool.best_rows is not None:
+            pool.add(sub_pool.best_rows, model.evaluate(sub_pool.best_rows))
+    return evaluated
 
 
 def _heuristic(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
