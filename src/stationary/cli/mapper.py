@@ -64,7 +64,7 @@ def evaluate(
     batch: Annotated[int, typer.Option(help="batch size")] = 1,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     budget: Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")] = 20_000,
-    jobs: Annotated[int | None, typer.Option(help="worker processes (default: 1 on <= 2 cores)")] = None,
+    jobs: Annotated[int | None, typer.Option(help="worker processes (default: one per core, at most 8)")] = None,
     layers_set: Annotated[str, typer.Option("--layers", help="conv, fc or all")] = "all",
     clock_mhz: Annotated[float | None, typer.Option(help="clock for seconds/fps/power (default: arch's)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,

@@ -41,9 +41,8 @@ def _search_layer(args: tuple[Layer, Architecture, str, list[Constraint], Search
 
 
 def default_jobs() -> int:
-    """Worker processes: 1 on small machines (NumPy batches already use the core well), else cores - 1."""
-    n = os.cpu_count() or 1
-    return 1 if n <= 2 else n - 1
+    """Worker processes: one per core, at most 8 (ResNet-50 on Eyeriss: 23 s with 1, 13 s with 2 on 2 cores)."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def map_network(net: Network, arch: Architecture, dataflow: str = "free", options: SearchOptions | None = None,
@@ -60,7 +59,7 @@ def map_network(net: Network, arch: Architecture, dataflow: str = "free", option
     work.sort(key=lambda w: unique[shape_key(w[0])])
     jobs = default_jobs() if jobs is None else jobs
     results: list[SearchResult] = []
-    if jobs > 1 and len(work) > 1:
+    if jobs > 1 and len(work) >= 4:  # a pool costs about a second to start: worth it for whole networks
         with ProcessPoolExecutor(jobs) as pool:
             for k, r in enumerate(pool.map(_search_layer, work)):
                 results.append(r)

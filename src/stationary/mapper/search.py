@@ -61,6 +61,7 @@ class SearchOptions:
     exact_check: bool = True  # False: report the fast model's numbers even where the exact model may differ
     pareto: bool = False
     seed_dataflows: bool = True  # a free heuristic search also runs every built-in dataflow's search
+    seed_share: float = 0.25  # ... each with this share of the budget (1.0: never worse than any dataflow)
     polish_share: float = 0.25  # extra evaluations of free local search from the merged pool
 
 
@@ -198,7 +199,8 @@ def _seed_from_dataflows(space: MapSpace, model: FastModel, pool: _Pool, opts: S
     seed, so exactly as `search` with that dataflow does) and add its elite mappings to `pool`: the free search
     then polishes from the structured mappings (row stationary and the like) its random restarts rarely reach,
     and its fast-model best is never worse than any dataflow's. Returns the evaluations spent."""
-    sub = replace(opts, seed_dataflows=False, pareto=False)
+    sub = replace(opts, seed_dataflows=False, pareto=False, budget=max(opts.batch, int(opts.budget * opts.seed_share)),
+                  exhaustive_limit=max(opts.batch, int(opts.exhaustive_limit * opts.seed_share)))
     evaluated = 0
     for name in (d for d in DATAFLOWS if d != "free"):
         try:
