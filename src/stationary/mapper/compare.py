@@ -18,6 +18,7 @@ from typing import Any
 from stationary.arch import energy as tables
 from stationary.arch.native import load_arch
 from stationary.arch.spec import ActionEnergy, Architecture
+from stationary.errors import StationaryError
 from stationary.mapper.network import LayerPlan, map_network
 from stationary.mapper.search import SearchOptions
 from stationary.mapping.dataflows import array_level
@@ -38,7 +39,7 @@ def survey_arch(pes: int = 256, dataflow: str = "rs") -> Architecture:
     base = load_arch("survey256")
     side = round(pes ** 0.5)
     if side * side != pes:
-        raise ValueError(f"--pes must be a square number, got {pes}")
+        raise StationaryError(f"must be a square number of PEs (e.g. 256 = 16 x 16), got {pes}", field="--pes")
     gb_i = array_level(base)
     rf_i = gb_i + 1
     gb, rf = base.levels[gb_i], base.levels[rf_i]
