@@ -43,7 +43,8 @@ def load_native_spec(spec: str) -> tuple[dict[str, Any], str]:
     return data, str(path)
 
 
-def _positive(key: str, value: float, integer: bool) -> float:
+def positive(key: str, value: float, integer: bool) -> float:
+    """A sweep value checked: positive, and whole where the key counts things (PEs, bits)."""
     if integer and (int(value) != value):
         raise StationaryError(f"{key} must be a whole number, got {value!r}", field=f"vary.{key}")
     if not value > 0:
@@ -99,7 +100,7 @@ def vary_spec(data: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
         if key not in SWEEP_KEYS:
             raise StationaryError(f"unknown sweep key {key!r}; keys: {', '.join(SWEEP_KEYS)}", field="--vary")
     if "bits" in params:
-        new = int(_positive("bits", params["bits"], True))
+        new = int(positive("bits", params["bits"], True))
         ratio = new / base_bits
         for lv in levels:
             old_b = level_bits(lv)
@@ -121,18 +122,18 @@ def vary_spec(data: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
         base_bits = new
     for key, axis in (("pe_cols", "mesh_x"), ("pe_rows", "mesh_y")):
         if key in params:
-            n = int(_positive(key, params[key], True))
+            n = int(positive(key, params[key], True))
             for lv in per_pe:
                 lv[axis] = n
             comp[axis] = n
     if "glb_kb" in params:
-        kb = _positive("glb_kb", params["glb_kb"], False)
+        kb = positive("glb_kb", params["glb_kb"], False)
         on_chip = [lv for lv in levels if lv.get("kind", "buffer") != "DRAM"]
         if not on_chip:
             raise StationaryError("glb_kb: the architecture has no on-chip level", field="vary.glb_kb")
         _resize(on_chip[0], level_bits(on_chip[0]), kb * 1024)
     if "rf_bytes" in params:
-        total = _positive("rf_bytes", params["rf_bytes"], False)
+        total = positive("rf_bytes", params["rf_bytes"], False)
         rfs = [lv for lv in per_pe if lv.get("kind") == "RF"]
         sizes = [_bytes(lv, level_bits(lv)) or 0.0 for lv in rfs]
         if not rfs or not sum(sizes):
@@ -140,7 +141,7 @@ def vary_spec(data: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
         for lv, size in zip(rfs, sizes):
             _resize(lv, level_bits(lv), max(total * size / sum(sizes), level_bits(lv) / 8))
     if "clock_mhz" in params:
-        out["clock_mhz"] = _positive("clock_mhz", params["clock_mhz"], False)
+        out["clock_mhz"] = positive("clock_mhz", params["clock_mhz"], False)
     return out
 
 

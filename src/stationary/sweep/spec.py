@@ -13,7 +13,7 @@ from typing import Any
 from stationary.errors import StationaryError
 from stationary.mapper.search import check_objective
 from stationary.mapping.dataflows import ALIASES, DATAFLOWS
-from stationary.sweep.params import SWEEP_KEYS, load_native_spec
+from stationary.sweep.params import SWEEP_KEYS, load_native_spec, positive
 from stationary.yamlio import load_yaml
 
 MAX_POINTS = 1_000_000  # a spec may not make the tool enumerate without bound
@@ -58,6 +58,8 @@ class SweepSpec:
                 raise StationaryError(f"unknown sweep key {key!r}; keys: {', '.join(SWEEP_KEYS)}", field="--vary")
             if not values:
                 raise StationaryError(f"{key}: no values", field="--vary")
+            for v in values:  # checked before any point runs, not recorded as a failed point
+                positive(key, v, key in ("pe_rows", "pe_cols", "bits"))
         check_objective(self.objective)
         if self.budget < 1 or self.batch < 1:
             raise StationaryError("budget and batch must be positive", field="budget")
