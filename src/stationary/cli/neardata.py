@@ -13,6 +13,7 @@ from stationary.cli.common import print_json
 from stationary.errors import StationaryError
 from stationary.neardata.compare import CATEGORIES, VARIANTS, NetworkCost, compare, searched
 from stationary.neardata.heuristic import best_mapping
+from stationary.report.figure import pyplot, save_png
 from stationary.workload.zoo import get_model
 
 
@@ -70,13 +71,7 @@ def print_costs(costs: list[NetworkCost], title: str) -> None:
 
 def write_plot(costs: list[NetworkCost], path: str, title: str) -> None:
     """Stacked bars, one per architecture, one segment per category (needs matplotlib: pip install .[plot])."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise StationaryError("plotting needs matplotlib (pip install 'stationary[plot]')", field="--plot") from None
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     bottom = [0.0] * len(costs)
     for cat in CATEGORIES:
@@ -88,9 +83,4 @@ def write_plot(costs: list[NetworkCost], path: str, title: str) -> None:
     ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        raise StationaryError(f"cannot write the plot: {exc.strerror}", file=path, field="--plot") from None
-    finally:
-        plt.close(fig)
+    save_png(fig, path)

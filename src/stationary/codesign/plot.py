@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from stationary.codesign.sweep import Report
-from stationary.errors import StationaryError
+from stationary.report.figure import pyplot, save_png
 
 
 def plot_front(report: Report, path: str) -> None:
     """Write a PNG: every point labelled (prune, bits), the Pareto front as a line."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - optional dependency
-        raise StationaryError("plots need matplotlib: pip install 'stationary[plot]'", field="--plot") from None
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     energy_uj = [p.energy_pj / 1e6 for p in report.points]
     acc = [100 * p.accuracy for p in report.points]
@@ -30,9 +24,4 @@ def plot_front(report: Report, path: str) -> None:
     ax.set_title(f"{report.model}: {report.method} pruning x quantization")
     ax.legend()
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        raise StationaryError(f"cannot write the plot: {exc.strerror}", file=path, field="--plot") from None
-    finally:
-        plt.close(fig)
+    save_png(fig, path)

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from stationary.errors import StationaryError
+from stationary.report.figure import pyplot, save_png
 
 PARTS = ("ALU", "RF", "array", "buffer", "DRAM")
 
 
 def plot_breakdown(result: dict[str, Any], path: str) -> None:
     """Energy per MAC of each dataflow, stacked by level, written as an image to `path`."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise StationaryError("plotting needs matplotlib: pip install 'stationary[plot]'", field="--plot") from None
+    plt = pyplot()
     names = list(result["dataflows"])
     fig, ax = plt.subplots(figsize=(7, 4))
     bottom = [0.0] * len(names)
@@ -29,5 +23,4 @@ def plot_breakdown(result: dict[str, Any], path: str) -> None:
     ax.set_title(f"{result['model']} {result['layers'].upper()}, batch {result['batch']}, {result['pes']} PEs")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path)
