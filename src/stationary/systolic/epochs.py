@@ -1,0 +1,227 @@
+"""SCALE-Sim's CALC-mode read-buffer DRAM count without building the whole address stream (fast, exact).
+
+The read SRAM fetches, per 'epoch', the distinct addresses it is asked for; an epoch ends at its
+(50 * floor(words/100))-th new address and the next starts empty (traffic.py replays this on the full
+stream). Position i of the stream is new in the epoch starting at s iff its previous occurrence is
+before s. Here the stream is never built: it is a sequence of *segments*, each one block U of
+demands repeated `reps` times (WS/OS ifmap: the column folds re-stream the same row folds; OS filter:
+the row folds re-stream one column block; IS filter: the column folds), segments touching disjoint
+addresses (other column blocks, other groups). Per segment we sort U once and know, for every element
+of the periodic stream U U U ..., where its previous occurrence is (in the same copy, or its last
+occurrence in the copy before). An epoch is then found by scanning one copy with a threshold, and most
+copies are settled in O(1): a copy that starts inside an epoch can only bring addresses that are the
+first of their kind in U (all of them in the first copy; none once a whole copy lies in the epoch).
+Groups (depthwise channels) reuse the segments shifted in cycles. Equal to the replay by construction;
+tests/systolic/test_epochs.py checks it against traffic.read_traffic on random layers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from stationary.systolic.config import SystolicConfig
+from stationary.systolic.timing import fold_geometry
+from stationary.systolic.topology import SystolicProblem
+from stationary.systolic.traffic import (
+    CALC_PREFETCH_WORDS_PER_CYCLE,
+    READ_PORT_LATENCY_CYCLES,
+    ReadTraffic,
+    _skew_order,
+    ifmap_matrix,
+)
+
+_NEG = np.iinfo(np.int64).min // 4  # 'no previous occurrence'
+
+
+@dataclass
+class Segment:
+    """One block of demands U (valid addresses only, demand order), repeated `reps` times."""
+
+    n: int
+    reps: int
+    rep_cycles: int  # cycles between two copies
+    base_cycle: int  # cycle offset of the first copy (group 0)
+    cycles: np.ndarray  # cycle of each element of U (first copy, relative to base_cycle)
+    prev_first: np.ndarray  # previous occurrence in the first copy (index into U), _NEG if none
+    prev_next: np.ndarray  # in later copies: same, or last occurrence in U minus n
+    firsts: np.ndarray  # indices of the first occurrence of each address of U
+    unique: bool  # every address of U distinct
+
+
+def _segment(addrs: np.ndarray | None, cycles: np.ndarray, reps: int, rep_cycles: int, base_cycle: int) -> Segment:
+    n = len(cycles)
+    if addrs is None:  # filter blocks: every address distinct, nothing to sort
+        empty = np.zeros(0, np.int64)
+        return Segment(n, reps, rep_cycles, base_cycle, cycles, empty, empty, empty, True)
+    key = np.sort(addrs.astype(np.int64) * n + np.arange(n))  # by address, then position (stable)
+    a_s, pos = np.divmod(key, n)
+    prev = np.full(n, _NEG, dtype=np.int64)
+    same = a_s[1:] == a_s[:-1]
+    prev[pos[1:][same]] = pos[:-1][same]
+    first = np.ones(n, bool)
+    first[1:] = ~same
+    last = np.ones(n, bool)
+    last[:-1] = ~same
+    # the last occurrence of the group each sorted element belongs to
+    grp = np.cumsum(first) - 1
+    last_pos = pos[last][grp]
+    prev_next = prev.copy()
+    fpos = pos[first]
+    prev_next[fpos] = last_pos[first] - n
+    firsts = np.sort(fpos)
+    return Segment(n, reps, rep_cycles, base_cycle, cycles, prev, prev_next, firsts, len(firsts) == n)
+
+
+def _blocks(mat: np.ndarray, key: tuple[str, str], R: int, T: int, L: int,
+            folds: list[tuple[int, int, int, int, int]]) -> tuple[np.ndarray | None, np.ndarray]:
+    """Addresses and cycles (valid only) of the given folds (local index, r0, c0, rows used, cols used), in
+    order; the same demand order as traffic.read_stream. Filter addresses are all valid and distinct: they
+    are not built (None)."""
+    pats: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int, int]] = {}
+    out_a, out_c = [], []
+    for f, r0, c0, ru, cu in folds:
+        pk = (ru, cu)
+        pat = pats.get(pk)
+        if pat is None:
+            if key in (("os", "ifmap"), ("os", "filter"), ("ws", "ifmap"), ("is", "filter")):
+                w = cu if key == ("os", "filter") else ru
+                t, j, cyc = _skew_order(T, w)
+                if key == ("os", "ifmap"):
+                    pat = (j, t, cyc, 1, 0, 0, 0)  # row = j + r0, col = t
+                elif key == ("os", "filter"):
+                    pat = (t, j, cyc, 0, 0, 0, 1)  # row = t, col = j + c0
+                elif key == ("ws", "ifmap"):
+                    pat = (t, j, cyc + R, 0, 0, 1, 0)  # row = t, col = j + r0
+                else:
+                    pat = (j, t, cyc + R, 1, 0, 0, 0)  # row = j + r0, col = t
+            else:
+                i, j = np.divmod(np.arange(ru * cu), cu)
+                order = np.lexsort((j, -i))
+                i, j = i[order], j[order]
+                if key[1] == "filter":
+                    pat = (i, j, R - 1 - i, 1, 0, 0, 1)
+                else:
+                    pat = (j, i, R - 1 - i, 0, 1, 1, 0)
+            pats[pk] = pat
+        rows, cols, cyc, rr, rc, cr, cc = pat
+        if key[1] == "filter":
+            out_c.append(cyc + f * L)
+            continue
+        a = mat[rows + (rr * r0 + rc * c0), cols + (cr * r0 + cc * c0)]
+        valid = a >= 0
+        out_a.append(a[valid])
+        out_c.append(cyc[valid] + f * L)
+    cycles = np.concatenate(out_c).astype(np.int64)
+    return (np.concatenate(out_a).astype(np.int64) if out_a else None), cycles
+
+
+def read_segments(p: SystolicProblem, cfg: SystolicConfig, operand: str) -> tuple[list[Segment], int]:
+    """The demand stream of `operand` for group 0 as segments, and the cycles between two groups."""
+    g = fold_geometry(p, cfg)
+    R, C, T, L = g.array_rows, g.array_cols, g.temporal, g.cycles_per_fold
+    rows_used, cols_used = g.rows_used(), g.cols_used()
+    mat = ifmap_matrix(p, 0) if operand == "ifmap" else np.zeros((0, 0), np.int64)  # filter: not needed
+    key = (cfg.dataflow, operand)
+    segs: list[Segment] = []
+    if key in (("os", "ifmap"), ("ws", "ifmap"), ("is", "filter")):  # row folds, re-streamed per column fold
+        folds = [(fr, fr * R, 0, rows_used[fr], cols_used[0]) for fr in range(g.row_folds)]
+        a, c = _blocks(mat, key, R, T, L, folds)
+        segs.append(_segment(a, c, g.col_folds, g.row_folds * L, 0))
+    elif key == ("os", "filter"):  # one column block, re-streamed per row fold
+        for fc in range(g.col_folds):
+            a, c = _blocks(mat, key, R, T, L, [(0, 0, fc * C, rows_used[0], cols_used[fc])])
+            segs.append(_segment(a, c, g.row_folds, L, fc * g.row_folds * L))
+    else:  # ws filter, is ifmap: every fold its own block, once
+        folds = [(fc * g.row_folds + fr, fr * R, fc * C, rows_used[fr], cols_used[fc])
+                 for fc in range(g.col_folds) for fr in range(g.row_folds)]
+        a, c = _blocks(mat, key, R, T, L, folds)
+        segs.append(_segment(a, c, 1, 0, 0))
+    return [s for s in segs if s.n], g.folds * L
+
+
+def _new_in_copy(seg: Segment, r: int, j: int, th: int, need: int) -> tuple[int, int]:
+    """New addresses among U[j:] in copy r for an epoch whose start is at local index th of this copy:
+    (how many, up to `need`; index of the need-th one or -1)."""
+    n = seg.n
+    if seg.unique:  # previous occurrence of U[k] is k - n (or none in the first copy)
+        hi = n if r == 0 else min(n, max(j, th + n))
+        k = hi - j
+        return (need, j + need - 1) if k >= need else (k, -1)
+    if th <= 0:  # epoch began before this copy: only first occurrences can be new
+        if r and th <= -n:
+            return 0, -1
+        i0 = int(np.searchsorted(seg.firsts, j))
+        cand = seg.firsts[i0:]
+        if r:
+            cand = cand[seg.prev_next[cand] < th]
+        if len(cand) >= need:
+            return need, int(cand[need - 1])
+        return len(cand), -1
+    prev = seg.prev_next if r else seg.prev_first
+    found, span = 0, max(4 * need, 4096)
+    while j < n:
+        hits = np.flatnonzero(prev[j:j + span] < th)
+        if found + len(hits) >= need:
+            return need, j + int(hits[need - found - 1])
+        found += len(hits)
+        j += span
+        span *= 2
+    return found, -1
+
+
+def fast_read_traffic(segs: list[Segment], groups: int, group_cycles: int, sram_kb: int,
+                      prefetch_words_per_cycle: int = CALC_PREFETCH_WORDS_PER_CYCLE) -> ReadTraffic:
+    """traffic.read_traffic's result, computed from the segments (see the module docstring)."""
+    if not segs:
+        return ReadTraffic(0, 0, 0, 0, 0)
+    words = sram_kb * 1024
+    set_words = words // 100
+    total_n = groups * sum(s.n * s.reps for s in segs)
+    capacity = 50 * set_words if set_words else total_n + 1
+    total, count, start, G = 0, 0, 0, 0  # epoch start and segment start as global stream positions
+    last_roll: int | None = None
+    for grp in range(groups):
+        for seg in segs:
+            n, end = seg.n, G + seg.n * seg.reps
+            pos = max(G, start)
+            while pos < end:
+                r, j = divmod(pos - G, n)
+                th = start - (G + r * n)
+                k, b = _new_in_copy(seg, r, j, th, capacity - count)
+                if b >= 0:
+                    total += capacity
+                    count = 0
+                    start = G + r * n + b + 1
+                    last_roll = grp * group_cycles + seg.base_cycle + r * seg.rep_cycles + int(seg.cycles[b])
+                    pos = start
+                else:
+                    count += k
+                    # an epoch that began before copy r sees nothing new in copy r + 1 and after
+                    pos = end if th <= 0 else G + (r + 1) * n
+            G = end
+    total += count
+    first_req = segs[0].base_cycle + int(segs[0].cycles[0])
+    last = segs[-1]
+    last_cycle = (groups - 1) * group_cycles + last.base_cycle + (last.reps - 1) * last.rep_cycles \
+        + int(last.cycles[-1])
+    lat = READ_PORT_LATENCY_CYCLES
+    if last_roll is not None:
+        end0 = first_req - 1 - lat
+        start_c = end0 - math.ceil(capacity / prefetch_words_per_cycle) + 1
+        stop = last_roll
+    else:
+        end0 = -1 - lat
+        sets = math.ceil(count / set_words) if set_words else 1
+        start_c = end0 - math.ceil(sets * set_words / prefetch_words_per_cycle) + 1
+        stop = end0
+    return ReadTraffic(total, start_c + lat, stop + lat, first_req + 1, last_cycle + 1)
+
+
+def operand_read_traffic(p: SystolicProblem, cfg: SystolicConfig, operand: str) -> ReadTraffic:
+    """DRAM reads of the ifmap or filter SRAM, exactly as traffic.read_traffic(read_stream(...))."""
+    segs, group_cycles = read_segments(p, cfg, operand)
+    kb = cfg.ifmap_sram_kb if operand == "ifmap" else cfg.filter_sram_kb
+    return fast_read_traffic(segs, p.groups, group_cycles, kb)
