@@ -33,7 +33,19 @@ from stationary.systolic.traffic import (
     ifmap_matrix,
 )
 
-_NEG = np.iinfo(np.int64).min // 4  # 'no previous occurrence'
+
+@dataclass
+class Cycles:
+    """Cycle of each element of U, computed on demand: U is a run of folds, each a pattern of demand cycles
+    (those of its valid addresses) shifted by the fold's start cycle."""
+
+    starts: np.ndarray  # index in U of each fold's first element, plus len(U)
+    shifts: list[int]  # start cycle of each fold
+    patterns: list[np.ndarray]  # demand cycles of each fold's valid elements, relative to its start
+
+    def at(self, i: int) -> int:
+        k = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.shifts[k] + int(self.patterns[k][i - int(self.starts[k])])
 
 
 @dataclass
@@ -44,78 +56,95 @@ class Segment:
     reps: int
     rep_cycles: int  # cycles between two copies
     base_cycle: int  # cycle offset of the first copy (group 0)
-    cycles: np.ndarray  # cycle of each element of U (first copy, relative to base_cycle)
-    prev_first: np.ndarray  # previous occurrence in the first copy (index into U), _NEG if none
+    cycles: Cycles  # of the first copy, relative to base_cycle
+    prev_first: np.ndarray  # previous occurrence in the first copy (index into U), -1 if none
     prev_next: np.ndarray  # in later copies: same, or last occurrence in U minus n
     firsts: np.ndarray  # indices of the first occurrence of each address of U
     unique: bool  # every address of U distinct
+    hint: int = 0  # length of the last epoch scanned here (how far to look next time)
 
 
-def _segment(addrs: np.ndarray | None, cycles: np.ndarray, reps: int, rep_cycles: int, base_cycle: int) -> Segment:
-    n = len(cycles)
+def _segment(addrs: np.ndarray | None, cycles: Cycles, reps: int, rep_cycles: int, base_cycle: int) -> Segment:
+    n = int(cycles.starts[-1])
     if addrs is None:  # filter blocks: every address distinct, nothing to sort
         empty = np.zeros(0, np.int64)
         return Segment(n, reps, rep_cycles, base_cycle, cycles, empty, empty, empty, True)
-    key = np.sort(addrs.astype(np.int64) * n + np.arange(n))  # by address, then position (stable)
-    a_s, pos = np.divmod(key, n)
-    prev = np.full(n, _NEG, dtype=np.int64)
-    same = a_s[1:] == a_s[:-1]
+    bits = max(n - 1, 1).bit_length()
+    key = addrs.astype(np.int64) << bits
+    key |= np.arange(n)
+    key.sort()  # by address, then position (a stable sort of the addresses)
+    dt = np.int32 if n < 2**30 else np.int64
+    pos = (key & ((1 << bits) - 1)).astype(dt)
+    key >>= bits
+    same = key[1:] == key[:-1]
+    del key
+    prev = np.full(n, -1, dtype=dt)
     prev[pos[1:][same]] = pos[:-1][same]
-    first = np.ones(n, bool)
-    first[1:] = ~same
-    last = np.ones(n, bool)
-    last[:-1] = ~same
-    # the last occurrence of the group each sorted element belongs to
-    grp = np.cumsum(first) - 1
-    last_pos = pos[last][grp]
+    head = np.flatnonzero(~same) + 1  # where each address's run starts in sorted order (but the first)
+    fpos = np.concatenate((pos[:1], pos[head]))
+    lpos = np.concatenate((pos[head - 1], pos[-1:]))
     prev_next = prev.copy()
-    fpos = pos[first]
-    prev_next[fpos] = last_pos[first] - n
-    firsts = np.sort(fpos)
-    return Segment(n, reps, rep_cycles, base_cycle, cycles, prev, prev_next, firsts, len(firsts) == n)
+    prev_next[fpos] = lpos - n
+    fpos.sort()
+    return Segment(n, reps, rep_cycles, base_cycle, cycles, prev, prev_next, fpos, len(fpos) == n)
+
+
+_SKEWED = (("os", "ifmap"), ("os", "filter"), ("ws", "ifmap"), ("is", "filter"))
+
+
+def _pattern(key: tuple[str, str], R: int, T: int, ru: int, cu: int):
+    """(operand-matrix row, column, demand cycle) of a fold's demands in order, and how the row and
+    column shift with the fold's (r0, c0); the demand order of traffic.read_stream."""
+    if key in _SKEWED:
+        w = cu if key == ("os", "filter") else ru
+        t, j, cyc = _skew_order(T, w)
+        if key == ("os", "ifmap"):
+            return j, t, cyc, (1, 0, 0, 0)  # row = j + r0, col = t
+        if key == ("os", "filter"):
+            return t, j, cyc, (0, 0, 0, 1)  # row = t, col = j + c0
+        if key == ("ws", "ifmap"):
+            return t, j, cyc + R, (0, 0, 1, 0)  # row = t, col = j + r0
+        return j, t, cyc + R, (1, 0, 0, 0)  # is filter: row = j + r0, col = t
+    i, j = np.divmod(np.arange(ru * cu), cu)  # un-skewed, flipped block: row i read at cycle R - 1 - i
+    order = np.lexsort((j, -i))
+    i, j = i[order], j[order]
+    if key[1] == "filter":
+        return i, j, R - 1 - i, (1, 0, 0, 1)
+    return j, i, R - 1 - i, (0, 1, 1, 0)
 
 
 def _blocks(mat: np.ndarray, key: tuple[str, str], R: int, T: int, L: int,
-            folds: list[tuple[int, int, int, int, int]]) -> tuple[np.ndarray | None, np.ndarray]:
-    """Addresses and cycles (valid only) of the given folds (local index, r0, c0, rows used, cols used), in
-    order; the same demand order as traffic.read_stream. Filter addresses are all valid and distinct: they
-    are not built (None)."""
-    pats: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int, int]] = {}
-    out_a, out_c = [], []
-    for f, r0, c0, ru, cu in folds:
-        pk = (ru, cu)
-        pat = pats.get(pk)
-        if pat is None:
-            if key in (("os", "ifmap"), ("os", "filter"), ("ws", "ifmap"), ("is", "filter")):
-                w = cu if key == ("os", "filter") else ru
-                t, j, cyc = _skew_order(T, w)
-                if key == ("os", "ifmap"):
-                    pat = (j, t, cyc, 1, 0, 0, 0)  # row = j + r0, col = t
-                elif key == ("os", "filter"):
-                    pat = (t, j, cyc, 0, 0, 0, 1)  # row = t, col = j + c0
-                elif key == ("ws", "ifmap"):
-                    pat = (t, j, cyc + R, 0, 0, 1, 0)  # row = t, col = j + r0
-                else:
-                    pat = (j, t, cyc + R, 1, 0, 0, 0)  # row = j + r0, col = t
-            else:
-                i, j = np.divmod(np.arange(ru * cu), cu)
-                order = np.lexsort((j, -i))
-                i, j = i[order], j[order]
-                if key[1] == "filter":
-                    pat = (i, j, R - 1 - i, 1, 0, 0, 1)
-                else:
-                    pat = (j, i, R - 1 - i, 0, 1, 1, 0)
-            pats[pk] = pat
-        rows, cols, cyc, rr, rc, cr, cc = pat
-        if key[1] == "filter":
-            out_c.append(cyc + f * L)
-            continue
-        a = mat[rows + (rr * r0 + rc * c0), cols + (cr * r0 + cc * c0)]
-        valid = a >= 0
-        out_a.append(a[valid])
-        out_c.append(cyc[valid] + f * L)
-    cycles = np.concatenate(out_c).astype(np.int64)
-    return (np.concatenate(out_a).astype(np.int64) if out_a else None), cycles
+            folds: list[tuple[int, int, int, int, int]]) -> tuple[np.ndarray | None, Cycles]:
+    """Addresses (valid only) and their cycles of the given folds (local index, r0, c0, rows used, cols
+    used), in order. Filter addresses are all valid and distinct: they are not built (None)."""
+    pats: dict[tuple[int, int], tuple] = {}
+    cols_total = mat.shape[1] if mat.ndim == 2 else 0
+    sizes = [0] * len(folds)
+    for k, (_, _, _, ru, cu) in enumerate(folds):
+        if (ru, cu) not in pats:
+            rows, cols, cyc, shift = _pattern(key, R, T, ru, cu)
+            flat = None if key[1] == "filter" else rows.astype(np.int64) * cols_total + cols
+            pats[(ru, cu)] = (flat, cyc, shift)
+        sizes[k] = len(pats[(ru, cu)][1])
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    shifts = [f * L for f, *_ in folds]
+    if key[1] == "filter":
+        return None, Cycles(starts, shifts, [pats[(ru, cu)][1] for *_, ru, cu in folds])
+    flat_mat = mat.reshape(-1)
+    out = np.empty(int(starts[-1]), dtype=mat.dtype)
+    for k, (_, r0, c0, ru, cu) in enumerate(folds):
+        flat, _, (rr, rc, cr, cc) = pats[(ru, cu)]
+        np.take(flat_mat, flat + ((rr * r0 + rc * c0) * cols_total + cr * r0 + cc * c0),
+                out=out[starts[k]:starts[k + 1]])
+    valid = out >= 0
+    if valid.all():
+        return out, Cycles(starts, shifts, [pats[(ru, cu)][1] for *_, ru, cu in folds])
+    patterns, kept = [], [0]
+    for k, (*_, ru, cu) in enumerate(folds):
+        v = valid[starts[k]:starts[k + 1]]
+        patterns.append(pats[(ru, cu)][1][v])
+        kept.append(kept[-1] + len(patterns[-1]))
+    return out[valid], Cycles(np.array(kept), shifts, patterns)
 
 
 def read_segments(p: SystolicProblem, cfg: SystolicConfig, operand: str) -> tuple[list[Segment], int]:
@@ -161,11 +190,14 @@ def _new_in_copy(seg: Segment, r: int, j: int, th: int, need: int) -> tuple[int,
             return need, int(cand[need - 1])
         return len(cand), -1
     prev = seg.prev_next if r else seg.prev_first
-    found, span = 0, max(4 * need, 4096)
+    j0, found = j, 0
+    span = max(seg.hint + seg.hint // 8, need, 1024)  # epochs in one segment tend to be alike
     while j < n:
         hits = np.flatnonzero(prev[j:j + span] < th)
         if found + len(hits) >= need:
-            return need, j + int(hits[need - found - 1])
+            b = j + int(hits[need - found - 1])
+            seg.hint = b + 1 - j0
+            return need, b
         found += len(hits)
         j += span
         span *= 2
@@ -195,7 +227,7 @@ def fast_read_traffic(segs: list[Segment], groups: int, group_cycles: int, sram_
                     total += capacity
                     count = 0
                     start = G + r * n + b + 1
-                    last_roll = grp * group_cycles + seg.base_cycle + r * seg.rep_cycles + int(seg.cycles[b])
+                    last_roll = grp * group_cycles + seg.base_cycle + r * seg.rep_cycles + seg.cycles.at(b)
                     pos = start
                 else:
                     count += k
@@ -203,10 +235,10 @@ def fast_read_traffic(segs: list[Segment], groups: int, group_cycles: int, sram_
                     pos = end if th <= 0 else G + (r + 1) * n
             G = end
     total += count
-    first_req = segs[0].base_cycle + int(segs[0].cycles[0])
+    first_req = segs[0].base_cycle + segs[0].cycles.at(0)
     last = segs[-1]
     last_cycle = (groups - 1) * group_cycles + last.base_cycle + (last.reps - 1) * last.rep_cycles \
-        + int(last.cycles[-1])
+        + last.cycles.at(last.n - 1)
     lat = READ_PORT_LATENCY_CYCLES
     if last_roll is not None:
         end0 = first_req - 1 - lat

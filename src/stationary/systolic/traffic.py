@@ -55,14 +55,22 @@ class WriteTraffic:
 
 # ----- operand matrices ------------------------------------------------------------------------------
 def ifmap_matrix(p: SystolicProblem, group: int = 0) -> np.ndarray:
-    """ifmap operand addresses [ofmap px x window], channel-last layout, -1 where the window leaves the input."""
+    """ifmap operand addresses [ofmap px x window], channel-last layout, -1 where the window leaves the input
+    (int32 when the addresses fit)."""
     n, oy, ox = np.unravel_index(np.arange(p.ofmap_px), (p.batch, p.ofmap_h, p.ofmap_w))
     ky, kx, ch = np.unravel_index(np.arange(p.window), (p.filter_h, p.filter_w, p.channels))
-    y = (oy * p.stride_h)[:, None] + (ky * p.dilation_h)[None, :]
-    x = (ox * p.stride_w)[:, None] + (kx * p.dilation_w)[None, :]
     ctot = p.channels * p.groups
-    addr = ((n[:, None] * p.ifmap_h + y) * p.ifmap_w + x) * ctot + group * p.channels + ch[None, :]
-    return np.where((y < p.ifmap_h) & (x < p.ifmap_w), addr, -1)
+    dt = np.int32 if p.batch * p.ifmap_h * p.ifmap_w * ctot < 2**31 else np.int64
+    y0, x0 = oy * p.stride_h, ox * p.stride_w  # the window's corner, per output pixel
+    dy, dx = ky * p.dilation_h, kx * p.dilation_w  # offset of each window element
+    row = (((n * p.ifmap_h + y0) * p.ifmap_w + x0) * ctot + group * p.channels).astype(dt)
+    col = ((dy * p.ifmap_w + dx) * ctot + ch).astype(dt)
+    addr = row[:, None] + col[None, :]
+    bad = np.flatnonzero((y0 + dy.max() >= p.ifmap_h) | (x0 + dx.max() >= p.ifmap_w))  # rows that overhang
+    if len(bad):
+        out = (y0[bad, None] + dy[None, :] >= p.ifmap_h) | (x0[bad, None] + dx[None, :] >= p.ifmap_w)
+        addr[bad] = np.where(out, -1, addr[bad])
+    return addr
 
 
 def filter_matrix(p: SystolicProblem, group: int = 0) -> np.ndarray:
