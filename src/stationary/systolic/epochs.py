@@ -28,9 +28,10 @@ from stationary.systolic.topology import SystolicProblem
 from stationary.systolic.traffic import (
     CALC_PREFETCH_WORDS_PER_CYCLE,
     READ_PORT_LATENCY_CYCLES,
+    IfmapTables,
     ReadTraffic,
     _skew_order,
-    ifmap_matrix,
+    ifmap_tables,
 )
 
 
@@ -41,11 +42,17 @@ class Cycles:
 
     starts: np.ndarray  # index in U of each fold's first element, plus len(U)
     shifts: list[int]  # start cycle of each fold
-    patterns: list[np.ndarray]  # demand cycles of each fold's valid elements, relative to its start
+    patterns: list[np.ndarray] | None  # demand cycles of each fold's valid elements, relative to its start
+    full: np.ndarray | None = None  # or: one pattern for all folds (padded to a full block) ...
+    valid: np.ndarray | None = None  # ... and which of its elements each fold has [folds x block]
 
     def at(self, i: int) -> int:
         k = int(np.searchsorted(self.starts, i, side="right")) - 1
-        return self.shifts[k] + int(self.patterns[k][i - int(self.starts[k])])
+        if self.patterns is not None:
+            pattern = self.patterns[k]
+        else:
+            pattern = self.full[self.valid[k]]  # type: ignore[index]
+        return self.shifts[k] + int(pattern[i - int(self.starts[k])])
 
 
 @dataclass
@@ -57,9 +64,10 @@ class Segment:
     rep_cycles: int  # cycles between two copies
     base_cycle: int  # cycle offset of the first copy (group 0)
     cycles: Cycles  # of the first copy, relative to base_cycle
-    prev_first: np.ndarray  # previous occurrence in the first copy (index into U), -1 if none
-    prev_next: np.ndarray  # in later copies: same, or last occurrence in U minus n
-    firsts: np.ndarray  # indices of the first occurrence of each address of U
+    prev: np.ndarray  # previous occurrence of each element of U in the same copy (index into U), -1 if none
+    block_max: np.ndarray  # max of prev over blocks of _BLOCK elements
+    firsts: np.ndarray  # indices of the first occurrence of each address of U, ascending
+    firsts_prev: np.ndarray  # their previous occurrence in a later copy: last occurrence in U minus n
     unique: bool  # every address of U distinct
     hint: int = 0  # length of the last epoch scanned here (how far to look next time)
 
@@ -68,7 +76,7 @@ def _segment(addrs: np.ndarray | None, cycles: Cycles, reps: int, rep_cycles: in
     n = int(cycles.starts[-1])
     if addrs is None:  # filter blocks: every address distinct, nothing to sort
         empty = np.zeros(0, np.int64)
-        return Segment(n, reps, rep_cycles, base_cycle, cycles, empty, empty, empty, True)
+        return Segment(n, reps, rep_cycles, base_cycle, cycles, empty, empty, empty, empty, True)
     bits = max(n - 1, 1).bit_length()
     key = addrs.astype(np.int64) << bits
     key |= np.arange(n)
@@ -83,10 +91,14 @@ def _segment(addrs: np.ndarray | None, cycles: Cycles, reps: int, rep_cycles: in
     head = np.flatnonzero(~same) + 1  # where each address's run starts in sorted order (but the first)
     fpos = np.concatenate((pos[:1], pos[head]))
     lpos = np.concatenate((pos[head - 1], pos[-1:]))
-    prev_next = prev.copy()
-    prev_next[fpos] = lpos - n
-    fpos.sort()
-    return Segment(n, reps, rep_cycles, base_cycle, cycles, prev, prev_next, fpos, len(fpos) == n)
+    order = np.argsort(fpos)
+    fpos, fprev = fpos[order], lpos[order] - n
+    nb = n // _BLOCK
+    block_max = prev[:nb * _BLOCK].reshape(nb, _BLOCK).max(axis=1)
+    return Segment(n, reps, rep_cycles, base_cycle, cycles, prev, block_max, fpos, fprev, len(fpos) == n)
+
+
+_BLOCK = 1024  # Segment.block_max granularity
 
 
 _SKEWED = (("os", "ifmap"), ("os", "filter"), ("ws", "ifmap"), ("is", "filter"))
@@ -113,38 +125,75 @@ def _pattern(key: tuple[str, str], R: int, T: int, ru: int, cu: int):
     return j, i, R - 1 - i, (0, 1, 1, 0)
 
 
-def _blocks(mat: np.ndarray, key: tuple[str, str], R: int, T: int, L: int,
+def _blocks(tables: IfmapTables | None, key: tuple[str, str], R: int, T: int, L: int,
             folds: list[tuple[int, int, int, int, int]]) -> tuple[np.ndarray | None, Cycles]:
     """Addresses (valid only) and their cycles of the given folds (local index, r0, c0, rows used, cols
-    used), in order. Filter addresses are all valid and distinct: they are not built (None)."""
+    used), in order. Filter addresses are all valid and distinct: they are not built (None). ifmap
+    addresses are row[px] + col[k]; the term that does not move with the fold is gathered once per fold
+    shape, and only pixels whose windows overhang the input are checked for validity."""
     pats: dict[tuple[int, int], tuple] = {}
-    cols_total = mat.shape[1] if mat.ndim == 2 else 0
     sizes = [0] * len(folds)
     for k, (_, _, _, ru, cu) in enumerate(folds):
         if (ru, cu) not in pats:
-            rows, cols, cyc, shift = _pattern(key, R, T, ru, cu)
-            flat = None if key[1] == "filter" else rows.astype(np.int64) * cols_total + cols
-            pats[(ru, cu)] = (flat, cyc, shift)
-        sizes[k] = len(pats[(ru, cu)][1])
+            pats[(ru, cu)] = _pattern(key, R, T, ru, cu)
+        sizes[k] = len(pats[(ru, cu)][2])
     starts = np.concatenate(([0], np.cumsum(sizes)))
     shifts = [f * L for f, *_ in folds]
-    if key[1] == "filter":
-        return None, Cycles(starts, shifts, [pats[(ru, cu)][1] for *_, ru, cu in folds])
-    flat_mat = mat.reshape(-1)
-    out = np.empty(int(starts[-1]), dtype=mat.dtype)
+    if tables is None:
+        return None, Cycles(starts, shifts, [pats[(ru, cu)][2] for *_, ru, cu in folds])
+    out = np.empty(int(starts[-1]), dtype=tables.row.dtype)
+    fixed: dict[tuple[int, int], tuple] = {}
+    any_invalid = False
     for k, (_, r0, c0, ru, cu) in enumerate(folds):
-        flat, _, (rr, rc, cr, cc) = pats[(ru, cu)]
-        np.take(flat_mat, flat + ((rr * r0 + rc * c0) * cols_total + cr * r0 + cc * c0),
-                out=out[starts[k]:starts[k + 1]])
+        px, win, _, (rr, rc, cr, cc) = pats[(ru, cu)]
+        po, wo = rr * r0 + rc * c0, cr * r0 + cc * c0
+        dst = out[starts[k]:starts[k + 1]]
+        if rr == rc == 0:  # the pixel pattern is the same in every fold (ws)
+            if (ru, cu) not in fixed:
+                fixed[(ru, cu)] = (tables.row[px], np.flatnonzero(tables.overhang[px]))
+            term, check = fixed[(ru, cu)]
+            np.take(tables.col, win + wo, out=dst)
+        elif cr == cc == 0:  # the window pattern is (os)
+            if (ru, cu) not in fixed:
+                fixed[(ru, cu)] = (tables.col[win], None)
+            term, check = fixed[(ru, cu)]
+            np.take(tables.row, px + po, out=dst)
+            check = np.flatnonzero(tables.overhang[px + po])
+        else:
+            raise AssertionError(f"{key}: both operand-matrix indices move with the fold")
+        dst += term
+        if len(check):
+            bad = check[tables.invalid(px[check] + po, win[check] + wo)]
+            if len(bad):
+                dst[bad] = -1
+                any_invalid = True
+    if not any_invalid:
+        return out, Cycles(starts, shifts, [pats[(ru, cu)][2] for *_, ru, cu in folds])
     valid = out >= 0
-    if valid.all():
-        return out, Cycles(starts, shifts, [pats[(ru, cu)][1] for *_, ru, cu in folds])
     patterns, kept = [], [0]
     for k, (*_, ru, cu) in enumerate(folds):
         v = valid[starts[k]:starts[k + 1]]
-        patterns.append(pats[(ru, cu)][1][v])
+        patterns.append(pats[(ru, cu)][2][v])
         kept.append(kept[-1] + len(patterns[-1]))
     return out[valid], Cycles(np.array(kept), shifts, patterns)
+
+
+def _is_ifmap_blocks(tables: IfmapTables, R: int, C: int, L: int, row_folds: int,
+                     col_folds: int) -> tuple[np.ndarray, Cycles]:
+    """The IS ifmap stream at once: fold (fr, fc) reads the ifmap-matrix block [pixels c0.., window r0..],
+    window row i at cycle R - 1 - i (rows in descending order), pixels in order. A transpose of the matrix
+    padded to whole folds; the padding and the overhanging windows are dropped."""
+    mat = tables.matrix()
+    px, k = mat.shape
+    padded = np.full((col_folds * C, row_folds * R), -1, dtype=mat.dtype)
+    padded[:px, :k] = mat
+    del mat
+    blocks = padded.reshape(col_folds, C, row_folds, R)[:, :, :, ::-1].transpose(0, 2, 3, 1)
+    flat = blocks.reshape(col_folds * row_folds, R * C)
+    valid = flat >= 0
+    starts = np.concatenate(([0], np.cumsum(valid.sum(axis=1))))
+    full = np.repeat(np.arange(R), C)  # cycle R - 1 - i of row i, rows descending
+    return flat[valid], Cycles(starts, [f * L for f in range(col_folds * row_folds)], None, full, valid)
 
 
 def read_segments(p: SystolicProblem, cfg: SystolicConfig, operand: str) -> tuple[list[Segment], int]:
@@ -152,7 +201,7 @@ def read_segments(p: SystolicProblem, cfg: SystolicConfig, operand: str) -> tupl
     g = fold_geometry(p, cfg)
     R, C, T, L = g.array_rows, g.array_cols, g.temporal, g.cycles_per_fold
     rows_used, cols_used = g.rows_used(), g.cols_used()
-    mat = ifmap_matrix(p, 0) if operand == "ifmap" else np.zeros((0, 0), np.int64)  # filter: not needed
+    mat = ifmap_tables(p, 0) if operand == "ifmap" else None  # filter addresses are not needed
     key = (cfg.dataflow, operand)
     segs: list[Segment] = []
     if key in (("os", "ifmap"), ("ws", "ifmap"), ("is", "filter")):  # row folds, re-streamed per column fold
@@ -163,7 +212,10 @@ def read_segments(p: SystolicProblem, cfg: SystolicConfig, operand: str) -> tupl
         for fc in range(g.col_folds):
             a, c = _blocks(mat, key, R, T, L, [(0, 0, fc * C, rows_used[0], cols_used[fc])])
             segs.append(_segment(a, c, g.row_folds, L, fc * g.row_folds * L))
-    else:  # ws filter, is ifmap: every fold its own block, once
+    elif key == ("is", "ifmap"):  # every fold its own block, once
+        a, c = _is_ifmap_blocks(mat, R, C, L, g.row_folds, g.col_folds)  # type: ignore[arg-type]
+        segs.append(_segment(a, c, 1, 0, 0))
+    else:  # ws filter: every fold its own block, once
         folds = [(fc * g.row_folds + fr, fr * R, fc * C, rows_used[fr], cols_used[fc])
                  for fc in range(g.col_folds) for fr in range(g.row_folds)]
         a, c = _blocks(mat, key, R, T, L, folds)
@@ -185,11 +237,22 @@ def _new_in_copy(seg: Segment, r: int, j: int, th: int, need: int) -> tuple[int,
         i0 = int(np.searchsorted(seg.firsts, j))
         cand = seg.firsts[i0:]
         if r:
-            cand = cand[seg.prev_next[cand] < th]
+            cand = cand[seg.firsts_prev[i0:] < th]
         if len(cand) >= need:
             return need, int(cand[need - 1])
         return len(cand), -1
-    prev = seg.prev_next if r else seg.prev_first
+    # the epoch began at j (th == j): first occurrences are new in every copy (their previous occurrence, if
+    # any, is in the copy before), the others iff their previous occurrence is before j
+    prev = seg.prev
+    e = j + need
+    if e <= n:  # fast path: no address repeats within [j, e), all of it is new
+        b0, b1 = -(-j // _BLOCK), e // _BLOCK
+        if b0 >= b1:
+            if prev[j:e].max() < th:
+                return need, e - 1
+        elif (seg.block_max[b0:b1].max() < th and prev[j:b0 * _BLOCK].max(initial=-1) < th
+              and prev[b1 * _BLOCK:e].max(initial=-1) < th):
+            return need, e - 1
     j0, found = j, 0
     span = max(seg.hint + seg.hint // 8, need, 1024)  # epochs in one segment tend to be alike
     while j < n:
