@@ -72,17 +72,34 @@ class Segment:
     hint: int = 0  # length of the last epoch scanned here (how far to look next time)
 
 
+_IOTA = np.arange(0)
+
+
+def _iota(n: int) -> np.ndarray:
+    """0 .. n - 1 (int64), from one buffer kept across calls (fresh memory is slow to touch)."""
+    global _IOTA
+    if len(_IOTA) < n:
+        _IOTA = np.arange(max(n, 2 * len(_IOTA)), dtype=np.int64)
+    return _IOTA[:n]
+
+
 def _segment(addrs: np.ndarray | None, cycles: Cycles, reps: int, rep_cycles: int, base_cycle: int) -> Segment:
     n = int(cycles.starts[-1])
     if addrs is None:  # filter blocks: every address distinct, nothing to sort
         empty = np.zeros(0, np.int64)
         return Segment(n, reps, rep_cycles, base_cycle, cycles, empty, empty, empty, empty, True)
     bits = max(n - 1, 1).bit_length()
-    key = addrs.astype(np.int64) << bits
-    key |= np.arange(n)
+    key = addrs.astype(np.int64)
+    key <<= bits
+    key |= _iota(n)
     key.sort()  # by address, then position (a stable sort of the addresses)
-    dt = np.int32 if n < 2**30 else np.int64
-    pos = (key & ((1 << bits) - 1)).astype(dt)
+    if bits < 31:
+        dt = np.int32
+        pos = key.astype(np.int32)  # the low 32 bits
+        pos &= (1 << bits) - 1
+    else:
+        dt = np.int64
+        pos = key & ((1 << bits) - 1)
     key >>= bits
     same = key[1:] == key[:-1]
     del key
