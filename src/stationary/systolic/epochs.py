@@ -18,6 +18,7 @@ tests/systolic/test_epochs.py checks it against traffic.read_traffic on random l
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,15 +73,25 @@ class Segment:
     hint: int = 0  # length of the last epoch scanned here (how far to look next time)
 
 
-_IOTA = np.arange(0)
+_SCRATCH = threading.local()  # per-thread work buffers, kept across calls: fresh memory is slow to touch
+
+
+def _scratch(name: str, n: int, dtype) -> np.ndarray:
+    """A work array of n elements (contents undefined), reused across calls in this thread."""
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or len(buf) < n:
+        buf = np.empty(max(n, 2 * len(buf) if buf is not None else n), dtype=dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:n]
 
 
 def _iota(n: int) -> np.ndarray:
-    """0 .. n - 1 (int64), from one buffer kept across calls (fresh memory is slow to touch)."""
-    global _IOTA
-    if len(_IOTA) < n:
-        _IOTA = np.arange(max(n, 2 * len(_IOTA)), dtype=np.int64)
-    return _IOTA[:n]
+    """0 .. n - 1 (int64), from a buffer kept across calls."""
+    buf = getattr(_SCRATCH, "iota", None)
+    if buf is None or len(buf) < n:
+        buf = np.arange(max(n, 2 * len(buf) if buf is not None else n), dtype=np.int64)
+        _SCRATCH.iota = buf
+    return buf[:n]
 
 
 def _segment(addrs: np.ndarray | None, cycles: Cycles, reps: int, rep_cycles: int, base_cycle: int) -> Segment:
@@ -89,20 +100,18 @@ def _segment(addrs: np.ndarray | None, cycles: Cycles, reps: int, rep_cycles: in
         empty = np.zeros(0, np.int64)
         return Segment(n, reps, rep_cycles, base_cycle, cycles, empty, empty, empty, empty, True)
     bits = max(n - 1, 1).bit_length()
-    key = addrs.astype(np.int64)
+    key = _scratch("key", n, np.int64)
+    np.copyto(key, addrs)
     key <<= bits
     key |= _iota(n)
     key.sort()  # by address, then position (a stable sort of the addresses)
-    if bits < 31:
-        dt = np.int32
-        pos = key.astype(np.int32)  # the low 32 bits
-        pos &= (1 << bits) - 1
-    else:
-        dt = np.int64
-        pos = key & ((1 << bits) - 1)
+    dt = np.int32 if bits < 31 else np.int64
+    pos = _scratch("pos" + np.dtype(dt).char, n, dt)
+    np.copyto(pos, key, casting="unsafe")  # the low bits
+    pos &= (1 << bits) - 1
     key >>= bits
-    same = key[1:] == key[:-1]
-    del key
+    same = _scratch("same", n - 1, np.bool_)
+    np.equal(key[1:], key[:-1], out=same)
     prev = np.full(n, -1, dtype=dt)
     prev[pos[1:][same]] = pos[:-1][same]
     head = np.flatnonzero(~same) + 1  # where each address's run starts in sorted order (but the first)
