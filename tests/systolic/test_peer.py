@@ -33,21 +33,13 @@ def _write_cfg(path: Path, df: str, rows: int, cols: int, kb: tuple[int, int, in
     path.write_text(text + "\n")
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_random_layers_match_peer(tmp_path, seed):
-    rnd = random.Random(seed)
-    df = ("os", "ws", "is")[seed % 3]
+def _compare(tmp_path, df: str, array: tuple[int, int], kb: tuple[int, int, int], layers: list[str]) -> None:
     cfg_path, topo_path = tmp_path / "a.cfg", tmp_path / "t.csv"
-    _write_cfg(cfg_path, df, rnd.randint(2, 12), rnd.randint(2, 12),
-               (rnd.randint(1, 3), rnd.randint(1, 3), rnd.randint(1, 3)))
+    _write_cfg(cfg_path, df, *array, kb)
     rows = ["Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"]
-    for i in range(2):
-        r, s = rnd.randint(1, 5), rnd.randint(1, 5)
-        rows.append(f"L{i}, {rnd.randint(r, 20)}, {rnd.randint(s, 20)}, {r}, {s}, {rnd.randint(1, 16)}, "
-                    f"{rnd.randint(1, 40)}, {rnd.randint(1, 3)},")
-    topo_path.write_text("\n".join(rows) + "\n")
+    topo_path.write_text("\n".join(rows + layers) + "\n")
     out = subprocess.run([str(PEER_PY), str(RUNNER), str(cfg_path), str(topo_path)], capture_output=True,
-                         text=True, timeout=120, check=True)
+                         text=True, timeout=300, check=True)
     peer = json.loads(out.stdout.strip().splitlines()[-1])["layers"]
     ours = simulate_network(read_topology(topo_path), read_config(cfg_path))
     for p, o in zip(peer, ours, strict=True):
@@ -55,3 +47,33 @@ def test_random_layers_match_peer(tmp_path, seed):
         assert o.overall_util_pct == pytest.approx(p["Overall Util %"], rel=1e-9)
         assert o.mapping_efficiency_pct == pytest.approx(p["Mapping Efficiency %"], rel=1e-9)
         assert o.compute_util_pct == pytest.approx(p["Compute Util %"], rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_layers_match_peer(tmp_path, seed):
+    rnd = random.Random(seed)
+    df = ("os", "ws", "is")[seed % 3]
+    array = (rnd.randint(2, 12), rnd.randint(2, 12))
+    kb = (rnd.randint(1, 3), rnd.randint(1, 3), rnd.randint(1, 3))
+    layers = []
+    for i in range(2):
+        r, s = rnd.randint(1, 5), rnd.randint(1, 5)
+        layers.append(f"L{i}, {rnd.randint(r, 20)}, {rnd.randint(s, 20)}, {r}, {s}, {rnd.randint(1, 16)}, "
+                      f"{rnd.randint(1, 40)}, {rnd.randint(1, 3)},")
+    _compare(tmp_path, df, array, kb, layers)
+
+
+@pytest.mark.parametrize("seed", range(18))
+def test_larger_random_layers_match_peer(tmp_path, seed):
+    """Layers several times the SRAM, so the read buffers roll over many times (the fast exact path's
+    periodic segments, epochs spanning copies and groups of folds)."""
+    rnd = random.Random(1000 + seed)
+    df = ("os", "ws", "is")[seed % 3]
+    array = (rnd.randint(4, 16), rnd.randint(4, 16))
+    kb = (rnd.randint(1, 4), rnd.randint(1, 4), rnd.randint(1, 4))
+    layers = []
+    for i in range(3):
+        r, s = rnd.randint(1, 5), rnd.randint(1, 5)
+        layers.append(f"L{i}, {rnd.randint(r + 4, 32)}, {rnd.randint(s + 4, 32)}, {r}, {s}, {rnd.randint(1, 24)}, "
+                      f"{rnd.randint(1, 64)}, {rnd.randint(1, 3)},")
+    _compare(tmp_path, df, array, kb, layers)

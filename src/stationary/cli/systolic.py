@@ -30,7 +30,8 @@ def systolic(
                                               "of a topology")] = None,
     batch: Annotated[int, typer.Option(help="batch size N (with --model)")] = 1,
     dataflow: Annotated[str | None, typer.Option(help="os, ws or is (overrides the config)")] = None,
-    dram: Annotated[str, typer.Option(help="exact: replay SCALE-Sim's SRAM buffers; estimate: closed form")]
+    dram: Annotated[str, typer.Option(help="exact: SCALE-Sim's SRAM buffer counts (fast); replay: the same "
+                                      "from the full address stream (slow); estimate: closed form")]
     = "exact",
     outdir: Annotated[str | None, typer.Option("--outdir", help="write SCALE-Sim's three report CSVs here")]
     = None,

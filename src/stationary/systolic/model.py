@@ -9,13 +9,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from stationary.errors import StationaryError
-from stationary.systolic import traffic
+from stationary.systolic import epochs, traffic
 from stationary.systolic.config import SystolicConfig
 from stationary.systolic.energy import EnergyTable, layer_energy_pj
 from stationary.systolic.timing import compute_counts, fold_geometry
 from stationary.systolic.topology import SystolicProblem
 
-DRAM_MODES = ("exact", "estimate")
+DRAM_MODES = ("exact", "replay", "estimate")
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,10 @@ def _estimate_reads(distinct_words: int, restreams: int, sram_reads: int, sram_k
 
 def simulate_layer(p: SystolicProblem, cfg: SystolicConfig, dram: str = "exact",
                    energy: EnergyTable | None = None) -> LayerResult:
-    """Model one layer on the array. `dram='exact'` replays SCALE-Sim's SRAM-DRAM buffers (equal counts);
-    'estimate' uses closed-form compulsory/re-stream rules (no address stream; much faster)."""
+    """Model one layer on the array. `dram='exact'` gives SCALE-Sim's SRAM-DRAM buffer counts from the
+    periodic structure of the demand stream (epochs.py); 'replay' gets the same numbers by building the whole
+    address stream (traffic.py; slow, the reference); 'estimate' uses closed-form compulsory/re-stream rules
+    (no address stream; approximate ifmap/filter DRAM reads)."""
     if dram not in DRAM_MODES:
         raise StationaryError(f"dram mode must be one of {', '.join(DRAM_MODES)}, got {dram!r}", field="dram")
     cc = compute_counts(p, cfg)
@@ -81,6 +83,9 @@ def simulate_layer(p: SystolicProblem, cfg: SystolicConfig, dram: str = "exact",
     line_words = cfg.array_cols if cfg.bandwidth_mode == "CALC" else cfg.bandwidth_words_per_cycle
     wr = traffic.write_traffic(traffic.ofmap_writes_per_cycle(p, cfg), cfg.ofmap_sram_kb, line_words)
     if dram == "exact":
+        rd_i = epochs.operand_read_traffic(p, cfg, "ifmap")
+        rd_f = epochs.operand_read_traffic(p, cfg, "filter")
+    elif dram == "replay":
         a, c = traffic.read_stream(p, cfg, "ifmap")
         rd_i = traffic.read_traffic(a, c, cfg.ifmap_sram_kb)
         a, c = traffic.read_stream(p, cfg, "filter")

@@ -54,15 +54,51 @@ class WriteTraffic:
 
 
 # ----- operand matrices ------------------------------------------------------------------------------
-def ifmap_matrix(p: SystolicProblem, group: int = 0) -> np.ndarray:
-    """ifmap operand addresses [ofmap px x window], channel-last layout, -1 where the window leaves the input."""
+@dataclass(frozen=True)
+class IfmapTables:
+    """The ifmap operand matrix as row + column terms: address(px, k) = row[px] + col[k], valid iff
+    y0[px] + dy[k] < H and x0[px] + dx[k] < W (only output pixels with `overhang` can fail that)."""
+
+    row: np.ndarray
+    col: np.ndarray
+    y0: np.ndarray
+    x0: np.ndarray
+    dy: np.ndarray
+    dx: np.ndarray
+    overhang: np.ndarray  # bool per output pixel
+    height: int
+    width: int
+
+    def invalid(self, px: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return (self.y0[px] + self.dy[k] >= self.height) | (self.x0[px] + self.dx[k] >= self.width)
+
+    def matrix(self) -> np.ndarray:
+        """The operand matrix [ofmap px x window], -1 where the window leaves the input."""
+        addr = self.row[:, None] + self.col[None, :]
+        bad = np.flatnonzero(self.overhang)
+        if len(bad):
+            addr[bad] = np.where(self.invalid(bad[:, None], np.arange(len(self.col))[None, :]), -1, addr[bad])
+        return addr
+
+
+def ifmap_tables(p: SystolicProblem, group: int = 0) -> IfmapTables:
+    """Row and column terms of the ifmap operand addresses (channel-last layout; int32 when they fit)."""
     n, oy, ox = np.unravel_index(np.arange(p.ofmap_px), (p.batch, p.ofmap_h, p.ofmap_w))
     ky, kx, ch = np.unravel_index(np.arange(p.window), (p.filter_h, p.filter_w, p.channels))
-    y = (oy * p.stride_h)[:, None] + (ky * p.dilation_h)[None, :]
-    x = (ox * p.stride_w)[:, None] + (kx * p.dilation_w)[None, :]
     ctot = p.channels * p.groups
-    addr = ((n[:, None] * p.ifmap_h + y) * p.ifmap_w + x) * ctot + group * p.channels + ch[None, :]
-    return np.where((y < p.ifmap_h) & (x < p.ifmap_w), addr, -1)
+    dt = np.int32 if p.batch * p.ifmap_h * p.ifmap_w * ctot < 2**31 else np.int64
+    y0, x0 = oy * p.stride_h, ox * p.stride_w  # the window's corner, per output pixel
+    dy, dx = ky * p.dilation_h, kx * p.dilation_w  # offset of each window element
+    row = (((n * p.ifmap_h + y0) * p.ifmap_w + x0) * ctot + group * p.channels).astype(dt)
+    col = ((dy * p.ifmap_w + dx) * ctot + ch).astype(dt)
+    overhang = (y0 + dy.max() >= p.ifmap_h) | (x0 + dx.max() >= p.ifmap_w)
+    return IfmapTables(row, col, y0, x0, dy, dx, overhang, p.ifmap_h, p.ifmap_w)
+
+
+def ifmap_matrix(p: SystolicProblem, group: int = 0) -> np.ndarray:
+    """ifmap operand addresses [ofmap px x window], channel-last layout, -1 where the window leaves the input
+    (int32 when the addresses fit)."""
+    return ifmap_tables(p, group).matrix()
 
 
 def filter_matrix(p: SystolicProblem, group: int = 0) -> np.ndarray:
@@ -74,10 +110,14 @@ def filter_matrix(p: SystolicProblem, group: int = 0) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _skew_order(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Element (t, j) of an h x w block fed with a skew enters at cycle t + j; demand order is (cycle, j)."""
-    t, j = np.divmod(np.arange(h * w), w)
-    order = np.lexsort((j, t + j))
-    return t[order], j[order], (t + j)[order]
+    """Element (t, j) of an h x w block fed with a skew enters at cycle t + j; demand order is (cycle, j):
+    diagonal d = t + j holds j = max(0, d - h + 1) .. min(d, w - 1), in that order."""
+    d = np.arange(h + w - 1)
+    lo = np.maximum(0, d - h + 1)
+    cnt = np.minimum(d, w - 1) - lo + 1
+    cyc = np.repeat(d, cnt)
+    j = np.arange(h * w) - np.repeat(np.cumsum(cnt) - cnt - lo, cnt)
+    return cyc - j, j, cyc
 
 
 def _fold_blocks(g: FoldGeometry, operand: str):
@@ -186,23 +226,19 @@ def ofmap_writes_per_cycle(p: SystolicProblem, cfg: SystolicConfig) -> np.ndarra
     g = fold_geometry(p, cfg)
     R, T, L = g.array_rows, g.temporal, g.cycles_per_fold
     rows_used, cols_used = g.rows_used(), g.cols_used()
-    per_fold: dict[tuple[int, int], np.ndarray] = {}
-    out = np.zeros(p.groups * g.folds * L, dtype=np.int64)
+    shapes: dict[tuple[int, int], list[int]] = {}
     for f, fr, fc in _fold_blocks(g, "ofmap"):
-        ru, cu = rows_used[fr], cols_used[fc]
-        local = per_fold.get((ru, cu))
-        if local is None:
-            if cfg.dataflow == "os":  # outputs leave the flipped R x C block, skewed, after T - 1 cycles
-                i, j = np.divmod(np.arange(ru * cu), cu)
-                cyc = T - 1 + (R - 1 - i) + j
-            else:  # ws / is: T x cols block, skewed, after 2R - 1 cycles
-                t, j = np.divmod(np.arange(T * cu), cu)
-                cyc = 2 * R - 1 + t + j
-            local = per_fold[(ru, cu)] = np.bincount(cyc, minlength=L)[:L]
-        for grp in range(p.groups):
-            base = (grp * g.folds + f) * L
-            out[base:base + L] = local
-    return out
+        shapes.setdefault((rows_used[fr], cols_used[fc]), []).append(f)
+    out = np.zeros((p.groups, g.folds, L), dtype=np.int64)
+    for (ru, cu), folds in shapes.items():
+        if cfg.dataflow == "os":  # outputs leave the flipped R x C block, skewed, after T - 1 cycles
+            i, j = np.divmod(np.arange(ru * cu), cu)
+            cyc = T - 1 + (R - 1 - i) + j
+        else:  # ws / is: T x cols block, skewed, after 2R - 1 cycles
+            t, j = np.divmod(np.arange(T * cu), cu)
+            cyc = 2 * R - 1 + t + j
+        out[:, folds] = np.bincount(cyc, minlength=L)[:L]
+    return out.reshape(-1)
 
 
 def write_traffic(writes_per_cycle: np.ndarray, sram_kb: int, line_words: int) -> WriteTraffic:
