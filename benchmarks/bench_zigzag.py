@@ -1,6 +1,6 @@
 """Whole-network mapping search against ZigZag 3.9.1 on ResNet-18 and ZigZag's `tpu_like` accelerator.
 
-    python3 benchmarks/bench_zigzag.py [--layers N] [--budget 20000] [--breakdown] [--peer /work/peers/zigzag]
+    python3 benchmarks/bench_zigzag.py [--layers N] [--budget 20000] [--jobs 1] [--breakdown] [--peer DIR]
 
 ZigZag runs its own default search (LOMA temporal mapping, lpf_limit 6, its fixed K32 x C32 spatial
 mapping from mapping/tpu_like.yaml, objective energy) in its venv through benchmarks/zigzag_peer.py on its
@@ -136,6 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", type=int, default=0, help="only the first N MAC layers (0: all 21)")
     ap.add_argument("--budget", type=int, default=20_000, help="stationary's evaluations per distinct shape")
+    ap.add_argument("--jobs", type=int, default=1, help="stationary's worker processes (ZigZag runs in one)")
     ap.add_argument("--batch", type=int, default=SearchOptions().batch, help="stationary's mappings per batch")
     ap.add_argument("--peer", default="/work/peers/zigzag", help="ZigZag venv")
     ap.add_argument("--breakdown", action="store_true", help="energy per level, operand and layer, both tools")
@@ -168,7 +169,7 @@ def main() -> None:
     found: dict[str, list[LayerPlan]] = {}
     for name, (cs, opts) in runs.items():
         t = time.perf_counter()
-        plans = map_network(net, arch, "free", opts, constraints=cs, jobs=1)
+        plans = map_network(net, arch, "free", opts, constraints=cs, jobs=args.jobs)
         seconds = time.perf_counter() - t
         tot = network_totals(plans)
         conv = sum(zigzag_input_convention(p) for p in plans)
