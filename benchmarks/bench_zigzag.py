@@ -136,6 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", type=int, default=0, help="only the first N MAC layers (0: all 21)")
     ap.add_argument("--budget", type=int, default=20_000, help="stationary's evaluations per distinct shape")
+    ap.add_argument("--seed", type=int, default=0, help="stationary's search seed")
     ap.add_argument("--jobs", type=int, default=1, help="stationary's worker processes (ZigZag runs in one)")
     ap.add_argument("--batch", type=int, default=SearchOptions().batch, help="stationary's mappings per batch")
     ap.add_argument("--peer", default="/work/peers/zigzag", help="ZigZag venv")
@@ -160,8 +161,9 @@ def main() -> None:
     if ours != theirs:
         raise SystemExit(f"layer shapes differ: stationary {sorted(ours)} vs ZigZag {sorted(theirs)}")
     matched = [Constraint("SRAM_2MB", "spatial", permutation=("M", "C"), split=1, source="ZigZag's K x C")]
-    runs = {"matched": (matched, SearchOptions(budget=args.budget, batch=args.batch, seed_dataflows=False)),
-            "free": ([], SearchOptions(budget=args.budget, batch=args.batch))}
+    runs = {"matched": (matched, SearchOptions(budget=args.budget, batch=args.batch, seed=args.seed,
+                                                 seed_dataflows=False)),
+            "free": ([], SearchOptions(budget=args.budget, batch=args.batch, seed=args.seed))}
     zz_e, zz_t = peer["energy_pj"], peer["seconds"]
     macs = sum(x["macs"] for x in peer["layers"])
     print(f"ResNet-18 ({len(layers)} MAC layers, {macs / 1e9:.2f} GMAC) on ZigZag's tpu_like")
