@@ -247,15 +247,15 @@ class MapSpace:
 
     # ----- local moves ---------------------------------------------------------------------------------
     def mutate(self, rng: np.random.Generator, m: MappingArrays) -> MappingArrays:
-        """One random local move per row (vectorized): move a prime factor (or all of a slot's factor) of one dim
-        between two of its free slots, swap two free loops of a level, flip a spatial dim's mesh axis, or toggle
-        a free keep. A move that would break a constraint leaves the row unchanged."""
+        """One random local move per row (vectorized): move a prime factor of one dim between two of its
+        free slots, swap two free loops of a level, flip a spatial dim's mesh axis, or toggle a free keep.
+        A move that would break a constraint leaves the row unchanged."""
         tf, sf, sx = m.temporal.copy(), m.spatial.copy(), m.spatial_x.copy()
         perm, keep = m.permutation.copy(), m.keep.copy()
         B = tf.shape[0]
         rows = np.arange(B)
         kind = rng.random(B)
-        # 1) move a prime factor, or a slot's whole factor (60%)
+        # 1) move a prime factor (60%)
         mv = kind < 0.6
         k = rng.integers(self.n_dims, size=B)
         n_mov = self._n_movable[k]
@@ -270,7 +270,6 @@ class MapSpace:
         s_val = both[rows, s_kind, s_lev, k]
         d_val = both[rows, d_kind, d_lev, k]
         p = self._spf[np.minimum(s_val, len(self._spf) - 1)]
-        p = np.where(rng.random(B) < 0.3, s_val, p)  # 30%: the slot's whole factor (several primes at once)
         ok &= (s_val > 1) & (d_val * p <= self._cap[dst, k])
         both[rows[ok], s_kind[ok], s_lev[ok], k[ok]] = s_val[ok] // p[ok]
         both[rows[ok], d_kind[ok], d_lev[ok], k[ok]] = d_val[ok] * p[ok]
