@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from stationary.arch.spec import Architecture
 from stationary.mapper.compare import breakdown, survey_arch
 from stationary.mapper.network import LayerPlan, map_network
 from stationary.mapper.search import SearchOptions
@@ -46,7 +47,7 @@ def peer_energy(entry: dict) -> dict[str, float]:
     return out
 
 
-def ours_energy(plan: LayerPlan, arch, dataflow: str) -> dict[str, float]:  # noqa: ANN001
+def ours_energy(plan: LayerPlan, arch: Architecture, dataflow: str) -> dict[str, float]:
     """One stationary layer's energy by component, in MAC units (mapper.compare's survey breakdown)."""
     b = breakdown([plan], arch, dataflow)
     return {k: v * b["macs"] for k, v in b["breakdown"].items()}
