@@ -21,7 +21,9 @@ venv nn_dataflow nn-dataflow sympy==1.4
 if (( QUICK )); then
   python3 benchmarks/bench_scalesim.py --dataflows os --layers 1 --peer "$PEERS/scalesim"
   python3 benchmarks/bench_zigzag.py --layers 2 --peer "$PEERS/zigzag"
+  python3 benchmarks/bench_nn_dataflow.py --no-free --budget 4000 --peer "$PEERS/nn_dataflow"
 else
   python3 benchmarks/bench_scalesim.py --peer "$PEERS/scalesim"
   python3 benchmarks/bench_zigzag.py --peer "$PEERS/zigzag"
+  python3 benchmarks/bench_nn_dataflow.py --peer "$PEERS/nn_dataflow"
 fi

@@ -35,6 +35,21 @@ def first_layers(model: onnx.ModelProto, n: int) -> onnx.ModelProto:
     return model
 
 
+def breakdown(cme) -> dict[str, dict[str, dict[str, float]]]:
+    """Energy (pJ) per operand (W, I, O), memory level and direction, and the word accesses behind it."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    hierarchy = cme.accelerator.memory_hierarchy
+    for layer_op, per_level in cme.mem_energy_breakdown_further.items():
+        mem_op = cme.memory_operand_links.layer_to_mem_op(layer_op)
+        levels = hierarchy.get_memory_levels(mem_op=mem_op)
+        accesses = cme.memory_word_access[layer_op]
+        entry = out.setdefault(str(layer_op), {})
+        for level, energy, count in zip(levels, per_level, accesses):
+            entry[level.name] = {**{f"pj_{d.name.lower()}": float(energy.get(d)) for d in energy.data},
+                                 **{f"words_{d.name.lower()}": float(count.get(d)) for d in count.data}}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workload", default="resnet18")
@@ -58,7 +73,8 @@ def main() -> None:
         sizes = {str(d): int(v) for d, v in cme.layer.layer_dim_sizes.items()}
         layers.append({"name": cme.layer.name, "sizes": sizes, "energy_pj": float(cme.energy_total),
                        "mac_energy_pj": float(cme.mac_energy), "macs": int(cme.layer.total_mac_count),
-                       "latency_cycles": float(cme.latency_total2)})
+                       "latency_cycles": float(cme.latency_total2), "breakdown": breakdown(cme),
+                       "temporal": str(cme.mapping.temporal_mapping), "spatial": str(cme.mapping.spatial_mapping)})
     print(json.dumps({"seconds": seconds, "energy_pj": float(energy_pj), "latency_cycles": float(latency_cycles),
                       "layers": layers}))
 

@@ -215,6 +215,13 @@ class FastModel:
         for j in range(L - 2, -1, -1):
             replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
         loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
+        # loops with a trip count of 1 change no count: move them last (stable), so _delivered visits only the
+        # first n_loops[j] positions of each level
+        active = loop_n > 1
+        order = np.argsort(~active, axis=2, kind="stable")
+        perm = np.take_along_axis(perm, order, axis=2)
+        loop_n = np.take_along_axis(loop_n, order, axis=2)
+        n_loops = active.sum(axis=2).max(axis=0) if B else np.zeros(L, np.int64)
 
         reads = np.zeros((B, L, T), np.int64)
         fills = np.zeros((B, L, T), np.int64)
@@ -225,8 +232,8 @@ class FastModel:
             rel = self.relevant[t]
             size = [self._tile(t, cum_at[j]) for j in range(L)]
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
-            delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, rel, rows,
-                                                             cum_at[c]) for c in range(L - 1)]
+            delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, n_loops, rel,
+                                                             rows, cum_at[c]) for c in range(L - 1)]
             content = [self._distinct_children(t, sf[:, j], cum_below[j]) * delivered[j] for j in range(L)]
             share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
             part = [None] * L
@@ -260,7 +267,7 @@ class FastModel:
         return self._costs(m, reads, fills, updates, tiles, keep, replication, compute_cycles, macs, partition)
 
     def _delivered(self, t: int, c: int, tile: Array, cum_sp: list[Array], sf: Array, perm: Array,
-                   loop_n: Array, rel: Array, rows: Array, ext: Array) -> Array:
+                   loop_n: Array, n_loops: Array, rel: Array, rows: Array, ext: Array) -> Array:
         """D: words delivered to one instance of child level c's tile over the whole run."""
         B = tile.shape[0]
         phase = np.zeros(B, np.int8)  # 0: looking for r, 1: r found (merging its dim), 2: multiplying
@@ -272,10 +279,10 @@ class FastModel:
         for j in range(c + 1, self.n_levels):
             breaks = (phase == 1) & (sf[rows, j, d_r] > 1)  # a spatial loop on r's dim ends the merge
             phase = np.where(breaks, 2, phase)
-            for k in range(self.n_dims):
-                d = perm[:, j, k]
+            for k in range(int(n_loops[j])):
                 n = loop_n[:, j, k]
                 active = n > 1
+                d = perm[:, j, k]
                 start = (phase == 0) & active & rel[d]
                 pinned |= (phase == 0) & active & ~rel[d]
                 merge = (phase == 1) & active & (d == d_r)

@@ -251,16 +251,13 @@ class NestAnalysis:
         for t in range(self.nt):
             groups: dict[int, tuple[float, int]] = {}
             left = unaccounted[t]
+            classes: dict[Box, int] = {}  # equal deltas, in order of their first child (one pass, not pairwise)
             for i in keys:
-                if i not in left:
-                    continue
-                left.discard(i)
-                m = 1
-                for j in keys:
-                    if j > i and j in left and deltas[j][t] == deltas[i][t]:
-                        left.discard(j)
-                        m += 1
-                size = box_size(deltas[i][t])
+                if i in left:
+                    left.discard(i)
+                    classes[deltas[i][t]] = classes.get(deltas[i][t], 0) + 1
+            for delta, m in classes.items():
+                size = box_size(delta)
                 if size > 0:
                     acc, scatter = groups.get(m, (0, 0))
                     groups[m] = (acc + size * self.epochs, scatter + 1)
