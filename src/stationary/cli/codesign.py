@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import print_json
+from stationary.cli.common import JsonOption, print_json
 from stationary.errors import StationaryError
 
 
@@ -36,7 +36,7 @@ def codesign(
     scheme: Annotated[str, typer.Option(help="weights: uniform | log | binary | ternary")] = "uniform",
     zero: Annotated[str, typer.Option(help="zero operands: gating | skipping | none")] = "gating",
     seed: Annotated[int, typer.Option(help="seed of the data split, initialisation and training")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
     detail: Annotated[bool, typer.Option(help="with --json: per-layer densities, sizes and energies")] = False,
     plot: Annotated[str | None, typer.Option(help="write accuracy vs energy with the Pareto front (PNG)")] = None,
 ) -> None:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Annotated, Any
 
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
+from stationary.mapper.network import LayerPlan, map_network
+from stationary.mapper.search import SearchOptions
+from stationary.workload.network import Network
 
 
 def print_json(obj: Any) -> None:
@@ -26,3 +34,23 @@ def parse_shape(text: str | None, field: str = "--input-shape") -> tuple[int, ..
     if not shape or any(v < 1 for v in shape):
         raise StationaryError(f"every size must be a positive integer, got {text!r}", field=field)
     return shape
+
+
+# Options that several commands share, declared once so their help and defaults cannot drift apart.
+ArchOption = Annotated[str, typer.Option(help="preset name or arch YAML")]
+DataflowOption = Annotated[str, typer.Option(help="ws, os, os_a, os_b, os_c, is, nlr, rs or free")]
+ObjectiveOption = Annotated[str, typer.Option(help="energy, cycles or edp")]
+BatchOption = Annotated[int, typer.Option(help="batch size")]
+SeedOption = Annotated[int, typer.Option(help="random seed")]
+BudgetOption = Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")]
+JobsOption = Annotated[int | None, typer.Option(help="worker processes (default: one per core, at most 8)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
+
+def map_with_progress(net: Network, arch: Architecture, dataflow: str, options: SearchOptions,
+                      jobs: int | None, quiet: bool) -> list[LayerPlan]:
+    """The mapper's best mapping per layer, with a progress bar on stderr unless `quiet`."""
+    with Progress(console=Console(stderr=True), transient=True, disable=quiet) as bar:
+        task = bar.add_task("mapping layers", total=None)
+        return map_network(net, arch, dataflow, options, jobs=jobs,
+                           progress=lambda k, n: bar.update(task, completed=k, total=n))

@@ -7,13 +7,23 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from stationary.arch.native import load_arch
 from stationary.cli import app
-from stationary.cli.common import print_json
-from stationary.mapper.network import map_network, network_performance, network_totals, select_layers
+from stationary.cli.common import (
+    ArchOption,
+    BatchOption,
+    BudgetOption,
+    DataflowOption,
+    JobsOption,
+    JsonOption,
+    ObjectiveOption,
+    SeedOption,
+    map_with_progress,
+    print_json,
+)
+from stationary.mapper.network import network_performance, network_totals, select_layers
 from stationary.mapper.search import SearchOptions, check_objective, search
 from stationary.mapping.constraints import load_constraints
 from stationary.mapping.dataflows import dataflow_constraints
@@ -29,11 +39,11 @@ def map_cmd(
     constraints: Annotated[str | None, typer.Option(help="constraints YAML (Timeloop v0.4 syntax)")] = None,
     ert: Annotated[str | None, typer.Option(help="Accelergy ERT (needed with a Timeloop arch)")] = None,
     dataflow: Annotated[str, typer.Option(help="ws, os, os_a, os_b, os_c, is, nlr, rs or free")] = "free",
-    objective: Annotated[str, typer.Option(help="energy, cycles or edp")] = "energy",
+    objective: ObjectiveOption = "energy",
     seed: Annotated[int, typer.Option(help="random seed (results are deterministic for a seed)")] = 0,
     budget: Annotated[int, typer.Option(help="fast-model evaluations for the heuristic search")] = 40_000,
     batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Find the best mapping of one layer: exact cost, the mapping (Timeloop v0.4 layout), search stats."""
     objective = check_objective(objective)
@@ -58,16 +68,16 @@ def map_cmd(
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Argument(help="zoo model name, e.g. resnet50")],
-    arch: Annotated[str, typer.Option(help="preset name or arch YAML")] = "eyeriss",
-    dataflow: Annotated[str, typer.Option(help="ws, os, os_a, os_b, os_c, is, nlr, rs or free")] = "free",
-    objective: Annotated[str, typer.Option(help="energy, cycles or edp")] = "energy",
-    batch: Annotated[int, typer.Option(help="batch size")] = 1,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    budget: Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")] = 20_000,
-    jobs: Annotated[int | None, typer.Option(help="worker processes (default: one per core, at most 8)")] = None,
+    arch: ArchOption = "eyeriss",
+    dataflow: DataflowOption = "free",
+    objective: ObjectiveOption = "energy",
+    batch: BatchOption = 1,
+    seed: SeedOption = 0,
+    budget: BudgetOption = 20_000,
+    jobs: JobsOption = None,
     layers_set: Annotated[str, typer.Option("--layers", help="conv, fc or all")] = "all",
     clock_mhz: Annotated[float | None, typer.Option(help="clock for seconds/fps/power (default: arch's)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
 ) -> None:
@@ -76,18 +86,17 @@ def evaluate(
     net = select_layers(get_model(model, batch=batch), layers_set)
     architecture = load_arch(arch)
     start = time.perf_counter()
-    opts = SearchOptions(objective=objective, seed=seed, budget=budget)
-    with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
-        task = bar.add_task("mapping layers", total=None)
-        plans = map_network(net, architecture, dataflow, opts, jobs=jobs,
-                            progress=lambda k, n: bar.update(task, completed=k, total=n))
+    plans = map_with_progress(net, architecture, dataflow, SearchOptions(objective=objective, seed=seed, budget=budget),
+                              jobs, as_json)
     totals = network_totals(plans)
     totals.update(network_performance(plans, architecture, clock_mhz))
     totals["wall_seconds"] = time.perf_counter() - start
     if report:
         from stationary.cli.report import write_report
+        from stationary.report.metrics import benchmark_report
 
-        write_report(report, net, model, architecture, plans, dataflow, objective, quiet=as_json)
+        write_report(report, benchmark_report(net, model, architecture, plans, dataflow, objective), plans,
+                     architecture, quiet=as_json)
     layers: list[dict[str, Any]] = []
     for p in plans:
         r = p.found.result
@@ -123,7 +132,7 @@ def dataflows(
     layers: Annotated[str, typer.Option(help="conv or fc")] = "conv",
     budget: Annotated[int, typer.Option(help="fast-model evaluations per layer and dataflow")] = 20_000,
     jobs: Annotated[int | None, typer.Option(help="worker processes")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
     plot: Annotated[str | None, typer.Option(help="write a stacked-bar plot (PNG) here")] = None,
 ) -> None:
     """The survey's dataflow comparison at equal area: energy per MAC (MAC = 1) by level and by tensor."""

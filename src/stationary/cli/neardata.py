@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import print_json
+from stationary.cli.common import JsonOption, print_json
 from stationary.errors import StationaryError
 from stationary.neardata.compare import CATEGORIES, VARIANTS, NetworkCost, compare, searched
 from stationary.neardata.heuristic import best_mapping
@@ -25,7 +25,7 @@ def neardata(
     batch: Annotated[int, typer.Option(help="batch size")] = 1,
     max_candidates: Annotated[int | None, typer.Option(
         help="quick greedy heuristic with this many candidate mappings per layer instead of the search")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
     plot: Annotated[str | None, typer.Option(help="write a stacked-bar PNG of the breakdown here")] = None,
 ) -> None:
     """Energy of MODEL on the baseline and each near-data variant, broken down by level and category."""

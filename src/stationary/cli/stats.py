@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app, err_console
-from stationary.cli.common import parse_shape, print_json
+from stationary.cli.common import JsonOption, parse_shape, print_json
 from stationary.workload.load import load_network
 from stationary.workload.stats import NetworkStats, network_stats
 
@@ -20,7 +20,7 @@ def stats(
     batch: Annotated[int | None, typer.Option(
         help="batch size N (default 1; for an imported model, the first dim of its input shape)")] = None,
     input_shape: Annotated[str | None, typer.Option(help="input shape, e.g. 1,3,224,224 (imported models)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """MACs, weights and activations per layer and in total (the survey's Table IV columns)."""
     net = load_network(model, batch=batch, input_shape=parse_shape(input_shape))

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import print_json
+from stationary.cli.common import JsonOption, SeedOption, print_json
 from stationary.errors import StationaryError
 from stationary.sweep.engine import run_sweep, sweep_json
 from stationary.sweep.spec import SweepSpec, load_sweep_spec, parse_vary
@@ -28,7 +28,7 @@ def sweep(
     dataflow: Annotated[str | None, typer.Option(help="dataflow(s), comma-separated (default free)")] = None,
     objective: Annotated[str, typer.Option(help="energy, cycles or edp (per layer mapping)")] = "energy",
     budget: Annotated[int, typer.Option(help="mappings scored per distinct layer shape and point")] = 2_000,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: SeedOption = 0,
     batch: Annotated[int, typer.Option(help="batch size")] = 1,
     scheduler: Annotated[str, typer.Option(help="local (process pool), dask (embedded LocalCluster) or "
                                                 "tcp://HOST:PORT")] = "local",
@@ -36,7 +36,7 @@ def sweep(
     out: Annotated[Path | None, typer.Option(help="SQLite results file; a rerun computes only missing points")]
     = None,
     report: Annotated[Path | None, typer.Option(help="write an HTML report with the Pareto front here")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Sweep architecture parameters × networks × dataflows; results in SQLite, Pareto front of energy/cycles/area."""
     if target.endswith((".yaml", ".yml")):

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import print_json
+from stationary.cli.common import JsonOption, print_json
 from stationary.errors import StationaryError
 from stationary.systolic import problem_from_layer, read_config, read_topology, simulate_network
 from stationary.systolic.model import DRAM_MODES, LayerResult
@@ -35,7 +35,7 @@ def systolic(
     = "exact",
     outdir: Annotated[str | None, typer.Option("--outdir", help="write SCALE-Sim's three report CSVs here")]
     = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Cycles, stalls, utilization, SRAM/DRAM accesses and energy per layer on a systolic array."""
     if dram not in DRAM_MODES:

@@ -16,7 +16,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from stationary.cli import app
-from stationary.cli.common import parse_shape, print_json
+from stationary.cli.common import JsonOption, parse_shape, print_json
 from stationary.transforms.bench import bench as run_bench
 from stationary.transforms.methods import DEFAULT_METHODS, Options
 from stationary.transforms.roofline import measure_cpu, measure_gpu
@@ -73,7 +73,7 @@ def model_cmd(
     strassen_cutoff: Annotated[int, typer.Option(help="Strassen falls back to GEMM at this size")] = DEFAULT_CUTOFF,
     roofline: Annotated[bool, typer.Option("--roofline/--no-roofline", help="measure and place on a roofline")] = True,
     detail: Annotated[bool, typer.Option(help="one row per layer and method")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Per layer: multiplications, additions, workspace, error and seconds of every method, and the best."""
     net = load_network(model, batch=batch, input_shape=parse_shape(input_shape))
@@ -143,7 +143,7 @@ def bench_cmd(
     method: Annotated[str | None, typer.Option(help="comma-separated methods")] = None,
     dtype: Annotated[str, typer.Option(help="float32 or float64")] = "float32",
     repeats: Annotated[int, typer.Option(help="timing runs (best is kept)")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Time each NumPy kernel and torch.nn.functional.conv2d on the same inputs; print the ratios."""
     import torch

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import print_json
+from stationary.cli.common import JsonOption, print_json
 
 
 def _fmt(value: float) -> str:
@@ -24,7 +24,7 @@ def validate(
     jobs: Annotated[int | None, typer.Option(help="worker processes (default: 2 where there are 2 cores)")] = None,
     only: Annotated[str | None, typer.Option(help="comma-separated groups: eyeriss, isca16, survey, timeloop, "
                                                    "scalesim (default: all)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Reference vs model vs relative error for every published point, with the reference's source."""
     from stationary.validate import GROUPS, run_validation
