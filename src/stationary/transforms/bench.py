@@ -6,7 +6,6 @@ taken alternately (torch, kernel, torch, kernel, ...) so that neither profits fr
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from functools import partial
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from stationary.errors import StationaryError
 from stationary.transforms.methods import DEFAULT_METHODS, Options, applicable, convolve
+from stationary.transforms.roofline import best_seconds
 from stationary.transforms.select import DTYPES
 from stationary.transforms.spec import ConvSpec, random_operands
 
@@ -47,16 +47,6 @@ class BenchRow:
         return {**asdict(self), "ratio_vs_torch": self.ratio_vs_torch}
 
 
-def _best(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = DEFAULT_METHODS,
           dtype: str = "float32", repeats: int = 5, options: Options | None = None) -> list[BenchRow]:
     """Every applicable method on every spec, with PyTorch's conv2d timed on the same arrays."""
@@ -88,7 +78,7 @@ def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = 
             # alternate peer and kernel so both see the same machine state (BLAS threads, caches)
             numpy_s, torch_s = float("inf"), float("inf")
             for _ in range(repeats):
-                torch_s = min(torch_s, _best(peer, 1))
-                numpy_s = min(numpy_s, _best(run, 1))
+                torch_s = min(torch_s, best_seconds(peer, 1, warmup=True))
+                numpy_s = min(numpy_s, best_seconds(run, 1, warmup=True))
             rows.append(BenchRow(spec.name, spec.describe(), m, numpy_s, torch_s, err))
     return rows

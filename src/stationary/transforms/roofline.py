@@ -43,7 +43,10 @@ class Roofline:
         return {**asdict(self), "ridge_macs_per_byte": self.ridge_macs_per_byte}
 
 
-def _best_seconds(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def best_seconds(fn, repeats: int, warmup: bool = False) -> float:  # type: ignore[no-untyped-def]
+    """Shortest wall-clock time of `repeats` calls of `fn` (after one untimed call if `warmup`)."""
+    if warmup:
+        fn()
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -58,11 +61,11 @@ def measure_cpu(dtype: type = np.float32, gemm_size: int = 1024, copy_mib: int =
     a = rng.standard_normal((gemm_size, gemm_size)).astype(dtype)
     b = rng.standard_normal((gemm_size, gemm_size)).astype(dtype)
     a @ b  # warm-up (thread pool, caches)
-    gemm_s = _best_seconds(lambda: a @ b, repeats)
+    gemm_s = best_seconds(lambda: a @ b, repeats)
     src = np.ones(copy_mib * 2**20 // 8, dtype=np.float64)
     dst = np.empty_like(src)
     np.copyto(dst, src)
-    copy_s = _best_seconds(lambda: np.copyto(dst, src), repeats)
+    copy_s = best_seconds(lambda: np.copyto(dst, src), repeats)
     return Roofline("cpu (numpy)", gemm_size**3 / gemm_s, 2 * src.nbytes / copy_s, np.dtype(dtype).name)
 
 
@@ -86,7 +89,7 @@ def measure_gpu(gemm_size: int = 4096, copy_mib: int = 512, repeats: int = 5) ->
         def run() -> None:
             fn()
             torch.cuda.synchronize()
-        return _best_seconds(run, repeats)
+        return best_seconds(run, repeats)
 
     gemm_s = timed(lambda: a @ b)
     copy_s = timed(lambda: dst.copy_(src))
