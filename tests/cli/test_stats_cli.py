@@ -39,3 +39,11 @@ def test_unknown_model_lists_known_ones() -> None:
 def test_bad_batch() -> None:
     out = run("stats", "alexnet", "--batch", "0")
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_unwritable_output_path_is_one_clear_message(tmp_path) -> None:
+    """Any command writing where it cannot (here: a report into a missing folder) exits 2, no traceback."""
+    out = run("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "500", "--report",
+              str(tmp_path / "missing" / "r.html"))
+    assert out.returncode == 2, out.stderr
+    assert "No such file or directory" in out.stderr and "Traceback" not in out.stderr

@@ -44,6 +44,10 @@ def main() -> None:
     except StationaryError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)
+    except OSError as exc:  # a path the user gave cannot be read or written (missing folder, permissions, ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False, markup=True)
+        sys.exit(2)
     except (typer.Exit, SystemExit) as exc:  # typer.Exit from commands
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code or 0)
