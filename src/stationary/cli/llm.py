@@ -48,7 +48,7 @@ def llm(
 ) -> None:
     """MACs, bytes moved (weights, KV cache, activations), energy, latency and tokens/s per token; the roofline
     verdict per operator and how close decode gets to DRAM bandwidth / bytes that must be read per token."""
-    from stationary.inference.cost import map_steps, step_costs, with_dram_bandwidth
+    from stationary.inference.cost import dram_bytes_per_s, map_steps, step_costs, with_dram_bandwidth
     from stationary.workload.llm import build_step, load_config
 
     objective = check_objective(objective)
@@ -58,6 +58,7 @@ def llm(
         raise StationaryError(f"budget must be a positive number of evaluations, got {budget}", field="--budget")
     cfg = load_config(config)
     architecture = with_dram_bandwidth(load_arch(arch), dram_gbps)
+    dram_bytes_per_s(architecture)  # tokens/s need a DRAM bandwidth: refuse before any mapping
     seqs = parse_shape(sweep_seq, "--sweep-seq") or (seq,)
     batches = parse_shape(sweep_batch, "--sweep-batch") or (batch,)
     steps = [build_step(cfg, phase, s, b, logits) for s in seqs for b in batches]
@@ -65,7 +66,9 @@ def llm(
     for w in {m for step in steps for m in step.warnings}:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
     start = time.perf_counter()
-    options = SearchOptions(objective=objective, seed=seed, budget=budget)
+    # the budget bounds every shape's search: enumerate a space only when it fits the budget
+    options = SearchOptions(objective=objective, seed=seed, budget=budget, batch=min(2048, budget),
+                            exhaustive_limit=budget)
     with Progress(console=err, transient=True, disable=as_json) as bar:
         task = bar.add_task(f"mapping {cfg.name} ({phase})", total=None)
         all_plans = map_steps(steps, architecture, dataflow, options, jobs,
@@ -112,7 +115,7 @@ def _print_layers(console: Console, r: dict[str, Any]) -> None:
 def _print_totals(console: Console, results: list[dict[str, Any]]) -> None:
     t = Table(title="per token" if len(results) == 1 else f"{results[0]['model']} {results[0]['phase']} sweep "
                     f"on {results[0]['arch']} (per token)")
-    for col in ("L", "B", "GMAC", "mJ", "ms", "tokens/s", "limit", "of limit", "DRAM MB", "KV MB"):
+    for col in ("L", "B", "GMAC", "mJ", "ms", "tokens/s", "limit", "%limit", "DRAM MB", "KV MB"):
         t.add_column(col, justify="right")
     for r in results:
         x = r["total"]
