@@ -43,15 +43,23 @@ def test_json_contract(tiny: str) -> None:
     assert {row["bound"] for row in data["layers"]} <= {"compute", "bandwidth", "fused"}
 
 
-def test_table_and_sweep_with_plot(tiny: str, tmp_path: Path) -> None:
-    png = tmp_path / "sweep.png"
-    out = run(tiny, "--phase", "prefill", "--sweep-seq", "4,8", "--sweep-batch", "1,2", "--plot", str(png), *FAST)
+def test_table(tiny: str) -> None:
+    out = run(tiny, "--phase", "prefill", "--seq", "8", *FAST)
     assert out.returncode == 0, out.stderr
-    assert "%limit" in out.stdout and "distinct layer shapes" in out.stdout
+    assert "%limit" in out.stdout and "distinct layer shapes" in out.stdout and "gate_proj" in out.stdout
+
+
+def test_sweep_with_plot(tiny: str, tmp_path: Path) -> None:
+    png = tmp_path / "sweep.png"
+    out = run(tiny, "--phase", "decode", "--sweep-seq", "4,8", "--sweep-batch", "1,2", "--plot", str(png), "--json",
+              *FAST)
+    assert out.returncode == 0, out.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    js = run(tiny, "--phase", "prefill", "--sweep-seq", "4,8", "--sweep-batch", "1,2", "--json", *FAST)
-    data = json.loads(js.stdout)
+    data = json.loads(out.stdout)
+    assert set(data) == {"model", "phase", "arch", "points"}
     assert [(p["seq"], p["batch"]) for p in data["points"]] == [(4, 1), (4, 2), (8, 1), (8, 2)]
+    assert all(p["total"]["tokens_per_s"] <= p["total"]["bandwidth_bound_tokens_per_s"] * (1 + 1e-9)
+               for p in data["points"])
 
 
 def test_long_sequence_warns(tiny: str) -> None:

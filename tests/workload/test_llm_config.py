@@ -81,6 +81,13 @@ def test_bad_files(tmp_path: Path) -> None:
         load_config(bad)
     with pytest.raises(StationaryError, match="did you mean `gpt2`"):
         load_config("gtp2")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(StationaryError, match="nested too deeply"):
+        load_config(deep)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StationaryError, match="no config file"):
+        load_config(tmp_path / "empty")
 
 
 def test_sequence_beyond_max_positions_warns_and_is_not_clamped() -> None:

@@ -19,12 +19,12 @@ def plot_sweep(points: list[dict[str, Any]], path: str) -> None:
         pts = sorted((p for p in points if p[line_key] == value), key=lambda p: p[x_key])
         xs = [p[x_key] for p in pts]
         label = f"{'B' if by_seq else 'L'} = {value}"
-        ax_e.plot(xs, [p["total"]["energy_pj_per_token"] * 1e-6 for p in pts], marker="o", label=label)
+        ax_e.plot(xs, [p["total"]["energy_pj_per_token"] * 1e-9 for p in pts], marker="o", label=label)
         line = ax_t.plot(xs, [p["total"]["tokens_per_s"] for p in pts], marker="o", label=label)[0]
         ax_t.plot(xs, [p["total"]["bandwidth_bound_tokens_per_s"] for p in pts], linestyle="--",
                   color=line.get_color(), alpha=0.6)
     first = points[0]
-    for ax, ylabel in ((ax_e, "energy per token (µJ)"), (ax_t, "tokens/s (dashed: DRAM-bandwidth limit)")):
+    for ax, ylabel in ((ax_e, "energy per token (mJ)"), (ax_t, "tokens/s (dashed: DRAM-bandwidth limit)")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("sequence length L" if by_seq else "batch B")

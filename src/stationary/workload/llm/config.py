@@ -92,6 +92,8 @@ def load_config(spec: str | Path) -> LLMConfig:
                               file=str(path)) from None
     except UnicodeDecodeError:
         raise StationaryError("not a text file", file=str(path)) from None
+    except RecursionError:
+        raise StationaryError("JSON nested too deeply to be a config", file=str(path)) from None
     return config_from_dict(data, name, str(path))
 
 
