@@ -107,3 +107,12 @@ def test_an_arch_without_dram_bandwidth_needs_one() -> None:
 def test_decode_never_beats_the_bandwidth_limit_many(cfg: dict, seq: int, batch: int, arch: tuple,
                                                      objective: str) -> None:
     test_decode_never_beats_the_bandwidth_limit.hypothesis.inner_test(cfg, seq, batch, arch, objective, 0)
+
+
+def test_tpu_v4_like_preset_figures() -> None:
+    """The LLM preset's published figures: 8 MXUs of 128 x 128, 1050 MHz (275 bf16 TFLOP/s), 1.2 TB/s, 32 MiB."""
+    a = load_arch("tpu_v4_like")
+    assert a.compute.instances == 8 * 128 * 128 and a.clock_mhz == 1050
+    assert round(2 * a.compute.instances * a.clock_mhz * 1e6 / 1e12) == 275
+    assert a.levels[1].size_bytes == 32 * 2**20 and a.levels[0].word_bits == 16
+    assert a.levels[0].energy.read_pj == pytest.approx(3.9 * 16 * 32)  # HBM2 3.9 pJ/bit, 64-byte access
