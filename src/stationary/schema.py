@@ -9,6 +9,7 @@ file, the field and what would be valid — never a silent default, a truncation
 from __future__ import annotations
 
 import difflib
+import re
 import reprlib
 from collections.abc import Iterable
 from typing import Annotated, Any, TypeVar
@@ -114,8 +115,19 @@ def spec_error(exc: ValidationError, model: type[BaseModel], file: str, where: s
         listing = f"; known keys: {', '.join(sorted(known))}" if known and len(known) <= 16 else ""
         return StationaryError(f"unknown key `{key}`{nearest(key, known)}{listing}", file=file, field=field)
     message = err.get("msg", "invalid value")
+    value = err.get("input")
+    if err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        message = "expected a mapping"
+    elif err["type"] == "literal_error" and isinstance(value, str):
+        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        message = f"expected one of {', '.join(options)}{nearest(value, options)}" if options else message
+    elif err["type"] == "union_tag_invalid":
+        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected_tags", "")))
+        tag = str(err.get("ctx", {}).get("tag", ""))
+        return StationaryError(f"unknown type {short_repr(tag)}{nearest(tag, options)}; types: "
+                               f"{', '.join(options)}", file=file, field=field or None)
     if "input" in err and err["type"] not in ("missing",):
-        message += f", got {short_repr(err['input'])}"
+        message += f", got {short_repr(value)}"
     return StationaryError(message, file=file, field=field or None)
 
 
