@@ -151,3 +151,32 @@ def check_keys(data: Any, known: Iterable[str], file: str, where: str, *, kind: 
             field = f"{where}.{key}" if where else key
             raise StationaryError(f"unknown key `{key}`{nearest(key, known)}", file=file, field=field)
     return data
+
+
+_INT_TEXT = re.compile(r"\+?[0-9]{1,30}")  # ASCII digits only: no '1_000', no full-width digits, no '0x10'
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
+
+
+def int_text(text: str, file: str | None, field: str, *, lo: int = 1, hi: int = MAX_INT) -> int:
+    """A whole number written as text (a .cfg value, a CSV cell, a command-line value) within [lo, hi]."""
+    s = text.strip()
+    if not _INT_TEXT.fullmatch(s):
+        raise StationaryError(f"expected a whole number, got {short_repr(s)}", file=file, field=field)
+    v = int(s)
+    if not lo <= v <= hi:
+        raise StationaryError(f"must be in {lo:,}..{hi:,}, got {v:,}" if v < 10**30 else
+                              f"must be at most {hi:,}", file=file, field=field)
+    return v
+
+
+def number_text(text: str, file: str | None, field: str, *, lo: float = 0.0, hi: float = 1e18,
+                open_low: bool = True) -> int | float:
+    """A finite decimal number written as text within (lo, hi] (or [lo, hi]); an int when it is whole."""
+    s = text.strip()
+    if not _NUMBER_TEXT.fullmatch(s):
+        raise StationaryError(f"expected a number, got {short_repr(s)}", file=file, field=field)
+    v = float(s)
+    if not ((v > lo) if open_low else (v >= lo)) or not v <= hi:
+        raise StationaryError(f"must be in {'(' if open_low else '['}{lo:g}, {hi:g}], got {s}", file=file,
+                              field=field)
+    return int(v) if v.is_integer() else v
