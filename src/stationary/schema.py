@@ -65,9 +65,16 @@ def nearest(name: str, known: Iterable[str]) -> str:
     return f" (did you mean `{folded[hit[0]]}`?)" if hit else ""
 
 
+_TYPE_TAG = re.compile(r"(float|int|str|bool|none|bytes|[a-z]+-[a-z-]+(\[.*\])?|(list|dict|tuple|set|union|"
+                       r"nullable|is-instance)\[.*\])")
+
+
 def _field_path(where: str, loc: tuple[Any, ...]) -> str:
+    """`where` plus pydantic's location, without the union-member tags pydantic puts in it (`list[...]`, `float`)."""
     path = where
     for part in loc:
+        if isinstance(part, str) and _TYPE_TAG.fullmatch(part):
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:

@@ -10,6 +10,7 @@ with `_tag`. Every problem is one StationaryError naming the file and the line; 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,10 @@ def _tagged(loader: _SpecLoader, suffix: str, node: Node) -> Any:
 
 _SpecLoader.add_multi_constructor("!", _tagged)
 _SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_yaml_int)
+# YAML 1.2 (and Timeloop's yaml-cpp) read `1e-3` as a number; PyYAML's YAML 1.1 rules would make it a string.
+_SpecLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                  re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+                                  list("-+0123456789."))
 
 
 def parse_yaml(text: str, file: str = "<yaml>", *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES,

@@ -119,3 +119,8 @@ def test_code_execution_tags_and_malformed_files(tmp_path) -> None:
         load_yaml(raw)
     with pytest.raises(StationaryError, match="file not found"):
         load_yaml(tmp_path / "missing.yaml")
+
+
+def test_exponent_floats_are_numbers_as_in_yaml_1_2() -> None:
+    """PyYAML's YAML 1.1 rules read `1e-3` as a string; Timeloop (yaml-cpp) and YAML 1.2 read a number."""
+    assert parse_yaml("a: [1e-3, 2E3, -1.5e+2, 1e, 12, 0x1f]") == {"a": [0.001, 2000.0, -150.0, "1e", 12, 31]}
