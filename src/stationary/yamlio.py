@@ -169,11 +169,11 @@ class _SpecLoader(_EventFeed, Composer, SafeConstructor, Resolver):
             self._limits.check_time(node.start_mark)
         try:
             return super().construct_object(node, deep)
-        except (ValueError, OverflowError, TypeError) as exc:  # a scalar the YAML tag cannot hold
+        except (ValueError, OverflowError, TypeError, KeyError, IndexError) as exc:  # a value its tag cannot hold
             text = node.value if isinstance(node, ScalarNode) else ""
             tag = node.tag.rsplit(":", 1)[-1]
-            raise _Refused(f"invalid {tag} value {text[:40]!r}: {str(exc).splitlines()[0][:120]}",
-                           node.start_mark) from None
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise _Refused(f"invalid {tag} value {text[:40]!r}: {reason}", node.start_mark) from None
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         if len(node.value) > MAX_INT_DIGITS:

@@ -32,7 +32,12 @@ DEFAULT_EXAMPLES = 35  # per format: ~350 inputs in all
 SLOW_EXAMPLES = 1_100  # per format: ~11,000 inputs in all
 
 YAML_FORMATS = yaml_seeds()
-TIMELOOP_XFAIL: dict[str, str] = {}  # format -> reason, for findings in the Timeloop readers (another helper's)
+# Findings in the Timeloop-format readers (arch/timeloop.py, arch/ert.py, mapping/*, workload/importers/
+# timeloop.py), which are being made strict separately: bare int()/float(), `attributes`/`keep`/`actions` assumed
+# to be a dict or a list. Not strict xfails: they pass once those readers are fixed.
+_TIMELOOP_READERS = "Timeloop-format readers still raise bare TypeError/ValueError/AttributeError on hostile input"
+TIMELOOP_XFAIL: dict[str, str] = {f: _TIMELOOP_READERS for f in ("timeloop_arch", "timeloop_problem",
+                                                                   "timeloop_mapping", "timeloop_ert", "constraints")}
 
 
 def _settings(examples: int) -> settings:

@@ -77,6 +77,9 @@ def test_merge_keys_override_without_being_duplicates() -> None:
     ("a: 2021-13-45\n", "invalid timestamp"),
     ("a: " + "9" * 5000 + "\n", "integer of 5,000 digits"),
     ("a: !!int " + "1" * 4400 + "\n", "integer of 4,400 digits"),
+    ("a: !!bool maybe\n", "invalid bool value 'maybe'"),
+    ("a: !!int 1.5\n", "invalid int value '1.5'"),
+    ("a: !!float abc\n", "invalid float value 'abc'"),
 ])
 def test_bad_scalars_are_one_error(text: str, match: str) -> None:
     err = refused(text, match)
