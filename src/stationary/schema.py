@@ -9,6 +9,7 @@ file, the field and what would be valid — never a silent default, a truncation
 from __future__ import annotations
 
 import difflib
+import re
 import reprlib
 from collections.abc import Iterable
 from typing import Annotated, Any, TypeVar
@@ -64,9 +65,16 @@ def nearest(name: str, known: Iterable[str]) -> str:
     return f" (did you mean `{folded[hit[0]]}`?)" if hit else ""
 
 
+_TYPE_TAG = re.compile(r"(float|int|str|bool|none|bytes|[a-z]+-[a-z-]+(\[.*\])?|(list|dict|tuple|set|union|"
+                       r"nullable|is-instance)\[.*\])")
+
+
 def _field_path(where: str, loc: tuple[Any, ...]) -> str:
+    """`where` plus pydantic's location, without the union-member tags pydantic puts in it (`list[...]`, `float`)."""
     path = where
     for part in loc:
+        if isinstance(part, str) and _TYPE_TAG.fullmatch(part):
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -114,8 +122,19 @@ def spec_error(exc: ValidationError, model: type[BaseModel], file: str, where: s
         listing = f"; known keys: {', '.join(sorted(known))}" if known and len(known) <= 16 else ""
         return StationaryError(f"unknown key `{key}`{nearest(key, known)}{listing}", file=file, field=field)
     message = err.get("msg", "invalid value")
+    value = err.get("input")
+    if err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        message = "expected a mapping"
+    elif err["type"] == "literal_error" and isinstance(value, str):
+        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        message = f"expected one of {', '.join(options)}{nearest(value, options)}" if options else message
+    elif err["type"] == "union_tag_invalid":
+        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected_tags", "")))
+        tag = str(err.get("ctx", {}).get("tag", ""))
+        return StationaryError(f"unknown type {short_repr(tag)}{nearest(tag, options)}; types: "
+                               f"{', '.join(options)}", file=file, field=field or None)
     if "input" in err and err["type"] not in ("missing",):
-        message += f", got {short_repr(err['input'])}"
+        message += f", got {short_repr(value)}"
     return StationaryError(message, file=file, field=field or None)
 
 
@@ -139,3 +158,32 @@ def check_keys(data: Any, known: Iterable[str], file: str, where: str, *, kind: 
             field = f"{where}.{key}" if where else key
             raise StationaryError(f"unknown key `{key}`{nearest(key, known)}", file=file, field=field)
     return data
+
+
+_INT_TEXT = re.compile(r"\+?[0-9]{1,30}")  # ASCII digits only: no '1_000', no full-width digits, no '0x10'
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
+
+
+def int_text(text: str, file: str | None, field: str, *, lo: int = 1, hi: int = MAX_INT) -> int:
+    """A whole number written as text (a .cfg value, a CSV cell, a command-line value) within [lo, hi]."""
+    s = text.strip()
+    if not _INT_TEXT.fullmatch(s):
+        raise StationaryError(f"expected a whole number, got {short_repr(s)}", file=file, field=field)
+    v = int(s)
+    if not lo <= v <= hi:
+        raise StationaryError(f"must be in {lo:,}..{hi:,}, got {v:,}" if v < 10**30 else
+                              f"must be at most {hi:,}", file=file, field=field)
+    return v
+
+
+def number_text(text: str, file: str | None, field: str, *, lo: float = 0.0, hi: float = 1e18,
+                open_low: bool = True) -> int | float:
+    """A finite decimal number written as text within (lo, hi] (or [lo, hi]); an int when it is whole."""
+    s = text.strip()
+    if not _NUMBER_TEXT.fullmatch(s):
+        raise StationaryError(f"expected a number, got {short_repr(s)}", file=file, field=field)
+    v = float(s)
+    if not ((v > lo) if open_low else (v >= lo)) or not v <= hi:
+        raise StationaryError(f"must be in {'(' if open_low else '['}{lo:g}, {hi:g}], got {s}", file=file,
+                              field=field)
+    return int(v) if v.is_integer() else v

@@ -7,13 +7,22 @@ Energies are per full-width access (one `block_size`-word vector), in pJ, as in 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 from stationary.errors import StationaryError
+from stationary.schema import MAX_ENERGY_PJ, MAX_INT
 
 #: A spec may not make the tool allocate or loop without bound: these cap what YAML can ask for.
 MAX_INSTANCES = 1 << 20
 MAX_LEVELS = 16
+
+
+def _finite_in(v: object, lo: float, hi: float, open_low: bool = False) -> bool:
+    """A real number (not a bool), finite, in [lo, hi] (or (lo, hi])."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+        return False
+    return (v > lo if open_low else v >= lo) and v <= hi
 
 
 @dataclass(frozen=True)
@@ -28,8 +37,9 @@ class ActionEnergy:
     def __post_init__(self) -> None:
         for name in ("read_pj", "write_pj", "update_pj", "leak_pj"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v < 0 or v != v:
-                raise StationaryError(f"energy must be a non-negative number of pJ, got {v!r}", field=name)
+            if not _finite_in(v, 0.0, MAX_ENERGY_PJ):
+                raise StationaryError(f"energy must be a finite number of pJ in 0..{MAX_ENERGY_PJ:g}, got {v!r}",
+                                      field=name)
 
     def scaled(self, factor: float) -> ActionEnergy:
         return ActionEnergy(self.read_pj * factor, self.write_pj * factor, self.update_pj * factor,
@@ -67,8 +77,13 @@ class StorageLevel:
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise StationaryError(f"level {self.name}: {attr} must be a positive integer, got {v!r}",
                                       field=attr)
-        if self.depth is not None and (not isinstance(self.depth, int) or self.depth < 0):
-            raise StationaryError(f"level {self.name}: depth must be a non-negative integer", field="depth")
+        if self.depth is not None and (not isinstance(self.depth, int) or isinstance(self.depth, bool)
+                                       or not 0 <= self.depth <= MAX_INT):
+            raise StationaryError(f"level {self.name}: depth must be an integer in 0..{MAX_INT:,}, got "
+                                  f"{self.depth!r}", field="depth")
+        if self.block_size > MAX_INT or self.word_bits > MAX_INT:
+            raise StationaryError(f"level {self.name}: block_size and word_bits must be at most {MAX_INT:,}",
+                                  field="block_size")
         if self.instances > MAX_INSTANCES:
             raise StationaryError(f"level {self.name}: {self.instances} instances exceeds the limit "
                                   f"{MAX_INSTANCES}", field="instances")
@@ -77,8 +92,9 @@ class StorageLevel:
                                   f"{self.instances} instances", field="instances")
         for attr in ("read_bandwidth", "write_bandwidth"):
             v = getattr(self, attr)
-            if v is not None and not v > 0:
-                raise StationaryError(f"level {self.name}: {attr} must be positive", field=attr)
+            if v is not None and not _finite_in(v, 0.0, math.inf, open_low=True):
+                raise StationaryError(f"level {self.name}: {attr} must be a finite positive number, got {v!r}",
+                                      field=attr)
 
     @property
     def size_words(self) -> int | None:
@@ -108,8 +124,9 @@ class ComputeUnit:
                                   f"{self.instances} instances", field="instances")
         if self.instances > MAX_INSTANCES:
             raise StationaryError(f"compute {self.name}: too many instances", field="instances")
-        if not self.energy_pj >= 0:
-            raise StationaryError(f"compute {self.name}: energy must be non-negative", field="energy_pj")
+        if not _finite_in(self.energy_pj, 0.0, MAX_ENERGY_PJ):
+            raise StationaryError(f"compute {self.name}: energy must be a finite number of pJ in "
+                                  f"0..{MAX_ENERGY_PJ:g}, got {self.energy_pj!r}", field="energy_pj")
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,9 @@ class Architecture:
     spatial_aliases: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
+        if not _finite_in(self.clock_mhz, 0.0, 1e12, open_low=True):
+            raise StationaryError(f"architecture {self.name}: clock_mhz must be a finite positive number, got "
+                                  f"{self.clock_mhz!r}", field="clock_mhz")
         if not self.levels:
             raise StationaryError(f"architecture {self.name}: needs at least one storage level")
         if len(self.levels) > MAX_LEVELS:

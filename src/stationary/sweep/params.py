@@ -18,20 +18,24 @@ the spec gives `area_um2`, which is then scaled in proportion (storage: bits hel
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
 from stationary.arch import energy as tables
 from stationary.arch.native import PRESET_DIR, arch_from_native, preset_names
-from stationary.arch.spec import Architecture
+from stationary.arch.spec import MAX_INSTANCES, Architecture
 from stationary.errors import StationaryError
+from stationary.schema import MAX_INT, short_repr
 from stationary.yamlio import load_yaml
 
 SWEEP_KEYS = ("pe_rows", "pe_cols", "glb_kb", "rf_bytes", "bits", "clock_mhz")
 
 
 def load_native_spec(spec: str) -> tuple[dict[str, Any], str]:
-    """The raw native YAML of a preset or file (sweeps vary it before it is built) and where it came from."""
+    """The raw native YAML of a preset or file (sweeps vary it before it is built) and where it came from.
+
+    It is validated here, once, by building it: the sweep rules below then read only checked values."""
     path = PRESET_DIR / f"{spec}.yaml" if spec in preset_names() else Path(spec)
     if not path.is_file():
         raise StationaryError(f"no architecture file or preset named {spec!r}; presets: "
@@ -40,15 +44,26 @@ def load_native_spec(spec: str) -> tuple[dict[str, Any], str]:
     if not isinstance(data, dict) or "architecture" in data:
         raise StationaryError("sweeps vary a native architecture (a preset or stationary's own YAML); "
                               "a Timeloop architecture cannot be varied", file=str(path))
+    arch_from_native(data, str(path))
     return data, str(path)
 
 
-def positive(key: str, value: float, integer: bool) -> float:
-    """A sweep value checked: positive, and whole where the key counts things (PEs, bits)."""
-    if integer and (int(value) != value):
+INTEGER_KEYS = ("pe_rows", "pe_cols", "bits")
+UPPER_BOUNDS = {"pe_rows": MAX_INSTANCES, "pe_cols": MAX_INSTANCES, "bits": 1024, "glb_kb": float(MAX_INT >> 10),
+                "rf_bytes": float(MAX_INT), "clock_mhz": 1e12}
+
+
+def positive(key: str, value: Any, integer: bool) -> float:
+    """A sweep value checked: a finite positive number in the key's range, whole where it counts things."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise StationaryError(f"{key} must be a finite number, got {short_repr(value)}", field=f"vary.{key}")
+    if integer and int(value) != value:
         raise StationaryError(f"{key} must be a whole number, got {value!r}", field=f"vary.{key}")
     if not value > 0:
         raise StationaryError(f"{key} must be positive, got {value!r}", field=f"vary.{key}")
+    hi = UPPER_BOUNDS.get(key, float(MAX_INT))
+    if value > hi:
+        raise StationaryError(f"{key} must be at most {hi:,.0f}, got {value!r}", field=f"vary.{key}")
     return int(value) if integer else float(value)
 
 
@@ -72,6 +87,9 @@ def _scale_energy(lv: dict[str, Any], factor: float) -> None:
 
 def _resize(lv: dict[str, Any], bits: int, new_bytes: float) -> None:
     """Set a level's capacity in bytes, scaling explicit energies and area with the capacity."""
+    if "component" in lv:  # its capacity is the component's (an eDRAM's sram_kb, ...): not this rule's to set
+        raise StationaryError(f"level {lv.get('name')!r} is built by a component; vary its component's size in "
+                              "the spec instead", field="--vary")
     old = _bytes(lv, bits)
     width = bits * int(lv.get("block_size", 1))
     if old:

@@ -8,15 +8,19 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from stationary.errors import StationaryError
 from stationary.mapper.search import check_objective
 from stationary.mapping.dataflows import ALIASES, DATAFLOWS
+from stationary.schema import MAX_INT, Name, Spec, nearest, number_text, parse, short_repr
 from stationary.sweep.params import SWEEP_KEYS, load_native_spec, positive
 from stationary.yamlio import load_yaml
 
 MAX_POINTS = 1_000_000  # a spec may not make the tool enumerate without bound
+MAX_BUDGET = 100_000_000  # mappings scored per layer shape and point
 
 
 @dataclass(frozen=True)
@@ -55,14 +59,18 @@ class SweepSpec:
                                       field="--dataflow")
         for key, values in self.vary:
             if key not in SWEEP_KEYS:
-                raise StationaryError(f"unknown sweep key {key!r}; keys: {', '.join(SWEEP_KEYS)}", field="--vary")
+                raise StationaryError(f"unknown sweep key {short_repr(key)}{nearest(key, SWEEP_KEYS)}; keys: "
+                                      f"{', '.join(SWEEP_KEYS)}", field="--vary")
             if not values:
                 raise StationaryError(f"{key}: no values", field="--vary")
             for v in values:  # checked before any point runs, not recorded as a failed point
                 positive(key, v, key in ("pe_rows", "pe_cols", "bits"))
         check_objective(self.objective)
-        if self.budget < 1 or self.batch < 1:
-            raise StationaryError("budget and batch must be positive", field="budget")
+        for name, value, hi in (("budget", self.budget, MAX_BUDGET), ("batch", self.batch, MAX_INT),
+                                ("seed", self.seed, 2**63 - 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or not (0 if name == "seed" else 1) <= value <= hi:
+                raise StationaryError(f"{name} must be a whole number in {0 if name == 'seed' else 1}..{hi:,}, "
+                                      f"got {short_repr(value)}", field=name)
         n = len(self.networks) * len(self.dataflows)
         for _, values in self.vary:
             n *= len(values)
@@ -91,11 +99,11 @@ class SweepSpec:
 
 
 def _number(text: Any, key: str) -> float | int:
+    """One `--vary` value: a finite decimal number (no nan, inf, hex or `1_000`)."""
     try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise StationaryError(f"{key}: expected numbers, got {text!r}", field="--vary") from None
-    return int(v) if v.is_integer() else v
+        return number_text(str(text), None, f"vary.{key}", lo=0.0, hi=1e18, open_low=False)
+    except StationaryError:
+        raise StationaryError(f"{key}: expected numbers, got {short_repr(text)}", field="--vary") from None
 
 
 def parse_vary(items: list[str]) -> tuple[tuple[str, tuple[float, ...]], ...]:
@@ -105,11 +113,31 @@ def parse_vary(items: list[str]) -> tuple[tuple[str, tuple[float, ...]], ...]:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or not values.strip():
-            raise StationaryError(f"expected KEY=V1,V2,..., got {item!r}", field="--vary")
+            raise StationaryError(f"expected KEY=V1,V2,..., got {short_repr(item)}", field="--vary")
+        if key not in SWEEP_KEYS:
+            raise StationaryError(f"unknown sweep key {short_repr(key)}{nearest(key, SWEEP_KEYS)}; keys: "
+                                  f"{', '.join(SWEEP_KEYS)}", field="--vary")
         if key in out:
             raise StationaryError(f"{key} is varied twice", field="--vary")
         out[key] = tuple(_number(v, key) for v in values.split(",") if v.strip())
     return tuple(out.items())
+
+
+Names = Annotated[list[Name], Field(min_length=1, max_length=1_000)] | Name
+Values = Annotated[list[float | int], Field(min_length=1, max_length=MAX_POINTS)] | float | int
+
+
+class SweepFile(Spec):
+    """A sweep spec YAML as written (docs/sweeps.md)."""
+
+    arch: Annotated[str, Field(min_length=1, max_length=4096)] = "eyeriss"
+    networks: Names
+    dataflows: Names = ["free"]
+    vary: dict[str, Values] = {}
+    objective: Name = "energy"
+    budget: Annotated[int, Field(ge=1, le=MAX_BUDGET)] = 2_000
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    batch: Annotated[int, Field(ge=1, le=MAX_INT)] = 1
 
 
 def load_sweep_spec(path: str | Path) -> SweepSpec:
@@ -118,28 +146,15 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise StationaryError("expected a mapping with arch, networks and vary", file=file)
-    unknown = set(data) - {"arch", "networks", "dataflows", "vary", "objective", "budget", "seed", "batch"}
-    if unknown:
-        raise StationaryError(f"unknown fields {sorted(unknown)}", file=file)
-    vary = data.get("vary") or {}
-    if not isinstance(vary, dict):
-        raise StationaryError("vary must map each key to a list of values", file=file, field="vary")
+    spec = parse(SweepFile, data, file)
 
-    def as_list(v: Any, field: str) -> tuple[str, ...]:
-        if isinstance(v, str):
-            return (v,)
-        if not isinstance(v, list) or not v:
-            raise StationaryError("expected a list of names", file=file, field=field)
-        return tuple(map(str, v))
+    def names(v: list[str] | str) -> tuple[str, ...]:
+        return (v,) if isinstance(v, str) else tuple(v)
 
     try:
         return SweepSpec(
-            arch=str(data.get("arch", "eyeriss")),
-            networks=as_list(data.get("networks"), "networks"),
-            dataflows=as_list(data.get("dataflows", ["free"]), "dataflows"),
-            vary=tuple((str(k), tuple(_number(x, str(k)) for x in (v if isinstance(v, list) else [v])))
-                       for k, v in vary.items()),
-            objective=str(data.get("objective", "energy")), budget=int(data.get("budget", 2_000)),
-            seed=int(data.get("seed", 0)), batch=int(data.get("batch", 1)))
+            arch=spec.arch, networks=names(spec.networks), dataflows=names(spec.dataflows),
+            vary=tuple((k, tuple(v) if isinstance(v, list) else (v,)) for k, v in spec.vary.items()),
+            objective=spec.objective, budget=spec.budget, seed=spec.seed, batch=spec.batch)
     except StationaryError as exc:
         raise StationaryError(exc.message, file=file, field=exc.field) from None

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stationary.errors import StationaryError
+from stationary.schema import MAX_INT, MAX_NAME, int_text
 from stationary.workload.layer import Layer, LayerKind
+from stationary.yamlio import read_text
+
+MAX_TOPOLOGY_BYTES = 4 << 20  # a topology CSV larger than this is refused unread
+MAX_TOPOLOGY_LAYERS = 10_000  # real networks have a few hundred layers
+MAX_LINE_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,8 @@ class SystolicProblem:
         for f in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride_h",
                   "stride_w", "batch", "groups", "dilation_h", "dilation_w"):
             v = getattr(self, f)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise StationaryError(f"layer {self.name}: {f} must be a positive integer, got {v!r}",
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_INT:
+                raise StationaryError(f"layer {self.name}: {f} must be an integer in 1..{MAX_INT:,}, got {v!r}",
                                       file=src, field=f)
         span_h = self.dilation_h * (self.filter_h - 1) + 1
         span_w = self.dilation_w * (self.filter_w - 1) + 1
@@ -74,13 +80,9 @@ class SystolicProblem:
 
 def _int_field(raw: str, name: str, layer: str, src: str, column: str) -> int:
     try:
-        v = int(raw.strip())
-    except ValueError:
-        raise StationaryError(f"layer {layer!r}: {column} must be an integer, got {raw.strip()!r}",
-                              file=src, field=column) from None
-    if v < 1:
-        raise StationaryError(f"layer {layer!r}: {column} must be >= 1, got {v}", file=src, field=column)
-    return v
+        return int_text(raw, src, column, lo=1, hi=MAX_INT)
+    except StationaryError as exc:
+        raise StationaryError(f"layer {layer[:60]!r}: {column} {exc.message}", file=src, field=column) from None
 
 
 CONV_COLUMNS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter",
@@ -98,15 +100,21 @@ def read_topology(path: str | Path, gemm: bool | None = None) -> tuple[SystolicP
     src = str(path)
     if not path.is_file():
         raise StationaryError("topology file not found", file=src)
-    lines = [ln.strip() for ln in path.read_text().splitlines()]
-    lines = [ln for ln in lines if ln]
-    if not lines:
+    numbered = [(i, ln.strip()) for i, ln in enumerate(read_text(path, MAX_TOPOLOGY_BYTES).splitlines(), 1)]
+    numbered = [(i, ln) for i, ln in numbered if ln]
+    if not numbered:
         raise StationaryError("empty topology file", file=src)
-    header = [h.strip() for h in lines[0].split(",") if h.strip()]
+    if len(numbered) - 1 > MAX_TOPOLOGY_LAYERS:
+        raise StationaryError(f"{len(numbered) - 1:,} layers exceeds the limit of {MAX_TOPOLOGY_LAYERS:,}", file=src)
+    for lineno, ln in numbered:
+        if len(ln) > MAX_LINE_CHARS:
+            raise StationaryError(f"line {lineno}: {len(ln):,} characters exceeds the limit of {MAX_LINE_CHARS:,}",
+                                  file=src)
+    header = [h.strip() for h in numbered[0][1].split(",") if h.strip()]
     if gemm is None:
         gemm = [h.upper() for h in header[1:4]] == list(GEMM_COLUMNS)
     problems = []
-    for lineno, row in enumerate(lines[1:], start=2):
+    for lineno, row in numbered[1:]:
         cells = [c for c in row.split(",")]
         if cells and cells[-1].strip() == "":
             cells = cells[:-1]
@@ -118,6 +126,9 @@ def read_topology(path: str | Path, gemm: bool | None = None) -> tuple[SystolicP
                                   field=columns[len(cells) - 1] if 0 < len(cells) <= len(columns) else "row")
         if not name:
             raise StationaryError(f"line {lineno}: empty layer name", file=src, field="Layer name")
+        if len(name) > MAX_NAME:
+            raise StationaryError(f"line {lineno}: a layer name of {len(name)} characters (at most {MAX_NAME})",
+                                  file=src, field="Layer name")
         v = [_int_field(cells[i + 1], columns[i], name, src, columns[i]) for i in range(len(columns))]
         if gemm:
             m, n, k = v
