@@ -24,7 +24,9 @@ from stationary.mapping.constraints import Constraint, LevelRules, arch_constrai
 from stationary.model.fast import MappingArrays
 from stationary.workload.loopnest import LoopNest
 
-MAX_OPTIONS = 200_000  # factorizations of one dimension kept as rows; above it a deterministic sample
+MAX_OPTIONS = 200_000  # factorizations of one dimension listed as rows; above it a deterministic sample ...
+SAMPLED_OPTIONS = 5_000  # ... of this many rows
+MAX_DIVISORS_FOR_COUNT = 2_000  # the exact pre-flight count of bounded factorizations runs up to this
 MAX_ORDERS = 40_320  # loop orders of one level enumerated (8!); above it a deterministic sample
 SAMPLE_TRIES = 8  # rounds of re-drawing the rows of a sample that break an order/utilization rule
 
@@ -118,16 +120,19 @@ def sample_factorizations(n: int, bounds: list[tuple[int, int]], count: int, see
         row = tuple(n if i == j else 1 for i in range(k))
         if all(lo <= f <= hi for f, (lo, hi) in zip(row, bounds)):
             found.add(row)
+    choices: dict[tuple[int, int], list[int]] = {}
     for _ in range(count * 4):
         if len(found) >= count:
             break
         rest, row = n, []
         for j in range(k - 1):
-            lo, hi = bounds[j]
-            options = [f for f in divisors(rest) if lo <= f <= hi]
+            options = choices.get((rest, j))
+            if options is None:
+                lo, hi = bounds[j]
+                options = choices[(rest, j)] = [f for f in divisors(rest) if lo <= f <= hi]
             if not options:
                 break
-            f = int(options[rng.integers(len(options))])
+            f = options[int(rng.integers(len(options)))]
             row.append(f)
             rest //= f
         else:
@@ -135,6 +140,34 @@ def sample_factorizations(n: int, bounds: list[tuple[int, int]], count: int, see
             if lo <= rest <= hi:
                 found.add((*row, rest))
     return sorted(found)
+
+
+def count_bounded(n: int, bounds: tuple[tuple[int, int], ...]) -> int:
+    """How many bounded factorizations of n there are, without listing them: a count over (what is left, slot)
+    pairs where n has at most MAX_DIVISORS_FOR_COUNT divisors, else the unbounded count (an upper bound)."""
+    if len(divisors(n)) > MAX_DIVISORS_FOR_COUNT:
+        return count_factorizations(n, len(bounds))
+
+    @functools.cache
+    def ways(rest: int, j: int) -> int:
+        lo, hi = bounds[j]
+        if j == len(bounds) - 1:
+            return int(lo <= rest <= hi)
+        return sum(ways(rest // f, j + 1) for f in divisors(rest) if lo <= f <= hi)
+
+    return ways(n, 0) if bounds else int(n == 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _factor_rows(n: int, bounds: tuple[tuple[int, int], ...], seed: int) -> tuple[list[tuple[int, ...]], bool]:
+    """(rows, sampled): every bounded factorization of n, or a deterministic sample when there are more than
+    MAX_OPTIONS (the pre-flight count decides before any is listed). Cached: dataflow seeds share them."""
+    if count_bounded(n, bounds) <= MAX_OPTIONS:
+        try:
+            return bounded_factorizations(n, list(bounds), MAX_OPTIONS), False
+        except TooMany:
+            pass
+    return sample_factorizations(n, list(bounds), SAMPLED_OPTIONS, seed), True
 
 
 @dataclass(frozen=True)
@@ -239,10 +272,8 @@ class MapSpace:
                 return np.zeros((0, S), np.int64)
             rest //= f
         bounds = [(lo, hi) for _, lo, hi in free]
-        try:
-            combos = bounded_factorizations(rest, bounds, MAX_OPTIONS)
-        except TooMany:
-            combos = sample_factorizations(rest, bounds, MAX_OPTIONS, seed=bound % (1 << 32))
+        combos, sampled = _factor_rows(rest, tuple(bounds), bound % (1 << 32))
+        if sampled:
             self.sampled_dims.append(d)
         out = np.ones((len(combos), S), np.int64)
         for j, f in fixed.items():
@@ -301,6 +332,8 @@ class MapSpace:
             pos = np.array([o.position(d) for d in self.dims], np.int64)
             infix = np.array([d in o.infix for d in self.dims], bool)
             nx, ny = o.infix_slots() if o.split is not None else (D, D)
+            if o.split is not None and (nx == 0 or ny == 0):
+                continue  # every dim's axis is fixed: allow_x / allow_y already say it all
             self._order_levels.append((i, pos, infix, o.split, nx, ny))
 
     # ----- rules that tie dims together (checked per row) ------------------------------------------------
