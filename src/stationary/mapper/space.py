@@ -305,7 +305,9 @@ class MapSpace:
         inner = tuple(d for d in r.inner_order if d in self.dims)
         outer = tuple(d for d in r.outer_order if d in self.dims and d not in inner)
         free = tuple(d for d in active if d not in inner and d not in outer)
-        self._free_loops[i] = len(free)
+        # the swap move's span: the free loops, or (no fixed outermost loops) every position after the fixed
+        # innermost ones, whose extra dims have no loop here and are harmless to swap
+        self._free_loops[i] = len(free) if outer else len(self.dims) - len(inner)
         return _classes(inner, free, outer, self._pairs(), tuple(self.dims))
 
     def _pairs(self) -> tuple[tuple[str, str], ...]:
