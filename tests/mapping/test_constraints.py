@@ -56,7 +56,7 @@ def test_timeloops_own_mapping_passes_and_a_rule_breaking_one_fails_the_check() 
         {"target": "weights_spad", "type": "dataspace", "keep": ["Weights"], "bypass": ["Inputs", "Outputs"]},
         {"target": "psum_spad", "type": "temporal", "factors": "M=2 S=3 Q=2", "permutation": "CSMPRQN"},
         {"target": "psum_spad", "type": "dataspace", "keep": ["Outputs", "Weights"], "bypass": ["Inputs"]},
-    ]}, nest, arch)
+    ]}, nest, load_arch(TIMELOOP_MAPPING.parent / "arch.yaml", CASE / "ert.yaml"))  # same levels, no constraints
     found = violations(bad, arch, nest)
     assert any("C=2, must be 1" in v for v in found) and any("keeps Weights" in v for v in found)
     assert any("ifmap_spad temporal M=32" in v for v in found) and any("psum_spad temporal S=3" in v for v in found)
@@ -218,3 +218,13 @@ def test_every_dataflow_returns_mappings_within_its_constraints(dataflow: str) -
         except StationaryError:
             continue  # the dataflow cannot map this layer on this array (e.g. no rows to spread)
         assert violations(found.mapping, arch, nest, cs) == []
+
+
+def test_a_mapping_file_that_breaks_the_archs_inline_constraints_is_refused() -> None:
+    arch, nest = eyeriss_exercise()
+    data = {"mapping": [
+        {"target": "psum_spad", "type": "temporal", "factors": "S=3"},
+        {"target": "DRAM", "type": "temporal", "factors": "C=128 M=256 R=3 P=56 Q=56"},
+    ]}
+    with pytest.raises(StationaryError, match="breaks .* of the architecture's constraints"):
+        mapping_from_dict(data, nest, arch, "m.yaml")

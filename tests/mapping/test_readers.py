@@ -103,7 +103,7 @@ def ert_data() -> dict:
 @pytest.mark.parametrize("change, match", [
     (lambda d: d["ERT"]["tables"][0].update(actions={"read": 1}), "valid list"),
     (lambda d: d["ERT"]["tables"][0]["actions"][0].update(energy=float("inf")), "finite"),
-    (lambda d: d["ERT"]["tables"][0]["actions"][0].update(energy=-1.0), "greater than or equal to 0"),
+    (lambda d: d["ERT"]["tables"][0]["actions"][0].update(energy=-1.0), "energy must be non-negative"),
     (lambda d: d["ERT"]["tables"][0]["actions"][0].update(energy="1.0"), "valid number"),
     (lambda d: d["ERT"]["tables"][0].update(nmae="x"), "did you mean `name`"),
     (lambda d: d.update(ert=1), "unknown key `ert`"),

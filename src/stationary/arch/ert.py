@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
 
 from stationary.arch.spec import ActionEnergy
 from stationary.errors import StationaryError
-from stationary.schema import EnergyPJ, Name, Spec, parse
+from stationary.schema import MAX_ENERGY_PJ, Name, Spec, parse
 from stationary.yamlio import load_yaml
 
 # Timeloop's action names, first match wins (topology.hpp, storageOperationMappings).
@@ -20,8 +22,15 @@ COMPUTE = ("mac_random", "mult_random", "mac", "mult", "compute")
 
 class _ERTAction(Spec):
     name: Name
-    energy: EnergyPJ
+    energy: Annotated[float, Field(allow_inf_nan=False)]
     arguments: dict[str, Any] | None = None
+
+    @field_validator("energy")
+    @classmethod
+    def _pj(cls, v: float) -> float:
+        if not 0 <= v <= MAX_ENERGY_PJ:
+            raise ValueError(f"energy must be non-negative pJ (at most {MAX_ENERGY_PJ:g}), got {v}")
+        return v
 
 
 class _ERTTable(Spec):

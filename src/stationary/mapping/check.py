@@ -56,9 +56,13 @@ def violations(mapping: Mapping, arch: Architecture, nest: LoopNest,
     for t in names:
         if not mapping.levels[top].keeps(t):
             out.append(f"{arch.levels[top].name} (the outermost level) bypasses {t}: data from nowhere")
-    for c in [*arch_constraints(arch), *constraints]:
-        out.extend(f"{msg} (constraint: {c.describe()})" for msg in _directive(c, mapping, arch, nest))
-    return out
+    return out + directive_violations(mapping, arch, nest, [*arch_constraints(arch), *constraints])
+
+
+def directive_violations(mapping: Mapping, arch: Architecture, nest: LoopNest,
+                         constraints: list[Constraint] | tuple[Constraint, ...]) -> list[str]:
+    """How `mapping` breaks these constraint directives (only these: no structural or architecture checks)."""
+    return [f"{msg} (constraint: {c.describe()})" for c in constraints for msg in _directive(c, mapping, arch, nest)]
 
 
 def _directive(c: Constraint, mapping: Mapping, arch: Architecture, nest: LoopNest) -> list[str]:

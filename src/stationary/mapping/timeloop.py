@@ -7,7 +7,7 @@ from typing import Any
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.mapping.constraints import parse_factors, parse_permutation
+from stationary.mapping.constraints import arch_constraints, parse_factors, parse_permutation
 from stationary.mapping.mapping import LevelMapping, Mapping
 from stationary.schema import check_keys, nearest, short_repr
 from stationary.workload.loopnest import LoopNest
@@ -76,6 +76,13 @@ def mapping_from_dict(data: Any, nest: LoopNest, arch: Architecture, file: str =
     if lost:
         raise StationaryError(f"the outermost level {arch.levels[top].name} bypasses {lost}: that data would come "
                               f"from nowhere", file=file, field="mapping")
+    from stationary.mapping.check import directive_violations
+
+    broken = directive_violations(mapping, arch, nest, arch_constraints(arch))
+    if broken:  # as timeloop-model does, a mapping must obey the constraints written in the architecture
+        raise StationaryError(f"the mapping breaks {len(broken)} of the architecture's constraints: {broken[0]}"
+                              + (f"; and {len(broken) - 1} more" if len(broken) > 1 else ""), file=file,
+                              field="mapping")
     return mapping
 
 
