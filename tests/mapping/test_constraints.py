@@ -228,3 +228,10 @@ def test_a_mapping_file_that_breaks_the_archs_inline_constraints_is_refused() ->
     ]}
     with pytest.raises(StationaryError, match="breaks .* of the architecture's constraints"):
         mapping_from_dict(data, nest, arch, "m.yaml")
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cs=constraint_sets(), seed=st.integers(0, 10**6))
+def test_random_constraint_sets_never_escape_slow(cs: list[Constraint], seed: int) -> None:
+    test_random_constraint_sets_never_escape.hypothesis.inner_test(cs, seed)
