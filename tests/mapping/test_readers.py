@@ -182,3 +182,14 @@ def test_cli_reports_a_misspelt_attribute_as_one_line(tmp_path: Path) -> None:
                        capture_output=True, text=True, check=False, timeout=120)
     assert p.returncode == 2 and "size_KB" in p.stderr and "sizeKB" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_parallel_group_that_keeps_no_copy_of_a_tensor_is_refused() -> None:
+    from stationary.mapper.space import MapSpace
+
+    data = arch_data()
+    node(data, "ifmap_spad")["constraints"]["dataspace"] = {"keep": []}
+    arch = arch_from_dict(data, ert(), "arch.yaml")
+    nest = problem_from_dict(problem_data(), "problem.yaml")
+    with pytest.raises(StationaryError, match="no branch of the !Parallel node .* keeps \\['Inputs'\\]"):
+        MapSpace(nest, arch)

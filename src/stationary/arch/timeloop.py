@@ -51,6 +51,7 @@ class TimeloopArchitecture(Architecture):
     """An Architecture read from a Timeloop spec, with the constraints written inside its nodes."""
 
     constraints: tuple[Constraint, ...] = ()
+    parallel_groups: tuple[tuple[str, ...], ...] = ()  # level names of each !Parallel node's branches
 
 
 def load_timeloop_arch(path: str | Path, ert: EnergyTable | None) -> Architecture:
@@ -178,8 +179,11 @@ def arch_from_dict(data: Any, ert: EnergyTable | None, file: str = "<arch>", nam
         constraints.extend(constraints_from_data({"architecture_constraints": data["architecture_constraints"]},
                                                  file))
     try:
+        groups = tuple(tuple(n.data["name"] for n in nodes if n.group == g and "class" in n.data)
+                       for g in sorted({n.group for n in nodes if n.group is not None}))
         return TimeloopArchitecture(name, tuple(levels), compute, clock_mhz=clock_mhz, technology=technology,
-                                    spatial_aliases=tuple(aliases), constraints=tuple(constraints))
+                                    spatial_aliases=tuple(aliases), constraints=tuple(constraints),
+                                    parallel_groups=groups)
     except StationaryError as exc:
         raise StationaryError(exc.message, file=file, field=exc.field) from None
 

@@ -391,6 +391,11 @@ def merge(constraints: list[Constraint], nest: LoopNest, arch: Architecture) -> 
         if r.keep & r.bypass:
             raise StationaryError(f"constraint {c.describe()} both keeps and bypasses {sorted(r.keep & r.bypass)} "
                                   f"at {c.target} (the architecture may already bypass it)")
+    for group in getattr(arch, "parallel_groups", ()):  # timeloopfe: each data space is kept in some branch
+        kept = frozenset().union(*(rules[arch.level_index(n)].keep for n in group))
+        if tensors - kept:
+            raise StationaryError(f"no branch of the !Parallel node ({', '.join(group)}) keeps "
+                                  f"{sorted(tensors - kept)}; add a keep constraint to one branch")
     top = next((i for i, lv in enumerate(arch.levels) if not lv.virtual), 0)
     if rules[top].bypass:
         raise StationaryError(f"constraints bypass {sorted(rules[top].bypass)} at the outermost level "
