@@ -6,6 +6,12 @@ exceeds its fan-out; virtual levels take no temporal loops; loop orders that giv
 one (only the relative order of a loop irrelevant to a tensor and one relevant to it matters, plus the
 order of two dims sharing a sliding-window axis); the outermost level keeps every tensor; a tile that
 overflows its level is scored invalid (capacity first: the search never returns it).
+
+Constraints (mapping/constraints.py) bound each slot's factors, fix innermost/outermost loops and mesh axes;
+rules that tie dims together (a spatial permutation, a utilization minimum) are checked per row: sampling
+draws rows that break them again, local moves that break them are undone. Work is bounded by what it
+computes: factorizations walk divisors (never the integers up to a bound), and a dimension with more than
+MAX_OPTIONS factorizations, or a level with more than MAX_ORDERS loop orders, gets a deterministic sample.
 """
 
 from __future__ import annotations
