@@ -113,7 +113,9 @@ def _inner_model(annotation: Any) -> Any:
 
 def spec_error(exc: ValidationError, model: type[BaseModel], file: str, where: str = "") -> StationaryError:
     """The first error of a pydantic validation as one StationaryError naming the field and what is valid."""
-    err = exc.errors(include_url=False, include_input=True)[0]
+    errors = exc.errors(include_url=False, include_input=True)
+    # a misspelt key also makes its field "missing": name the misspelling (with the nearest key) first
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err.get("loc", ()))
     field = _field_path(where, loc)
     if err["type"] == "extra_forbidden":

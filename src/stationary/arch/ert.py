@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
 
 from stationary.arch.spec import ActionEnergy
 from stationary.errors import StationaryError
+from stationary.schema import MAX_ENERGY_PJ, Name, Spec, parse
 from stationary.yamlio import load_yaml
 
 # Timeloop's action names, first match wins (topology.hpp, storageOperationMappings).
@@ -15,6 +18,33 @@ READ = ("random_read", "read")
 FILL = ("random_fill", "random_write", "fill", "write")
 UPDATE = ("random_update", "random_write", "update", "write")
 COMPUTE = ("mac_random", "mult_random", "mac", "mult", "compute")
+
+
+class _ERTAction(Spec):
+    name: Name
+    energy: Annotated[float, Field(allow_inf_nan=False)]
+    arguments: dict[str, Any] | None = None
+
+    @field_validator("energy")
+    @classmethod
+    def _pj(cls, v: float) -> float:
+        if not 0 <= v <= MAX_ENERGY_PJ:
+            raise ValueError(f"energy must be non-negative pJ (at most {MAX_ENERGY_PJ:g}), got {v}")
+        return v
+
+
+class _ERTTable(Spec):
+    name: Name
+    actions: list[_ERTAction]
+
+
+class _ERTBody(Spec):
+    version: str | float | int | None = None
+    tables: list[_ERTTable]
+
+
+class _ERTFile(Spec):
+    ERT: _ERTBody
 
 
 class EnergyTable:
@@ -31,27 +61,17 @@ class EnergyTable:
 
     @classmethod
     def from_dict(cls, data: Any, file: str = "<ert>") -> EnergyTable:
-        ert = data.get("ERT") if isinstance(data, dict) else None
-        if not isinstance(ert, dict) or not isinstance(ert.get("tables"), list):
-            raise StationaryError("expected an Accelergy ERT: `ERT: {tables: [...]}`", file=file, field="ERT.tables")
+        """Validate an Accelergy ERT (`ERT: {version, tables: [{name, actions: [{name, energy, arguments}]}]}`):
+        unknown keys, non-numeric or negative or infinite energies are one error naming the field."""
+        spec = parse(_ERTFile, data, file)
         tables: dict[str, dict[str, float]] = {}
-        for i, table in enumerate(ert["tables"]):
-            where = f"ERT.tables[{i}]"
-            if not isinstance(table, dict) or "name" not in table:
-                raise StationaryError("each table needs a name", file=file, field=where)
+        for table in spec.ERT.tables:
             actions: dict[str, float] = {}
-            for j, action in enumerate(table.get("actions") or []):
-                try:
-                    name, energy = str(action["name"]), float(action["energy"])
-                except (KeyError, TypeError, ValueError):
-                    raise StationaryError("each action needs a name and a numeric energy", file=file,
-                                          field=f"{where}.actions[{j}]") from None
-                if not energy >= 0:
-                    raise StationaryError(f"energy must be non-negative pJ, got {energy}", file=file,
-                                          field=f"{where}.actions[{j}].energy")
+            for action in table.actions:
                 # several argument variants of one action: take the most expensive, as Timeloop does
-                actions[name] = max(energy, actions.get(name, 0.0))
-            tables[component_name(str(table["name"]))] = actions
+                actions[action.name] = max(action.energy, actions.get(action.name, 0.0))
+            name = component_name(table.name)
+            tables[name] = {**tables.get(name, {}), **actions}
         return cls(tables, file)
 
     def actions(self, component: str) -> dict[str, float] | None:

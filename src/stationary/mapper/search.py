@@ -14,6 +14,7 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapper.space import MapSpace
+from stationary.mapping.check import violations
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import DATAFLOWS, dataflow_constraints
 from stationary.mapping.mapping import Mapping
@@ -114,7 +115,18 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
         for b2 in order:
             pareto.append((float(front_fast.energy_pj[b2]), int(front_fast.cycles[b2]),
                            row_to_mapping(pool.front, int(b2), nest, arch)))
+    for m in [mapping, *(p[2] for p in pareto)]:
+        assert_valid(m, nest, arch, space.constraints)
     return SearchResult(mapping, result, evaluated, time.perf_counter() - start, strategy, fast_energy, pareto)
+
+
+def assert_valid(mapping: Mapping, nest: LoopNest, arch: Architecture, constraints: list[Constraint]) -> None:
+    """The independent check (mapping/check.py) on a mapping the search returns: a failure is a bug in the map
+    space, never the user's input, so it is an AssertionError (raised even under `python -O`)."""
+    found = violations(mapping, arch, nest, constraints)
+    if found:
+        raise AssertionError(f"the map space produced a mapping of {nest.name} on {arch.name} that breaks "
+                             f"{len(found)} rule(s): " + "; ".join(found[:5]))
 
 
 class _Pool:

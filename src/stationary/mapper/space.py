@@ -6,6 +6,12 @@ exceeds its fan-out; virtual levels take no temporal loops; loop orders that giv
 one (only the relative order of a loop irrelevant to a tensor and one relevant to it matters, plus the
 order of two dims sharing a sliding-window axis); the outermost level keeps every tensor; a tile that
 overflows its level is scored invalid (capacity first: the search never returns it).
+
+Constraints (mapping/constraints.py) bound each slot's factors, fix innermost/outermost loops and mesh axes;
+rules that tie dims together (a spatial permutation, a utilization minimum) are checked per row: sampling
+draws rows that break them again, local moves that break them are undone. Work is bounded by what it
+computes: factorizations walk divisors (never the integers up to a bound), and a dimension with more than
+MAX_OPTIONS factorizations, or a level with more than MAX_ORDERS loop orders, gets a deterministic sample.
 """
 
 from __future__ import annotations
@@ -14,38 +20,160 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.mapping.constraints import Constraint, LevelRules, merge
+from stationary.mapping.constraints import Constraint, LevelRules, arch_constraints, merge, min_utilization
 from stationary.model.fast import MappingArrays
 from stationary.workload.loopnest import LoopNest
 
+MAX_OPTIONS = 200_000  # factorizations of one dimension listed as rows; above it a deterministic sample ...
+SAMPLED_OPTIONS = 5_000  # ... of this many rows
+MAX_DIVISORS_FOR_COUNT = 2_000  # the exact pre-flight count of bounded factorizations runs up to this
+MAX_ORDERS = 40_320  # loop orders of one level enumerated (8!); above it a deterministic sample
+SAMPLE_TRIES = 8  # rounds of re-drawing the rows of a sample that break an order/utilization rule
+
 
 def primes(n: int) -> list[int]:
-    """Prime factors of n with multiplicity, ascending."""
-    out, p = [], 2
-    while n > 1 and p * p <= n:
+    """Prime factors of n with multiplicity, ascending (trial division up to sqrt(n): fine for n <= 2^40)."""
+    out: list[int] = []
+    for p in (2, 3):
         while n % p == 0:
             out.append(p)
             n //= p
-        p += 1
+    p = 5
+    while n > 1 and p * p <= n:
+        for q in (p, p + 2):  # 6k - 1, 6k + 1
+            while n % q == 0:
+                out.append(q)
+                n //= q
+        p += 6
     if n > 1:
         out.append(n)
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def divisors(n: int) -> tuple[int, ...]:
+    """Every divisor of n, ascending, built from its prime factors (cost: the number of divisors)."""
+    divs = [1]
+    counts: dict[int, int] = {}
+    for p in primes(n):
+        counts[p] = counts.get(p, 0) + 1
+    for p, e in counts.items():
+        divs = [d * p ** j for d in divs for j in range(e + 1)]
+    return tuple(sorted(divs))
+
+
+def count_factorizations(n: int, k: int) -> int:
+    """How many ordered k-tuples multiply to n (no bounds): the product over primes of C(e + k - 1, k - 1)."""
+    counts: dict[int, int] = {}
+    for p in primes(n):
+        counts[p] = counts.get(p, 0) + 1
+    return math.prod(math.comb(e + k - 1, k - 1) for e in counts.values()) if k else int(n == 1)
+
+
+class TooMany(Exception):
+    """More factorizations than the limit (internal: the caller samples instead)."""
+
+
+def bounded_factorizations(n: int, bounds: list[tuple[int, int]], limit: int | None = None) -> list[tuple[int, ...]]:
+    """Every tuple (f_1..f_k) with product n and lo_j <= f_j <= hi_j, by walking n's divisors (never the
+    integers up to n); raises TooMany past `limit` rows."""
+    out: list[tuple[int, ...]] = []
+    k = len(bounds)
+    # the largest product the slots from j on can still take: prunes dead ends early
+    room = [1] * (k + 1)
+    for j in range(k - 1, -1, -1):
+        room[j] = min(room[j + 1] * bounds[j][1], n)
+
+    def walk(rest: int, j: int, prefix: tuple[int, ...]) -> None:
+        if j == k - 1:
+            lo, hi = bounds[j]
+            if lo <= rest <= hi:
+                out.append((*prefix, rest))
+                if limit is not None and len(out) > limit:
+                    raise TooMany
+            return
+        lo, hi = bounds[j]
+        for f in divisors(rest):
+            if f > hi:
+                break
+            if f >= lo and rest // f <= room[j + 1]:
+                walk(rest // f, j + 1, (*prefix, f))
+
+    if k == 0:
+        return [()] if n == 1 else []
+    walk(n, 0, ())
+    return out
+
+
 def ordered_factorizations(n: int, k: int) -> list[tuple[int, ...]]:
     """All k-tuples of positive integers whose product is n (perfect factorizations over k slots)."""
-    if k == 1:
-        return [(n,)]
-    out = []
-    for f in range(1, n + 1):
-        if n % f == 0:
-            out.extend((f, *rest) for rest in ordered_factorizations(n // f, k - 1))
-    return out
+    return bounded_factorizations(n, [(1, n)] * k)
+
+
+def sample_factorizations(n: int, bounds: list[tuple[int, int]], count: int, seed: int) -> list[tuple[int, ...]]:
+    """Up to `count` distinct bounded factorizations of n, drawn slot by slot from the divisors of what is left
+    (deterministic for a seed), plus each one-slot-takes-all tuple that fits: a map space too large to list."""
+    rng = np.random.default_rng(seed)
+    k = len(bounds)
+    found: set[tuple[int, ...]] = set()
+    for j in range(k):  # everything in one slot, the rest 1
+        row = tuple(n if i == j else 1 for i in range(k))
+        if all(lo <= f <= hi for f, (lo, hi) in zip(row, bounds)):
+            found.add(row)
+    choices: dict[tuple[int, int], list[int]] = {}
+    for _ in range(count * 4):
+        if len(found) >= count:
+            break
+        rest, row = n, []
+        for j in range(k - 1):
+            options = choices.get((rest, j))
+            if options is None:
+                lo, hi = bounds[j]
+                options = choices[(rest, j)] = [f for f in divisors(rest) if lo <= f <= hi]
+            if not options:
+                break
+            f = options[int(rng.integers(len(options)))]
+            row.append(f)
+            rest //= f
+        else:
+            lo, hi = bounds[-1]
+            if lo <= rest <= hi:
+                found.add((*row, rest))
+    return sorted(found)
+
+
+def count_bounded(n: int, bounds: tuple[tuple[int, int], ...]) -> int:
+    """How many bounded factorizations of n there are, without listing them: a count over (what is left, slot)
+    pairs where n has at most MAX_DIVISORS_FOR_COUNT divisors, else the unbounded count (an upper bound)."""
+    if len(divisors(n)) > MAX_DIVISORS_FOR_COUNT:
+        return count_factorizations(n, len(bounds))
+
+    @functools.cache
+    def ways(rest: int, j: int) -> int:
+        lo, hi = bounds[j]
+        if j == len(bounds) - 1:
+            return int(lo <= rest <= hi)
+        return sum(ways(rest // f, j + 1) for f in divisors(rest) if lo <= f <= hi)
+
+    return ways(n, 0) if bounds else int(n == 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _factor_rows(n: int, bounds: tuple[tuple[int, int], ...], seed: int) -> tuple[list[tuple[int, ...]], bool]:
+    """(rows, sampled): every bounded factorization of n, or a deterministic sample when there are more than
+    MAX_OPTIONS (the pre-flight count decides before any is listed). Cached: dataflow seeds share them."""
+    if count_bounded(n, bounds) <= MAX_OPTIONS:
+        try:
+            return bounded_factorizations(n, list(bounds), MAX_OPTIONS), False
+        except TooMany:
+            pass
+    return sample_factorizations(n, list(bounds), SAMPLED_OPTIONS, seed), True
 
 
 @dataclass(frozen=True)
@@ -64,6 +192,7 @@ class MapSpace:
         self.nest, self.arch = nest, arch
         self.constraints = list(constraints or [])
         self.rules: list[LevelRules] = merge(self.constraints, nest, arch)
+        self.min_macs = math.ceil(min_utilization(self.constraints, arch) * arch.compute.instances - 1e-9)
         self.dims = nest.dims
         D, L, T = len(self.dims), len(arch.levels), len(nest.tensors)
         self.n_dims, self.n_levels, self.n_tensors = D, L, T
@@ -74,7 +203,9 @@ class MapSpace:
                 self.slots.append(Slot(i, False))
             if self.fanout[i][0] * self.fanout[i][1] > 1:
                 self.slots.append(Slot(i, True))
+        self._check_rules_have_slots()
         # per dim: the factorizations over slots that the rules allow
+        self.sampled_dims: list[str] = []  # dims with too many factorizations to list: a sample of them
         self.options: list[np.ndarray] = []
         for d in self.dims:
             opts = self._dim_options(d)
@@ -84,11 +215,12 @@ class MapSpace:
         # keep: fixed (L, T) mask and values
         self.keep_fixed = np.zeros((L, T), bool)
         self.keep_value = np.ones((L, T), bool)
+        top = next((i for i, lv in enumerate(arch.levels) if not lv.virtual), 0)
         for i, (lv, r) in enumerate(zip(arch.levels, self.rules)):
             for t, tensor in enumerate(nest.tensors):
                 if lv.virtual or tensor.name in r.bypass:
                     self.keep_fixed[i, t], self.keep_value[i, t] = True, False
-                elif tensor.name in r.keep or i == 0:
+                elif tensor.name in r.keep or i == top:
                     self.keep_fixed[i, t], self.keep_value[i, t] = True, True
         # spatial axis per (level, dim): allowed on X / Y
         self.allow_x = np.ones((L, D), bool)
@@ -98,53 +230,63 @@ class MapSpace:
             for k, d in enumerate(self.dims):
                 self.allow_x[i, k] = fx > 1 and (r.spatial_x is None or d in r.spatial_x)
                 self.allow_y[i, k] = fy > 1 and (r.spatial_y is None or d in r.spatial_y)
+        self._prepare_order_rules()
+        self._free_loops = [0] * L
         self.perm_classes = [self._order_classes(i) for i in range(L)]
         self._prepare_moves()
 
     # ----- construction ---------------------------------------------------------------------------------
-    def _slot_rule(self, s: Slot, d: str) -> tuple[int | None, int]:
-        """(fixed factor or None, largest factor allowed) for dim d in slot s."""
+    def _check_rules_have_slots(self) -> None:
+        """A factor > 1 fixed where the level has no such loops (a virtual level's temporal loops) is an error."""
+        for i, (r, lv) in enumerate(zip(self.rules, self.arch.levels)):
+            if lv.virtual and any(f > 1 for f in r.temporal.values()):
+                raise StationaryError(f"constraints fix temporal factors at {lv.name}, which holds no loops")
+            if self.fanout[i] == (1, 1) and any(f > 1 for f in r.spatial.values()):
+                raise StationaryError(f"constraints fix spatial factors at {lv.name}, which has no fan-out")
+
+    def _slot_rule(self, s: Slot, d: str) -> tuple[int | None, int, int]:
+        """(fixed factor or None, smallest, largest factor allowed) for dim d in slot s."""
         r = self.rules[s.level]
+        bound = self.nest.bounds[d]
         if s.spatial:
             fx, fy = self.fanout[s.level]
             ok_x = fx > 1 and (r.spatial_x is None or d in r.spatial_x)
             ok_y = fy > 1 and (r.spatial_y is None or d in r.spatial_y)
-            cap = max(fx if ok_x else 1, fy if ok_y else 1)
-            return r.spatial.get(d), cap
-        return r.temporal.get(d), self.nest.bounds[d]
+            cap = min(max(fx if ok_x else 1, fy if ok_y else 1), r.spatial_max.get(d, bound), bound)
+            return r.spatial.get(d), r.spatial_min.get(d, 1), cap
+        return r.temporal.get(d), r.temporal_min.get(d, 1), min(r.temporal_max.get(d, bound), bound)
 
     def _dim_options(self, d: str) -> np.ndarray:
+        """Rows (one per allowed factorization of d over the slots); a deterministic sample past MAX_OPTIONS."""
         bound = self.nest.bounds[d]
-        fixed, free = {}, []
+        S = len(self.slots)
+        fixed: dict[int, int] = {}
+        free: list[tuple[int, int, int]] = []
         for j, s in enumerate(self.slots):
-            f, cap = self._slot_rule(s, d)
+            f, lo, hi = self._slot_rule(s, d)
             if f is not None:
-                if f > cap:
-                    return np.zeros((0, len(self.slots)), np.int64)
+                if not lo <= f <= max(hi, 1) or (f > 1 and f > hi):
+                    return np.zeros((0, S), np.int64)
                 fixed[j] = f
-            elif cap > 1:
-                free.append((j, cap))
+            elif hi > 1:
+                free.append((j, lo, hi))
+            elif lo > 1:
+                return np.zeros((0, S), np.int64)
         rest = bound
         for f in fixed.values():
             if rest % f:
-                return np.zeros((0, len(self.slots)), np.int64)
+                return np.zeros((0, S), np.int64)
             rest //= f
-        rows = []
-        if not free:
-            if rest != 1:
-                return np.zeros((0, len(self.slots)), np.int64)
-            free_combos: list[tuple[int, ...]] = [()]
-        else:
-            free_combos = [c for c in ordered_factorizations(rest, len(free))
-                           if all(f <= cap for f, (_, cap) in zip(c, free))]
-        for combo in free_combos:
-            row = [1] * len(self.slots)
-            for j, f in fixed.items():
-                row[j] = f
-            for (j, _), f in zip(free, combo):
-                row[j] = f
-            rows.append(row)
-        return np.array(rows, np.int64).reshape(-1, len(self.slots))
+        bounds = [(lo, hi) for _, lo, hi in free]
+        combos, sampled = _factor_rows(rest, tuple(bounds), bound % (1 << 32))
+        if sampled:
+            self.sampled_dims.append(d)
+        out = np.ones((len(combos), S), np.int64)
+        for j, f in fixed.items():
+            out[:, j] = f
+        if combos and free:
+            out[:, [j for j, _, _ in free]] = np.array(combos, np.int64).reshape(len(combos), len(free))
+        return out
 
     def _why_no_factorization(self, d: str) -> str:
         """Name the constraint that leaves dimension d no perfect factorization."""
@@ -154,20 +296,25 @@ class MapSpace:
             except StationaryError:
                 return (f"no valid mapping: dimension {d}={self.nest.bounds[d]} cannot be factored under "
                         f"constraint {self.constraints[k - 1].describe()}")
-        return f"no valid mapping: dimension {d}={self.nest.bounds[d]} cannot be factored over the levels"
+        inline = [c.describe() for c in arch_constraints(self.arch)]
+        return (f"no valid mapping: dimension {d}={self.nest.bounds[d]} cannot be factored over the levels"
+                + (f" under the architecture's constraints ({'; '.join(inline)})" if inline else ""))
 
     def _order_classes(self, i: int) -> np.ndarray:
         """Loop orders of level i, one per class of orders with identical counts (innermost first)."""
-        {d: k for k, d in enumerate(self.dims)}
         slot = next((j for j, s in enumerate(self.slots) if s.level == i and not s.spatial), None)
         r = self.rules[i]
         if slot is None:
             active: list[str] = []
         else:
             active = [d for k, d in enumerate(self.dims) if self.options[k][:, slot].max() > 1]
-        fixed = [d for d in r.inner_order if d in self.dims]
-        free = [d for d in active if d not in fixed]
-        return _classes(tuple(fixed), tuple(free), self._pairs(), tuple(self.dims))
+        inner = tuple(d for d in r.inner_order if d in self.dims)
+        outer = tuple(d for d in r.outer_order if d in self.dims and d not in inner)
+        free = tuple(d for d in active if d not in inner and d not in outer)
+        # the swap move's span: the free loops, or (no fixed outermost loops) every position after the fixed
+        # innermost ones, whose extra dims have no loop here and are harmless to swap
+        self._free_loops[i] = len(free) if outer else len(self.dims) - len(inner)
+        return _classes(inner, free, outer, self._pairs(), tuple(self.dims))
 
     def _pairs(self) -> tuple[tuple[str, str], ...]:
         """Ordered dim pairs whose relative order can change counts (see the module docstring)."""
@@ -182,6 +329,50 @@ class MapSpace:
                 pairs.update(itertools.combinations(ds, 2))
         return tuple(sorted(pairs))
 
+    def _prepare_order_rules(self) -> None:
+        """Per level with a spatial permutation: the order position of each dim and the split rule, as arrays."""
+        D = self.n_dims
+        self._order_levels: list[tuple[int, np.ndarray, np.ndarray, int | None, int, int]] = []
+        for i, r in enumerate(self.rules):
+            o = r.spatial_order
+            if o is None or self.fanout[i] == (1, 1):
+                continue
+            pos = np.array([o.position(d) for d in self.dims], np.int64)
+            infix = np.array([d in o.infix for d in self.dims], bool)
+            nx, ny = o.infix_slots() if o.split is not None else (D, D)
+            if o.split is not None and (nx == 0 or ny == 0):
+                continue  # every dim's axis is fixed: allow_x / allow_y already say it all
+            self._order_levels.append((i, pos, infix, o.split, nx, ny))
+
+    # ----- rules that tie dims together (checked per row) ------------------------------------------------
+    def legal(self, m: MappingArrays) -> np.ndarray:
+        """(B,) True where the spatial permutation/split rules and the utilization minimum hold."""
+        ok = np.ones(m.size, bool)
+        for i, pos, infix, split, nx, ny in self._order_levels:
+            live = m.spatial[:, i, :] > 1
+            x = m.spatial_x[:, i, :]
+            if split is not None:
+                ok &= ((live & x & infix).sum(axis=1) <= nx) & ((live & ~x & infix).sum(axis=1) <= ny)
+                forced_x = pos < split
+                ok &= ~(live & ~infix & (x != forced_x)).any(axis=1)
+            else:
+                max_x = np.where(live & x, pos, -1).max(axis=1)
+                min_y = np.where(live & ~x, pos, D_BIG).min(axis=1)
+                ok &= max_x <= min_y
+        if self.min_macs > 1:
+            ok &= np.prod(m.spatial, axis=(1, 2)) >= self.min_macs
+        return ok
+
+    def _arranged_axes(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Axis bits (n, L, D): random, except on levels with a spatial permutation, where a random order of
+        the free dims (and a random cut where no split is given) decides X/Y as Timeloop's mapper would."""
+        bits = rng.random((n, self.n_levels, self.n_dims)) < 0.5
+        for i, pos, infix, split, _, _ in self._order_levels:
+            key = pos[None, :] + np.where(infix[None, :], rng.random((n, self.n_dims)) * 0.999, 0.0)
+            rank = np.argsort(np.argsort(key, axis=1, kind="stable"), axis=1)
+            cut = np.full((n, 1), split) if split is not None else rng.integers(0, self.n_dims + 1, (n, 1))
+            bits[:, i, :] = rank < cut
+        return bits
 
     # ----- size and sampling ---------------------------------------------------------------------------
     @property
@@ -213,16 +404,37 @@ class MapSpace:
             keep[:, i, t] = keep_bits[:, n]
         return MappingArrays(tf, sf, x, perm, keep)
 
-    def sample(self, rng: np.random.Generator, n: int) -> MappingArrays:
-        """n random mappings (uniform over each dim's factorizations, orders, axes and keeps)."""
+    def _draw(self, rng: np.random.Generator, n: int) -> MappingArrays:
         choice = np.stack([rng.integers(len(o), size=n) for o in self.options], axis=1)
         perm_idx = np.stack([rng.integers(len(p), size=n) for p in self.perm_classes], axis=1)
-        axis_bits = rng.random((n, self.n_levels, self.n_dims)) < 0.5
+        axis_bits = self._arranged_axes(rng, n)
         keep_bits = rng.random((n, len(self.free_keeps))) < 0.5
         return self._assemble(choice, perm_idx, axis_bits, keep_bits)
 
+    def sample(self, rng: np.random.Generator, n: int) -> MappingArrays:
+        """n random mappings (uniform over each dim's factorizations, orders, axes and keeps), every one within
+        the constraints: rows that break a rule tying dims together are drawn again (or replaced by a legal one)."""
+        m = self._draw(rng, n)
+        if not self._order_levels and self.min_macs <= 1:
+            return m
+        ok = self.legal(m)
+        for _ in range(SAMPLE_TRIES):
+            if ok.all():
+                return m
+            bad = np.nonzero(~ok)[0]
+            fresh = self._draw(rng, len(bad))
+            m = _put(m, bad, fresh)
+            ok[bad] = self.legal(fresh)
+        good = np.nonzero(ok)[0]
+        if not len(good):
+            raise StationaryError(f"no mapping of {self.nest.name} on {self.arch.name} found within the "
+                                  f"spatial-permutation and utilization constraints in {n * (SAMPLE_TRIES + 1)} "
+                                  f"random draws")
+        bad = np.nonzero(~ok)[0]
+        return _put(m, bad, m.take(good[rng.integers(len(good), size=len(bad))]))
+
     def enumerate(self, batch: int = 8192) -> itertools.chain:
-        """Every mapping of the space, in batches (only for small spaces)."""
+        """Every mapping of the space, in batches (only for small spaces); rows breaking a rule are left out."""
         radices = ([len(o) for o in self.options] + [len(p) for p in self.perm_classes]
                    + [2] * len(self.free_keeps))
         both = np.argwhere(self.allow_x & self.allow_y)
@@ -241,7 +453,11 @@ class MapSpace:
                 axis_bits = np.zeros((dg.shape[0], L, D), bool)
                 for n, (i, k) in enumerate(both):
                     axis_bits[:, i, k] = dg[:, D + L + K + n] == 1
-                yield self._assemble(dg[:, :D], dg[:, D:D + L], axis_bits, dg[:, D + L:D + L + K] == 1)
+                m = self._assemble(dg[:, :D], dg[:, D:D + L], axis_bits, dg[:, D + L:D + L + K] == 1)
+                if self._order_levels or self.min_macs > 1:
+                    m = m.take(np.nonzero(self.legal(m))[0])
+                if m.size:
+                    yield m
 
         return gen()
 
@@ -269,18 +485,18 @@ class MapSpace:
         d_kind, d_lev = self._slot_kind[dst], self._slot_level[dst]
         s_val = both[rows, s_kind, s_lev, k]
         d_val = both[rows, d_kind, d_lev, k]
-        p = self._spf[np.minimum(s_val, len(self._spf) - 1)]
-        ok &= (s_val > 1) & (d_val * p <= self._cap[dst, k])
+        p = self._smallest_prime(s_val)
+        ok &= (s_val > 1) & (d_val * p <= self._cap[dst, k]) & (s_val // p >= self._lo[src, k])
         both[rows[ok], s_kind[ok], s_lev[ok], k[ok]] = s_val[ok] // p[ok]
         both[rows[ok], d_kind[ok], d_lev[ok], k[ok]] = d_val[ok] * p[ok]
         tf, sf = both[:, 0].copy(), both[:, 1].copy()
-        # 2) swap two loops of one level (20%)
+        # 2) swap two free loops of one level (20%); the constrained innermost/outermost loops stay
         sw = (kind >= 0.6) & (kind < 0.8)
         lev = rng.integers(self.n_levels, size=B)
         lo = self._fixed_inner[lev]
-        span = self.n_dims - lo
-        a = lo + (rng.random(B) * span).astype(np.int64)
-        c = lo + (rng.random(B) * span).astype(np.int64)
+        span = self._n_free[lev]
+        a = np.minimum(lo + (rng.random(B) * span).astype(np.int64), self.n_dims - 1)
+        c = np.minimum(lo + (rng.random(B) * span).astype(np.int64), self.n_dims - 1)
         sw &= span >= 2
         ia, ic = perm[rows, lev, a], perm[rows, lev, c]
         perm[rows[sw], lev[sw], a[sw]] = ic[sw]
@@ -295,20 +511,28 @@ class MapSpace:
             tg = kind >= 0.9
             fk2 = np.array(self.free_keeps)[rng.integers(len(self.free_keeps), size=B)]
             keep[rows[tg], fk2[tg, 0], fk2[tg, 1]] = ~keep[rows[tg], fk2[tg, 0], fk2[tg, 1]]
-        return MappingArrays(tf, sf, sx, perm, keep)
+        out = MappingArrays(tf, sf, sx, perm, keep)
+        if self._order_levels or self.min_macs > 1:
+            bad = np.nonzero(~self.legal(out))[0]
+            if len(bad):
+                out = _put(out, bad, m.take(bad))
+        return out
 
     def _prepare_moves(self) -> None:
-        """Tables for vectorized moves: free slots per dim, their caps, smallest prime factors."""
+        """Tables for vectorized moves: free slots per dim, their bounds, smallest prime factors of every
+        divisor of every bound (a lookup table over divisors, not over the integers up to the bound)."""
         S, D = len(self.slots), self.n_dims
         self._slot_kind = np.array([1 if s.spatial else 0 for s in self.slots], np.int64)
         self._slot_level = np.array([s.level for s in self.slots], np.int64)
         self._cap = np.ones((S, D), np.int64)
+        self._lo = np.ones((S, D), np.int64)
         movable = []
         for k, d in enumerate(self.dims):
             row = []
             for j, s in enumerate(self.slots):
-                fixed, cap = self._slot_rule(s, d)
+                fixed, lo, cap = self._slot_rule(s, d)
                 self._cap[j, k] = cap if fixed is None else 0
+                self._lo[j, k] = lo
                 if fixed is None and cap > 1:
                     row.append(j)
             movable.append(row)
@@ -316,14 +540,18 @@ class MapSpace:
         self._movable = np.zeros((D, max(1, max(len(r) for r in movable))), np.int64)
         for k, r in enumerate(movable):
             self._movable[k, :len(r)] = r
-        top = max(self.nest.bounds.values()) + 1
-        spf = np.arange(top + 1)
-        for q in range(2, int(top ** 0.5) + 1):
-            hit = (spf[q * q::q] == np.arange(q * q, top + 1, q))
-            spf[q * q::q][hit] = q
-        self._spf = spf
+        values = sorted({v for b in self.nest.bounds.values() for v in divisors(b)})
+        self._spf_keys = np.array(values, np.int64)
+        self._spf_vals = np.array([primes(v)[0] if v > 1 else 1 for v in values], np.int64)
         self._fixed_inner = np.array([len([d for d in r.inner_order if d in self.dims]) for r in self.rules],
                                      np.int64)
+        self._n_free = np.array(self._free_loops, np.int64)
+
+    def _smallest_prime(self, values: np.ndarray) -> np.ndarray:
+        """Smallest prime factor of each value (each a divisor of a bound; 1 for 1)."""
+        idx = np.clip(np.searchsorted(self._spf_keys, values), 0, len(self._spf_keys) - 1)
+        found = self._spf_keys[idx] == values
+        return np.where(found, self._spf_vals[idx], 1)
 
     def minimal(self) -> MappingArrays:
         """The mapping with the smallest tiles: every free factor at the outermost slot, bypass where free."""
@@ -331,21 +559,41 @@ class MapSpace:
         for k, o in enumerate(self.options):
             choice[0, k] = int(np.lexsort(o.T[::-1])[-1])  # most weight in slot 0 (outermost)
         perm_idx = np.zeros((1, self.n_levels), np.int64)
-        axis_bits = np.zeros((1, self.n_levels, self.n_dims), bool)
+        axis_bits = self._arranged_axes(np.random.default_rng(0), 1)
         keep_bits = np.zeros((1, len(self.free_keeps)), bool)
         return self._assemble(choice, perm_idx, axis_bits, keep_bits)
 
 
+D_BIG = 1 << 30
+
+
+def _put(m: MappingArrays, rows: np.ndarray, new: MappingArrays) -> MappingArrays:
+    """m with `rows` replaced by the rows of `new` (a copy)."""
+    parts = {}
+    for f in ("temporal", "spatial", "spatial_x", "permutation", "keep"):
+        a = getattr(m, f).copy()
+        a[rows] = getattr(new, f)
+        parts[f] = a
+    return MappingArrays(**parts)
+
+
 @functools.lru_cache(maxsize=512)
-def _classes(fixed: tuple[str, ...], free: tuple[str, ...], pairs: tuple[tuple[str, str], ...],
-             dims: tuple[str, ...]) -> np.ndarray:
-    """One representative order (as dim indices, innermost first) per class of equivalent orders."""
+def _classes(fixed: tuple[str, ...], free: tuple[str, ...], outer: tuple[str, ...],
+             pairs: tuple[tuple[str, str], ...], dims: tuple[str, ...]) -> np.ndarray:
+    """One representative order (as dim indices, innermost first) per class of equivalent orders: the fixed
+    innermost loops, then the free ones in every order (a deterministic sample past MAX_ORDERS orders), then the
+    fixed outermost loops, then the dims without loops at this level."""
     k_of = {d: k for k, d in enumerate(dims)}
-    active = set(fixed) | set(free)
+    active = set(fixed) | set(free) | set(outer)
     used = [(x, y) for x, y in pairs if x in active and y in active]
     seen: dict[tuple[bool, ...], list[str]] = {}
-    for perm in itertools.permutations(free):
-        order = list(fixed) + list(perm)
+    if math.factorial(len(free)) <= MAX_ORDERS:
+        perms: Any = itertools.permutations(free)
+    else:
+        rng = np.random.default_rng(len(free))
+        perms = [free] + [tuple(free[j] for j in rng.permutation(len(free))) for _ in range(MAX_ORDERS)]
+    for perm in perms:
+        order = list(fixed) + list(perm) + list(outer)
         pos = {d: n for n, d in enumerate(order)}
         seen.setdefault(tuple(pos[x] < pos[y] for x, y in used), order)
     rows = []

@@ -59,9 +59,13 @@ def dataflow_constraints(name: str, nest: LoopNest, arch: Architecture) -> list[
         return tuple(d for d in ds if d in dims)
 
     def spatial(x: tuple[str, ...], y: tuple[str, ...] | None = None, factors: tuple = ()) -> Constraint:
-        if y is None:  # no split: the listed dims may use either axis
-            return Constraint(top, "spatial", factors, only(*x), None, source=src)
-        return Constraint(top, "spatial", factors, only(*x) + only(*y), len(only(*x)), source=src)
+        """Only the dims in x (and y) may be spatial: every other dim's spatial factor is fixed to 1. Without
+        y the listed dims may use either mesh axis; with y, x go on X and y on Y (a permutation and split)."""
+        listed = set(x) | set(y or ())
+        ones = tuple((d, 1) for d in nest.dims if d not in listed)
+        if y is None:
+            return Constraint(top, "spatial", factors + ones, source=src)
+        return Constraint(top, "spatial", factors + ones, only(*x) + only(*y), len(only(*x)), source=src)
 
     def pe_keep(kept: set[str]) -> list[Constraint]:
         out = []
