@@ -23,6 +23,7 @@ dims; dimension indices, innermost loop first) and `keep` (B, levels, tensors).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ from stationary.model.result import LevelResult, Result, TensorCounts
 from stationary.workload.loopnest import LoopNest
 
 Array = np.ndarray
+INT_LIMIT = float(2**62)  # counts stay below this so no product or sum of two of them wraps int64
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,15 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
     perm = np.zeros((B, L, D), np.int64)
     keep = np.zeros((B, L, T), bool)
     for b, m in enumerate(mappings):
-        for i, (lm, lv) in enumerate(zip(m.levels, arch.levels)):
+        kept = m.keep_table(nest, arch)
+        for i, lm in enumerate(m.levels):
             axis = lm.spatial_axis(dims)
             for k, d in enumerate(dims):
                 tf[b, i, k] = lm.temporal.get(d, 1)
                 sf[b, i, k] = lm.spatial.get(d, 1)
                 sx[b, i, k] = axis[d] == "X"
             perm[b, i] = [dims.index(d) for d in lm.temporal_order(dims)]
-            keep[b, i] = [lm.keeps(t.name, lv.virtual) for t in nest.tensors]
+            keep[b, i] = kept[i]
     return MappingArrays(tf, sf, sx, perm, keep)
 
 
@@ -154,6 +157,9 @@ class FastModel:
                 if len(axis) > 2:
                     raise StationaryError(f"the fast model handles at most 2 dimensions per tensor axis "
                                           f"({tensor.name}); use the exact model")
+        # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
+        self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
+                              for axes in self.axes)
         self.read_write = np.array([t.read_write for t in nest.tensors])
         levels = arch.levels
         self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
@@ -164,6 +170,7 @@ class FastModel:
         self.e_leak = np.array([lv.energy.leak_pj for lv in levels])
         self.capacity = np.array([np.inf if lv.size_words is None else lv.size_words for lv in levels])
         self.virtual = np.array([lv.virtual for lv in levels])
+        self.outermost = next((i for i, lv in enumerate(levels) if not lv.virtual), 0)
 
     # ----- projections ---------------------------------------------------------------------------------
     def _axis_extents(self, t: int, ext: Array) -> list[Array]:
@@ -195,6 +202,7 @@ class FastModel:
         """Counts, energy and cycles of every mapping in the batch."""
         L, T = self.n_levels, self.n_tensors
         B = m.size
+        self._check_range(m)
         # inner-first views: j = 0 is the level next to the MACs
         tf = m.temporal[:, ::-1].astype(np.int64)
         sf = m.spatial[:, ::-1].astype(np.int64)
@@ -266,6 +274,22 @@ class FastModel:
                 partition[:, j, t] = np.where(kept[:, j], part[j], 0)
         return self._costs(m, reads, fills, updates, tiles, keep, replication, compute_cycles, macs, partition)
 
+    def _check_range(self, m: MappingArrays) -> None:
+        """Refuse a batch whose counts could pass int64 (they would wrap to negative numbers).
+
+        Every count (tile, deliveries, reads, fills, updates, over all instances) is at most the box factor
+        times the iterations of the nest, the product of all factors; checked in floating point.
+        """
+        if not m.size:
+            return
+        iterations = (np.prod(m.temporal.astype(float), axis=(1, 2)) * np.prod(m.spatial.astype(float), axis=(1, 2))
+                      * self.box_factor)
+        worst = float(iterations.max())
+        if not worst < INT_LIMIT:
+            raise StationaryError(
+                f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
+                f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
+
     def _delivered(self, t: int, c: int, tile: Array, cum_sp: list[Array], sf: Array, perm: Array,
                    loop_n: Array, n_loops: Array, rel: Array, rows: Array, ext: Array) -> Array:
         """D: words delivered to one instance of child level c's tile over the whole run."""
@@ -332,7 +356,11 @@ class FastModel:
             if lv.write_bandwidth is not None:
                 slow = np.where(lv.write_bandwidth < wr,
                                 np.minimum(slow, lv.write_bandwidth / np.maximum(wr, 1e-300)), slow)
-            level_cycles[:, i] = np.ceil(cc / slow).astype(np.int64)
+            stretched = np.ceil(cc / slow)
+            if not (stretched < INT_LIMIT).all():
+                raise StationaryError(f"level {lv.name}: its bandwidth stretches the cycles past the fast model's "
+                                      f"64-bit integers ({float(stretched.max()):.3g})", field=f"{lv.name}.bandwidth")
+            level_cycles[:, i] = stretched.astype(np.int64)
             cycles = np.maximum(cycles, level_cycles[:, i])
         # leakage counts every instance in use at or below a tensor's outermost kept level, kept or not
         touched = np.logical_or.accumulate(keep, axis=1).any(axis=2)
@@ -347,6 +375,7 @@ class FastModel:
         fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
         used = tiles.sum(axis=2)
         fits &= (used <= self.capacity[None, :]).all(axis=1)
+        fits &= keep[:, self.outermost].all(axis=1)  # a tensor not kept at the outermost level has no source
         return FastResult(reads, fills, updates, tiles, utilized, tensor_energy, leak, compute_energy, energy,
                           cycles, compute_cycles, macs,
                           macs / (cycles * self.arch.compute.instances), fits, partition, level_cycles, keep, active)

@@ -37,10 +37,11 @@ def build_loops(nest: LoopNest, arch: Architecture, mapping: Mapping) -> LoopLis
     index = {d: i for i, d in enumerate(dims)}
     n_levels = len(arch.levels)
     loops: list[Loop] = []
-    boundaries, keep, fx, fy = [], [], [], []
+    boundaries, fx, fy = [], [], []
+    kept = mapping.keep_table(nest, arch)  # outermost first
     for s in range(n_levels):
         i = n_levels - 1 - s  # outermost-first index
-        lv, lm = arch.levels[i], mapping.levels[i]
+        lm = mapping.levels[i]
         fan_x, fan_y = arch.fanout(i)
         fx.append(fan_x)
         fy.append(fan_y)
@@ -57,5 +58,4 @@ def build_loops(nest: LoopNest, arch: Architecture, mapping: Mapping) -> LoopLis
         if not added:
             loops.append(Loop(len(dims) - 1, 1, "T", s))
         boundaries.append(len(loops) - 1)
-        keep.append(tuple(lm.keeps(t.name, lv.virtual) for t in nest.tensors))
-    return LoopList(tuple(loops), tuple(boundaries), tuple(keep), tuple(fx), tuple(fy))
+    return LoopList(tuple(loops), tuple(boundaries), tuple(reversed(kept)), tuple(fx), tuple(fy))

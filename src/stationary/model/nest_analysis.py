@@ -134,7 +134,8 @@ class NestAnalysis:
     def run(self) -> NestResult:
         self._deltas(self.n - 1)
         innermost = self.loops[0]
-        utilized = self.spatial_elems[0] * (self.fanout[0] if innermost.spatial else 1)
+        # every spatial loop counts, including inner ones of a group at the MAC fan-out (their fanout is 0)
+        utilized = self.spatial_elems[0] * (innermost.end if innermost.spatial else 1)
         return NestResult(self._collect(), self.computes, utilized)
 
     def _deltas(self, L: int) -> list[Box]:
