@@ -31,11 +31,11 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping
-from stationary.model.result import LevelResult, Result, TensorCounts
+from stationary.model.costing import INT_LIMIT, Costing, Counts, FastResult
+from stationary.model.result import Result
 from stationary.workload.loopnest import LoopNest
 
 Array = np.ndarray
-INT_LIMIT = float(2**62)  # counts stay below this so no product or sum of two of them wraps int64
 
 
 @dataclass(frozen=True)
@@ -61,34 +61,6 @@ class MappingArrays:
     def concat(parts: list[MappingArrays]) -> MappingArrays:
         return MappingArrays(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                                ("temporal", "spatial", "spatial_x", "permutation", "keep")))
-
-
-@dataclass(frozen=True)
-class FastResult:
-    """Counts per instance (B, L, T) in architecture order, and per-mapping totals with units."""
-
-    reads: Array
-    fills: Array
-    updates: Array
-    tile_words: Array  # (B, L, T) tile held by one instance (0 where not kept)
-    utilized_instances: Array  # (B, L)
-    tensor_energy_pj: Array  # (B, L, T) dynamic energy over utilized instances
-    leak_energy_pj: Array  # (B, L)
-    compute_energy_pj: Array  # (B,)
-    energy_pj: Array  # (B,)
-    cycles: Array  # (B,)
-    compute_cycles: Array  # (B,)
-    macs: Array  # (B,)
-    utilization: Array  # (B,)
-    valid: Array  # (B,) bool: spatial factors fit the fan-outs and tiles fit their levels
-    partition_words: Array  # (B, L, T) words of a tensor passing through one instance over the run
-    level_cycles: Array  # (B, L) compute cycles stretched by each level's bandwidth
-    kept: Array  # (B, L, T) bool
-    active_instances: Array  # (B, L) instances in use (what leaks), kept tensors or not
-
-    @property
-    def edp_pj_cycles(self) -> Array:
-        return self.energy_pj * self.cycles
 
 
 def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) -> MappingArrays:
@@ -134,7 +106,7 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
 class FastModel:
     """The closed-form model bound to one loop nest and one architecture (precomputed tables)."""
 
-    def __init__(self, nest: LoopNest, arch: Architecture) -> None:
+    def __init__(self, nest: LoopNest, arch: Architecture, update_energy: str = "update") -> None:
         self.nest, self.arch = nest, arch
         self.dims = nest.dims
         index = {d: i for i, d in enumerate(self.dims)}
@@ -163,14 +135,8 @@ class FastModel:
         self.read_write = np.array([t.read_write for t in nest.tensors])
         levels = arch.levels
         self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
-        self.block = np.array([lv.block_size for lv in levels], np.int64)
-        self.e_read = np.array([lv.energy.read_pj for lv in levels])
-        self.e_fill = np.array([lv.energy.write_pj for lv in levels])
-        self.e_update = np.array([lv.energy.update_pj for lv in levels])
-        self.e_leak = np.array([lv.energy.leak_pj for lv in levels])
-        self.capacity = np.array([np.inf if lv.size_words is None else lv.size_words for lv in levels])
+        self.costing = Costing(arch, update_energy)
         self.virtual = np.array([lv.virtual for lv in levels])
-        self.outermost = next((i for i, lv in enumerate(levels) if not lv.virtual), 0)
 
     # ----- projections ---------------------------------------------------------------------------------
     def _axis_extents(self, t: int, ext: Array) -> list[Array]:
@@ -272,7 +238,14 @@ class FastModel:
                 updates[:, j, t] = np.where(kept[:, j], u, 0)
                 tiles[:, j, t] = np.where(kept[:, j], size[j], 0)
                 partition[:, j, t] = np.where(kept[:, j], part[j], 0)
-        return self._costs(m, reads, fills, updates, tiles, keep, replication, compute_cycles, macs, partition)
+        rev = slice(None, None, -1)  # back to architecture order
+        sp = m.spatial
+        x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
+        y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
+        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
+        return self.costing.cost(Counts(
+            reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
+            replication[:, rev], compute_cycles, macs, utilized_macs, fits))
 
     def _check_range(self, m: MappingArrays) -> None:
         """Refuse a batch whose counts could pass int64 (they would wrap to negative numbers).
@@ -325,61 +298,6 @@ class FastModel:
         slab = np.where((axis >= 0) & ~pinned, tile // axis_ext * np.minimum(shift, axis_ext), tile)
         return np.where(phase == 0, tile, mult * (tile + (n_r - 1) * slab))
 
-    def _costs(self, m: MappingArrays, reads: Array, fills: Array, updates: Array, tiles: Array, keep: Array,
-               replication: Array, compute_cycles: Array, macs: Array, partition: Array) -> FastResult:
-        """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity."""
-        rev = slice(None, None, -1)
-        reads, fills, updates, tiles, keep, partition = (x[:, rev] for x in (reads, fills, updates, tiles, keep,
-                                                                             partition))
-        replication = replication[:, rev]
-        bs = self.block[None, :, None]
-
-        def vec(x: Array) -> Array:
-            return -(-x // bs)
-
-        per_instance = (vec(reads) * self.e_read[None, :, None] + vec(fills) * self.e_fill[None, :, None]
-                        + vec(updates) * self.e_update[None, :, None])
-        tensor_energy = np.where(keep, per_instance * replication[:, :, None], 0.0)
-        utilized = np.where(keep.any(axis=2), replication, 0)
-        cycles = compute_cycles.copy()
-        level_cycles = np.repeat(compute_cycles[:, None], self.n_levels, axis=1)
-        cc = compute_cycles.astype(float)
-        for i, lv in enumerate(self.arch.levels):
-            if lv.virtual or (lv.read_bandwidth is None and lv.write_bandwidth is None):
-                continue
-            rd = reads[:, i].sum(axis=1) / cc
-            wr = (fills[:, i] + updates[:, i]).sum(axis=1) / cc
-            slow = np.ones_like(cc)
-            if lv.read_bandwidth is not None:
-                slow = np.where(lv.read_bandwidth < rd, np.minimum(slow, lv.read_bandwidth / np.maximum(rd, 1e-300)),
-                                slow)
-            if lv.write_bandwidth is not None:
-                slow = np.where(lv.write_bandwidth < wr,
-                                np.minimum(slow, lv.write_bandwidth / np.maximum(wr, 1e-300)), slow)
-            stretched = np.ceil(cc / slow)
-            if not (stretched < INT_LIMIT).all():
-                raise StationaryError(f"level {lv.name}: its bandwidth stretches the cycles past the fast model's "
-                                      f"64-bit integers ({float(stretched.max()):.3g})", field=f"{lv.name}.bandwidth")
-            level_cycles[:, i] = stretched.astype(np.int64)
-            cycles = np.maximum(cycles, level_cycles[:, i])
-        # leakage counts every instance in use at or below a tensor's outermost kept level, kept or not
-        touched = np.logical_or.accumulate(keep, axis=1).any(axis=2)
-        active = np.where(touched, replication, 0)
-        leak = self.e_leak[None, :] * cycles[:, None] * active
-        compute_energy = macs * self.arch.compute.energy_pj
-        energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
-        # validity: spatial factors fit each fan-out; kept tiles fit each level
-        sp = m.spatial
-        x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
-        y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
-        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
-        used = tiles.sum(axis=2)
-        fits &= (used <= self.capacity[None, :]).all(axis=1)
-        fits &= keep[:, self.outermost].all(axis=1)  # a tensor not kept at the outermost level has no source
-        return FastResult(reads, fills, updates, tiles, utilized, tensor_energy, leak, compute_energy, energy,
-                          cycles, compute_cycles, macs,
-                          macs / (cycles * self.arch.compute.instances), fits, partition, level_cycles, keep, active)
-
     def is_exact_for(self) -> bool:
         """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
         with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
@@ -388,32 +306,5 @@ class FastModel:
         return not windows and tuple(self.fanout[-1]) == (1, 1)
 
     def result(self, fr: FastResult, b: int) -> Result:
-        """Row b of a fast result as the exact model's Result (same fields, same JSON)."""
-        levels = []
-        for i, lv in enumerate(self.arch.levels):
-            if lv.virtual:
-                continue
-            tensors = {}
-            for t, tensor in enumerate(self.nest.tensors):
-                if not fr.kept[b, i, t]:
-                    tensors[tensor.name] = TensorCounts(kept=False)
-                    continue
-                k = int(fr.utilized_instances[b, i])
-                r, f, u = (int(x[b, i, t]) for x in (fr.reads, fr.fills, fr.updates))
-                e = float(fr.tensor_energy_pj[b, i, t])
-                tensors[tensor.name] = TensorCounts(
-                    kept=True, reads=r * k, fills=f * k, updates=u * k, energy_pj=e, utilized_instances=k,
-                    reads_per_instance=r, fills_per_instance=f, updates_per_instance=u,
-                    energy_per_instance_pj=e / k if k else 0.0, partition_size=int(fr.partition_words[b, i, t]),
-                    utilized_capacity=int(fr.tile_words[b, i, t]),
-                    temporal_reductions_per_instance=r if tensor.read_write else 0)
-            dynamic = float(fr.tensor_energy_pj[b, i].sum())
-            levels.append(LevelResult(lv.name, lv.instances, int(fr.utilized_instances[b, i]), lv.block_size,
-                                      lv.word_bits, lv.size_words, int(fr.level_cycles[b, i]), dynamic,
-                                      float(fr.leak_energy_pj[b, i]), tensors, int(fr.active_instances[b, i])))
-        return Result(macs=int(fr.macs[b]), cycles=int(fr.cycles[b]), compute_cycles=int(fr.compute_cycles[b]),
-                      utilization=float(fr.utilization[b]), energy_pj=float(fr.energy_pj[b]),
-                      compute_energy_pj=float(fr.compute_energy_pj[b]),
-                      utilized_macs=int(fr.macs[b] // max(1, fr.compute_cycles[b])),
-                      mac_instances=self.arch.compute.instances, levels=tuple(levels),
-                      virtual_levels=tuple(lv.name for lv in self.arch.levels if lv.virtual))
+        """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
+        return self.costing.result(fr, b, self.nest)
