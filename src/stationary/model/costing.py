@@ -3,10 +3,11 @@
 Every counter (the vectorized closed forms in fast.py, the loop walk in evaluate.py) produces `Counts` and
 hands them here, so the rules after counting exist once: energy is Σ ceil(count / block size) × energy per
 access on per-instance counts, times utilized instances; leakage is per cycle on every instance in use at or
-below a tensor's outermost kept level; cycles are the compute cycles stretched by any level whose bandwidth
-cannot keep up; a mapping is valid when its spatial factors fit and every kept tile fits its level; the area
-is the architecture's. Arrays are batched (B rows) in architecture order (outermost level first). Counts may
-be int64 (the fast model, range-checked) or Python ints in object arrays (the exact model: never wraps).
+below a tensor's outermost kept level (or on every instance: `leak_instances: all`); cycles are the compute
+cycles stretched by any level whose bandwidth cannot keep up; a mapping is valid when its spatial factors fit
+and every kept tile fits its level; the area is the architecture's. Arrays are batched (B rows) in
+architecture order (outermost level first). Counts may be int64 (the fast model, range-checked) or Python
+ints in object arrays (the exact model: never wraps).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.model.result import LevelResult, Result, TensorCounts
+from stationary.schema import short_repr
 from stationary.workload.loopnest import LoopNest
 
 Array = np.ndarray
@@ -25,6 +27,8 @@ Array = np.ndarray
 #: How a read-modify-write update is priced: at the ERT's `update` energy (the Timeloop of the exercises) or at
 #: its `write` energy (Timeloop 3.0.3). The counts are the same.
 UPDATE_ENERGY = ("update", "write")
+#: Which instances of a level leak: those the mapping uses (Timeloop's buffer.cpp; idle ones power-gated) or all.
+LEAK_INSTANCES = ("used", "all")
 
 
 def check_update_energy(value: str) -> str:
@@ -97,6 +101,12 @@ class Costing:
         self.e_update = self.e_fill if update_energy == "write" else np.array([lv.energy.update_pj for lv in levels])
         self.e_leak = np.array([lv.energy.leak_pj for lv in levels])
         self.capacity = np.array([np.inf if lv.size_words is None else lv.size_words for lv in levels])
+        for lv in levels:
+            if lv.leak_instances not in LEAK_INSTANCES:
+                raise StationaryError(f"level {lv.name}: leak_instances must be one of {', '.join(LEAK_INSTANCES)}, "
+                                      f"got {short_repr(lv.leak_instances)}", field=f"{lv.name}.leak_instances")
+        self.leak_all = np.array([lv.leak_instances == "all" for lv in levels])
+        self.instances = np.array([lv.instances for lv in levels], np.int64)
 
     def cost(self, c: Counts) -> FastResult:
         """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity."""
@@ -138,6 +148,7 @@ class Costing:
         # leakage counts every instance in use at or below a tensor's outermost kept level, kept or not
         touched = np.logical_or.accumulate(keep, axis=1).any(axis=2)
         active = np.where(touched, c.instances, 0)
+        active = np.where(self.leak_all[None, :], self.instances[None, :], active)  # no power gating
         leak = self.e_leak[None, :] * _floats(cycles)[:, None] * _floats(active)
         compute_energy = _floats(c.macs) * self.arch.compute.energy_pj
         energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)

@@ -32,6 +32,7 @@ from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping
 from stationary.model.costing import INT_LIMIT, Costing, Counts, FastResult
+from stationary.model.loops import multicast_off
 from stationary.model.result import Result
 from stationary.workload.loopnest import LoopNest
 
@@ -136,6 +137,7 @@ class FastModel:
         levels = arch.levels
         self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
         self.costing = Costing(arch, update_energy)
+        self.multicast_off = [[multicast_off(lv, t.name) for t in nest.tensors] for lv in levels]
         self.virtual = np.array([lv.virtual for lv in levels])
 
     # ----- projections ---------------------------------------------------------------------------------
@@ -147,6 +149,15 @@ class FastModel:
         for a in self._axis_extents(t, ext):
             size = size * a
         return size
+
+    def _reads_per_delivery(self, t: int, j: int, sf: Array, sx: Array, below: Array) -> Array:
+        """Parent reads per word delivered to each child tile below inner level j: the distinct child tiles,
+        times the positions along every mesh axis the network cannot multicast tensor t on."""
+        x_off, y_off = self.multicast_off[self.n_levels - 1 - j][t]
+        if not (x_off or y_off):
+            return self._distinct_children(t, sf, below)
+        off = (sx & x_off) | (~sx & y_off)
+        return np.prod(np.where(off, sf, 1), axis=1) * self._distinct_children(t, np.where(off, 1, sf), below)
 
     def _distinct_children(self, t: int, sf: Array, below: Array) -> Array:
         """U: distinct child tiles among one level's spatial instances (equal tiles are multicast)."""
@@ -173,6 +184,7 @@ class FastModel:
         tf = m.temporal[:, ::-1].astype(np.int64)
         sf = m.spatial[:, ::-1].astype(np.int64)
         perm = m.permutation[:, ::-1]
+        sx = m.spatial_x[:, ::-1]
         keep = m.keep[:, ::-1]
         rows = np.arange(B)
         cum_below = [np.ones((B, self.n_dims), np.int64)]
@@ -208,7 +220,8 @@ class FastModel:
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
             delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, n_loops, rel,
                                                              rows, cum_at[c]) for c in range(L - 1)]
-            content = [self._distinct_children(t, sf[:, j], cum_below[j]) * delivered[j] for j in range(L)]
+            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
+            content = [distinct[j] * delivered[j] for j in range(L)]
             share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
             part = [None] * L
             part[L - 1] = size[L - 1]
@@ -219,7 +232,7 @@ class FastModel:
             # bypass: a masked level's content is served by its parent, multiplied by the parent's U
             eff = list(content)
             for c in range(L - 1):
-                u_parent = self._distinct_children(t, sf[:, c + 1], cum_below[c + 1])
+                u_parent = distinct[c + 1]
                 eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
             any_kept_above = np.zeros(B, bool)
             for j in range(L - 1, -1, -1):
