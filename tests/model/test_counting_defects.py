@@ -96,3 +96,13 @@ def test_counts_beyond_int64_are_refused_not_wrapped() -> None:
     small = matmul("mm", 2**10, 2**10, 2**10).loop_nest()  # well inside the range: scored as before
     fr = FastModel(small, arch).evaluate(mapping_arrays([_plain_mapping(small, arch)], small, arch))
     assert int(fr.macs[0]) == 2**30
+
+
+def test_printed_loop_nest_shows_what_the_model_keeps() -> None:
+    from stationary.mapping.looptext import loop_nest_text
+
+    nest = Layer("x", LayerKind.CONV, N=1, G=1, M=2, C=2, P=2, Q=2, R=1, S=1, H=2, W=2).loop_nest()
+    arch = load_arch("eyeriss")
+    text = loop_nest_text(nest, arch, _plain_mapping(nest, arch))
+    assert "[WeightSpad] keeps Weights\n" in text + "\n"
+    assert "[DRAM] keeps Weights, Inputs, Outputs" in text
