@@ -20,21 +20,23 @@ def _primes(n: int) -> list[int]:
     return out
 
 
-def random_case(seed: int, windows: bool, mapping_seed: int | None = None) -> tuple[LoopNest, Architecture, Mapping]:
+def random_case(seed: int, windows: bool, mapping_seed: int | None = None, n_levels: tuple[int, ...] = (2, 3, 4),
+                strided: bool = False, mac_fanout: bool = False) -> tuple[LoopNest, Architecture, Mapping]:
     """A layer (R=S=1 unless `windows`), a 2-4 level architecture with fan-outs, and a valid mapping
-    (drawn from `mapping_seed` when given, so one layer and architecture can get many mappings)."""
+    (drawn from `mapping_seed` when given, so one layer and architecture can get many mappings).
+    `strided`: strides of 1-2 without windows too; `mac_fanout`: several MACs under an innermost instance."""
     rng = np.random.default_rng(seed)
 
     def pick(xs: list[int]) -> int:
         return int(rng.choice(xs))
 
     r, s = (pick([1, 2, 3]), pick([1, 2, 3])) if windows else (1, 1)
-    st = (pick([1, 2]), pick([1, 2])) if windows else (1, 1)
+    st = (pick([1, 2]), pick([1, 2])) if windows or strided else (1, 1)
     dims = {"N": pick([1, 2]), "G": 1, "M": pick([1, 2, 3, 4]), "C": pick([1, 2, 4, 6]), "P": pick([1, 2, 3, 4, 6]),
                 "Q": pick([1, 2, 4]), "R": r, "S": s}
     layer = Layer("rand", LayerKind.CONV, **dims, H=1, W=1, stride=st)
     nest = layer.loop_nest()
-    n_levels = pick([2, 3, 4])
+    n_levels = pick(list(n_levels))
     levels, mx, my = [], 1, 1
     for i in range(n_levels):
         if i > 0:
@@ -46,6 +48,8 @@ def random_case(seed: int, windows: bool, mapping_seed: int | None = None) -> tu
                                    instances=mx * my, mesh_x=mx, mesh_y=my,
                                    energy=ActionEnergy() if virtual else e, virtual=virtual))
     cx, cy = mx, my  # one MAC per innermost instance (see docs/mapper.md: link transfers to MACs)
+    if mac_fanout:
+        cx, cy = mx * pick([1, 2, 3]), my * pick([1, 2])
     arch = Architecture("rand", tuple(levels), ComputeUnit("MAC", cx * cy, cx, cy, energy_pj=0.5))
     if mapping_seed is not None:
         rng = np.random.default_rng([seed, mapping_seed])

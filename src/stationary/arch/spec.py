@@ -68,6 +68,10 @@ class StorageLevel:
     multicast: bool = True  # the network below can deliver one read to several children
     virtual: bool = False  # a front-end spatial level (Timeloop's inter_<container>_spatial): holds nothing
     spatial_reduction: bool = True  # ... and add partial sums from several children on the way up
+    # (tensor, "X" or "Y"): the network below cannot multicast that tensor along that mesh axis (AccelForge's
+    # may_reuse per tensor and axis); `multicast: False` turns it off for every tensor on both axes
+    no_multicast: frozenset[tuple[str, str]] = frozenset()
+    leak_instances: str = "used"  # leakage on the instances a mapping uses ("used", power-gated) or on "all"
 
     def __post_init__(self) -> None:
         if not self.name:

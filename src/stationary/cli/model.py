@@ -15,6 +15,7 @@ from stationary.cli.common import JsonOption, print_json
 from stationary.mapping.looptext import loop_nest_text
 from stationary.mapping.mapping import Mapping
 from stationary.mapping.timeloop import load_timeloop_mapping
+from stationary.model.costing import check_update_energy
 from stationary.model.evaluate import evaluate
 from stationary.model.result import Result
 from stationary.workload.loopnest import LoopNest
@@ -28,13 +29,17 @@ def model(
     mapping: Annotated[str, typer.Option(help="mapping YAML in Timeloop v0.4 layout")],
     ert: Annotated[str | None, typer.Option(help="Accelergy ERT (needed with a Timeloop arch)")] = None,
     batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
+    update_energy: Annotated[str, typer.Option(
+        help="price a read-modify-write update at the ERT's `update` energy (the Timeloop of the exercises) or "
+             "its `write` energy (Timeloop 3.0.3); the counts are the same")] = "update",
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate one mapping exactly (Timeloop's counting rules): reads, fills, updates, energy, cycles."""
+    check_update_energy(update_energy)
     nest = load_loop_nest(problem, batch)
     architecture = load_arch(arch, ert)
     m = load_timeloop_mapping(mapping, nest, architecture)
-    result = evaluate(nest, architecture, m)
+    result = evaluate(nest, architecture, m, update_energy=update_energy)
     if as_json:
         print_json(result.to_json())
     else:

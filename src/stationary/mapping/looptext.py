@@ -10,9 +10,10 @@ from stationary.workload.loopnest import LoopNest
 def loop_nest_text(nest: LoopNest, arch: Architecture, mapping: Mapping) -> str:
     """The mapping as nested `for` loops, outermost first, with the level that owns each loop."""
     lines, depth = [], 0
-    for lv, lm in zip(arch.levels, mapping.levels):
+    table = mapping.keep_table(nest, arch)  # what the model counts: the architecture's keep/bypass lists applied
+    for lv, lm, keeps in zip(arch.levels, mapping.levels, table):
         order = [d for d in reversed(lm.temporal_order(nest.dims)) if lm.temporal.get(d, 1) > 1]
-        kept = [t.name for t in nest.tensors if lm.keeps(t.name, lv.virtual)]
+        kept = [t.name for t, k in zip(nest.tensors, keeps) if k]
         lines.append("  " * depth + f"[{lv.name}]" + (f" keeps {', '.join(kept)}" if kept else ""))
         for d in order:
             lines.append("  " * depth + f"for {d.lower()} in [0, {lm.temporal[d]}):")

@@ -93,6 +93,40 @@ class Mapping:
                     f"factors of {d} multiply to {product[d]} but the bound is {bound}", file=file,
                     field=f"factors.{d}")
 
+    def keep_table(self, nest: LoopNest, arch: Architecture, file: str | None = None) -> tuple[tuple[bool, ...], ...]:
+        """Which tensors each level keeps (levels outermost first), the architecture's rules applied.
+
+        A tensor the mapping leaves unspecified follows the level's own `keep`/`bypass` lists; a mapping that
+        keeps what the architecture bypasses (or bypasses what it must keep) is refused, and so is a tensor not
+        kept at the outermost level: its data would come from nowhere.
+        """
+        table = []
+        for lm, lv in zip(self.levels, arch.levels):
+            row = []
+            for t in nest.tensors:
+                forbidden = t.name in lv.bypass_always or (lv.keep_only is not None and t.name not in lv.keep_only)
+                if t.name in lm.bypass:
+                    if t.name in lv.keep_always:
+                        raise StationaryError(f"level {lv.name} must keep {t.name} (architecture) but the mapping "
+                                              f"bypasses it", file=file, field=f"{lv.name}.bypass")
+                    row.append(False)
+                elif lm.keep is not None and t.name in lm.keep:
+                    if forbidden:
+                        raise StationaryError(f"level {lv.name} bypasses {t.name} (architecture) but the mapping "
+                                              f"keeps it", file=file, field=f"{lv.name}.keep")
+                    row.append(True)
+                else:
+                    row.append(not lv.virtual and not forbidden)
+            table.append(tuple(row))
+        outer = next((i for i, lv in enumerate(arch.levels) if not lv.virtual), 0)
+        for t, tensor in enumerate(nest.tensors):
+            if not table[outer][t]:
+                raise StationaryError(
+                    f"{tensor.name} is not kept at the outermost level {arch.levels[outer].name}: its data would "
+                    f"come from nowhere (keep every tensor at the outermost level)", file=file,
+                    field=f"{arch.levels[outer].name}.keep")
+        return tuple(table)
+
     def spatial_xy(self, i: int, dims: tuple[str, ...]) -> tuple[int, int]:
         """Instances used on X and Y by level i's spatial factors."""
         lm = self.levels[i]

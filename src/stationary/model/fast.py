@@ -23,6 +23,7 @@ dims; dimension indices, innermost loop first) and `keep` (B, levels, tensors).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,9 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping
-from stationary.model.result import LevelResult, Result, TensorCounts
+from stationary.model.costing import INT_LIMIT, Costing, Counts, FastResult
+from stationary.model.loops import multicast_off
+from stationary.model.result import Result
 from stationary.workload.loopnest import LoopNest
 
 Array = np.ndarray
@@ -61,34 +64,6 @@ class MappingArrays:
                                ("temporal", "spatial", "spatial_x", "permutation", "keep")))
 
 
-@dataclass(frozen=True)
-class FastResult:
-    """Counts per instance (B, L, T) in architecture order, and per-mapping totals with units."""
-
-    reads: Array
-    fills: Array
-    updates: Array
-    tile_words: Array  # (B, L, T) tile held by one instance (0 where not kept)
-    utilized_instances: Array  # (B, L)
-    tensor_energy_pj: Array  # (B, L, T) dynamic energy over utilized instances
-    leak_energy_pj: Array  # (B, L)
-    compute_energy_pj: Array  # (B,)
-    energy_pj: Array  # (B,)
-    cycles: Array  # (B,)
-    compute_cycles: Array  # (B,)
-    macs: Array  # (B,)
-    utilization: Array  # (B,)
-    valid: Array  # (B,) bool: spatial factors fit the fan-outs and tiles fit their levels
-    partition_words: Array  # (B, L, T) words of a tensor passing through one instance over the run
-    level_cycles: Array  # (B, L) compute cycles stretched by each level's bandwidth
-    kept: Array  # (B, L, T) bool
-    active_instances: Array  # (B, L) instances in use (what leaks), kept tensors or not
-
-    @property
-    def edp_pj_cycles(self) -> Array:
-        return self.energy_pj * self.cycles
-
-
 def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) -> MappingArrays:
     """Mapping objects -> arrays (for tests and for re-scoring mappings given in YAML)."""
     dims = nest.dims
@@ -99,14 +74,15 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
     perm = np.zeros((B, L, D), np.int64)
     keep = np.zeros((B, L, T), bool)
     for b, m in enumerate(mappings):
-        for i, (lm, lv) in enumerate(zip(m.levels, arch.levels)):
+        kept = m.keep_table(nest, arch)
+        for i, lm in enumerate(m.levels):
             axis = lm.spatial_axis(dims)
             for k, d in enumerate(dims):
                 tf[b, i, k] = lm.temporal.get(d, 1)
                 sf[b, i, k] = lm.spatial.get(d, 1)
                 sx[b, i, k] = axis[d] == "X"
             perm[b, i] = [dims.index(d) for d in lm.temporal_order(dims)]
-            keep[b, i] = [lm.keeps(t.name, lv.virtual) for t in nest.tensors]
+            keep[b, i] = kept[i]
     return MappingArrays(tf, sf, sx, perm, keep)
 
 
@@ -131,7 +107,7 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
 class FastModel:
     """The closed-form model bound to one loop nest and one architecture (precomputed tables)."""
 
-    def __init__(self, nest: LoopNest, arch: Architecture) -> None:
+    def __init__(self, nest: LoopNest, arch: Architecture, update_energy: str = "update") -> None:
         self.nest, self.arch = nest, arch
         self.dims = nest.dims
         index = {d: i for i, d in enumerate(self.dims)}
@@ -154,15 +130,14 @@ class FastModel:
                 if len(axis) > 2:
                     raise StationaryError(f"the fast model handles at most 2 dimensions per tensor axis "
                                           f"({tensor.name}); use the exact model")
+        # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
+        self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
+                              for axes in self.axes)
         self.read_write = np.array([t.read_write for t in nest.tensors])
         levels = arch.levels
         self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
-        self.block = np.array([lv.block_size for lv in levels], np.int64)
-        self.e_read = np.array([lv.energy.read_pj for lv in levels])
-        self.e_fill = np.array([lv.energy.write_pj for lv in levels])
-        self.e_update = np.array([lv.energy.update_pj for lv in levels])
-        self.e_leak = np.array([lv.energy.leak_pj for lv in levels])
-        self.capacity = np.array([np.inf if lv.size_words is None else lv.size_words for lv in levels])
+        self.costing = Costing(arch, update_energy)
+        self.multicast_off = [[multicast_off(lv, t.name) for t in nest.tensors] for lv in levels]
         self.virtual = np.array([lv.virtual for lv in levels])
 
     # ----- projections ---------------------------------------------------------------------------------
@@ -174,6 +149,15 @@ class FastModel:
         for a in self._axis_extents(t, ext):
             size = size * a
         return size
+
+    def _reads_per_delivery(self, t: int, j: int, sf: Array, sx: Array, below: Array) -> Array:
+        """Parent reads per word delivered to each child tile below inner level j: the distinct child tiles,
+        times the positions along every mesh axis the network cannot multicast tensor t on."""
+        x_off, y_off = self.multicast_off[self.n_levels - 1 - j][t]
+        if not (x_off or y_off):
+            return self._distinct_children(t, sf, below)
+        off = (sx & x_off) | (~sx & y_off)
+        return np.prod(np.where(off, sf, 1), axis=1) * self._distinct_children(t, np.where(off, 1, sf), below)
 
     def _distinct_children(self, t: int, sf: Array, below: Array) -> Array:
         """U: distinct child tiles among one level's spatial instances (equal tiles are multicast)."""
@@ -195,10 +179,12 @@ class FastModel:
         """Counts, energy and cycles of every mapping in the batch."""
         L, T = self.n_levels, self.n_tensors
         B = m.size
+        self._check_range(m)
         # inner-first views: j = 0 is the level next to the MACs
         tf = m.temporal[:, ::-1].astype(np.int64)
         sf = m.spatial[:, ::-1].astype(np.int64)
         perm = m.permutation[:, ::-1]
+        sx = m.spatial_x[:, ::-1]
         keep = m.keep[:, ::-1]
         rows = np.arange(B)
         cum_below = [np.ones((B, self.n_dims), np.int64)]
@@ -234,7 +220,8 @@ class FastModel:
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
             delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, n_loops, rel,
                                                              rows, cum_at[c]) for c in range(L - 1)]
-            content = [self._distinct_children(t, sf[:, j], cum_below[j]) * delivered[j] for j in range(L)]
+            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
+            content = [distinct[j] * delivered[j] for j in range(L)]
             share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
             part = [None] * L
             part[L - 1] = size[L - 1]
@@ -245,7 +232,7 @@ class FastModel:
             # bypass: a masked level's content is served by its parent, multiplied by the parent's U
             eff = list(content)
             for c in range(L - 1):
-                u_parent = self._distinct_children(t, sf[:, c + 1], cum_below[c + 1])
+                u_parent = distinct[c + 1]
                 eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
             any_kept_above = np.zeros(B, bool)
             for j in range(L - 1, -1, -1):
@@ -264,7 +251,30 @@ class FastModel:
                 updates[:, j, t] = np.where(kept[:, j], u, 0)
                 tiles[:, j, t] = np.where(kept[:, j], size[j], 0)
                 partition[:, j, t] = np.where(kept[:, j], part[j], 0)
-        return self._costs(m, reads, fills, updates, tiles, keep, replication, compute_cycles, macs, partition)
+        rev = slice(None, None, -1)  # back to architecture order
+        sp = m.spatial
+        x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
+        y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
+        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
+        return self.costing.cost(Counts(
+            reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
+            replication[:, rev], compute_cycles, macs, utilized_macs, fits))
+
+    def _check_range(self, m: MappingArrays) -> None:
+        """Refuse a batch whose counts could pass int64 (they would wrap to negative numbers).
+
+        Every count (tile, deliveries, reads, fills, updates, over all instances) is at most the box factor
+        times the iterations of the nest, the product of all factors; checked in floating point.
+        """
+        if not m.size:
+            return
+        iterations = (np.prod(m.temporal.astype(float), axis=(1, 2)) * np.prod(m.spatial.astype(float), axis=(1, 2))
+                      * self.box_factor)
+        worst = float(iterations.max())
+        if not worst < INT_LIMIT:
+            raise StationaryError(
+                f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
+                f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
     def _delivered(self, t: int, c: int, tile: Array, cum_sp: list[Array], sf: Array, perm: Array,
                    loop_n: Array, n_loops: Array, rel: Array, rows: Array, ext: Array) -> Array:
@@ -301,56 +311,6 @@ class FastModel:
         slab = np.where((axis >= 0) & ~pinned, tile // axis_ext * np.minimum(shift, axis_ext), tile)
         return np.where(phase == 0, tile, mult * (tile + (n_r - 1) * slab))
 
-    def _costs(self, m: MappingArrays, reads: Array, fills: Array, updates: Array, tiles: Array, keep: Array,
-               replication: Array, compute_cycles: Array, macs: Array, partition: Array) -> FastResult:
-        """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity."""
-        rev = slice(None, None, -1)
-        reads, fills, updates, tiles, keep, partition = (x[:, rev] for x in (reads, fills, updates, tiles, keep,
-                                                                             partition))
-        replication = replication[:, rev]
-        bs = self.block[None, :, None]
-
-        def vec(x: Array) -> Array:
-            return -(-x // bs)
-
-        per_instance = (vec(reads) * self.e_read[None, :, None] + vec(fills) * self.e_fill[None, :, None]
-                        + vec(updates) * self.e_update[None, :, None])
-        tensor_energy = np.where(keep, per_instance * replication[:, :, None], 0.0)
-        utilized = np.where(keep.any(axis=2), replication, 0)
-        cycles = compute_cycles.copy()
-        level_cycles = np.repeat(compute_cycles[:, None], self.n_levels, axis=1)
-        cc = compute_cycles.astype(float)
-        for i, lv in enumerate(self.arch.levels):
-            if lv.virtual or (lv.read_bandwidth is None and lv.write_bandwidth is None):
-                continue
-            rd = reads[:, i].sum(axis=1) / cc
-            wr = (fills[:, i] + updates[:, i]).sum(axis=1) / cc
-            slow = np.ones_like(cc)
-            if lv.read_bandwidth is not None:
-                slow = np.where(lv.read_bandwidth < rd, np.minimum(slow, lv.read_bandwidth / np.maximum(rd, 1e-300)),
-                                slow)
-            if lv.write_bandwidth is not None:
-                slow = np.where(lv.write_bandwidth < wr,
-                                np.minimum(slow, lv.write_bandwidth / np.maximum(wr, 1e-300)), slow)
-            level_cycles[:, i] = np.ceil(cc / slow).astype(np.int64)
-            cycles = np.maximum(cycles, level_cycles[:, i])
-        # leakage counts every instance in use at or below a tensor's outermost kept level, kept or not
-        touched = np.logical_or.accumulate(keep, axis=1).any(axis=2)
-        active = np.where(touched, replication, 0)
-        leak = self.e_leak[None, :] * cycles[:, None] * active
-        compute_energy = macs * self.arch.compute.energy_pj
-        energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
-        # validity: spatial factors fit each fan-out; kept tiles fit each level
-        sp = m.spatial
-        x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
-        y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
-        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
-        used = tiles.sum(axis=2)
-        fits &= (used <= self.capacity[None, :]).all(axis=1)
-        return FastResult(reads, fills, updates, tiles, utilized, tensor_energy, leak, compute_energy, energy,
-                          cycles, compute_cycles, macs,
-                          macs / (cycles * self.arch.compute.instances), fits, partition, level_cycles, keep, active)
-
     def is_exact_for(self) -> bool:
         """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
         with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
@@ -359,32 +319,5 @@ class FastModel:
         return not windows and tuple(self.fanout[-1]) == (1, 1)
 
     def result(self, fr: FastResult, b: int) -> Result:
-        """Row b of a fast result as the exact model's Result (same fields, same JSON)."""
-        levels = []
-        for i, lv in enumerate(self.arch.levels):
-            if lv.virtual:
-                continue
-            tensors = {}
-            for t, tensor in enumerate(self.nest.tensors):
-                if not fr.kept[b, i, t]:
-                    tensors[tensor.name] = TensorCounts(kept=False)
-                    continue
-                k = int(fr.utilized_instances[b, i])
-                r, f, u = (int(x[b, i, t]) for x in (fr.reads, fr.fills, fr.updates))
-                e = float(fr.tensor_energy_pj[b, i, t])
-                tensors[tensor.name] = TensorCounts(
-                    kept=True, reads=r * k, fills=f * k, updates=u * k, energy_pj=e, utilized_instances=k,
-                    reads_per_instance=r, fills_per_instance=f, updates_per_instance=u,
-                    energy_per_instance_pj=e / k if k else 0.0, partition_size=int(fr.partition_words[b, i, t]),
-                    utilized_capacity=int(fr.tile_words[b, i, t]),
-                    temporal_reductions_per_instance=r if tensor.read_write else 0)
-            dynamic = float(fr.tensor_energy_pj[b, i].sum())
-            levels.append(LevelResult(lv.name, lv.instances, int(fr.utilized_instances[b, i]), lv.block_size,
-                                      lv.word_bits, lv.size_words, int(fr.level_cycles[b, i]), dynamic,
-                                      float(fr.leak_energy_pj[b, i]), tensors, int(fr.active_instances[b, i])))
-        return Result(macs=int(fr.macs[b]), cycles=int(fr.cycles[b]), compute_cycles=int(fr.compute_cycles[b]),
-                      utilization=float(fr.utilization[b]), energy_pj=float(fr.energy_pj[b]),
-                      compute_energy_pj=float(fr.compute_energy_pj[b]),
-                      utilized_macs=int(fr.macs[b] // max(1, fr.compute_cycles[b])),
-                      mac_instances=self.arch.compute.instances, levels=tuple(levels),
-                      virtual_levels=tuple(lv.name for lv in self.arch.levels if lv.virtual))
+        """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
+        return self.costing.result(fr, b, self.nest)

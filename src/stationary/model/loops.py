@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stationary.arch.spec import Architecture
+from stationary.arch.spec import Architecture, StorageLevel
 from stationary.mapping.mapping import Mapping
 from stationary.workload.loopnest import LoopNest
 
@@ -28,6 +28,8 @@ class LoopList:
     keep: tuple[tuple[bool, ...], ...]  # keep[s][tensor index]
     fanout_x: tuple[int, ...]  # per inner level s
     fanout_y: tuple[int, ...]
+    # no_multicast[s][tensor] = (x, y): the network below inner level s cannot multicast it along X / Y
+    no_multicast: tuple[tuple[tuple[bool, bool], ...], ...] = ()
 
 
 def build_loops(nest: LoopNest, arch: Architecture, mapping: Mapping) -> LoopList:
@@ -37,10 +39,11 @@ def build_loops(nest: LoopNest, arch: Architecture, mapping: Mapping) -> LoopLis
     index = {d: i for i, d in enumerate(dims)}
     n_levels = len(arch.levels)
     loops: list[Loop] = []
-    boundaries, keep, fx, fy = [], [], [], []
+    boundaries, fx, fy = [], [], []
+    kept = mapping.keep_table(nest, arch)  # outermost first
     for s in range(n_levels):
         i = n_levels - 1 - s  # outermost-first index
-        lv, lm = arch.levels[i], mapping.levels[i]
+        lm = mapping.levels[i]
         fan_x, fan_y = arch.fanout(i)
         fx.append(fan_x)
         fy.append(fan_y)
@@ -57,5 +60,13 @@ def build_loops(nest: LoopNest, arch: Architecture, mapping: Mapping) -> LoopLis
         if not added:
             loops.append(Loop(len(dims) - 1, 1, "T", s))
         boundaries.append(len(loops) - 1)
-        keep.append(tuple(lm.keeps(t.name, lv.virtual) for t in nest.tensors))
-    return LoopList(tuple(loops), tuple(boundaries), tuple(keep), tuple(fx), tuple(fy))
+    off = tuple(tuple(multicast_off(arch.levels[n_levels - 1 - s], t.name) for t in nest.tensors)
+                for s in range(n_levels))
+    return LoopList(tuple(loops), tuple(boundaries), tuple(reversed(kept)), tuple(fx), tuple(fy), off)
+
+
+def multicast_off(level: StorageLevel, tensor: str) -> tuple[bool, bool]:
+    """(x, y): True where the network below `level` cannot multicast `tensor` along that mesh axis."""
+    if not level.multicast:
+        return True, True
+    return (tensor, "X") in level.no_multicast, (tensor, "Y") in level.no_multicast

@@ -57,6 +57,7 @@ class NestAnalysis:
         self.proj = [[[(index[d], c) for c, d in axis] for axis in t.axes] for t in nest.tensors]
         self.nt = len(nest.tensors)
         self.fanout_x, self.fanout_y = ll.fanout_x, ll.fanout_y
+        self.no_multicast = ll.no_multicast
         self.boundary = [False] * self.n
         for b in ll.boundaries:
             self.boundary[b] = True
@@ -134,7 +135,8 @@ class NestAnalysis:
     def run(self) -> NestResult:
         self._deltas(self.n - 1)
         innermost = self.loops[0]
-        utilized = self.spatial_elems[0] * (self.fanout[0] if innermost.spatial else 1)
+        # every spatial loop counts, including inner ones of a group at the MAC fan-out (their fanout is 0)
+        utilized = self.spatial_elems[0] * (innermost.end if innermost.spatial else 1)
         return NestResult(self._collect(), self.computes, utilized)
 
     def _deltas(self, L: int) -> list[Box]:
@@ -187,10 +189,10 @@ class NestAnalysis:
         self._fill(L, deltas, 0)
         self.spatial_id //= num
         st = self._state(L, tuple(self.stamp[:-1]))
-        without = self._multicast(deltas, [set(deltas) for _ in range(self.nt)])
+        without = self._multicast(L, deltas, [set(deltas) for _ in range(self.nt)])
         unaccounted = [set(deltas) for _ in range(self.nt)]
         links = self._link_transfers(L, deltas, unaccounted, st)
-        with_links = self._multicast(deltas, unaccounted)
+        with_links = self._multicast(L, deltas, unaccounted)
         for t in range(self.nt):
             if sum(with_links[t].values()) < sum(without[t].values()):
                 st.link[t] += links[t]
@@ -244,19 +246,29 @@ class NestAnalysis:
         self.transform[d] = saved
         self.spatial_id = sid
 
-    def _multicast(self, deltas: dict[int, list[Box]], unaccounted: list[set[int]]) -> list[Access]:
-        """ComputeAccurateMulticastedAccesses: equal deltas of several children cost the parent one read."""
+    def _multicast(self, L: int, deltas: dict[int, list[Box]], unaccounted: list[set[int]]) -> list[Access]:
+        """ComputeAccurateMulticastedAccesses: equal deltas of several children cost the parent one read —
+        unless the network cannot multicast that tensor along a mesh axis: then children at different
+        positions on that axis are never grouped (a child's index is y x (X loops' product) + x)."""
         out: list[Access] = []
         keys = sorted(deltas)
+        off = self.no_multicast[self.level_of[L]] if self.no_multicast else None
+        x_prod, k = 1, L
+        while k >= 0 and self.loops[k].spatial:
+            if self.loops[k].kind == "X":
+                x_prod *= self.loops[k].end
+            k -= 1
         for t in range(self.nt):
             groups: dict[int, tuple[float, int]] = {}
             left = unaccounted[t]
-            classes: dict[Box, int] = {}  # equal deltas, in order of their first child (one pass, not pairwise)
+            x_off, y_off = off[t] if off else (False, False)
+            classes: dict[tuple, int] = {}  # equal deltas, in order of their first child (one pass, not pairwise)
             for i in keys:
                 if i in left:
                     left.discard(i)
-                    classes[deltas[i][t]] = classes.get(deltas[i][t], 0) + 1
-            for delta, m in classes.items():
+                    key = (deltas[i][t], i % x_prod if x_off else -1, i // x_prod if y_off else -1)
+                    classes[key] = classes.get(key, 0) + 1
+            for (delta, _, _), m in classes.items():
                 size = box_size(delta)
                 if size > 0:
                     acc, scatter = groups.get(m, (0, 0))
