@@ -83,6 +83,10 @@ def run(args: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except typer.Exit as exc:
         return _status(exc.exit_code)
+    except SystemExit as exc:  # rich and typer exit 1 themselves when stdout is a closed pipe
+        if exc.code == 1 and _stdout_was_closed():
+            return EXIT_BROKEN_PIPE
+        return _status(exc.code)
     except typer.Abort:  # end of input at a prompt: the user stopped it
         err_console.print("aborted")
         return EXIT_INTERRUPTED
@@ -92,6 +96,16 @@ def run(args: Sequence[str] | None = None) -> int:
         exc.show()
         return EXIT_BAD_INPUT
     return _status(rv)
+
+
+def _stdout_was_closed() -> bool:
+    """Whether rich (fd 1 pointed at /dev/null) or typer (stdout wrapped) reacted to a closed pipe."""
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    try:
+        return os.path.samestat(os.fstat(1), os.stat(os.devnull))
+    except OSError:
+        return False
 
 
 def _status(code: object) -> int:
