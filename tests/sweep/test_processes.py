@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -70,7 +70,7 @@ def test_sigterm_stops_workers_and_leaves_a_resumable_store(tmp_path: Path) -> N
     assert all(e is not None and c is not None or err for _, e, c, err in rows)
     stored = len(rows)
     # resume: only the missing points are computed (a smaller budget would change the keys, so same spec)
-    again = subprocess.run([sys.executable, "-m", "stationary", *LONG_SWEEP[:-2], "--jobs", "2", "--out",
+    again = subprocess.run([sys.executable, "-m", "stationary", *LONG_SWEEP, "--out",
                             str(db), "--json"], capture_output=True, text=True, env=ENV, timeout=1200)
     assert again.returncode == 0, again.stderr
     run = json.loads(again.stdout)["run"]
