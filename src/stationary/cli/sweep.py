@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, SeedOption, print_json
+from stationary.cli.common import JsonOption, SeedOption, out_console, print_json
 from stationary.errors import StationaryError
 from stationary.sweep.engine import run_sweep, sweep_json
 from stationary.sweep.spec import SweepSpec, load_sweep_spec, parse_vary
@@ -70,7 +70,7 @@ def sweep(
     for p in result["pareto"]:
         t.add_row(p["params"]["network"], p["params"]["dataflow"], *(f"{p['params'][k]:g}" for k in varied),
                   f"{p['energy_pj']:,.0f}", f"{p['cycles']:,}", f"{p['area_mm2']:.4g}")
-    c = Console()
+    c = out_console()
     c.print(t)
     failed = sum(1 for p in result["points"] if p["error"])
     c.print(f"{run.computed} points computed now, {run.already_stored} already stored"

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, print_json
+from stationary.cli.common import JsonOption, out_console, print_json
 from stationary.errors import StationaryError
 from stationary.systolic import problem_from_layer, read_config, read_topology, simulate_network
 from stationary.systolic.model import DRAM_MODES, LayerResult
@@ -75,7 +74,7 @@ def print_table(title: str, results: list[LayerResult]) -> None:
                   f"{r.mapping_efficiency_pct:.1f}", f"{r.sram_ifmap_reads + r.sram_filter_reads:,}",
                   f"{r.sram_ofmap_writes:,}", f"{r.dram_ifmap_reads + r.dram_filter_reads:,}",
                   f"{r.dram_ofmap_writes:,}", f"{r.energy_total_pj / 1e6:.2f}")
-    console = Console(width=None if Console().is_terminal else 160)
+    console = out_console()
     console.print(t)
     cycles = sum(r.total_cycles for r in results)
     energy = sum(r.energy_total_pj for r in results)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, print_json
+from stationary.cli.common import JsonOption, out_console, print_json
 
 
 def _fmt(value: float) -> str:
@@ -42,6 +41,6 @@ def validate(
     for p in out["points"]:
         t.add_row(p.group, p.name, p.unit, _fmt(p.reference), _fmt(p.model), f"{p.error_rel:+.1%}",
                   f"±{p.goal_rel:.1%}", "yes" if p.within_goal else "[bold red]NO[/]", p.source)
-    c = Console()
+    c = out_console()
     c.print(t)
     c.print(f"{out['within_goal']} of {out['total']} points within their goal; {out['wall_seconds']:.1f} s")
