@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -203,9 +203,39 @@ def simulate_layer(p: SystolicProblem, cfg: SystolicConfig, dram: str = "exact",
 
 
 def simulate_network(problems: Iterable[SystolicProblem], cfg: SystolicConfig, dram: str = "exact",
-                     energy: EnergyTable | None = None) -> list[LayerResult]:
-    """Model every layer in order (layers are independent: SCALE-Sim flushes the SRAMs between them)."""
-    return [simulate_layer(p, cfg, dram, energy) for p in problems]
+                     energy: EnergyTable | None = None, max_bytes: int = DEFAULT_MAX_WORK_BYTES,
+                     progress: Callable[[int, int], None] | None = None) -> list[LayerResult]:
+    """Model every layer in order (layers are independent: SCALE-Sim flushes the SRAMs between them). Every
+    layer passes the pre-flight check before any is computed; layers of one shape are computed once (a
+    topology of 100,000 identical rows costs one layer). `progress(done, total)` after each layer."""
+    problems = list(problems)
+    shapes: dict[tuple, LayerResult | None] = {}
+    keys = [_shape(p) for p in problems]
+    for key, p in zip(keys, problems):
+        if key not in shapes:
+            check_preflight(p, cfg, dram, max_bytes)
+            shapes[key] = None
+    out = []
+    for k, (key, p) in enumerate(zip(keys, problems)):
+        r = shapes[key]
+        if r is None:
+            r = shapes[key] = simulate_layer(p, cfg, dram, energy, max_bytes)
+        if r.name != p.name:  # the frozen result of the same shape, renamed (a shallow copy: 1 us)
+            renamed = object.__new__(LayerResult)
+            renamed.__dict__.update(r.__dict__, name=p.name)
+            r = renamed
+        out.append(r)
+        if progress:
+            progress(k + 1, len(problems))
+    return out
+
+
+_SHAPE_FIELDS = tuple(f.name for f in fields(SystolicProblem) if f.name not in ("name", "source"))
+
+
+def _shape(p: SystolicProblem) -> tuple:
+    """What a layer's result depends on: everything but its name and file."""
+    return tuple(getattr(p, f) for f in _SHAPE_FIELDS)
 
 
 __all__ = ["DRAM_MODES", "LayerResult", "np", "simulate_layer", "simulate_network"]
