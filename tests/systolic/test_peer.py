@@ -16,6 +16,8 @@ PEER_PY = Path(os.environ.get("SCALESIM_VENV", "/work/peers/scalesim")) / "bin" 
 RUNNER = Path(__file__).parents[2] / "benchmarks" / "scalesim_peer.py"
 BASE_CFG = Path(__file__).parent.parent / "cases" / "scalesim" / "alexnet_a32_os_CALC" / "a32_os_CALC.cfg"
 
+if os.environ.get("SCALESIM_REQUIRED") and not PEER_PY.exists():  # CI: a missing venv is an error, not a skip
+    raise RuntimeError(f"SCALESIM_REQUIRED is set but {PEER_PY} does not exist (run .ci/scalesim-venv.sh)")
 pytestmark = pytest.mark.skipif(not PEER_PY.exists(), reason="SCALE-Sim venv not installed (benchmarks/README.md)")
 
 FIELDS = {"Total Cycles": "scalesim_total_cycles", "Stall Cycles": "stall_cycles",
