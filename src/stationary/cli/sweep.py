@@ -61,7 +61,7 @@ def sweep(
         report.write_text(sweep_html(result))
     if as_json:
         print_json({**result, "run": {"computed": run.computed, "already_stored": run.already_stored,
-                                      "total": run.total}})
+                                      "by_other_runs": run.by_other_runs, "total": run.total}})
         return
     varied = [k for k, _ in spec.vary]
     t = Table(title=f"Pareto front (energy, cycles, area) of {run.total} points on {spec.arch}")
@@ -74,4 +74,5 @@ def sweep(
     c.print(t)
     failed = sum(1 for p in result["points"] if p["error"])
     c.print(f"{run.computed} points computed now, {run.already_stored} already stored"
+            + (f", {run.by_other_runs} by another run on the same store" if run.by_other_runs else "")
             + (f", {failed} without a valid mapping" if failed else "") + (f"; results in {out}" if out else ""))
