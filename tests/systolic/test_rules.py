@@ -81,7 +81,7 @@ def test_depthwise_groups_scale_counts():
     all_ = simulate_layer(p, cfg("ws"))
     assert all_.macs == dw.macs == 8 * one.macs
     assert all_.sram_ifmap_reads == 8 * one.sram_ifmap_reads
-    assert all_.total_cycles == 8 * (one.total_cycles + 1) - 1
+    assert all_.total_cycles == 8 * one.total_cycles  # true cycle counts add up (SCALE-Sim's: 8 (n + 1) - 1)
 
 
 def test_energy_is_counts_times_table():
@@ -90,3 +90,16 @@ def test_energy_is_counts_times_table():
     sram = r.sram_ifmap_reads + r.sram_filter_reads + r.sram_ofmap_writes
     dram = r.dram_ifmap_reads + r.dram_filter_reads + r.dram_ofmap_writes
     assert r.energy_total_pj == pytest.approx(300 * 1.0 + sram * 2.0 + dram * 100.0)
+
+
+def test_one_pe_array_takes_at_least_one_cycle_per_mac():
+    # before: a 1 x 1 OS array reported 0 cycles for a 1-MAC layer and 102.9 % utilization for 36 MACs
+    for df in ("os", "ws", "is"):
+        one_pe = SystolicConfig(array_rows=1, array_cols=1, dataflow=df)
+        for p in (SystolicProblem("1", 1, 1, 1, 1, 1, 1), SystolicProblem("36", 3, 3, 1, 1, 2, 2)):
+            r = simulate_layer(p, one_pe)
+            assert r.total_cycles >= r.macs >= 1
+            assert 0 < r.overall_util_pct <= 100
+            if df == "os":  # one MAC per cycle, nothing else: exactly MACs cycles, 100 %
+                assert (r.total_cycles, r.overall_util_pct) == (r.macs, 100.0)
+                assert r.scalesim_total_cycles == r.macs - 1  # SCALE-Sim's own count (last cycle's index)

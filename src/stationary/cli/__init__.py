@@ -1,18 +1,28 @@
 """The `stationary` command line: thin commands that parse, call the library and print.
 
-Each command lives in its own module and registers itself on `app`; bad input (StationaryError) is
-printed as one line and exits with status 2, never a traceback.
+Each command lives in its own module and registers itself on `app`. Exit status, and nothing else: 0 success,
+2 bad input (StationaryError, a usage error or an unreadable path: one line, never a traceback), 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM), 141 when stdout is closed early (a pipe into `head`; the shell's code for
+SIGPIPE). A traceback (exit 1) is a bug in stationary.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import signal
 import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from stationary.errors import StationaryError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 2, 130, 141, 143
 
 app = typer.Typer(
     name="stationary",
@@ -22,6 +32,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True, soft_wrap=True)  # one error, one line
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C (pools and stores clean up in their `finally`), then exit 143."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Library warnings as one 'warning:' line on stderr (no source path)."""
+    err_console.print(f"[yellow]warning:[/] {message}", highlight=False, markup=True)
 
 
 @app.callback()
@@ -37,25 +61,72 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"stationary.cli.{_name}")
 
 
-def main() -> None:
-    """Entry point: run the app, turning bad input into one clear message and exit status 2."""
+def run(args: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status (see the module docstring); never raises for bad input."""
     try:
-        app(standalone_mode=False)
+        rv = app(args=list(args) if args is not None else None, standalone_mode=False)
     except StationaryError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
-    except OSError as exc:  # a path the user gave cannot be read or written (missing folder, permissions, ...)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # typer turns most into Exit(130); this one came from outside the command
+        err_console.print("interrupted")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        err_console.print("terminated")
+        return EXIT_TERMINATED
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return EXIT_BROKEN_PIPE
+        # a path the user gave cannot be read or written (missing folder, permissions, ...)
         where = f"{exc.filename}: " if exc.filename else ""
         err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False, markup=True)
-        sys.exit(2)
-    except (typer.Exit, SystemExit) as exc:  # typer.Exit from commands
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        sys.exit(code or 0)
-    except typer.Abort:
+        return EXIT_BAD_INPUT
+    except typer.Exit as exc:
+        return _status(exc.exit_code)
+    except SystemExit as exc:  # rich and typer exit 1 themselves when stdout is a closed pipe
+        if exc.code == 1 and _stdout_was_closed():
+            return EXIT_BROKEN_PIPE
+        return _status(exc.code)
+    except typer.Abort:  # end of input at a prompt: the user stopped it
         err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click's usage errors (typer vendors click) print themselves, exit 2
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        return EXIT_INTERRUPTED
+    except typer.TyperException as exc:  # usage errors (typer vendors click's) print themselves
+        if not hasattr(exc, "show"):
+            raise
+        exc.show()
+        return EXIT_BAD_INPUT
+    return _status(rv)
+
+
+def _stdout_was_closed() -> bool:
+    """Whether rich (fd 1 pointed at /dev/null) or typer (stdout wrapped) reacted to a closed pipe."""
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    try:
+        return os.path.samestat(os.fstat(1), os.stat(os.devnull))
+    except OSError:
+        return False
+
+
+def _status(code: object) -> int:
+    """Typer's return value in non-standalone mode: an exit code (130 after Ctrl-C) or a command's None."""
+    if code is None or code == 0 or not isinstance(code, int):
+        return EXIT_OK
+    if code == EXIT_INTERRUPTED:
+        err_console.print("interrupted")
+    return code if code in (EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED) else EXIT_BAD_INPUT
+
+
+def main() -> None:
+    """Entry point: SIGTERM unwinds like Ctrl-C; the exit status is one of the module docstring's."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    warnings.showwarning = _show_warning
+    code = run()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        code = EXIT_BROKEN_PIPE if code == EXIT_OK else code
+    if code == EXIT_BROKEN_PIPE:  # don't let the interpreter's own flush at exit print a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(code)

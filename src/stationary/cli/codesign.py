@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, print_json
+from stationary.cli.common import JsonOption, out_console, print_json
 from stationary.errors import StationaryError
 
 
@@ -63,7 +63,7 @@ def codesign(
     if as_json:
         print_json(report.to_json(detail))
         return
-    console = Console(width=None if Console().is_terminal else 130)
+    console = out_console()
     front = set(report.pareto)
     t = Table(title=f"{report.model} on {report.dataset}, {report.arch}, {report.method} pruning, "
                     f"zero {report.zero_mode} (float accuracy {report.baseline_accuracy:.2%}, "

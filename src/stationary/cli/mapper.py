@@ -6,7 +6,6 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stationary.arch.native import load_arch
@@ -21,6 +20,7 @@ from stationary.cli.common import (
     ObjectiveOption,
     SeedOption,
     map_with_progress,
+    out_console,
     print_json,
 )
 from stationary.mapper.network import network_performance, network_totals, select_layers
@@ -62,7 +62,7 @@ def map_cmd(
     from stationary.cli.model import print_result
 
     print_result(found.result, nest, architecture, found.mapping)
-    Console().print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
+    out_console().print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
 
 
 @app.command()
@@ -115,7 +115,7 @@ def evaluate(
                   f"{row['energy_per_mac_pj']:.3f}", f"{row['cycles']:,}", f"{row['utilization']:.0%}")
     t.add_row("total", f"{totals['macs']:,}", f"{totals['energy_pj']:,.0f}", f"{totals['energy_per_mac_pj']:.3f}",
               f"{totals['cycles']:,}", "")
-    c = Console()
+    c = out_console()
     c.print(t)
     c.print(f"* same shape as an earlier layer (searched once): {totals['distinct_shapes']} distinct shapes, "
             f"{totals['evaluated']:,} mappings scored in {totals['wall_seconds']:.1f} s")
@@ -160,5 +160,6 @@ def dataflows(
                                                                                   "DRAM")),
                   *(f"{bt.get(k, 0.0):.3f}" for k in ("Weights", "Inputs", "Outputs")),
                   f"{e['relative_to_best']:.2f}x")
-    Console().print(t)
-    Console().print(f"lowest: {result['lowest']}")
+    c = out_console()
+    c.print(t)
+    c.print(f"lowest: {result['lowest']}")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stationary.arch.native import load_arch
 from stationary.arch.spec import Architecture
 from stationary.cli import app
-from stationary.cli.common import JsonOption, print_json
+from stationary.cli.common import JsonOption, out_console, print_json
 from stationary.mapping.looptext import loop_nest_text
 from stationary.mapping.mapping import Mapping
 from stationary.mapping.timeloop import load_timeloop_mapping
@@ -47,7 +46,7 @@ def model(
 
 
 def print_result(r: Result, nest: LoopNest, arch: Architecture, mapping: Mapping) -> None:
-    console = Console(width=None if Console().is_terminal else 130)
+    console = out_console()
     console.print(loop_nest_text(nest, arch, mapping), highlight=False, markup=False)
     t = Table(title="actions and energy per level (totals over utilized instances)")
     for col in ("level", "tensor", "reads", "fills", "updates", "energy (pJ)", "share"):

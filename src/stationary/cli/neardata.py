@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, print_json
+from stationary.cli.common import JsonOption, out_console, print_json
 from stationary.errors import StationaryError
 from stationary.neardata.compare import CATEGORIES, VARIANTS, NetworkCost, compare, searched
 from stationary.neardata.heuristic import best_mapping
@@ -49,7 +48,7 @@ def neardata(
 
 def print_costs(costs: list[NetworkCost], title: str) -> None:
     """Categories as rows, architectures as columns, then totals and ratios against the first (baseline)."""
-    console = Console(width=None if Console().is_terminal else 140)
+    console = out_console()
     t = Table(title=title)
     t.add_column("category")
     for c in costs:

@@ -21,6 +21,7 @@ from stationary.cli.common import (
     ObjectiveOption,
     SeedOption,
     map_with_progress,
+    out_console,
     print_json,
 )
 from stationary.mapper.network import LayerPlan
@@ -71,4 +72,4 @@ def report_cmd(
     if as_json:
         print_json(rep)
     else:
-        Console().print(template_table(rep))
+        out_console().print(template_table(rep))

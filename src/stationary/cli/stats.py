@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stationary.cli import app, err_console
-from stationary.cli.common import JsonOption, parse_shape, print_json
+from stationary.cli.common import JsonOption, out_console, parse_shape, print_json
 from stationary.workload.load import load_network
 from stationary.workload.stats import NetworkStats, network_stats
 
@@ -52,7 +51,7 @@ def print_stats(s: NetworkStats) -> None:
         shape = f"{d['G'] * d['M']}x{d['P']}x{d['Q']}"
         t.add_row(ls.name, ls.kind, shape, _si(ls.macs), _si(ls.other_ops), _si(ls.weights),
                   _si(ls.input_activations), _si(ls.output_activations))
-    console = Console(width=None if Console().is_terminal else 150)
+    console = out_console()
     console.print(t)
     console.print(
         f"[bold]total[/]: {_si(s.macs)} MACs ({s.macs:,}), {_si(s.weights)} weights ({s.weights:,}; "

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, SeedOption, print_json
+from stationary.cli.common import JsonOption, SeedOption, out_console, print_json
 from stationary.errors import StationaryError
 from stationary.sweep.engine import run_sweep, sweep_json
 from stationary.sweep.spec import SweepSpec, load_sweep_spec, parse_vary
@@ -61,7 +61,7 @@ def sweep(
         report.write_text(sweep_html(result))
     if as_json:
         print_json({**result, "run": {"computed": run.computed, "already_stored": run.already_stored,
-                                      "total": run.total}})
+                                      "by_other_runs": run.by_other_runs, "total": run.total}})
         return
     varied = [k for k, _ in spec.vary]
     t = Table(title=f"Pareto front (energy, cycles, area) of {run.total} points on {spec.arch}")
@@ -70,8 +70,9 @@ def sweep(
     for p in result["pareto"]:
         t.add_row(p["params"]["network"], p["params"]["dataflow"], *(f"{p['params'][k]:g}" for k in varied),
                   f"{p['energy_pj']:,.0f}", f"{p['cycles']:,}", f"{p['area_mm2']:.4g}")
-    c = Console()
+    c = out_console()
     c.print(t)
     failed = sum(1 for p in result["points"] if p["error"])
     c.print(f"{run.computed} points computed now, {run.already_stored} already stored"
+            + (f", {run.by_other_runs} by another run on the same store" if run.by_other_runs else "")
             + (f", {failed} without a valid mapping" if failed else "") + (f"; results in {out}" if out else ""))

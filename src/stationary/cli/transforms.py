@@ -16,7 +16,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, parse_shape, print_json
+from stationary.cli.common import JsonOption, out_console, parse_shape, print_json
 from stationary.transforms.bench import bench as run_bench
 from stationary.transforms.methods import DEFAULT_METHODS, Options
 from stationary.transforms.roofline import measure_cpu, measure_gpu
@@ -109,7 +109,7 @@ def model_cmd(
 
 def _print(name: str, results: list[LayerResult], detail: bool, roof: Any, gpu: Any, channels: int,
            measured: bool) -> None:
-    console = Console(width=None if Console().is_terminal else 160)
+    console = out_console()
     if detail:
         t = Table(title=f"{name}: methods per layer (counts: full layer; error and seconds: slice)")
         for col in ("layer", "method", "mults", "const mults", "adds", "workspace B", "max |err|", "seconds",
@@ -158,4 +158,4 @@ def bench_cmd(
     for r in rows:
         t.add_row(r.layer, r.method, f"{r.numpy_seconds:.5f}", f"{r.torch_seconds:.5f}",
                   f"{r.ratio_vs_torch:.2f}x", f"{r.max_abs_error_vs_torch:.1e}")
-    Console(width=None if Console().is_terminal else 140).print(t)
+    out_console().print(t)

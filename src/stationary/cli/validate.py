@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, print_json
+from stationary.cli.common import JsonOption, out_console, print_json
 
 
 def _fmt(value: float) -> str:
@@ -27,10 +28,14 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Reference vs model vs relative error for every published point, with the reference's source."""
-    from stationary.validate import GROUPS, run_validation
+    from stationary.validate import GROUPS, group_tasks, run_validation
 
     groups = tuple(g.strip() for g in only.split(",") if g.strip()) if only else GROUPS
-    out = run_validation(jobs=jobs, groups=groups)
+    columns = (TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=as_json) as bar:
+        task = bar.add_task("", total=len(group_tasks(groups)))
+        out = run_validation(jobs=jobs, groups=groups, progress=lambda name: bar.update(task, advance=1,
+                                                                                         description=name))
     if as_json:
         print_json({"points": [p.to_json() for p in out["points"]], "details": out["details"],
                     "task_seconds": out["task_seconds"], "wall_seconds": out["wall_seconds"],
@@ -42,6 +47,6 @@ def validate(
     for p in out["points"]:
         t.add_row(p.group, p.name, p.unit, _fmt(p.reference), _fmt(p.model), f"{p.error_rel:+.1%}",
                   f"±{p.goal_rel:.1%}", "yes" if p.within_goal else "[bold red]NO[/]", p.source)
-    c = Console()
+    c = out_console()
     c.print(t)
     c.print(f"{out['within_goal']} of {out['total']} points within their goal; {out['wall_seconds']:.1f} s")

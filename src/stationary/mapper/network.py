@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +15,7 @@ from stationary.mapper.search import SearchOptions, SearchResult, search
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import dataflow_constraints
 from stationary.model.result import Result
+from stationary.parallel import capped_jobs, worker_pool
 from stationary.workload.layer import Layer
 from stationary.workload.network import Network
 
@@ -57,10 +57,10 @@ def map_network(net: Network, arch: Architecture, dataflow: str = "free", option
     work = [(layer, arch, dataflow, list(constraints or []), opts) for layer in
             {shape_key(x): x for x in reversed(layers)}.values()]
     work.sort(key=lambda w: unique[shape_key(w[0])])
-    jobs = default_jobs() if jobs is None else jobs
+    jobs = capped_jobs(jobs, default_jobs())
     results: list[SearchResult] = []
     if jobs > 1 and len(work) >= 4:  # a pool costs about a second to start: worth it for whole networks
-        with ProcessPoolExecutor(jobs) as pool:
+        with worker_pool(jobs) as pool:
             for k, r in enumerate(pool.map(_search_layer, work)):
                 results.append(r)
                 if progress:

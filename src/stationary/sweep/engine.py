@@ -8,16 +8,16 @@ the order of completion, or how many times a point was attempted after a worker 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
 from stationary.errors import StationaryError
 from stationary.mapper.network import default_jobs, map_network
 from stationary.mapper.search import SearchOptions
+from stationary.parallel import capped_jobs, cpu_count, worker_pool
 from stationary.sweep.params import varied_arch
 from stationary.sweep.spec import SweepPoint, SweepSpec
 from stationary.sweep.store import ResultStore
@@ -69,32 +69,56 @@ def evaluate_point(point: SweepPoint) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SweepRun:
-    """What one (re)run did: points computed now, points found already stored, its run id."""
+    """What one (re)run did: points computed now, points found already stored, points another run sharing the
+    store computed meanwhile, its run id."""
 
     run_id: int
     computed: int
     already_stored: int
     total: int
+    by_other_runs: int = 0
 
 
-def _local(pending: list[SweepPoint], jobs: int) -> Iterator[dict[str, Any]]:
-    if jobs <= 1 or len(pending) <= 1:
-        for p in pending:
-            yield evaluate_point(p)
+CLAIM_POLL_S = 0.5  # how often a run whose remaining points are all claimed by another run looks again
+
+
+class _Claimer:
+    """The points of one run still to be stored, claimed from the store a few at a time."""
+
+    def __init__(self, points: list[SweepPoint], store: ResultStore, run_id: int) -> None:
+        self.by_key = {p.key: p for p in points}
+        self.remaining = [p.key for p in points]  # not yet seen stored
+        self.store, self.run_id = store, run_id
+
+    def take(self, limit: int) -> list[SweepPoint]:
+        """Claim up to `limit` points nobody has stored or claimed; forget the ones found stored."""
+        if not self.remaining or limit <= 0:
+            return []
+        claimed, stored = self.store.claim(self.remaining, self.run_id, limit)
+        gone = stored.union(claimed)
+        self.remaining = [k for k in self.remaining if k not in gone]
+        return [self.by_key[k] for k in claimed]
+
+
+def _local(claimer: _Claimer, jobs: int) -> Iterator[dict[str, Any]]:
+    """Evaluate claimed points in-process (jobs 1) or in a worker pool, claiming more as results arrive."""
+    if jobs <= 1:
+        while batch := claimer.take(1):
+            yield evaluate_point(batch[0])
         return
-    with ProcessPoolExecutor(jobs) as pool:
-        futures = [pool.submit(evaluate_point, p) for p in pending]
-        try:
-            for f in as_completed(futures):
+    with worker_pool(jobs) as pool:
+        in_flight = {pool.submit(evaluate_point, p) for p in claimer.take(2 * jobs)}
+        while in_flight:
+            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for f in finished:
                 yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+            in_flight |= {pool.submit(evaluate_point, p) for p in claimer.take(2 * jobs - len(in_flight))}
 
 
-def _dask(pending: list[SweepPoint], client: Any) -> Iterator[dict[str, Any]]:
+def _dask(claimer: _Claimer, client: Any) -> Iterator[dict[str, Any]]:
     from distributed import as_completed as dask_completed
 
+    pending = claimer.take(len(claimer.remaining))
     futures = client.map(evaluate_point, pending, key=[f"stationary-sweep-{p.key}" for p in pending], pure=False)
     try:
         for f in dask_completed(futures):
@@ -123,28 +147,31 @@ def dask_client(scheduler: str, workers: int) -> tuple[Any, Any]:
 def run_sweep(spec: SweepSpec, store: ResultStore, scheduler: str | Any = "local", jobs: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> SweepRun:
     """Evaluate every point of `spec` missing from `store`; `scheduler` is 'local', 'dask', 'tcp://...' or a
-    distributed.Client. `progress(done, total)` counts stored points, already stored ones included."""
+    distributed.Client. `progress(done, total)` counts stored points, already stored ones included. Points
+    another run on the same store has claimed are left to it (and awaited), so none is computed twice."""
     points = spec.points()
+    keys = [p.key for p in points]
     stored = store.keys()
-    pending = [p for p in points if p.key not in stored]
-    total, done = len(points), len(points) - len(pending)
+    total = len(points)
+    already = sum(k in stored for k in keys)
+    done = already
     name = scheduler if isinstance(scheduler, str) else f"dask {getattr(scheduler, 'scheduler', '')}"
     run_id = store.new_run(str(name), spec.to_json())
     if progress:
         progress(done, total)
-    workers = jobs if jobs is not None else default_jobs()
+    claimer = _Claimer([p for p in points if p.key not in stored], store, run_id)
     client, cluster = None, None
     if isinstance(scheduler, str):
         if scheduler == "local":
-            results = _local(pending, workers)
+            results = _local(claimer, capped_jobs(jobs, default_jobs()))
         elif scheduler == "dask" or scheduler.startswith("tcp://"):
-            client, cluster = dask_client(scheduler, max(1, jobs or (os.cpu_count() or 1)))
-            results = _dask(pending, client)
+            client, cluster = dask_client(scheduler, max(1, jobs or cpu_count()))
+            results = _dask(claimer, client)
         else:
             raise StationaryError(f"unknown scheduler {scheduler!r}: local, dask or tcp://HOST:PORT",
                                   field="--scheduler")
     else:
-        results = _dask(pending, scheduler)
+        results = _dask(claimer, scheduler)
     computed = 0
     try:
         for record in results:
@@ -152,14 +179,23 @@ def run_sweep(spec: SweepSpec, store: ResultStore, scheduler: str | Any = "local
             done += 1
             if progress:
                 progress(done, total)
+        while claimer.remaining:  # the rest is claimed by other runs: wait for them (or take over if they die)
+            time.sleep(CLAIM_POLL_S)
+            for point in claimer.take(1):
+                computed += store.put(evaluate_point(point), run_id)
+            now = store.keys()
+            done = sum(k in now for k in keys)
+            if progress:
+                progress(done, total)
     finally:
         if hasattr(results, "close"):
             results.close()
+        store.release(run_id)
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    return SweepRun(run_id, computed, total - len(pending), total)
+    return SweepRun(run_id, computed, already, total, total - already - computed)
 
 
 def pareto_front(records: list[dict[str, Any]], objectives: tuple[str, ...] = OBJECTIVES) -> list[dict[str, Any]]:

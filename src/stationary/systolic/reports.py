@@ -1,4 +1,7 @@
-"""SCALE-Sim's three report CSVs (same file names and columns), so its users can switch tools."""
+"""SCALE-Sim's three report CSVs (same file names, columns and conventions), so its users can switch tools.
+
+Cycle totals and utilization are SCALE-Sim's own (`scalesim_*`: the index of the last cycle, one less than
+the cycles taken); `stationary systolic --json` and its table give the true counts."""
 
 from __future__ import annotations
 
@@ -33,9 +36,9 @@ def write_reports(results: Sequence[LayerResult], outdir: str | Path) -> list[Pa
     out.mkdir(parents=True, exist_ok=True)
     compute, bandwidth, detail = [COMPUTE_HEADER], [BANDWIDTH_HEADER], [DETAIL_HEADER]
     for lid, r in enumerate(results):
-        cyc = r.total_cycles or 1
-        compute.append(_row(lid, (r.total_cycles_incl_prefetch, r.total_cycles, r.stall_cycles,
-                                  r.overall_util_pct, r.mapping_efficiency_pct, r.compute_util_pct)))
+        cyc = r.scalesim_total_cycles or 1
+        compute.append(_row(lid, (r.scalesim_total_cycles_incl_prefetch, r.scalesim_total_cycles, r.stall_cycles,
+                                  r.scalesim_overall_util_pct, r.mapping_efficiency_pct, r.compute_util_pct)))
         bandwidth.append(_row(lid, (
             r.sram_ifmap_reads / cyc, r.sram_filter_reads / cyc, r.sram_ofmap_writes / cyc,
             _bw(r.dram_ifmap_reads, r.dram_ifmap_start_cycle, r.dram_ifmap_stop_cycle),

@@ -88,11 +88,10 @@ def compute_counts(p: SystolicProblem, cfg: SystolicConfig) -> ComputeCounts:
     g = fold_geometry(p, cfg)
     R, C = g.array_rows, g.array_cols
     K, M, px = p.window, p.num_filters, p.ofmap_px
-    rows, cols = g.rows_used(), g.cols_used()
-    # mean over the fold grid of the MACs used per fold, in SCALE-Sim's summation order (fc outer, fr inner)
-    used = [r * c for c in cols for r in rows]
-    mapping = sum(u / (R * C) for u in used) / len(used)
-    util = sum(u * g.temporal / (R * C * g.util_cycles_per_fold) for u in used) / len(used)
+    # mean over the fold grid of the MACs used per fold: the used rows x columns of all folds sum to Sr x Sc
+    # (closed form: the grid can have billions of folds)
+    mapping = g.spatial_rows * g.spatial_cols / (R * C) / g.folds
+    util = mapping * g.temporal / g.util_cycles_per_fold
     if g.dataflow == "os":
         ifmap = K * px * g.col_folds
         filt = K * M * g.row_folds

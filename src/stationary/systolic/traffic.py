@@ -11,7 +11,8 @@ Write SRAM (ofmap; memory/write_buffer.py): writes are packed into lines of `ban
 than half the SRAM is occupied and no drain is running, the buffer drains ceil(half / bandwidth) lines,
 one line per cycle. A drain counts every word of its lines but only the last line's empty slots are
 discounted, so the partial line made at each drain trigger adds its empty slots (SCALE-Sim's count, e.g.
-+31 on a 32-wide array). We replay it one drain event at a time on cumulative per-cycle write counts.
++31 on a 32-wide array). We replay it one drain event at a time on the cumulative write count, which is
+closed form (OfmapWrites: each fold writes a skewed block), so no per-cycle array is built.
 """
 
 from __future__ import annotations
@@ -241,16 +242,121 @@ def ofmap_writes_per_cycle(p: SystolicProblem, cfg: SystolicConfig) -> np.ndarra
     return out.reshape(-1)
 
 
-def write_traffic(writes_per_cycle: np.ndarray, sram_kb: int, line_words: int) -> WriteTraffic:
+def _pairs_upto(z: int, a_count: int, b_count: int) -> int:
+    """Pairs (a, b), 0 <= a < a_count, 0 <= b < b_count, with a + b < z (a skewed block's writes so far)."""
+    def h(y: int) -> int:  # sum over a >= 0 of clamp(y - a, 0, b_count)
+        if y <= 0:
+            return 0
+        if y <= b_count:
+            return y * (y + 1) // 2
+        return b_count * (b_count + 1) // 2 + (y - b_count) * b_count
+    return h(z) - h(z - a_count)
+
+
+@dataclass(frozen=True)
+class OfmapWrites:
+    """Cumulative ofmap SRAM writes of a layer, cycle by cycle, in closed form (no per-cycle array).
+
+    Fold f of a group writes a skewed block: OS the ru x cu outputs at cycle T - 1 + (R - 1 - i) + j, WS/IS
+    the T x cu partial sums at cycle 2R - 1 + t + j (traffic.ofmap_writes_per_cycle builds the same counts
+    as an array; tests check one against the other)."""
+
+    dataflow: str
+    g: FoldGeometry
+    groups: int
+
+    @property
+    def rows(self) -> int:
+        """Cycles of the layer before stalls (rows of SCALE-Sim's demand matrix)."""
+        return self.groups * self.g.folds * self.g.cycles_per_fold
+
+    @property
+    def per_group(self) -> int:
+        g = self.g
+        if self.dataflow == "os":
+            return g.spatial_rows * g.spatial_cols
+        return g.row_folds * g.temporal * g.spatial_cols
+
+    @property
+    def total(self) -> int:
+        return self.groups * self.per_group
+
+    def at(self, cycle: int) -> int:
+        """Words written in cycles 0 .. `cycle` (0 before the first cycle, the total after the last)."""
+        if cycle < 0:
+            return 0
+        if cycle >= self.rows:
+            return self.total
+        g = self.g
+        R, C, L = g.array_rows, g.array_cols, g.cycles_per_fold
+        grp, rem = divmod(cycle, g.folds * L)
+        f, x = divmod(rem, L)
+        fc, fr = divmod(f, g.row_folds)
+        cu = min(C, g.spatial_cols - fc * C)
+        if self.dataflow == "os":
+            ru = min(R, g.spatial_rows - fr * R)
+            before = g.spatial_rows * fc * C + cu * fr * R
+            # block row i' = R - 1 - i in [R - ru, R - 1] writes at T - 1 + i' + j
+            within = _pairs_upto(x - (g.temporal - 1) - (R - ru) + 1, ru, cu)
+        else:
+            before = g.row_folds * g.temporal * fc * C + fr * g.temporal * cu
+            within = _pairs_upto(x - (2 * R - 1) + 1, g.temporal, cu)
+        return grp * self.per_group + before + within
+
+    def first_reaching(self, words: int) -> int:
+        """The first cycle by which `words` words have been written (words in 1 .. total)."""
+        lo, hi = 0, self.rows - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.at(mid) >= words:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+@dataclass(frozen=True)
+class ArrayWrites:
+    """The same interface over an explicit per-cycle count (the replay mode's reference)."""
+
+    cum: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.cum)
+
+    @property
+    def total(self) -> int:
+        return int(self.cum[-1]) if len(self.cum) else 0
+
+    def at(self, cycle: int) -> int:
+        if cycle < 0:
+            return 0
+        return int(self.cum[min(cycle, len(self.cum) - 1)])
+
+    def first_reaching(self, words: int) -> int:
+        return int(np.searchsorted(self.cum, words, side="left"))
+
+
+def ofmap_writes(p: SystolicProblem, cfg: SystolicConfig) -> OfmapWrites:
+    """The layer's cumulative ofmap writes in closed form."""
+    return OfmapWrites(cfg.dataflow, fold_geometry(p, cfg), p.groups)
+
+
+def drain_events(n_elems: int, sram_kb: int) -> int:
+    """About how many drains the ofmap write buffer makes (each half the SRAM): write_traffic's loop count."""
+    half = sram_kb * 1024 - math.ceil(sram_kb * 1024 * 0.5)
+    return n_elems // max(half, 1) + 1
+
+
+def write_traffic(writes: OfmapWrites | ArrayWrites, sram_kb: int, line_words: int) -> WriteTraffic:
     """Replay SCALE-Sim's ofmap write buffer one drain event at a time (see module docstring)."""
     total = sram_kb * 1024
     active = math.ceil(total * 0.5)
     drain_words = total - active
     drain_lines = math.ceil(drain_words / line_words)
-    cum = np.cumsum(writes_per_cycle)
-    nrows = len(cum)
-    n_elems = int(cum[-1]) if nrows else 0
-    nz = np.flatnonzero(writes_per_cycle)
+    nrows = writes.rows
+    n_elems = writes.total
     if n_elems == 0:
         return WriteTraffic(0, 0, 0, 0, 0, 0)
 
@@ -290,14 +396,12 @@ def write_traffic(writes_per_cycle: np.ndarray, sram_kb: int, line_words: int) -
         drains.append((start, taken))
         return start + taken - 1
 
-    def row_of(idx: int) -> int:
-        return int(np.searchsorted(cum, idx, side="left"))
-
+    row_of = writes.first_reaching
     e, stall, drain_end = 0, 0, 0
     while True:
         occ = state["occ"]
         r_d = drain_end - stall
-        first_ok = n_elems + 1 if r_d >= nrows else (int(cum[r_d - 1]) if r_d > 0 else 0) + 1
+        first_ok = n_elems + 1 if r_d >= nrows else writes.at(r_d - 1) + 1
         idx_full = e + max(total - occ, 1)
         if idx_full < first_ok and idx_full <= n_elems:  # buffer full while draining: the array stalls
             r = row_of(idx_full)
@@ -320,4 +424,4 @@ def write_traffic(writes_per_cycle: np.ndarray, sram_kb: int, line_words: int) -
         cycle = drain(cycle) + 1
     start = min(d[0] for d in drains)
     stop = max(d[0] + d[1] - 1 for d in drains)
-    return WriteTraffic(state["access"], start, stop, int(nz[0]), int(nz[-1]) + stall, stall)
+    return WriteTraffic(state["access"], start, stop, row_of(1), row_of(n_elems) + stall, stall)

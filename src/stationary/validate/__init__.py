@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from stationary.errors import StationaryError
 from stationary.mapper.search import SearchOptions
+from stationary.parallel import capped_jobs, worker_pool
 from stationary.validate.points import Point
 
 # Mapper effort for validation: the fast model's numbers (the exact re-check is skipped; docs/mapper.md bounds
@@ -81,13 +81,13 @@ def run_validation(options: SearchOptions = VALIDATE_OPTIONS, jobs: int | None =
                    groups: tuple[str, ...] = GROUPS,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Every validation point with its error, the runs behind them, and how long each group took."""
-    jobs = default_validate_jobs() if jobs is None else jobs
+    jobs = capped_jobs(jobs, default_validate_jobs())
     tasks = group_tasks(groups)
     work = [(t, options) for t in tasks]
     results: dict[str, tuple[list[Point], Any, float]] = {}
     start = time.perf_counter()
     if jobs > 1 and len(work) > 1:
-        with ProcessPoolExecutor(jobs) as pool:
+        with worker_pool(jobs) as pool:
             for name, points, detail, secs in pool.map(_run_task, work):
                 results[name] = (points, detail, secs)
                 if progress:
