@@ -18,7 +18,7 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapper.bounds.tiles import TileTraffic
-from stationary.mapper.space import MapSpace
+from stationary.mapping.constraints import merge
 from stationary.workload.loopnest import LoopNest
 
 Fit = tuple[tuple[tuple[int, ...], int | None], ...]
@@ -115,14 +115,10 @@ class _Bounder:
 
 def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> LayerBound:
     """Lower bounds of `nest` on `arch`, valid for every mapping of its map space under any constraints."""
-    space = MapSpace(nest, arch)
     L, T = len(arch.levels), len(nest.tensors)
     levels = arch.levels
     real = [i for i in range(L) if not levels[i].virtual]
-    must = [[bool(space.keep_fixed[i, t] and space.keep_value[i, t]) and not levels[i].virtual for t in range(T)]
-            for i in range(L)]
-    may = [[not levels[i].virtual and not (space.keep_fixed[i, t] and not space.keep_value[i, t])
-            for t in range(T)] for i in range(L)]
+    must, may = keep_rules(nest, arch)
     rw = [t.read_write for t in nest.tensors]
     outputs = next((t.extent(nest.bounds) for t in nest.tensors if t.read_write), 0)
     compulsory = [0 if t.read_write else t.distinct(nest.bounds) for t in nest.tensors]
@@ -185,6 +181,17 @@ def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> 
     compute = macs * arch.compute.energy_pj
     total = compute + sum(lv.energy_lower_bound_pj for lv in out_levels)
     return LayerBound(name or nest.name, macs, total, tuple(out_levels), compute, leak_total)
+
+
+def keep_rules(nest: LoopNest, arch: Architecture) -> tuple[list[list[bool]], list[list[bool]]]:
+    """Per level and tensor: must it keep the tensor, may it? The map space's rule (MapSpace.keep_fixed) for
+    the architecture alone: its bypass lists and virtual levels forbid, its keep lists and the outermost level
+    force; user constraints only narrow this, so bounds under it hold under any constraints."""
+    rules = merge([], nest, arch)
+    must = [[not lv.virtual and (t.name in r.keep or i == 0) and t.name not in r.bypass for t in nest.tensors]
+            for i, (lv, r) in enumerate(zip(arch.levels, rules))]
+    may = [[not lv.virtual and t.name not in r.bypass for t in nest.tensors] for lv, r in zip(arch.levels, rules)]
+    return must, may
 
 
 def _operand_energy(c: int, macs: int, arch: Architecture, must: list[list[bool]], may: list[list[bool]],
