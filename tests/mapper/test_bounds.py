@@ -52,62 +52,70 @@ def random_case(rng: np.random.Generator) -> tuple[Layer, Architecture]:
     return layer, Architecture("rand", tuple(levels), ComputeUnit("MAC", macs, macs, 1, float(rng.integers(1, 4))))
 
 
-def brute_force(layer: Layer, arch: Architecture) -> tuple[float, list, object, FastModel] | None:
-    """(minimum energy, the valid rows' energies...) over every mapping of the space with the fast model; None
-    when the space is too big to enumerate here."""
+def optimum(layer: Layer, arch: Architecture, exact_all: int) -> float | None:
+    """The model's minimum energy over every mapping of the map space (None when the space is too big here).
+
+    Where the fast model is exact (FastModel.is_exact_for) it scores every mapping; elsewhere the exact model
+    re-scores every mapping of spaces up to `exact_all` mappings, else the fast model's 16 best."""
     nest = layer.loop_nest()
     try:
         space = MapSpace(nest, arch)
     except StationaryError:
         return None
-    if space.size() > SPACE_LIMIT:
+    size = space.size()
+    if size > SPACE_LIMIT:
         return None
     model = FastModel(nest, arch)
-    best, best_rows = math.inf, None
+    exact = model.is_exact_for()
+    if not exact and size > exact_all:
+        pool: list[tuple[float, object]] = []
+        for batch in space.enumerate(2048):
+            fr = model.evaluate(batch)
+            energy = np.where(fr.valid, fr.energy_pj, np.inf)
+            for b in np.argsort(energy)[:16]:
+                if np.isfinite(energy[b]):
+                    pool.append((float(energy[b]), row_to_mapping(batch, int(b), nest, arch)))
+        pool.sort(key=lambda x: x[0])
+        return min((evaluate(nest, arch, m).energy_pj for _, m in pool[:16]), default=math.inf)
+    best = math.inf
     for batch in space.enumerate(2048):
-        fr = model.evaluate(batch)
-        energy = np.where(fr.valid, fr.energy_pj, np.inf)
-        k = int(np.argmin(energy))
-        if energy[k] < best:
-            best, best_rows = float(energy[k]), (batch, np.argsort(energy)[:4], fr)
-    return best, best_rows, space, model
-
-
-def check(seed: int, exact: bool) -> float | None:
-    """Assert bound <= optimum for one random case; return optimum / bound (None when skipped)."""
-    rng = np.random.default_rng(seed)
-    layer, arch = random_case(rng)
-    found = brute_force(layer, arch)
-    if found is None or not math.isfinite(found[0]):
-        return None
-    best, (batch, top, fr), _, model = found
-    nest = layer.loop_nest()
-    bound = layer_bound(nest, arch)
-    assert bound.energy_lower_bound_pj <= best * (1 + 1e-9), (seed, bound.energy_lower_bound_pj, best)
-    if exact:  # the exact model on the fast model's best few mappings
-        for b in top:
-            if not fr.valid[b]:
+        if exact:
+            fr = model.evaluate(batch)
+            best = min(best, float(np.where(fr.valid, fr.energy_pj, np.inf).min()))
+            continue
+        for b in range(batch.size):
+            try:
+                best = min(best, evaluate(nest, arch, row_to_mapping(batch, b, nest, arch)).energy_pj)
+            except StationaryError:  # a tile overflows its level
                 continue
-            r = evaluate(nest, arch, row_to_mapping(batch, int(b), nest, arch))
-            assert bound.energy_lower_bound_pj <= r.energy_pj * (1 + 1e-9), (seed, bound.energy_lower_bound_pj,
-                                                                              r.energy_pj)
+    return best
+
+
+def check(seed: int, exact_all: int = 300) -> float | None:
+    """Assert bound <= the model's optimum for one random case; return optimum / bound (None when skipped)."""
+    layer, arch = random_case(np.random.default_rng(seed))
+    best = optimum(layer, arch, exact_all)
+    if best is None or not math.isfinite(best):
+        return None
+    bound = layer_bound(layer.loop_nest(), arch)
+    assert bound.energy_lower_bound_pj <= best * (1 + 1e-9), (seed, bound.energy_lower_bound_pj, best)
     return best / bound.energy_lower_bound_pj
 
 
-def run(seeds: range, exact_every: int) -> list[float]:
-    ratios = [check(s, s % exact_every == 0) for s in seeds]
+def run(seeds: range) -> list[float]:
+    ratios = [check(s) for s in seeds]
     return [r for r in ratios if r is not None]
 
 
 def test_bound_never_exceeds_the_brute_force_optimum() -> None:
-    ratios = run(range(300), exact_every=10)
-    assert len(ratios) >= 100
+    ratios = run(range(200))
+    assert len(ratios) >= 60
     assert min(ratios) >= 1 - 1e-9
 
 
 @pytest.mark.slow
 def test_bound_never_exceeds_the_brute_force_optimum_many() -> None:
-    ratios = run(range(1000, 7000), exact_every=5)
+    ratios = run(range(1000, 7000))
     assert len(ratios) >= 2000
     print(f"\n{len(ratios)} cases: optimum / bound mean {np.mean(ratios):.3f}, median {np.median(ratios):.3f}, "
           f"max {np.max(ratios):.3f}")

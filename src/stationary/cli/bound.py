@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -41,8 +42,7 @@ def bound(
         if key not in cache:
             cache[key] = layer_bound(nest, architecture)
         b = cache[key]
-        bounds.append(LayerBound(name, b.macs, b.energy_lower_bound_pj, b.levels, b.compute_energy_pj,
-                                 b.leak_energy_pj))
+        bounds.append(replace(b, name=name))
     if plot:
         _plot(nests, layer, architecture, plot)
     if as_json:

@@ -11,13 +11,14 @@ is the minimum over c*, over which tensor c* holds, and over every divisor tile 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.mapper.bounds.tiles import TileTraffic
+from stationary.mapper.bounds.tiles import TileTraffic, divisors
 from stationary.mapping.constraints import merge
 from stationary.workload.loopnest import LoopNest
 
@@ -36,7 +37,6 @@ class LevelBound:
     name: str
     capacity_words: int | None
     min_words_in: int
-    energy_lower_bound_pj: float  # this level's share of the layer's energy bound
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "capacity_words": self.capacity_words, "min_words_in": self.min_words_in}
@@ -50,9 +50,8 @@ class LayerBound:
     macs: int
     energy_lower_bound_pj: float
     levels: tuple[LevelBound, ...]
-    compute_energy_pj: float
-    leak_energy_pj: float
-    curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+    compute_energy_pj: float  # MACs x MAC energy
+    backing_energy_pj: float  # the outermost level's part: the capacity-dependent cut below it
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "macs": self.macs, "energy_lower_bound_pj": self.energy_lower_bound_pj,
@@ -158,29 +157,86 @@ def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> 
     b.solve()
 
     macs = nest.macs
-    min_cycles = -(-macs // n_mac)
     out_levels = []
-    leak_total = 0.0
+    cut_energy = 0.0
     for c in real:
         lv = levels[c]
-        leak = lv.energy.leak_pj * min_cycles  # every level is in use: the outermost keeps every tensor
-        leak_total += leak
         if c == real[0]:
             low = b.minimum(w_dram, dram_opts) - e0.read_pj / bs0 * outputs
             floor = (e0.read_pj * sum(compulsory) + e0.update_pj * outputs) / bs0
-            energy = max(low, floor)
+            cut_energy = max(low, floor)
             words = max(b.minimum(w_back, dram_opts), outputs)
         else:
             w, opts = inner[c]
             minus = outputs if (levels[c].instances == 1 and any(rw)) else 0
             words = max(b.minimum(w, opts) - minus, sum(compulsory))
-            energy = _operand_energy(c, macs, arch, must, may, rw)
         if not np.isfinite(words):
             raise StationaryError(f"no tile of {nest.name} fits the levels below {lv.name} of {arch.name}")
-        out_levels.append(LevelBound(lv.name, lv.size_words, int(round(words)), energy + leak))
+        out_levels.append(LevelBound(lv.name, lv.size_words, int(round(words))))
     compute = macs * arch.compute.energy_pj
-    total = compute + sum(lv.energy_lower_bound_pj for lv in out_levels)
-    return LayerBound(name or nest.name, macs, total, tuple(out_levels), compute, leak_total)
+    total = compute + _operands_and_leakage(b.traffic, arch, must, may, rw, compulsory, outputs, cut_energy)
+    return LayerBound(name or nest.name, macs, total, tuple(out_levels), compute, cut_energy)
+
+
+def spatial_boxes(bounds: list[int], fanout: int) -> np.ndarray:
+    """Every choice of one divisor per dimension whose product fits `fanout` MACs: the spatial factors (all
+    fan-outs merged) any mapping can use, as an (n, D) array."""
+    out: list[tuple[int, ...]] = [()]
+    prods = [1]
+    for bnd in bounds:
+        nxt, nprod = [], []
+        divs = divisors(bnd)
+        for c, p in zip(out, prods):
+            for d in divs:
+                if p * d > fanout:
+                    break
+                nxt.append(c + (d,))
+                nprod.append(p * d)
+        out, prods = nxt, nprod
+    return np.array(out, np.int64).reshape(-1, len(bounds))
+
+
+def _operands_and_leakage(tt: TileTraffic, arch: Architecture, must: list[list[bool]], may: list[list[bool]],
+                          rw: list[bool], compulsory: list[int], outputs: int, cut_energy: float) -> float:
+    """Energy of the outermost level, of the levels that serve the MACs, and leakage: the minimum over every
+    choice of the level that serves each tensor to the MACs (its innermost keeper). A serving level with one
+    MAC per instance reads each operand once per MAC (partial sums: one update per MAC); one that fans out
+    may multicast and forward over links, so it is only held to each element once. Leakage runs for at least
+    MACs / (most MACs any spatial box of the layer's divisors can use) cycles."""
+    levels = arch.levels
+    L, T = len(levels), len(rw)
+    real = [i for i in range(L) if not levels[i].virtual]
+    top = real[0]
+    macs, n_mac = tt.nest.macs, arch.compute.instances
+    boxes = spatial_boxes([int(x) for x in tt.bounds], n_mac // levels[top].instances)
+    used = np.prod(boxes, axis=1).astype(float)
+    leak = sum(levels[i].energy.leak_pj for i in real) * macs / used
+
+    def serve(t: int, j: int) -> float:
+        """Energy at level j for serving tensor t to the MACs (and, inner levels, filling it at least once)."""
+        lv = levels[j]
+        direct = lv.instances == n_mac  # one MAC per instance: every MAC's operand is a read (update) here
+        if rw[t]:
+            words = macs if direct else outputs
+            energy = (lv.energy.update_pj * words + lv.energy.read_pj * max(0, words - lv.instances * outputs))
+            return energy / lv.block_size
+        energy = lv.energy.read_pj * (macs if direct else compulsory[t])
+        if j != top:
+            energy += lv.energy.write_pj * compulsory[t]
+        return energy / lv.block_size
+
+    e0, bs0 = levels[top].energy, levels[top].block_size
+    dram_floor = [(e0.update_pj * outputs if rw[t] else e0.read_pj * compulsory[t]) / bs0 for t in range(T)]
+    choices = []
+    for t in range(T):
+        deepest = max((j for j in real if must[j][t]), default=top)
+        choices.append([j for j in real if j >= deepest and may[j][t]] or [top])
+    best = np.inf
+    for pick in itertools.product(*choices):
+        dram = sum((serve(t, j) if j == top else dram_floor[t]) for t, j in enumerate(pick))
+        inner = sum(serve(t, j) for t, j in enumerate(pick) if j != top)
+        best = min(best, max(cut_energy, dram) + inner + float(leak.min()))
+    return best
 
 
 def keep_rules(nest: LoopNest, arch: Architecture) -> tuple[list[list[bool]], list[list[bool]]]:
@@ -192,17 +248,3 @@ def keep_rules(nest: LoopNest, arch: Architecture) -> tuple[list[list[bool]], li
             for i, (lv, r) in enumerate(zip(arch.levels, rules))]
     may = [[not lv.virtual and t.name not in r.bypass for t in nest.tensors] for lv, r in zip(arch.levels, rules)]
     return must, may
-
-
-def _operand_energy(c: int, macs: int, arch: Architecture, must: list[list[bool]], may: list[list[bool]],
-                    rw: list[bool]) -> float:
-    """Reads (updates, for outputs) level c must serve the MACs: for each tensor that c must keep and that every
-    level below c must bypass, one per MAC, shared by at most the MACs below one instance (multicast)."""
-    lv = arch.levels[c]
-    below = range(c + 1, len(arch.levels))
-    energy = 0.0
-    for t in range(len(rw)):
-        if must[c][t] and not any(may[j][t] for j in below):
-            per_word = (lv.energy.update_pj if rw[t] else lv.energy.read_pj) / lv.block_size
-            energy += per_word * macs * lv.instances / arch.compute.instances
-    return energy
