@@ -11,6 +11,7 @@ import pytest
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
 from stationary.mapper.bounds import layer_bound
+from stationary.mapper.bounds.tiles import TileTraffic, divisors
 from stationary.mapper.space import MapSpace
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, row_to_mapping
@@ -119,3 +120,69 @@ def test_bound_never_exceeds_the_brute_force_optimum_many() -> None:
     assert len(ratios) >= 2000
     print(f"\n{len(ratios)} cases: optimum / bound mean {np.mean(ratios):.3f}, median {np.median(ratios):.3f}, "
           f"max {np.max(ratios):.3f}")
+
+
+def test_words_into_each_level_are_never_above_what_a_mapping_moves() -> None:
+    """Per level: the words every mapping brings into the level's subtree (fills at each tensor's outermost
+    keeper at or below it) and writes back to the outermost level are at least `min_words_in`."""
+    checked = 0
+    for seed in range(80):
+        layer, arch = random_case(np.random.default_rng(seed))
+        nest = layer.loop_nest()
+        try:
+            space = MapSpace(nest, arch)
+        except StationaryError:
+            continue
+        model = FastModel(nest, arch)
+        if space.size() > SPACE_LIMIT or not model.is_exact_for():
+            continue
+        bound = layer_bound(nest, arch)
+        rw = np.array([t.read_write for t in nest.tensors])
+        for batch in space.enumerate(4096):
+            fr = model.evaluate(batch)
+            ok = fr.valid
+            if not ok.any():
+                continue
+            kept, fills = fr.kept[ok], fr.fills[ok] * fr.utilized_instances[ok][:, :, None]
+            top_updates = (fr.updates[ok][:, 0] * fr.utilized_instances[ok][:, :1]).sum(axis=1)
+            assert (top_updates >= bound.levels[0].min_words_in).all(), seed
+            for c in range(1, len(arch.levels)):
+                held = kept[:, c:, :]
+                first = np.argmax(held, axis=1)  # outermost keeper at or below c, per tensor
+                has = held.any(axis=1).all(axis=1)  # mappings where every tensor is held at or below c
+                words = np.take_along_axis(fills[:, c:, :], first[:, None, :], axis=1)[:, 0, :]
+                if arch.levels[c].instances > 1:
+                    words = words * ~rw[None, :]
+                total = words.sum(axis=1)
+                assert (total[has] >= bound.levels[c].min_words_in).all(), (seed, c)
+            checked += int(ok.sum())
+    assert checked > 1000
+
+
+def test_keep_rules_match_the_map_space() -> None:
+    """The bound's must/may-keep rule is the map space's (MapSpace.keep_fixed) on every preset."""
+    from stationary.arch.native import load_arch, preset_names
+    from stationary.mapper.bounds.layer import keep_rules
+
+    nest = Layer("c", LayerKind.CONV, M=4, C=4, P=4, Q=4, R=3, S=3, H=6, W=6).loop_nest()
+    for name in preset_names():
+        arch = load_arch(name)
+        space = MapSpace(nest, arch)
+        must, may = keep_rules(nest, arch)
+        for i in range(len(arch.levels)):
+            for t in range(len(nest.tensors)):
+                fixed, value = bool(space.keep_fixed[i, t]), bool(space.keep_value[i, t])
+                assert must[i][t] == (fixed and value), (name, i, t)
+                assert may[i][t] == (not fixed or value), (name, i, t)
+
+
+def test_divisors_and_order_prefixes() -> None:
+    assert divisors(12) == [1, 2, 3, 4, 6, 12]
+    assert divisors(1) == [1]
+    nest = Layer("c", LayerKind.CONV, M=2, C=2, P=3, R=2, H=4).loop_nest()
+    tt = TileTraffic(nest)
+    # every tensor gets a first indexing dim or none, and the dims inside it never index it
+    for p in tt.prefixes:
+        for t, (r, free) in enumerate(zip(p.first, p.free)):
+            assert all(not tt.relevant[t, d] for d in free)
+            assert r == -1 or tt.relevant[t, r]
