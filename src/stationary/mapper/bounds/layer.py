@@ -95,7 +95,7 @@ class _Bounder:
             for w in self.weights:
                 low = None
                 for row in delivered:
-                    words = sum((w[t] * row[t].astype(float) for t in range(n_t) if w[t]), np.zeros(ext.shape[0]))
+                    words = sum((w[t] * row[t] for t in range(n_t) if w[t]), np.zeros(ext.shape[0]))
                     low = words if low is None else np.minimum(low, words)
                 best[w].append(low if low is not None else np.zeros(ext.shape[0]))
         self.best = {w: np.concatenate(v) for w, v in best.items()}

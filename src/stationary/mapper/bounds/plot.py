@@ -25,7 +25,7 @@ def ski_slope(nest: LoopNest) -> tuple[np.ndarray, np.ndarray]:
         prints.append(sum(tt.footprint(t, ext) for t in range(len(rw))))
         low = None
         for row in tt.delivered(ext):
-            w = sum((2 * row[t] if rw[t] else row[t] for t in range(len(rw))), np.zeros(ext.shape[0], np.int64))
+            w = sum((2 * row[t] if rw[t] else row[t] for t in range(len(rw))), np.zeros(ext.shape[0]))
             low = w if low is None else np.minimum(low, w)
         words.append(low - outputs)
     p, w = np.concatenate(prints), np.concatenate(words)
@@ -33,7 +33,7 @@ def ski_slope(nest: LoopNest) -> tuple[np.ndarray, np.ndarray]:
     p, w = p[order], np.minimum.accumulate(w[order])
     drop = np.ones(len(p), bool)
     drop[1:] = w[1:] < w[:-1]
-    return p[drop], w[drop]
+    return p[drop], w[drop].astype(np.int64)
 
 
 def mapping_point(nest: LoopNest, arch: Architecture, mapping: Mapping, result: Result) -> tuple[int, int]:

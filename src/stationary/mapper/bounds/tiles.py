@@ -127,21 +127,27 @@ class TileTraffic:
         return size
 
     def delivered(self, ext: np.ndarray) -> list[list[np.ndarray]]:
-        """D[p][t]: words of tensor t delivered to the tile under order prefix p, per tile shape."""
+        """D[p][t]: words of tensor t delivered to the tile under order prefix p, per tile shape (float64, exact:
+        every count is far below 2**53). Prefixes share their (first dim, dims inside) per tensor: each is
+        computed once."""
         n = self.bounds[None, :] // ext
         total = np.prod(n, axis=1)
         tiles = [self.footprint(t, ext) for t in range(len(self.axes))]
         slabs = [self._slabs(t, ext, tiles[t]) for t in range(len(self.axes))]
+        memo: dict[tuple[int, int, frozenset[int]], np.ndarray] = {}
         out = []
         for p in self.prefixes:
             row = []
             for t, (r, free) in enumerate(zip(p.first, p.free)):
-                if r < 0:
-                    row.append(tiles[t])
-                    continue
-                inside = np.prod(n[:, sorted(free)], axis=1) if free else 1
-                outer = total // (inside * n[:, r])
-                row.append(outer * (tiles[t] + (n[:, r] - 1) * slabs[t][:, r]))
+                key = (t, r, free if r >= 0 else frozenset())
+                if key not in memo:
+                    if r < 0:
+                        memo[key] = tiles[t].astype(float)
+                    else:
+                        inside = np.prod(n[:, sorted(free)], axis=1) if free else 1
+                        outer = total // (inside * n[:, r])
+                        memo[key] = (outer * (tiles[t] + (n[:, r] - 1) * slabs[t][:, r])).astype(float)
+                row.append(memo[key])
             out.append(row)
         return out
 
