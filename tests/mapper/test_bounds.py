@@ -186,3 +186,24 @@ def test_divisors_and_order_prefixes() -> None:
         for t, (r, free) in enumerate(zip(p.first, p.free)):
             assert all(not tt.relevant[t, d] for d in free)
             assert r == -1 or tt.relevant[t, r]
+
+
+def test_a_searched_mapping_is_never_below_the_ski_slope() -> None:
+    """The found mapping's backing-store words at its working set are at least the curve there (§2)."""
+    from stationary.arch.native import load_arch
+    from stationary.mapper.bounds.plot import mapping_point, ski_slope
+    from stationary.mapper.search import SearchOptions, search
+
+    arch = load_arch("eyeriss")
+    for layer in (Layer("c", LayerKind.CONV, M=16, C=8, P=14, Q=14, R=3, S=3, H=16, W=16),
+                  Layer("s", LayerKind.CONV, M=8, C=8, P=7, Q=7, R=1, S=1, H=13, W=13, stride=(2, 2)),
+                  Layer("f", LayerKind.FC, N=4, M=64, C=128)):
+        nest = layer.loop_nest()
+        found = search(nest, arch, options=SearchOptions(budget=3000))
+        working, moved = mapping_point(nest, arch, found.mapping, found.result)
+        caps, words = ski_slope(nest)
+        at = words[np.searchsorted(caps, working, side="right") - 1]
+        assert moved >= at, (layer.name, moved, at)
+        whole = sum(t.extent(nest.bounds) for t in nest.tensors)  # one tile holding everything: each box once
+        distinct = sum(t.distinct(nest.bounds) for t in nest.tensors)  # each element once, strides' gaps left out
+        assert distinct <= words[-1] <= whole
