@@ -55,6 +55,7 @@ def _root() -> None:
 # One module per command (or command group); each registers itself on `app` when imported.
 COMMAND_MODULES = (
     "stats", "model", "mapper", "report", "sweep", "systolic", "transforms", "codesign", "neardata", "validate", "llm",
+    "bound",
 )
 
 for _name in COMMAND_MODULES:

@@ -23,7 +23,8 @@ from stationary.cli.common import (
     out_console,
     print_json,
 )
-from stationary.mapper.network import network_performance, network_totals, select_layers
+from stationary.mapper.bounds.certificate import certify
+from stationary.mapper.network import network_optimality, network_performance, network_totals, select_layers
 from stationary.mapper.search import SearchOptions, check_objective, search
 from stationary.mapping.constraints import load_constraints
 from stationary.mapping.dataflows import dataflow_constraints
@@ -53,16 +54,21 @@ def map_cmd(
     if constraints:
         cs += load_constraints(constraints)
     found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget))
+    cert = certify(found, nest, architecture, cs)
     out = found.result.to_json()
     out.update(mapping=mapping_to_dict(found.mapping, nest, architecture), evaluated=found.evaluated,
-               seconds=found.seconds, strategy=found.strategy)
+               seconds=found.seconds, strategy=found.strategy, optimality=cert.to_json())
     if as_json:
         print_json(out)
         return
     from stationary.cli.model import print_result
 
     print_result(found.result, nest, architecture, found.mapping)
-    out_console().print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
+    c = out_console()
+    c.print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
+    c.print(f"optimality: {cert.label()} (energy lower bound {cert.lower_bound_pj:,.0f} pJ; "
+            + ("proven optimal over the map space" if cert.status == "optimal" else
+               f"found {found.result.energy_pj:,.0f} pJ") + ")")
 
 
 @app.command()
@@ -102,21 +108,25 @@ def evaluate(
         r = p.found.result
         layers.append({"name": p.layer.name, "macs": r.macs, "energy_pj": r.energy_pj, "cycles": r.cycles,
                        "utilization": r.utilization, "energy_per_mac_pj": r.energy_per_mac_pj,
-                       "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels}})
+                       "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels},
+                       "optimality": p.optimality.to_json()})
     if as_json:
         print_json({"model": model, "arch": architecture.name, "dataflow": dataflow, "objective": objective,
                     "layers": layers, "total": totals})
         return
     t = Table(title=f"{model} on {architecture.name} ({dataflow}, best {objective})")
-    for col in ("layer", "MACs", "energy (pJ)", "pJ/MAC", "cycles", "util"):
+    for col in ("layer", "MACs", "energy (pJ)", "pJ/MAC", "cycles", "util", "vs bound"):
         t.add_column(col, justify="left" if col == "layer" else "right")
-    for row in layers:
+    for p, row in zip(plans, layers):
         t.add_row(row["name"] + (" *" if row["cached"] else ""), f"{row['macs']:,}", f"{row['energy_pj']:,.0f}",
-                  f"{row['energy_per_mac_pj']:.3f}", f"{row['cycles']:,}", f"{row['utilization']:.0%}")
+                  f"{row['energy_per_mac_pj']:.3f}", f"{row['cycles']:,}", f"{row['utilization']:.0%}",
+                  p.optimality.label())
     t.add_row("total", f"{totals['macs']:,}", f"{totals['energy_pj']:,.0f}", f"{totals['energy_per_mac_pj']:.3f}",
-              f"{totals['cycles']:,}", "")
+              f"{totals['cycles']:,}", "", network_optimality(plans).label())
     c = out_console()
     c.print(t)
+    c.print("vs bound: 'optimal' when the search proved it, else at most this far above the energy lower bound "
+            "(docs/bounds.md)")
     c.print(f"* same shape as an earlier layer (searched once): {totals['distinct_shapes']} distinct shapes, "
             f"{totals['evaluated']:,} mappings scored in {totals['wall_seconds']:.1f} s")
     c.print(f"at {totals['clock_mhz']:g} MHz: {totals['seconds'] * 1e3:.3f} ms per batch, {totals['fps']:.4g} fps, "

@@ -4,13 +4,17 @@ is seeded from the run's seed, so results do not depend on the executor."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
+from stationary.mapper.bounds.certificate import Optimality, certify, combine
+from stationary.mapper.bounds.layer import LayerBound, layer_bound
 from stationary.mapper.search import SearchOptions, SearchResult, search
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import dataflow_constraints
@@ -22,11 +26,26 @@ from stationary.workload.network import Network
 
 @dataclass(frozen=True)
 class LayerPlan:
-    """One layer's best mapping and its exact cost."""
+    """One layer's best mapping, its exact cost and its optimality certificate."""
 
     layer: Layer
     found: SearchResult
     cached: bool  # True when an identical shape earlier in the network was searched instead
+
+    @property
+    def optimality(self) -> Optimality:
+        """What is proven about this layer's result (computed with its search, in the same worker)."""
+        cert = getattr(self.found, "optimality", None)
+        if cert is None:
+            raise StationaryError(f"layer {self.layer.name}: its search result carries no certificate")
+        return cert
+
+
+@dataclass
+class CertifiedResult(SearchResult):
+    """A search result with its optimality certificate (what a network's layer search returns)."""
+
+    optimality: Optimality | None = None
 
 
 def shape_key(layer: Layer) -> Layer:
@@ -37,7 +56,17 @@ def shape_key(layer: Layer) -> Layer:
 def _search_layer(args: tuple[Layer, Architecture, str, list[Constraint], SearchOptions]) -> SearchResult:
     layer, arch, dataflow, extra, options = args
     nest = layer.loop_nest()
-    return search(nest, arch, dataflow_constraints(dataflow, nest, arch) + extra, options)
+    constraints = dataflow_constraints(dataflow, nest, arch) + extra
+    found = search(nest, arch, constraints, options)
+    fields = {f.name: getattr(found, f.name) for f in dataclass_fields(SearchResult)}
+    cert = certify(found, nest, arch, constraints, _layer_bound(shape_key(layer), arch))
+    return CertifiedResult(**fields, optimality=cert)
+
+
+@functools.lru_cache(maxsize=256)
+def _layer_bound(layer: Layer, arch: Architecture) -> LayerBound:
+    """A shape's lower bound on an architecture, once per process (dataflow comparisons reuse it)."""
+    return layer_bound(layer.loop_nest(), arch)
 
 
 def default_jobs() -> int:
@@ -87,7 +116,13 @@ def network_totals(plans: list[LayerPlan]) -> dict[str, Any]:
             "energy_per_mac_pj": energy / macs if macs else 0.0,
             "layers": len(plans), "distinct_shapes": sum(not p.cached for p in plans),
             "evaluated": sum(p.found.evaluated for p in plans if not p.cached),
-            "search_seconds": sum(p.found.seconds for p in plans if not p.cached)}
+            "search_seconds": sum(p.found.seconds for p in plans if not p.cached),
+            "optimality": network_optimality(plans).to_json()}
+
+
+def network_optimality(plans: list[LayerPlan]) -> Optimality:
+    """The network's certificate: "optimal" only if every layer is; bounds and energies add up."""
+    return combine([(p.optimality, p.found.result.energy_pj, not p.cached) for p in plans])
 
 
 def dram_words(result: Result) -> dict[str, int]:

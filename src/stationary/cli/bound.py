@@ -1,0 +1,96 @@
+"""`stationary bound`: data-movement and energy lower bounds per layer and storage level (docs/bounds.md)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stationary.arch.native import load_arch
+from stationary.cli import app
+from stationary.cli.common import JsonOption, print_json
+from stationary.errors import StationaryError
+from stationary.mapper.bounds import LayerBound, layer_bound
+from stationary.workload.loopnest import LoopNest
+
+
+@app.command()
+def bound(
+    model: Annotated[str | None, typer.Argument(help="zoo model name (or use --problem)")] = None,
+    arch: Annotated[str, typer.Option(help="preset name, native arch YAML, or Timeloop v0.4 arch YAML")]
+    = "eyeriss",
+    problem: Annotated[str | None, typer.Option(help="Timeloop problem YAML, or MODEL:LAYER")] = None,
+    ert: Annotated[str | None, typer.Option(help="Accelergy ERT (needed with a Timeloop arch)")] = None,
+    batch: Annotated[int, typer.Option(help="batch size")] = 1,
+    plot: Annotated[str | None, typer.Option(help="write the ski-slope plot (PNG) here")] = None,
+    layer: Annotated[str | None, typer.Option(help="with MODEL and --plot: the layer to plot (default: most MACs)")]
+    = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lower bounds no mapping beats: words into each storage level, and energy, per layer."""
+    if (model is None) == (problem is None):
+        raise StationaryError("give either MODEL or --problem", field="MODEL/--problem")
+    architecture = load_arch(arch, ert)
+    nests = _nests(model, problem, batch)
+    cache: dict[tuple, LayerBound] = {}
+    bounds = []
+    for name, nest in nests:
+        key = (tuple(nest.bounds.items()), nest.tensors)
+        if key not in cache:
+            cache[key] = layer_bound(nest, architecture)
+        b = cache[key]
+        bounds.append(replace(b, name=name))
+    if plot:
+        _plot(nests, layer, architecture, plot)
+    if as_json:
+        print_json({"layers": [b.to_json() for b in bounds]})
+        return
+    t = Table(title=f"lower bounds on {architecture.name} (words into each level, all instances; energy)")
+    t.add_column("layer", justify="left")
+    t.add_column("MACs", justify="right")
+    t.add_column("energy ≥ (pJ)", justify="right")
+    t.add_column("pJ/MAC ≥", justify="right")
+    for lv in architecture.levels:
+        if not lv.virtual:
+            t.add_column(f"{lv.name} ≥ words", justify="right")
+    for b in bounds:
+        t.add_row(b.name, f"{b.macs:,}", f"{b.energy_lower_bound_pj:,.0f}",
+                  f"{b.energy_lower_bound_pj / b.macs:.3f}" if b.macs else "-",
+                  *(f"{lv.min_words_in:,}" for lv in b.levels))
+    Console().print(t)
+    Console().print("outermost level: output words written back to it; others: words that cross into the level "
+                    "and what lies below it (docs/bounds.md)")
+
+
+def _nests(model: str | None, problem: str | None, batch: int) -> list[tuple[str, LoopNest]]:
+    if problem is not None:
+        from stationary.workload.problem import load_loop_nest
+
+        nest = load_loop_nest(problem, batch)
+        return [(nest.name, nest)]
+    from stationary.workload.zoo import get_model
+
+    net = get_model(model, batch=batch)
+    return [(lay.name, lay.loop_nest()) for lay in net.mac_layers()]
+
+
+def _plot(nests: list[tuple[str, LoopNest]], layer: str | None, architecture, path: str) -> None:
+    """The ski slope of one layer with the default search's mapping on it."""
+    from stationary.mapper.bounds.plot import mapping_point, plot_ski_slope
+    from stationary.mapper.search import search
+
+    if layer is not None:
+        chosen = [n for name, n in nests if name == layer]
+        if not chosen:
+            from stationary.schema import nearest
+
+            raise StationaryError(f"no MAC layer {layer!r}{nearest(layer, [name for name, _ in nests])}",
+                                  field="--layer")
+        nest = chosen[0]
+    else:
+        nest = max((n for _, n in nests), key=lambda n: n.macs)
+    found = search(nest, architecture)
+    plot_ski_slope(nest, architecture, path, mapping_point(nest, architecture, found.mapping, found.result))

@@ -1,0 +1,209 @@
+"""Lower bounds: never above the brute-force optimum (every mapping of small spaces, scored by the model) on
+random layers and architectures; the certificate says "optimal" only when the search proved it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
+from stationary.errors import StationaryError
+from stationary.mapper.bounds import layer_bound
+from stationary.mapper.bounds.tiles import TileTraffic, divisors
+from stationary.mapper.space import MapSpace
+from stationary.model.evaluate import evaluate
+from stationary.model.fast import FastModel, row_to_mapping
+from stationary.workload.layer import Layer, LayerKind
+
+TENSORS = ("Weights", "Inputs", "Outputs")
+SPACE_LIMIT = 20_000  # mappings per random case (every one is scored)
+
+
+def random_case(rng: np.random.Generator) -> tuple[Layer, Architecture]:
+    """A small conv/fc layer (strides, halos, batch) and a 2-3 level architecture with random capacities,
+    keeps/bypasses, block sizes, fan-outs and energies."""
+    kind = LayerKind.CONV if rng.random() < 0.8 else LayerKind.FC
+
+    def dim(*values: int) -> int:
+        return int(rng.choice(values))
+
+    conv = kind == LayerKind.CONV
+    r, s = (dim(1, 2, 3), dim(1, 1, 2)) if conv else (1, 1)
+    st = (dim(1, 1, 2), 1) if conv else (1, 1)
+    p, q = (dim(1, 2, 3, 4), dim(1, 1, 2)) if conv else (dim(1, 1, 2), 1)
+    layer = Layer("x", kind, N=dim(1, 1, 2), M=dim(1, 2, 3, 4), C=dim(1, 2, 3, 4), P=p, Q=q, R=r, S=s,
+                  H=st[0] * (p - 1) + r, W=q + s - 1, stride=st)
+
+    def energy() -> ActionEnergy:
+        return ActionEnergy(*(float(rng.integers(1, 40)) for _ in range(3)), leak_pj=float(rng.integers(0, 3)))
+
+    def keep_only() -> frozenset[str] | None:
+        return None if rng.random() < 0.5 else frozenset(t for t in TENSORS if rng.random() < 0.7)
+
+    fan = int(rng.choice([1, 1, 2, 4]))
+    levels = [StorageLevel("DRAM", block_size=int(rng.integers(1, 3)), energy=energy(), cls="DRAM")]
+    if rng.random() < 0.6:
+        levels.append(StorageLevel("Buf", depth=int(rng.integers(2, 40)), block_size=int(rng.integers(1, 3)),
+                                   energy=energy(), keep_only=keep_only()))
+    levels.append(StorageLevel("RF", depth=int(rng.integers(1, 12)), instances=fan, mesh_x=fan, energy=energy(),
+                               keep_only=keep_only()))
+    macs = fan * int(rng.choice([1, 1, 2]))
+    return layer, Architecture("rand", tuple(levels), ComputeUnit("MAC", macs, macs, 1, float(rng.integers(1, 4))))
+
+
+def optimum(layer: Layer, arch: Architecture, exact_all: int) -> float | None:
+    """The model's minimum energy over every mapping of the map space (None when the space is too big here).
+
+    Where the fast model is exact (FastModel.is_exact_for) it scores every mapping; elsewhere the exact model
+    re-scores every mapping of spaces up to `exact_all` mappings, else the fast model's 16 best."""
+    nest = layer.loop_nest()
+    try:
+        space = MapSpace(nest, arch)
+    except StationaryError:
+        return None
+    size = space.size()
+    if size > SPACE_LIMIT:
+        return None
+    model = FastModel(nest, arch)
+    exact = model.is_exact_for()
+    if not exact and size > exact_all:
+        pool: list[tuple[float, object]] = []
+        for batch in space.enumerate(2048):
+            fr = model.evaluate(batch)
+            energy = np.where(fr.valid, fr.energy_pj, np.inf)
+            for b in np.argsort(energy)[:16]:
+                if np.isfinite(energy[b]):
+                    pool.append((float(energy[b]), row_to_mapping(batch, int(b), nest, arch)))
+        pool.sort(key=lambda x: x[0])
+        return min((evaluate(nest, arch, m).energy_pj for _, m in pool[:16]), default=math.inf)
+    best = math.inf
+    for batch in space.enumerate(2048):
+        if exact:
+            fr = model.evaluate(batch)
+            best = min(best, float(np.where(fr.valid, fr.energy_pj, np.inf).min()))
+            continue
+        for b in range(batch.size):
+            try:
+                best = min(best, evaluate(nest, arch, row_to_mapping(batch, b, nest, arch)).energy_pj)
+            except StationaryError:  # a tile overflows its level
+                continue
+    return best
+
+
+def check(seed: int, exact_all: int = 300) -> float | None:
+    """Assert bound <= the model's optimum for one random case; return optimum / bound (None when skipped)."""
+    layer, arch = random_case(np.random.default_rng(seed))
+    best = optimum(layer, arch, exact_all)
+    if best is None or not math.isfinite(best):
+        return None
+    bound = layer_bound(layer.loop_nest(), arch)
+    assert bound.energy_lower_bound_pj <= best * (1 + 1e-9), (seed, bound.energy_lower_bound_pj, best)
+    return best / bound.energy_lower_bound_pj
+
+
+def run(seeds: range) -> list[float]:
+    ratios = [check(s) for s in seeds]
+    return [r for r in ratios if r is not None]
+
+
+def test_bound_never_exceeds_the_brute_force_optimum() -> None:
+    ratios = run(range(200))
+    assert len(ratios) >= 60
+    assert min(ratios) >= 1 - 1e-9
+
+
+@pytest.mark.slow
+def test_bound_never_exceeds_the_brute_force_optimum_many() -> None:
+    ratios = run(range(1000, 7600))
+    assert len(ratios) >= 2000
+    print(f"\n{len(ratios)} cases: optimum / bound mean {np.mean(ratios):.3f}, median {np.median(ratios):.3f}, "
+          f"max {np.max(ratios):.3f}")
+
+
+def test_words_into_each_level_are_never_above_what_a_mapping_moves() -> None:
+    """Per level: the words every mapping brings into the level's subtree (fills at each tensor's outermost
+    keeper at or below it) and writes back to the outermost level are at least `min_words_in`."""
+    checked = 0
+    for seed in range(80):
+        layer, arch = random_case(np.random.default_rng(seed))
+        nest = layer.loop_nest()
+        try:
+            space = MapSpace(nest, arch)
+        except StationaryError:
+            continue
+        model = FastModel(nest, arch)
+        if space.size() > SPACE_LIMIT or not model.is_exact_for():
+            continue
+        bound = layer_bound(nest, arch)
+        rw = np.array([t.read_write for t in nest.tensors])
+        for batch in space.enumerate(4096):
+            fr = model.evaluate(batch)
+            ok = fr.valid
+            if not ok.any():
+                continue
+            kept, fills = fr.kept[ok], fr.fills[ok] * fr.utilized_instances[ok][:, :, None]
+            top_updates = (fr.updates[ok][:, 0] * fr.utilized_instances[ok][:, :1]).sum(axis=1)
+            assert (top_updates >= bound.levels[0].min_words_in).all(), seed
+            for c in range(1, len(arch.levels)):
+                held = kept[:, c:, :]
+                first = np.argmax(held, axis=1)  # outermost keeper at or below c, per tensor
+                has = held.any(axis=1).all(axis=1)  # mappings where every tensor is held at or below c
+                words = np.take_along_axis(fills[:, c:, :], first[:, None, :], axis=1)[:, 0, :]
+                if arch.levels[c].instances > 1:
+                    words = words * ~rw[None, :]
+                total = words.sum(axis=1)
+                assert (total[has] >= bound.levels[c].min_words_in).all(), (seed, c)
+            checked += int(ok.sum())
+    assert checked > 1000
+
+
+def test_keep_rules_match_the_map_space() -> None:
+    """The bound's must/may-keep rule is the map space's (MapSpace.keep_fixed) on every preset."""
+    from stationary.arch.native import load_arch, preset_names
+    from stationary.mapper.bounds.layer import keep_rules
+
+    nest = Layer("c", LayerKind.CONV, M=4, C=4, P=4, Q=4, R=3, S=3, H=6, W=6).loop_nest()
+    for name in preset_names():
+        arch = load_arch(name)
+        space = MapSpace(nest, arch)
+        must, may = keep_rules(nest, arch)
+        for i in range(len(arch.levels)):
+            for t in range(len(nest.tensors)):
+                fixed, value = bool(space.keep_fixed[i, t]), bool(space.keep_value[i, t])
+                assert must[i][t] == (fixed and value), (name, i, t)
+                assert may[i][t] == (not fixed or value), (name, i, t)
+
+
+def test_divisors_and_order_prefixes() -> None:
+    assert divisors(12) == [1, 2, 3, 4, 6, 12]
+    assert divisors(1) == [1]
+    nest = Layer("c", LayerKind.CONV, M=2, C=2, P=3, R=2, H=4).loop_nest()
+    tt = TileTraffic(nest)
+    # every tensor gets a first indexing dim or none, and the dims inside it never index it
+    for p in tt.prefixes:
+        for t, (r, free) in enumerate(zip(p.first, p.free)):
+            assert all(not tt.relevant[t, d] for d in free)
+            assert r == -1 or tt.relevant[t, r]
+
+
+def test_a_searched_mapping_is_never_below_the_ski_slope() -> None:
+    """The found mapping's backing-store words at its working set are at least the curve there (§2)."""
+    from stationary.arch.native import load_arch
+    from stationary.mapper.bounds.plot import mapping_point, ski_slope
+    from stationary.mapper.search import SearchOptions, search
+
+    arch = load_arch("eyeriss")
+    for layer in (Layer("c", LayerKind.CONV, M=16, C=8, P=14, Q=14, R=3, S=3, H=16, W=16),
+                  Layer("s", LayerKind.CONV, M=8, C=8, P=7, Q=7, R=1, S=1, H=13, W=13, stride=(2, 2)),
+                  Layer("f", LayerKind.FC, N=4, M=64, C=128)):
+        nest = layer.loop_nest()
+        found = search(nest, arch, options=SearchOptions(budget=3000))
+        working, moved = mapping_point(nest, arch, found.mapping, found.result)
+        caps, words = ski_slope(nest)
+        at = words[np.searchsorted(caps, working, side="right") - 1]
+        assert moved >= at, (layer.name, moved, at)
+        whole = sum(t.extent(nest.bounds) for t in nest.tensors)  # one tile holding everything: each box once
+        distinct = sum(t.distinct(nest.bounds) for t in nest.tensors)  # each element once, strides' gaps left out
+        assert distinct <= words[-1] <= whole

@@ -1,0 +1,102 @@
+"""The optimality certificate: "optimal" equals brute force on small spaces and is claimed only when proven;
+networks are optimal only if every layer is; the CLI prints and emits it; `stationary bound` JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+from stationary.mapper.bounds.certificate import certify, combine
+from stationary.mapper.network import map_network, network_totals
+from stationary.mapper.search import SearchOptions, search
+from stationary.model.fast import FastModel
+from stationary.workload.layer import Layer, LayerKind
+from stationary.workload.network import Network
+from tests.mapper.test_search import brute_force, tiny_arch
+
+
+def small_layer(name: str = "t") -> Layer:
+    """Small enough for the exact-model brute force (8,192 mappings on tiny_arch)."""
+    return Layer(name, LayerKind.CONV, M=2, C=1, P=2)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_optimal_certificate_equals_brute_force() -> None:
+    nest, arch = small_layer().loop_nest(), tiny_arch()
+    assert FastModel(nest, arch).is_exact_for()
+    found = search(nest, arch)
+    assert found.strategy == "exhaustive"
+    cert = certify(found, nest, arch)
+    assert cert.status == "optimal"
+    assert math.isclose(found.result.energy_pj, brute_force(nest, arch), rel_tol=1e-9)
+    assert 0 < cert.lower_bound_pj <= found.result.energy_pj
+    assert math.isclose(cert.gap, found.result.energy_pj / cert.lower_bound_pj - 1)
+    assert cert.mappings_evaluated == found.evaluated and cert.pruned == 0
+
+
+def test_heuristic_or_inexact_results_are_only_bounded() -> None:
+    nest, arch = small_layer().loop_nest(), tiny_arch()
+    found = search(nest, arch, options=SearchOptions(strategy="heuristic", budget=2000, batch=256))
+    assert certify(found, nest, arch).status == "bounded"  # found the optimum, perhaps, but did not prove it
+    window = Layer("w", LayerKind.CONV, M=2, C=1, P=2, R=2, H=3).loop_nest()  # sliding window: fast != exact
+    found = search(window, arch, options=SearchOptions(strategy="exhaustive"))
+    cert = certify(found, window, arch)
+    assert cert.status == "bounded" and cert.gap >= 0
+
+
+def test_network_is_optimal_only_if_every_layer_is() -> None:
+    layers = (small_layer("a"), small_layer("b"), Layer("w", LayerKind.CONV, M=2, C=1, P=2, R=2, H=3))
+    opts = SearchOptions(budget=2000, batch=256)
+    plans = map_network(Network("n", layers[:2]), tiny_arch(rf_words=16), options=opts, jobs=1)
+    assert [p.optimality.status for p in plans] == ["optimal", "optimal"]
+    total = network_totals(plans)["optimality"]
+    assert total["status"] == "optimal"
+    assert total["mappings_evaluated"] == plans[0].optimality.mappings_evaluated  # the shape was searched once
+    plans = map_network(Network("n", layers), tiny_arch(rf_words=16), options=opts, jobs=1)
+    assert plans[2].optimality.status == "bounded"
+    total = network_totals(plans)["optimality"]
+    assert total["status"] == "bounded"
+    assert math.isclose(total["lower_bound_pj"], sum(p.optimality.lower_bound_pj for p in plans))
+    assert combine([]).status == "bounded"
+
+
+def test_cli_map_and_evaluate_carry_the_certificate() -> None:
+    out = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:fc8", "--budget", "2000", "--json")
+    assert out.returncode == 0, out.stderr
+    cert = json.loads(out.stdout)["optimality"]
+    assert set(cert) == {"status", "lower_bound_pj", "gap", "mappings_evaluated", "pruned"}
+    assert cert["status"] in ("optimal", "bounded") and cert["gap"] >= 0
+    out = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "1000", "--json", "--jobs", "1")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert all(set(row["optimality"]) == set(cert) for row in data["layers"])
+    statuses = {row["optimality"]["status"] for row in data["layers"]}
+    assert data["total"]["optimality"]["status"] == ("optimal" if statuses == {"optimal"} else "bounded")
+    table = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "1000", "--jobs", "1")
+    assert "vs bound" in table.stdout and "%" in table.stdout
+
+
+def test_cli_bound_json_schema_plot_and_bad_input(tmp_path) -> None:
+    out = run_cli("bound", "lenet5", "--arch", "eyeriss", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"layers"}
+    for row in data["layers"]:
+        assert set(row) == {"name", "macs", "energy_lower_bound_pj", "levels"}
+        assert [lv["name"] for lv in row["levels"]] == ["DRAM", "GlobalBuffer", "WeightSpad", "InputSpad",
+                                                         "PsumSpad"]
+        assert all(set(lv) == {"name", "capacity_words", "min_words_in"} for lv in row["levels"])
+        assert all(isinstance(lv["min_words_in"], int) for lv in row["levels"])
+    png = tmp_path / "ski.png"
+    out = run_cli("bound", "--problem", "lenet5:conv2", "--arch", "eyeriss", "--plot", str(png))
+    assert out.returncode == 0, out.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for args in (("bound", "--arch", "eyeriss"), ("bound", "lenet5", "--problem", "lenet5:conv2"),
+                 ("bound", "lenet5", "--plot", str(png), "--layer", "conv9")):
+        bad = run_cli(*args)
+        assert bad.returncode == 2 and "error" in bad.stderr and "Traceback" not in bad.stderr, args
