@@ -49,14 +49,50 @@ class TensorSpec:
         """Elements actually touched: like `extent`, but without the gaps a stride > 1 leaves on an axis.
 
         Timeloop (and so the model) counts tiles as boxes, i.e. with the gaps; this is the true minimum.
+        The cost is bounded by the axis span, never by the product of the bounds (a batch of 10^12 is one term).
         """
         size = 1
         for axis in self.axes:
-            values = {0}
-            for c, d in axis:
-                values = {v + c * i for v in values for i in range(bounds.get(d, 1))}
-            size *= len(values)
+            size *= distinct_sums([(c, bounds.get(d, 1)) for c, d in axis])
         return size
+
+
+#: Axes spanning more indices than this with gaps cannot be counted exactly in bounded memory.
+MAX_DISTINCT_SPAN = 1 << 24
+
+
+def distinct_sums(terms: list[tuple[int, int]]) -> int:
+    """How many distinct values sum(c * i) takes over 0 <= i < n for each (c, n) term (c >= 1).
+
+    One term: n. Terms whose steps never skip past what the smaller ones cover: every multiple of their gcd up to
+    the span. Otherwise an exact bitset over the span (Python int shifts, doubling in i), refused past
+    MAX_DISTINCT_SPAN rather than allocated."""
+    terms = sorted((c, n) for c, n in terms if n > 1)
+    if not terms:
+        return 1
+    if len(terms) == 1:
+        return terms[0][1]
+    g = math.gcd(*(c for c, _ in terms))
+    covered = 0  # the first k terms give exactly the multiples of g in [0, covered]
+    contiguous = terms[0][0] == g
+    for c, n in terms:
+        if c > covered + g:
+            contiguous = False
+        covered += c * (n - 1)
+    if contiguous:
+        return covered // g + 1
+    if covered > MAX_DISTINCT_SPAN:
+        raise StationaryError(f"cannot count the distinct elements of a strided axis spanning {covered:,} indices "
+                              f"(at most {MAX_DISTINCT_SPAN:,})")
+    bits = 1
+    for c, n in terms:
+        acc, have = bits, 1  # acc: sums with this term's i in [0, have)
+        while have < n:
+            step = min(have, n - have)
+            acc |= acc << (c * step)
+            have += step
+        bits = acc
+    return bits.bit_count()
 
 
 @dataclass(frozen=True)
