@@ -22,7 +22,10 @@ import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+
+from stationary.errors import StationaryError
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCHDOG_PERIOD_S = 0.5  # how often a worker without PR_SET_PDEATHSIG checks that its parent is alive
@@ -106,6 +109,10 @@ def worker_pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
     pool = ProcessPoolExecutor(jobs, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         yield pool
+    except BrokenProcessPool:
+        kill_workers(pool)
+        raise StationaryError("a worker process died abruptly (the system killed it, most often for lack of memory); "
+                              "run with --jobs 1 to see where") from None
     except BaseException:
         kill_workers(pool)
         raise
