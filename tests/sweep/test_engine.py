@@ -119,7 +119,7 @@ def test_cli_json_and_rerun(tmp_path: Path) -> None:
     assert data["pareto"] and all(p in data["points"] for p in data["pareto"])
     second = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     again = json.loads(second.stdout)
-    assert again["run"] == {"computed": 0, "already_stored": 8, "total": 8}
+    assert again["run"] == {"computed": 0, "already_stored": 8, "by_other_runs": 0, "total": 8}
     assert again["points"] == data["points"]
     bad = subprocess.run([*args[:4], "lenet5", "--vary", "pe_rows"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "expected KEY=V1,V2" in bad.stderr

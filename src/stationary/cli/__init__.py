@@ -130,4 +130,13 @@ def main() -> None:
     if code == EXIT_BROKEN_PIPE:  # don't let the interpreter's own flush at exit print a traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        # the command has unwound (pools killed, stores closed); exit now: CPython re-kills itself with SIGINT
+        # at exit when a KeyboardInterrupt once crossed C-level code (seen as status -2 instead of 130)
+        for stream in (sys.stderr, sys.stdout):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
     sys.exit(code)
