@@ -70,9 +70,10 @@ def import_onnx(path: str | Path, batch: int | None = None, input_shape: tuple[i
                 allow_skip: bool = False) -> ImportedNetwork:
     """Read `path`; `input_shape` fixes the first input's shape, `batch` its first (batch) dimension.
 
-    A file exported with a fixed batch is re-batched only where every layer's work scales with the batch (its
-    Reshape constants may fix the old one); otherwise one error says so. `allow_skip` turns an operator that
-    cannot be counted into a warning stating its share of the parameters."""
+    A file exported with a fixed batch is re-batched by shape inference where every layer's work then scales
+    exactly with the batch. Where its Reshape/Expand constants fix the old batch, a multiple of it is counted
+    as independent runs of the file (with a warning) and any other batch is refused. `allow_skip` turns an
+    operator that cannot be counted into a warning stating its share of the parameters."""
     path = Path(path)
     file = str(path)
     model = _load(path, file)
@@ -80,12 +81,30 @@ def import_onnx(path: str | Path, batch: int | None = None, input_shape: tuple[i
         raise StationaryError(f"batch must be >= 1, got {batch}", field="--batch")
     own = _file_batch(model)
     want = batch if batch is not None else (input_shape[0] if input_shape else None)
-    net = _import(_copy(model), batch, input_shape, path.stem, file, allow_skip)
-    if own is not None and want is not None and want != own:
-        shape = (own, *input_shape[1:]) if input_shape else None
-        ref = _import(model, None, shape, path.stem, file, allow_skip)
+    if own is None or want is None or want == own:
+        return _import(model, batch, input_shape, path.stem, file, allow_skip)
+    ref = _import(_copy(model), None, (own, *input_shape[1:]) if input_shape else None, path.stem, file,
+                  allow_skip)
+    try:
+        net = _import(model, batch, input_shape, path.stem, file, allow_skip)
         _check_rebatch(net, ref, want, own, file)
-    return net
+        return net
+    except StationaryError as exc:
+        if want % own:
+            raise StationaryError(f"{exc.message}; a batch that is a multiple of {own} is counted as independent "
+                                  f"batch-{own} inferences", file=file, field="--batch") from None
+        return _replicate(ref, want // own, exc.message)
+
+
+def _replicate(net: ImportedNetwork, copies: int, reason: str) -> ImportedNetwork:
+    """`copies` independent runs of a file whose constants fix its batch: every layer's N times `copies`, so
+    each layer does exactly `copies` times its work (heads or tokens folded into N scale with it)."""
+    own = net.input_shape[0] if net.input_shape else net.batch
+    note = (f"the file fixes its batch {own} in its constants ({reason}); batch {own * copies} is counted as "
+            f"{copies} independent batch-{own} inferences (every layer's N x {copies})")
+    layers = tuple(replace(layer, N=layer.N * copies) for layer in net)
+    shape = (own * copies, *net.input_shape[1:]) if net.input_shape else ()
+    return ImportedNetwork(net.name, layers, shape, warnings=(*net.warnings, note))
 
 
 def _load(path: Path, file: str) -> Any:
@@ -149,7 +168,7 @@ def _infer(model: Any, changed: bool, file: str) -> Any:
     try:
         return onnx.shape_inference.infer_shapes(model, strict_mode=changed, data_prop=True)
     except Exception as exc:  # noqa: BLE001
-        hint = " (its Reshape nodes may fix the batch it was exported with; re-export with a dynamic batch axis)"
+        hint = " at the new batch (its Reshape/Expand constants may fix the batch it was exported with)"
         raise StationaryError(f"shape inference failed{hint if changed else ''}: {_first_line(exc)}",
                               file=file) from None
 
@@ -213,8 +232,7 @@ def _fold_shape_arithmetic(model: Any, inferred: Any) -> bool:
 
 def _check_rebatch(net: ImportedNetwork, ref: ImportedNetwork, batch: int, own: int, file: str) -> None:
     """Refuse a re-batched import unless every layer's work is exactly batch/own times the file's own."""
-    hint = ("re-export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'x': {0: 'batch'}})) "
-            f"or at batch {batch}")
+    hint = "re-export with a dynamic batch axis to re-batch it"
     if [x.name for x in net] != [x.name for x in ref]:
         raise StationaryError(f"--batch {batch} changes the layers of this file exported at batch {own}; {hint}",
                               file=file, field="--batch")
