@@ -64,6 +64,7 @@ _SHAPE_OPS = frozenset({
     "Size", "ConstantOfShape", "Tile", "Transpose", "Flatten", "Pow", "Clip", "Round",
 })
 _FOLD_ELEMENTS = 4096  # shape arithmetic works on a few integers; never evaluate a real tensor
+_FOLD_PASSES = 64  # each pass folds what the last inference resolved (one per stage of a deep network)
 
 
 def import_onnx(path: str | Path, batch: int | None = None, input_shape: tuple[int, ...] | None = None,
@@ -153,7 +154,7 @@ def _import(model: Any, batch: int | None, input_shape: tuple[int, ...] | None, 
     changed = _fix_input_shape(model.graph, batch, input_shape, file)
     inferred = _infer(model, changed, file)
     if _unknown_shapes(inferred):  # sizes computed at run time (integer Div/Where on Shape): fold them, retry
-        for _ in range(8):
+        for _ in range(_FOLD_PASSES):
             if not _fold_shape_arithmetic(model, inferred):
                 break
             inferred = _infer(model, changed, file)
