@@ -204,3 +204,16 @@ def test_constants_from_buffers_are_folded_with_a_note() -> None:
     assert network_stats(net).macs == 0
     assert net.warnings == ("24 MACs computed only from buffers and constants (not from the input or a learned "
                             "parameter) were folded, not counted",)
+
+
+def test_uncountable_operator_on_parameters_only_is_not_folded_silently() -> None:
+    class Inverse(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.p = nn.Parameter(torch.eye(8))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ torch.linalg.inv(self.p)
+
+    with pytest.raises(StationaryError, match="holds 64 of 64 parameters"):
+        import_module(Inverse(), (3, 8))

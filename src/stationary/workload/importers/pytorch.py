@@ -411,6 +411,9 @@ class _ExportImporter:
                 self.unknown(node, op, args)
             return
         if not args or all(a in self.constant for a in args):
+            known = op in STRUCTURAL or op in ELTWISE_OPS or op in REDUCTIONS
+            if not known and any(self.params.get(a) for a in args):  # e.g. an inverse of a learned matrix
+                self.unknown(node, op, args)
             self.fold(node, args)
             return
         self.sources[node] = self.srcs(args)  # default: structural pass-through
