@@ -171,3 +171,39 @@ SMALL_CASES = {
     "mha": (MHABlock, (2, 6, 32)),
     "bmm": (Bmm, (3, 5, 8)),
 }
+
+
+# ----- a ViT shaped as torchvision's vit_b_16 (its reshape and class-token expand bake the batch into an export)
+class ViTBlock(nn.Module):
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.ln_1, self.ln_2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.self_attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.ln_1(x)
+        y, _ = self.self_attention(y, y, y, need_weights=False)
+        x = x + y
+        return x + self.mlp(self.ln_2(x))
+
+
+class TinyViT(nn.Module):
+    """torchvision's VisionTransformer at toy size: patch conv, class token, position embedding, encoder."""
+
+    def __init__(self, dim: int = 32, heads: int = 4, patch: int = 8, image: int = 32, depth: int = 2) -> None:
+        super().__init__()
+        self.dim = dim
+        self.conv_proj = nn.Conv2d(3, dim, patch, patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.zeros(1, (image // patch) ** 2 + 1, dim))
+        self.layers = nn.Sequential(*[ViTBlock(dim, heads) for _ in range(depth)])
+        self.ln = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        y = self.conv_proj(x).reshape(n, self.dim, -1).permute(0, 2, 1)
+        y = torch.cat([self.class_token.expand(n, -1, -1), y], dim=1)
+        y = self.ln(self.layers(y + self.pos_embedding))
+        return self.head(y[:, 0])

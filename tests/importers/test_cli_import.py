@@ -106,3 +106,43 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, args: tuple[str, ...], 
     assert info.value.code == 2 and out == ""
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+BILINEAR = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.bl = nn.Bilinear(8, 8, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return self.bl(y, y)
+
+def build():
+    return Net()
+"""
+
+
+def test_allow_skip_turns_the_refusal_into_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "bl.py").write_text(BILINEAR)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(err_console, "width", 1000)
+    monkeypatch.setattr(sys, "argv", ["stationary", "stats", "bl.py:build", "--input-shape", "3,8", "--json"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == ""
+    assert "cannot count operator 'bilinear' (1 call: bl) holds 260 of 332 parameters (78.31 %)" in err
+    monkeypatch.setattr(sys, "argv", ["stationary", "stats", "bl.py:build", "--input-shape", "3,8", "--json",
+                                      "--allow-skip"])
+    main()
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["total"]["macs"] == 3 * 8 * 8
+    assert result["warnings"] == ["unsupported operator 'bilinear' (1 call: bl): skipped (no layer): its 260 of 332 "
+                                  "parameters (78.31 %) are not counted"]
+    assert "warning: unsupported operator 'bilinear'" in err

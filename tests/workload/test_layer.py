@@ -70,3 +70,28 @@ def test_out_size_ceil_mode_matches_pytorch() -> None:
 def test_bad_shapes_raise_clear_errors(kwargs: dict) -> None:
     with pytest.raises(StationaryError):
         conv2d("bad", **kwargs)
+
+
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2),
+       st.integers(1, 2))
+def test_transposed_conv_window_is_on_the_output(p: int, r: int, stride: int, dil: int, pad: int, n: int) -> None:
+    """out[p*stride + r*dilation - pad] += in[p] * w[r]: the loop nest's output extent is the uncropped output."""
+    from stationary.workload.layer import Layer, LayerKind
+
+    full = (p - 1) * stride + dil * (r - 1) + 1
+    if full - 2 * pad < 1:
+        return
+    layer = Layer("t", LayerKind.CONV, N=n, M=3, C=2, P=p, Q=p, R=r, S=r, H=full - 2 * pad, W=full - 2 * pad,
+                  stride=(stride, stride), dilation=(dil, dil), padding=(pad, pad), transposed=True)
+    nest = layer.loop_nest()
+    assert nest.macs == layer.macs == n * 3 * 2 * p * p * r * r
+    assert nest.tensor_size("Inputs") == layer.input_activations == n * 2 * p * p
+    assert nest.tensor_size("Outputs") == n * 3 * full * full
+    assert layer.output_activations == n * 3 * (full - 2 * pad) ** 2
+
+
+def test_only_a_convolution_can_be_transposed() -> None:
+    from stationary.workload.layer import Layer, LayerKind
+
+    with pytest.raises(StationaryError, match="only a convolution can be transposed"):
+        Layer("m", LayerKind.MATMUL, transposed=True)

@@ -19,10 +19,13 @@ def stats(
     batch: Annotated[int | None, typer.Option(
         help="batch size N (default 1; for an imported model, the first dim of its input shape)")] = None,
     input_shape: Annotated[str | None, typer.Option(help="input shape, e.g. 1,3,224,224 (imported models)")] = None,
+    allow_skip: Annotated[bool, typer.Option(
+        "--allow-skip", help="skip an imported operator that cannot be counted (a warning states its share of "
+        "parameters and MACs) instead of refusing the model")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """MACs, weights and activations per layer and in total (the survey's Table IV columns)."""
-    net = load_network(model, batch=batch, input_shape=parse_shape(input_shape))
+    net = load_network(model, batch=batch, input_shape=parse_shape(input_shape), allow_skip=allow_skip)
     result = network_stats(net)
     warnings: tuple[str, ...] = getattr(net, "warnings", ())  # importers name what they skipped
     for line in warnings:

@@ -56,7 +56,9 @@ def out_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1, c
 class Layer:
     """One layer: loop bounds, window geometry, and what its tensors are.
 
-    `H` x `W` is the real (unpadded) input size; `padding` is added on each side.
+    `H` x `W` is the real (unpadded) input size; `padding` is added on each side. A transposed convolution
+    (`transposed=True`) scatters each of its P x Q inputs through the R x S window into the output, so
+    there P x Q is the input size, `H` x `W` the output size and `padding` what is cropped from each side.
     """
 
     name: str
@@ -80,6 +82,7 @@ class Layer:
     num_inputs: int = 1  # element-wise layers with several operand tensors (add: 2)
     op: str = ""  # the operator it came from (e.g. "Conv2d", "max_pool", "relu")
     inputs: tuple[str, ...] = field(default=())  # producer layer names ("" = network input)
+    transposed: bool = False  # CONV only: a transposed convolution (the window indexes the output)
 
     def __post_init__(self) -> None:
         for d in DIMS + ("H", "W"):
@@ -91,6 +94,8 @@ class Layer:
                 raise StationaryError(f"layer {self.name}: {attr} must be >= 1", field=attr)
         if any(v < 0 for v in self.padding):
             raise StationaryError(f"layer {self.name}: padding must be >= 0", field="padding")
+        if self.transposed and self.kind != LayerKind.CONV:
+            raise StationaryError(f"layer {self.name}: only a convolution can be transposed", field="transposed")
 
     # ----- shape -----------------------------------------------------------------------------------
     @property
@@ -128,10 +133,14 @@ class Layer:
             return a + b
         if self.kind == LayerKind.ELTWISE:
             return self.num_inputs * self.N * self.G * self.M * self.P * self.Q
+        if self.transposed:
+            return self.N * self.G * self.C * self.P * self.Q
         return self.N * self.G * self.C * self.H * self.W
 
     @property
     def output_activations(self) -> int:
+        if self.transposed:
+            return self.N * self.G * self.M * self.H * self.W
         return self.N * self.G * self.M * self.P * self.Q
 
     @property
@@ -153,6 +162,13 @@ class Layer:
         weight_axes: tuple = ((1, "G"),), ((1, "M"),), ((1, "C"),), ((1, "R"),), ((1, "S"),)
         if not self.weights_are_parameters:  # both matmul operands are activations: B depends on batch
             weight_axes = (((1, "N"),),) + weight_axes
+        if self.transposed:  # out[p*stride + r*dilation] += in[p] * w[r]: the window is on the output
+            return LoopNest(self.name, self.bounds, (
+                TensorSpec("Weights", weight_axes),
+                TensorSpec("Inputs", (((1, "N"),), ((1, "G"),), ((1, "C"),), ((1, "P"),), ((1, "Q"),))),
+                TensorSpec("Outputs", (((1, "N"),), ((1, "G"),), ((1, "M"),), ((sh, "P"), (dh, "R")),
+                                       ((sw, "Q"), (dw, "S"))), read_write=True),
+            ))
         tensors = (
             TensorSpec("Weights", weight_axes),
             TensorSpec(

@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from stationary.errors import StationaryError
 from stationary.workload.layer import Layer, LayerKind
 from stationary.workload.network import Network
 
@@ -59,26 +60,61 @@ class Namer:
         return out
 
 
-class Warnings:
-    """Operators an importer could not map, grouped by operator so a large model gives a short list."""
+class Skipped:
+    """Operators an importer could not count, grouped by operator, with the parameters they read and the MACs
+    they would do. One that holds parameters or MACs is an error unless skipping is allowed; then, as any
+    other skipped operator, a warning stating its share of the model."""
 
-    def __init__(self) -> None:
-        self._by_op: dict[tuple[str, str], list[str]] = defaultdict(list)
-        self._notes: list[str] = []
+    def __init__(self, total_params: int) -> None:
+        self.total_params = total_params
+        self._places: dict[str, list[str]] = defaultdict(list)
+        self._params: dict[str, dict[str, int]] = defaultdict(dict)
+        self._macs: dict[str, int] = defaultdict(int)
 
-    def unknown(self, op: str, where: str, what: str = "skipped (no layer, nothing counted)") -> None:
-        """Record one call of an operator the importer does not understand and what it did with it."""
-        self._by_op[(op, what)].append(where)
+    def add(self, op: str, where: str, params: dict[str, int] | None = None, macs: int | None = None) -> None:
+        """Record one call of `op` at `where`, the parameters it reads (name -> elements) and its MACs."""
+        self._places[op].append(where)
+        self._params[op].update(params or {})
+        self._macs[op] += macs or 0
 
-    def note(self, message: str) -> None:
-        self._notes.append(message)
+    def _share(self, op: str, counted_macs: int) -> str:
+        parts = []
+        params = sum(self._params[op].values())
+        if params:
+            pct = 100 * params / max(self.total_params, params)
+            parts.append(f"{params:,} of {max(self.total_params, params):,} parameters ({pct:.2f} %)")
+        macs = self._macs[op]
+        if macs:
+            total = counted_macs + sum(self._macs.values())
+            parts.append(f"{macs:,} of {total:,} MACs ({100 * macs / total:.2f} %)")
+        return " and ".join(parts)
 
-    def collect(self) -> tuple[str, ...]:
-        out = list(self._notes)
-        for (op, what), places in self._by_op.items():
-            shown = ", ".join(places[:3]) + (", ..." if len(places) > 3 else "")
-            calls = "1 call" if len(places) == 1 else f"{len(places)} calls"
-            out.append(f"unsupported operator {op!r} ({calls}: {shown}): {what}")
+    def _line(self, op: str) -> str:
+        places = self._places[op]
+        shown = ", ".join(places[:3]) + (", ..." if len(places) > 3 else "")
+        calls = "1 call" if len(places) == 1 else f"{len(places)} calls"
+        return f"operator {op!r} ({calls}: {shown})"
+
+    def check(self, model: str, allow_skip: bool, counted_macs: int) -> None:
+        """Raise one error naming every operator that holds parameters or MACs, unless `allow_skip`."""
+        self._counted = counted_macs
+        heavy = [op for op in self._places if self._share(op, counted_macs)]
+        if heavy and not allow_skip:
+            what = "; ".join(f"{self._line(op)} holds {self._share(op, counted_macs)}" for op in heavy[:4])
+            more = f" (and {len(heavy) - 4} more)" if len(heavy) > 4 else ""
+            raise StationaryError(
+                f"{model}: cannot count {what}{more}; pass --allow-skip (allow_skip=True) to skip "
+                f"{'it' if len(heavy) == 1 else 'them'} with a warning")
+
+    def warnings(self) -> tuple[str, ...]:
+        """One line per skipped operator, with the share it holds (after `check`)."""
+        counted = getattr(self, "_counted", 0)
+        out = []
+        for op in self._places:
+            share = self._share(op, counted)
+            what = f"skipped (no layer): its {share} are not counted" if share else \
+                "skipped (no layer, nothing counted)"
+            out.append(f"unsupported {self._line(op)}: {what}")
         return tuple(out)
 
 
@@ -102,37 +138,86 @@ def eltwise_layer(name: str, out_shape: tuple[int, ...], op: str, inputs: tuple[
 
 
 def nchw(shape: tuple[int, ...], spatial: int) -> tuple[int, int, int, int]:
-    """(N, C, H, W) of a batched or unbatched 1-D/2-D feature map; 1-D maps have H = 1."""
+    """(N, C, H, W) of a batched or unbatched 1-, 2- or 3-D feature map; 1-D maps have H = 1 and a 3-D map's
+    depth is folded into H (D x H rows), as `conv_layer` folds it."""
     s = tuple(int(v) for v in shape)
     if len(s) == spatial + 1:  # unbatched
         s = (1, *s)
     if spatial == 1:
         return s[0], s[1], 1, s[2]
+    if spatial == 3:
+        return s[0], s[1], s[2] * s[3], s[4]
     return s[0], s[1], s[2], s[3]
 
 
-def conv_layer(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...], out_channels: int,
-               kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...],
-               dilation: tuple[int, ...], groups: int, bias: bool, inputs: tuple[str, ...], op: str) -> Layer:
-    """A 1-D or 2-D convolution; the output size is taken from shape propagation, not recomputed."""
-    spatial = len(kernel)
-    n, c, h, w = nchw(in_shape, spatial)
-    _, _, p, q = nchw(out_shape, spatial)
-    (r, s), st, pd, dl = _hw(kernel), _hw(stride), _hw(padding, 0), _hw(dilation)
-    return Layer(name, LayerKind.CONV, N=n, G=groups, M=out_channels // groups, C=c // groups, P=p, Q=q,
-                 R=r, S=s, H=h, W=w, stride=st, dilation=dl, padding=pd, bias=bias, inputs=inputs, op=op)
+def conv_layer(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weight_shape: tuple[int, ...],
+               stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...], groups: int,
+               bias: bool, inputs: tuple[str, ...], op: str, transposed: bool = False) -> Layer:
+    """A 1-, 2- or 3-D convolution or transposed convolution, its channels taken from the weight tensor.
+
+    The output size comes from shape propagation, not recomputed. An input whose channel count differs from
+    what the weight expects is refused. A 3-D convolution is counted as a 2-D one over depth-unrolled maps:
+    its T depth taps fold into C and its output depths into P (exact MACs and weights; the input counted is
+    the depth-unrolled one, each input plane once per depth tap)."""
+    w = tuple(int(v) for v in weight_shape)
+    spatial = len(w) - 2
+    if spatial not in (1, 2, 3):
+        raise StationaryError(f"layer {name}: a {spatial}-D convolution weight {w} cannot be counted")
+    x = _batched(in_shape, spatial, name)
+    y = _batched(out_shape, spatial, name)
+    if groups < 1:
+        raise StationaryError(f"layer {name}: groups must be >= 1, got {groups}")
+    c_group, m_group = (w[0] // groups, w[1]) if transposed else (w[1], w[0] // groups)
+    if w[0] % groups:
+        raise StationaryError(f"layer {name}: weight {w} does not split into {groups} groups")
+    if x[1] != c_group * groups:
+        raise StationaryError(
+            f"layer {name}: the input has {x[1]} channels but the weight {w} expects {c_group * groups} "
+            f"({groups} group(s) of {c_group})")
+    if y[1] != m_group * groups:
+        raise StationaryError(f"layer {name}: the output has {y[1]} channels but the weight {w} makes "
+                              f"{m_group * groups}")
+    kernel = w[2:]
+    taps = kernel[0] if spatial == 3 else 1
+    windowed, scattered = (y, x) if transposed else (x, y)  # the window runs over the windowed tensor
+    if spatial == 3:  # (N, C, D, H, W): the scattered tensor's depths fold into the rows of both
+        depth = scattered[2]
+        p, q, h, wd = depth * scattered[3], scattered[4], depth * windowed[3], windowed[4]
+    else:
+        (_, _, p, q), (_, _, h, wd) = nchw(scattered, spatial), nchw(windowed, spatial)
+    (r, s), st = _hw(kernel[-2:]), _hw(_last2(stride))
+    pd, dl = _hw(_last2(padding), 0), _hw(_last2(dilation))
+    return Layer(name, LayerKind.CONV, N=x[0], G=groups, M=m_group, C=c_group * taps, P=p, Q=q, R=r, S=s,
+                 H=h, W=wd, stride=st, dilation=dl, padding=pd, bias=bias, inputs=inputs, op=op,
+                 transposed=transposed)
+
+
+def _batched(shape: tuple[int, ...], spatial: int, name: str) -> tuple[int, ...]:
+    s = tuple(int(v) for v in shape)
+    if len(s) == spatial + 1:
+        s = (1, *s)
+    if len(s) != spatial + 2:
+        raise StationaryError(f"layer {name}: a {spatial}-D convolution cannot read a tensor of shape {s}")
+    return s
+
+
+def _last2(v: tuple[int, ...]) -> tuple[int, ...]:
+    t = tuple(v)
+    return t[-2:] if len(t) == 3 else t
 
 
 def pool_layer(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...], kernel: tuple[int, ...],
                stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...],
                inputs: tuple[str, ...], op: str) -> Layer:
-    """Max/average pooling over a 1-D or 2-D window: one operation per window element per output."""
+    """Max/average pooling over a 1-, 2- or 3-D window: one operation per window element per output (a 3-D
+    pool's depths fold into the rows, as a 3-D convolution's do)."""
     spatial = len(kernel)
     n, c, h, w = nchw(in_shape, spatial)
     _, _, p, q = nchw(out_shape, spatial)
-    (r, s), st, pd, dl = _hw(kernel), _hw(stride), _hw(padding, 0), _hw(dilation)
+    (r, s), st = _hw(_last2(kernel)), _hw(_last2(stride))
+    pd, dl = _hw(_last2(padding), 0), _hw(_last2(dilation))
     return Layer(name, LayerKind.POOL, N=n, G=c, P=p, Q=q, R=r, S=s, H=h, W=w, stride=st, padding=pd,
-                 dilation=dl, ops_per_output=r * s, inputs=inputs, op=op)
+                 dilation=dl, ops_per_output=math.prod(int(k) for k in kernel), inputs=inputs, op=op)
 
 
 def adaptive_window(size: int, out: int) -> tuple[int, int]:

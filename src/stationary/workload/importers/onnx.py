@@ -18,7 +18,7 @@ from stationary.workload.importers.common import (
     ELTWISE_OPS,
     ImportedNetwork,
     Namer,
-    Warnings,
+    Skipped,
     conv_layer,
     eltwise_layer,
     fc_layer,
@@ -26,6 +26,7 @@ from stationary.workload.importers.common import (
     pool_layer,
     producers,
 )
+from stationary.workload.importers.einsum import einsum_layers
 from stationary.workload.layer import Layer
 
 STRUCTURAL = frozenset(
@@ -51,37 +52,198 @@ ELTWISE: dict[str, str] = {
     "LogSoftmax": "log_softmax",
 }
 POOLS = frozenset({"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool"})
+_FLOAT_TYPES = frozenset({1, 10, 11, 16})  # FLOAT, FLOAT16, DOUBLE, BFLOAT16: learned weights, not indices
 
 
-def import_onnx(path: str | Path, batch: int | None = None,
-                input_shape: tuple[int, ...] | None = None) -> ImportedNetwork:
-    """Read `path`; `input_shape` fixes the first input's shape, `batch` its first (batch) dimension."""
+MAX_ONNX_BYTES = 2 * 1024**3  # protobuf's own limit for one message; weights beyond it live in external files
+MAX_ONNX_NODES = 500_000  # about 20x a 70B-parameter LLM export; refuses a file made to exhaust memory or time
+_SHAPE_OPS = frozenset({
+    "Gather", "Div", "Mul", "Add", "Sub", "Where", "Equal", "Concat", "Unsqueeze", "Squeeze", "Slice", "Cast",
+    "Range", "Reshape", "Expand", "Mod", "Floor", "Ceil", "Sqrt", "Less", "Greater", "LessOrEqual",
+    "GreaterOrEqual", "Not", "And", "Or", "Min", "Max", "ReduceProd", "ReduceSum", "Identity", "Neg", "Abs",
+    "Size", "ConstantOfShape", "Tile", "Transpose", "Flatten", "Pow", "Clip", "Round",
+})
+_FOLD_ELEMENTS = 4096  # shape arithmetic works on a few integers; never evaluate a real tensor
+_FOLD_PASSES = 64  # each pass folds what the last inference resolved (one per stage of a deep network)
+
+
+def import_onnx(path: str | Path, batch: int | None = None, input_shape: tuple[int, ...] | None = None,
+                allow_skip: bool = False) -> ImportedNetwork:
+    """Read `path`; `input_shape` fixes the first input's shape, `batch` its first (batch) dimension.
+
+    A file exported with a fixed batch is re-batched by shape inference where every layer's work then scales
+    exactly with the batch. Where its Reshape/Expand constants fix the old batch, a multiple of it is counted
+    as independent runs of the file (with a warning) and any other batch is refused. `allow_skip` turns an
+    operator that cannot be counted into a warning stating its share of the parameters."""
+    path = Path(path)
+    file = str(path)
+    model = _load(path, file)
+    if batch is not None and batch < 1:
+        raise StationaryError(f"batch must be >= 1, got {batch}", field="--batch")
+    own = _file_batch(model)
+    want = batch if batch is not None else (input_shape[0] if input_shape else None)
+    if own is None or want is None or want == own:
+        return _import(model, batch, input_shape, path.stem, file, allow_skip)
+    ref = _import(_copy(model), None, (own, *input_shape[1:]) if input_shape else None, path.stem, file,
+                  allow_skip)
+    try:
+        net = _import(model, batch, input_shape, path.stem, file, allow_skip)
+        _check_rebatch(net, ref, want, own, file)
+        return net
+    except StationaryError as exc:
+        if want % own:
+            raise StationaryError(f"{exc.message}; a batch that is a multiple of {own} is counted as independent "
+                                  f"batch-{own} inferences", file=file, field="--batch") from None
+        return _replicate(ref, want // own, exc.message)
+
+
+def _replicate(net: ImportedNetwork, copies: int, reason: str) -> ImportedNetwork:
+    """`copies` independent runs of a file whose constants fix its batch: every layer's N times `copies`, so
+    each layer does exactly `copies` times its work (heads or tokens folded into N scale with it)."""
+    own = net.input_shape[0] if net.input_shape else net.batch
+    note = (f"the file fixes its batch {own} in its constants ({reason}); batch {own * copies} is counted as "
+            f"{copies} independent batch-{own} inferences (every layer's N x {copies})")
+    layers = tuple(replace(layer, N=layer.N * copies) for layer in net)
+    shape = (own * copies, *net.input_shape[1:]) if net.input_shape else ()
+    return ImportedNetwork(net.name, layers, shape, warnings=(*net.warnings, note))
+
+
+def _load(path: Path, file: str) -> Any:
+    """onnx.load with the size and node-count bounds checked, external weight files left unread."""
     try:
         import onnx
     except ImportError:  # pragma: no cover - optional dependency
         raise StationaryError("importing ONNX needs the onnx package: pip install 'stationary[onnx]'") from None
-    path = Path(path)
-    file = str(path)
     if not path.is_file():
         raise StationaryError("no such file", file=file)
-    if batch is not None and batch < 1:
-        raise StationaryError(f"batch must be >= 1, got {batch}", field="--batch")
+    size = path.stat().st_size
+    if size > MAX_ONNX_BYTES:
+        raise StationaryError(f"the file is {size:,} bytes, more than the {MAX_ONNX_BYTES:,} an ONNX model can hold "
+                              "(store weights as external data)", file=file)
     try:
-        model = onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - protobuf decode errors have many types
         raise StationaryError(f"not a readable ONNX model ({type(exc).__name__}: {_first_line(exc)})",
                               file=file) from None
-    graph = model.graph
-    if not graph.node:
+    if not model.graph.node:
         raise StationaryError("not an ONNX model with a graph (no nodes)", file=file)
-    changed = _fix_input_shape(graph, batch, input_shape, file)
+    if len(model.graph.node) > MAX_ONNX_NODES:
+        raise StationaryError(f"the graph has {len(model.graph.node):,} nodes, more than the {MAX_ONNX_NODES:,} "
+                              "this importer reads", file=file)
+    return model
+
+
+def _copy(model: Any) -> Any:
+    import onnx
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    return out
+
+
+def _file_batch(model: Any) -> int | None:
+    """The fixed first dimension of the model's first input, or None where it is symbolic."""
+    inits = {t.name for t in model.graph.initializer}
+    first = next((i for i in model.graph.input if i.name not in inits), None)
+    dims = first.type.tensor_type.shape.dim if first is not None else ()
+    return dims[0].dim_value if dims and dims[0].HasField("dim_value") and dims[0].dim_value > 0 else None
+
+
+def _import(model: Any, batch: int | None, input_shape: tuple[int, ...] | None, label: str, file: str,
+            allow_skip: bool) -> ImportedNetwork:
+    changed = _fix_input_shape(model.graph, batch, input_shape, file)
+    inferred = _infer(model, changed, file)
+    if _unknown_shapes(inferred):  # sizes computed at run time (integer Div/Where on Shape): fold them, retry
+        for _ in range(_FOLD_PASSES):
+            if not _fold_shape_arithmetic(model, inferred):
+                break
+            inferred = _infer(model, changed, file)
+            if not _unknown_shapes(inferred):
+                break
+    return _OnnxImporter(inferred.graph, label, file, allow_skip).run()
+
+
+def _infer(model: Any, changed: bool, file: str) -> Any:
+    import onnx
+
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=changed, data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, strict_mode=changed, data_prop=True)
     except Exception as exc:  # noqa: BLE001
-        hint = " (its Reshape nodes may fix the batch it was exported with; re-export with a dynamic batch axis)"
+        hint = " at the new batch (its Reshape/Expand constants may fix the batch it was exported with)"
         raise StationaryError(f"shape inference failed{hint if changed else ''}: {_first_line(exc)}",
                               file=file) from None
-    return _OnnxImporter(inferred.graph, path.stem, file).run()
+
+
+def _static(value: Any) -> tuple[int, ...] | None:
+    t = value.type.tensor_type
+    if not t.HasField("shape"):
+        return None
+    dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim)
+    return None if any(v < 0 for v in dims) else dims
+
+
+def _unknown_shapes(model: Any) -> bool:
+    known = {v.name for v in (*model.graph.input, *model.graph.value_info, *model.graph.output)
+             if _static(v) is not None}
+    known |= {t.name for t in model.graph.initializer}
+    return any(out and out not in known for node in model.graph.node for out in node.output)
+
+
+def _fold_shape_arithmetic(model: Any, inferred: Any) -> bool:
+    """Evaluate, once, what the graph computes from static shapes and constants (Shape -> Gather -> Div ->
+    Where -> Concat -> Reshape), replacing each such node by a Constant; True if anything was folded."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    shapes = {v.name: _static(v) for v in (*inferred.graph.input, *inferred.graph.value_info)}
+    values: dict[str, Any] = {}
+    for t in model.graph.initializer:
+        if math.prod(t.dims) <= _FOLD_ELEMENTS and t.data_location != 1:  # 1: external data, not read
+            values[t.name] = numpy_helper.to_array(t)
+    folded = False
+    new_nodes = []
+    for node in model.graph.node:
+        value = None
+        try:
+            if node.op_type == "Constant":
+                value = ReferenceEvaluator(node).run(None, {})[0]
+            elif node.op_type == "Shape" and shapes.get(node.input[0]) is not None:
+                a = _attrs(node)
+                value = np.array(shapes[node.input[0]][a.get("start", 0):a.get("end")], dtype=np.int64)
+            elif node.op_type in _SHAPE_OPS and node.domain in ("", "ai.onnx") and len(node.output) == 1 and \
+                    all(not i or i in values for i in node.input):
+                feeds = {i: values[i] for i in node.input if i}
+                value = ReferenceEvaluator(node).run(None, feeds)[0]
+        except Exception:  # noqa: BLE001 - not foldable here; shape inference reports what stays unknown
+            value = None
+        if value is not None and np.asarray(value).size <= _FOLD_ELEMENTS:
+            values[node.output[0]] = np.asarray(value)
+            if node.op_type != "Constant":
+                folded = True
+                new_nodes.append(helper.make_node("Constant", [], [node.output[0]], name=node.name,
+                                                  value=numpy_helper.from_array(np.asarray(value))))
+                continue
+        new_nodes.append(node)
+    if folded:
+        del model.graph.node[:]
+        model.graph.node.extend(new_nodes)
+    return folded
+
+
+def _check_rebatch(net: ImportedNetwork, ref: ImportedNetwork, batch: int, own: int, file: str) -> None:
+    """Refuse a re-batched import unless every layer's work is exactly batch/own times the file's own."""
+    hint = "re-export with a dynamic batch axis to re-batch it"
+    if [x.name for x in net] != [x.name for x in ref]:
+        raise StationaryError(f"--batch {batch} changes the layers of this file exported at batch {own}; {hint}",
+                              file=file, field="--batch")
+    for a, b in zip(net, ref):
+        if a.macs * own != b.macs * batch or a.other_ops * own != b.other_ops * batch:
+            raise StationaryError(
+                f"cannot re-batch this file exported at batch {own} to {batch}: layer {a.name!r} does "
+                f"{a.macs + a.other_ops:,} operations at batch {batch} but {b.macs + b.other_ops:,} at batch {own} "
+                f"(not {batch}/{own} times: a Reshape or Expand constant fixes the old batch); {hint}",
+                file=file, field="--batch")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -135,22 +297,28 @@ def _attrs(node: Any) -> dict[str, Any]:
 class _OnnxImporter:
     """Walks the (topologically sorted) ONNX graph once, emitting layers."""
 
-    def __init__(self, graph: Any, label: str, file: str) -> None:
-        self.graph, self.label, self.file = graph, label, file
+    def __init__(self, graph: Any, label: str, file: str, allow_skip: bool = False) -> None:
+        self.graph, self.label, self.file, self.allow_skip = graph, label, file, allow_skip
         self.shapes: dict[str, tuple[int, ...] | None] = {}
         for value in (*graph.input, *graph.value_info, *graph.output):
             dims = value.type.tensor_type.shape.dim
             if value.type.tensor_type.HasField("shape"):
                 self.shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
         self.constant: set[str] = {t.name for t in graph.initializer}
+        self.numel: dict[str, int] = {}
+        self.params: dict[str, frozenset[str]] = {}  # constant -> the learned (float) initializers behind it
         for t in graph.initializer:
             self.shapes[t.name] = tuple(t.dims)
+            if t.data_type in _FLOAT_TYPES:
+                self.numel[t.name] = math.prod(t.dims)
+                self.params[t.name] = frozenset({t.name})
         self.shape_data: set[str] = set()  # tensors that hold shapes/indices, not activations
+        self.producer = {out: node for node in graph.node for out in node.output}
         self.sources: dict[str, tuple[str, ...]] = {}
         self.layers: list[Layer] = []
         self.biasable: dict[str, int] = {}  # MatMul-FC output tensor -> index of its layer (bias not yet seen)
         self.namer = Namer()
-        self.warn = Warnings()
+        self.skipped = Skipped(sum(self.numel.values()))
         inits = self.constant
         first = next(i for i in graph.input if i.name not in inits)
         self.input_shape = tuple(self.shapes.get(first.name) or ())
@@ -158,17 +326,39 @@ class _OnnxImporter:
     def run(self) -> ImportedNetwork:
         for index, node in enumerate(self.graph.node):
             self.visit(index, node)
+        try:
+            self.skipped.check(self.label, self.allow_skip, sum(layer.macs for layer in self.layers))
+        except StationaryError as exc:
+            raise StationaryError(exc.message, file=self.file) from None
+        notes = list(self.skipped.warnings())
         if not self.layers:
-            self.warn.note(f"{self.label} has no operator that computes; the network is empty")
-        return ImportedNetwork(self.label, tuple(self.layers), self.input_shape, warnings=self.warn.collect())
+            notes.append(f"{self.label} has no operator that computes; the network is empty")
+        return ImportedNetwork(self.label, tuple(self.layers), self.input_shape, warnings=tuple(notes))
 
     # ----- helpers -------------------------------------------------------------------------------------
     def shape(self, name: str, node: Any) -> tuple[int, ...]:
         s = self.shapes.get(name)
         if s is None or any(v < 1 for v in s):
-            raise StationaryError(f"shape inference left the shape of {name!r} (read by {node.op_type} "
-                                  f"{node.name!r}) unknown; give --input-shape", file=self.file)
+            origin = self.first_unknown(name)
+            at = f"; the first node whose output size is unknown is {origin.op_type} {origin.name!r}" if origin else ""
+            raise StationaryError(
+                f"shape inference left the shape of {name!r} (read by {node.op_type} {node.name!r}) unknown{at}. "
+                "Sizes computed at run time from data cannot be counted: give --input-shape with every dim, "
+                "or export with static shapes (torch.onnx.export without dynamic_axes) or simplify the file "
+                "(onnxsim) so the sizes become constants", file=self.file)
         return s
+
+    def first_unknown(self, name: str) -> Any:
+        """The earliest node upstream of `name` whose output has no static shape while its inputs do."""
+        node, seen = self.producer.get(name), set()
+        while node is not None and node.name not in seen:
+            seen.add(node.name)
+            unknown = [i for i in node.input if i and i not in self.constant and i in self.producer and
+                       (self.shapes.get(i) is None or any(v < 1 for v in self.shapes[i]))]
+            if not unknown:
+                return node
+            node = self.producer.get(unknown[0])
+        return node
 
     def activations(self, node: Any) -> list[str]:
         return [i for i in node.input if i and i not in self.constant and i not in self.shape_data]
@@ -190,6 +380,9 @@ class _OnnxImporter:
         inputs = [i for i in node.input if i]
         if op == "Constant" or (inputs and all(i in self.constant for i in inputs)):
             self.constant.update(node.output)
+            derived = frozenset().union(*(self.params.get(i, frozenset()) for i in inputs))
+            for out in node.output:
+                self.params[out] = derived
             return
         if op in ("Shape", "Size") or (inputs and all(i in self.constant or i in self.shape_data
                                                       for i in inputs)):
@@ -199,9 +392,11 @@ class _OnnxImporter:
         for out in node.output:
             self.sources[out] = self.srcs(acts)  # default: structural pass-through
         if node.domain not in ("", "ai.onnx"):
-            self.warn.unknown(f"{node.domain}.{op}", node.name or str(index))
-        elif op == "Conv":
+            self.unknown(f"{node.domain}.{op}", index, node)
+        elif op in ("Conv", "ConvTranspose"):
             self.conv(index, node)
+        elif op == "Einsum":
+            self.einsum(index, node)
         elif op in ("Gemm", "MatMul"):
             self.matmul(index, node)
         elif op in POOLS:
@@ -220,17 +415,20 @@ class _OnnxImporter:
         elif op in STRUCTURAL:
             pass
         else:
-            self.warn.unknown(op, node.name or str(index))
+            self.unknown(op, index, node)
+
+    def unknown(self, op: str, index: int, node: Any) -> None:
+        """An operator that cannot be counted, with the learned initializers it reads."""
+        params = {p: self.numel[p] for i in node.input for p in self.params.get(i, ())}
+        self.skipped.add(op, node.name or str(index), params)
 
     # ----- operators -------------------------------------------------------------------------------------
     def conv(self, index: int, node: Any) -> None:
+        """Conv or ConvTranspose (1-, 2- or 3-D); channels come from the weight, a mismatched input is refused."""
         a = _attrs(node)
         x, w = self.shape(node.input[0], node), self.shape(node.input[1], node)
         out = self.shape(node.output[0], node)
         spatial = len(w) - 2
-        if spatial not in (1, 2):
-            self.warn.unknown(f"Conv ({spatial}-D)", node.name or str(index))
-            return
         kernel = tuple(a.get("kernel_shape", w[2:]))
         stride = tuple(a.get("strides", (1,) * spatial))
         dilation = tuple(a.get("dilations", (1,) * spatial))
@@ -238,8 +436,27 @@ class _OnnxImporter:
         if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
             pads = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation)) * 2
         bias = len(node.input) > 2 and bool(node.input[2])
-        self.add(node, conv_layer(self.layer_name(index, node), x, out, w[0], kernel, stride, pads[:spatial],
-                                  dilation, int(a.get("group", 1)), bias, self.srcs([node.input[0]]), "conv"))
+        transposed = node.op_type == "ConvTranspose"
+        name = self.layer_name(index, node)
+        try:
+            layer = conv_layer(name, x, out, w, stride, pads[:spatial], dilation, int(a.get("group", 1)), bias,
+                               self.srcs([i for i in node.input[:2] if i not in self.constant]),
+                               "conv_transpose" if transposed else "conv", transposed=transposed)
+        except StationaryError as exc:
+            raise StationaryError(f"node {node.name or index!r}: {exc.message}", file=self.file) from None
+        self.add(node, layer)
+
+    def einsum(self, index: int, node: Any) -> None:
+        equation = _attrs(node)["equation"]
+        equation = equation.decode() if isinstance(equation, bytes) else str(equation)
+        shapes = [self.shape(i, node) for i in node.input]
+        layers = einsum_layers(self.layer_name(index, node), equation, shapes,
+                               [(self.srcs([i]) if i not in self.constant else (), i in self.constant)
+                                for i in node.input])
+        for layer in layers:
+            self.layers.append(layer)
+        for out in node.output:
+            self.sources[out] = (layers[-1].name,) if layers else self.srcs(self.activations(node))
 
     def matmul(self, index: int, node: Any) -> None:
         a_name, b_name = node.input[0], node.input[1]
@@ -279,8 +496,8 @@ class _OnnxImporter:
         a = _attrs(node)
         x, out = self.shape(node.input[0], node), self.shape(node.output[0], node)
         spatial = len(x) - 2
-        if spatial not in (1, 2):
-            self.warn.unknown(f"{node.op_type} ({spatial}-D)", node.name or str(index))
+        if spatial not in (1, 2, 3):
+            self.unknown(f"{node.op_type} ({spatial}-D)", index, node)
             return
         if node.op_type.startswith("Global"):
             kernel, stride, pads, dilation = x[2:], (1,) * spatial, (0,) * spatial, (1,) * spatial
