@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stationary.codesign.cost import check_bits
+from stationary.codesign.train import deterministic, model_dtype
 from stationary.errors import StationaryError
 
 
@@ -196,8 +197,10 @@ def calibrate(model: nn.Module, batches: list[torch.Tensor]) -> None:
     for m in layers:
         m.act_lo, m.act_hi, m.calibrating, m.act_bits = 0.0, 0.0, True, None
     model.eval()
-    for x in batches:
-        model(x)
+    dtype = model_dtype(model)
+    with deterministic():
+        for x in batches:
+            model(x.to(dtype))
     for m, bits in zip(layers, saved):
         m.calibrating, m.act_bits = False, bits
     if not math.isfinite(sum(m.act_hi for m in layers)):

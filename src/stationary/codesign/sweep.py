@@ -29,7 +29,7 @@ from stationary.codesign.quantize import (
     set_quantization,
     wrap,
 )
-from stationary.codesign.train import ArrayBatches, accuracy, train
+from stationary.codesign.train import ArrayBatches, accuracy, model_dtype, train
 from stationary.errors import StationaryError
 from stationary.workload.layer import Layer, conv2d, linear
 
@@ -120,7 +120,7 @@ def model_layers(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, La
              for n, m in codesign_layers(model)]
     try:
         model.eval()
-        model(torch.zeros((1, *input_shape)))
+        model(torch.zeros((1, *input_shape), dtype=model_dtype(model)))
     finally:
         for h in hooks:
             h.remove()
