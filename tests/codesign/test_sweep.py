@@ -10,9 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from stationary.arch.native import load_arch
 from stationary.codesign.data import load_dataset
 from stationary.codesign.models import build_model
-from stationary.codesign.sweep import Point, pareto_front, run_codesign, trained_model
+from stationary.codesign.sweep import (
+    Point,
+    Settings,
+    check_request,
+    pareto_front,
+    run_codesign,
+    sweep,
+    trained_model,
+)
 from stationary.codesign.train import ArrayBatches, accuracy, train
 from stationary.errors import StationaryError
 
@@ -99,6 +108,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     (["mlp_digits", "--dataset", "mnist"], "unknown dataset 'mnist'"),
     (["mlp_digits", "--bits", "8,17"], "1..16"),
     (["mlp_digits", "--prune", "0.5,1"], "[0, 1)"),
+    (["mlp_digits", "--decompose", "svd"], "--decompose and --rank go together"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, message):
     r = run_cli(*args)
@@ -106,13 +116,52 @@ def test_cli_bad_input_is_one_line_exit_2(args, message):
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"settings": {"quants": ("uniform", "lg")}}, "unknown quantizer 'lg'"),
+    ({"decomposition": ("tucker", 2)}, "saves weights in no layer"),
+    ({"decomposition": ("svd", 0)}, "positive integer"),
+    ({"distill_from": "resnet"}, "unknown model 'resnet'"),
+    ({"settings": {"quants": ("ternary",), "huffman": True}}, "not binary/ternary"),
+])
+def test_bad_new_requests_are_refused_before_training(kwargs, message):
+    with pytest.raises(StationaryError, match=message):
+        s = Settings(**kwargs.pop("settings", {}))
+        check_request("mlp_digits", "digits", "eyeriss", (0.0,), (8,), s, **kwargs)
+
+
 def test_cli_json_contract_and_plot(tmp_path):
     png = tmp_path / "front.png"
-    r = run_cli("mlp_digits", "--prune", "0,0.5", "--bits", "8", "--json", "--plot", str(png), "--arch", "survey256")
+    r = run_cli("mlp_small_digits", "--prune", "0.5", "--bits", "4", "--quant", "uniform,kmeans", "--huffman",
+                "--json", "--plot", str(png), "--arch", "survey256", "--decompose", "svd", "--rank", "4")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     keys = {"prune", "bits", "accuracy", "weight_density", "activation_density", "weights_bytes", "energy_pj",
-            "cycles"}
-    assert len(out["points"]) == 2 and all(set(p) == keys for p in out["points"])
-    assert out["pareto"] and all(set(p) == keys for p in out["pareto"])
+            "cycles", "quant", "variant", "compression_ratio"}
+    assert len(out["points"]) == 4 and all(set(p) == keys for p in out["points"])
+    assert {(p["variant"], p["quant"]) for p in out["points"]} == {
+        (v, q) for v in ("base", "svd r4") for q in ("uniform", "kmeans")}
+    for p in out["points"]:
+        assert p["compression_ratio"] > 1 and p["weights_bytes"] > 0
+    assert out["decomposition"]["layers"] == ["1"] and out["pareto"]  # the hidden FC, not the classifier
+    assert all(set(p) == keys for p in out["pareto"])
     assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_deep_compression_stages_shrink_and_the_energy_model_reads_them():
+    split = load_dataset("digits")
+    test = ArrayBatches(split.x_test, split.y_test, 256, shuffle=False)
+    model = trained_model("mlp_digits")  # trained once per process (the report fixture uses it too)
+    runs = {}
+    for huffman in (False, True):
+        batches = ArrayBatches(split.x_train, split.y_train, 64, seed=0)  # the same shuffles for both runs
+        runs[huffman] = sweep(model, batches, test, test, split.input_shape, load_arch("eyeriss"), (0.9,), (4,),
+                              Settings(quants=("kmeans",), huffman=huffman, kmeans_epochs=1))
+    plain, huff = runs[False].points[0], runs[True].points[0]
+    st = huff.stages_bytes
+    assert st["dense"] == 4 * (64 * 128 + 128 * 64 + 64 * 10)  # float32 weights
+    assert st["dense"] > st["pruned"] > st["shared"] > st["huffman"]  # each stage shrinks it
+    assert huff.weights_bytes == st["huffman"] and plain.weights_bytes == st["shared"]
+    assert huff.compression_ratio == pytest.approx(st["dense"] / st["huffman"])
+    assert huff.accuracy == plain.accuracy  # Huffman coding is lossless
+    assert huff.energy_pj < plain.energy_pj  # fewer DRAM bits per weight
+    assert all(row["decode_energy_pj"] > 0 for row in huff.layers)  # the codebook lookups are costed
