@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from stationary.arch.energy import mac_pj
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
-from stationary.codesign.cost import LayerData, TensorData, layer_cost, mac_pj_mixed
+from stationary.codesign.cost import LayerData, TensorData, layer_cost, mac_pj_mixed, mac_pj_shift
 from stationary.codesign.dense import dense_result
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping
@@ -98,3 +98,40 @@ def test_dense_result_is_the_mappers_best_and_conserves_macs():
     assert r.macs == LAYER.macs
     assert r.energy_pj <= DENSE.energy_pj * (1 + 1e-9)  # no worse than the hand-written mapping
     assert dense_result(conv2d("other_name", 3, 4, 6, 3, padding=1), ARCH) is r  # one search per shape
+
+
+def test_offchip_size_scales_only_the_outermost_level():
+    d = LayerData(TensorData(1.0, 16, 8.0, offchip_bits_per_element=4.0), TensorData.dense(16), TensorData.dense(16))
+    c = layer_cost(DENSE, ARCH, d, "none")
+    w = {lv: DENSE.level(lv).tensors["Weights"].energy_pj for lv in ("DRAM", "GLB")}
+    rest = {lv: DENSE.level(lv).energy_pj - w[lv] for lv in ("DRAM", "GLB")}
+    assert c.level_energy_pj["DRAM"] == pytest.approx(rest["DRAM"] + w["DRAM"] * 4 / 16)  # Huffman off chip
+    assert c.level_energy_pj["GLB"] == pytest.approx(rest["GLB"] + w["GLB"] * 8 / 16)  # indices on chip
+
+
+def test_log_weights_cost_a_shift_add_and_a_scale_one_multiply_per_output():
+    add = 0.03 / 8  # Horowitz 8-bit add, per bit
+    assert mac_pj_shift(4, 8) == pytest.approx(2 * add * (8 + 6))  # shifter + adder of 14 bits
+    assert mac_pj_shift(8, 16) == pytest.approx(2 * add * 32)  # capped at a 32-bit accumulator
+    assert mac_pj_shift(4, 8, log_acts=True) == pytest.approx(2 * add * 14 + add * 4)  # + exponent adder
+    assert mac_pj_shift(4, 8) < mac_pj_mixed(4, 8)  # cheaper than the multiplier it replaces
+    base = LayerData(TensorData.dense(4), TensorData.dense(8), TensorData.dense(8), weight_code="log")
+    c = layer_cost(DENSE, ARCH, base, "none")
+    assert c.compute_energy_pj == pytest.approx(DENSE.compute_energy_pj * mac_pj_shift(4, 8) / mac_pj_mixed(16, 16))
+    scaled = LayerData(base.weights, base.inputs, base.outputs, weight_code="log_scaled",
+                       rescale_multiplies=LAYER.output_activations)
+    c2 = layer_cost(DENSE, ARCH, scaled, "none")
+    assert c2.compute_energy_pj - c.compute_energy_pj == pytest.approx(LAYER.output_activations * 1.0)  # 1 pJ MAC
+
+
+def test_codebook_weights_pay_one_lookup_per_weight_entering_the_register_files():
+    d = LayerData(TensorData(1.0, 16, 4.0), TensorData.dense(16), TensorData.dense(16), weight_code="kmeans")
+    c = layer_cost(DENSE, ARCH, d, "none")
+    fills = DENSE.level("RF").tensors["Weights"].fills
+    assert fills > 0
+    assert c.decode_energy_pj == pytest.approx(fills * 1.0)  # the RF's 1 pJ read per lookup
+    plain = layer_cost(DENSE, ARCH, LayerData(TensorData(1.0, 16, 4.0), TensorData.dense(16), TensorData.dense(16)),
+                       "none")
+    assert c.energy_pj == pytest.approx(plain.energy_pj + c.decode_energy_pj)
+    with pytest.raises(StationaryError, match="unknown weight code"):
+        LayerData(d.weights, d.inputs, d.outputs, weight_code="huff")

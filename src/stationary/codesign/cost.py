@@ -16,6 +16,18 @@ e = its stored bits per element incl. format metadata = compressed size / elemen
      energy per MAC times mac_pj_mixed(b_w, b_a) / mac_pj_mixed(W_mac, W_mac); one MAC per cycle regardless.
   5. Cycles: compute cycles (rule 3), or a level's bandwidth-bound cycles scaled by its traffic ratio;
      leakage scales with cycles.
+  6. Log-domain weights (a signed power of two): the multiplier becomes a shifter, the MAC a shift-add:
+     mac_pj_shift = ADD(p) for the shifter (an assumption: a barrel shifter of p bits costed as a p-bit adder)
+     + ADD(p) for the accumulation, p = min(b_a + largest shift, 32). With log activations too the exponents
+     are added first: + ADD(b_w). A per-channel scale adds one full-width multiply per output element
+     (`rescale_multiplies`), costed as one of the architecture's MACs.
+  7. Codebook weights (k-means sharing): stored as indices, decoded by a 2^b-entry table lookup where they
+     enter the register files (or, with no register file holding Weights, on every MAC's weight read); one
+     lookup costs one read of a word of the innermost register file (an assumption: EIE keeps the codebook in
+     a small register array beside each PE, Han et al. ISCA 2016). The MAC then works on the decoded
+     full-width weight. Off-chip (the outermost level) Weights may have their own stored size
+     (`offchip_bits_per_element`: Huffman-coded for DRAM, Deep Compression Sec. 4); the decode of the Huffman
+     code is not costed.
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from stationary.errors import StationaryError
 from stationary.model.result import Result
 
 OPERANDS = ("Weights", "Inputs")
+WEIGHT_CODES = ("uniform", "log", "log_scaled", "kmeans")
 
 
 class ZeroMode(StrEnum):
@@ -46,12 +59,14 @@ class TensorData:
     density: float
     value_bits: int
     stored_bits_per_element: float
+    offchip_bits_per_element: float | None = None  # at the outermost level, if stored differently there
 
     def __post_init__(self) -> None:
         check_bits(self.value_bits, "value_bits")
         if not 0.0 <= self.density <= 1.0:
             raise StationaryError(f"density must be in [0, 1], got {self.density}", field="density")
-        if not self.stored_bits_per_element >= 0:
+        off = self.offchip_bits_per_element
+        if not self.stored_bits_per_element >= 0 or (off is not None and not off >= 0):
             raise StationaryError("stored bits per element must be non-negative", field="stored_bits_per_element")
 
     @staticmethod
@@ -67,6 +82,14 @@ class LayerData:
     weights: TensorData
     inputs: TensorData
     outputs: TensorData
+    weight_code: str = "uniform"  # uniform | log | log_scaled | kmeans (rules 6, 7)
+    act_log: bool = False  # log-domain activations (rule 6)
+    rescale_multiplies: int = 0  # per-output scale multiplies of log_scaled weights (rule 6)
+
+    def __post_init__(self) -> None:
+        if self.weight_code not in WEIGHT_CODES:
+            raise StationaryError(f"unknown weight code {self.weight_code!r}; codes: {', '.join(WEIGHT_CODES)}",
+                                  field="weight_code")
 
     def of(self, tensor: str) -> TensorData:
         return {"Weights": self.weights, "Inputs": self.inputs, "Outputs": self.outputs}[tensor]
@@ -83,6 +106,7 @@ class LayerCost:
     dense_energy_pj: float
     dense_cycles: int
     effectual_mac_fraction: float
+    decode_energy_pj: float = 0.0  # codebook lookups (rule 7), included in energy_pj
 
 
 def check_bits(bits: int, field: str = "bits") -> None:
@@ -96,6 +120,31 @@ def mac_pj_mixed(weight_bits: int, act_bits: int) -> float:
     mult = tables.HOROWITZ_INT_MULT[8] * weight_bits * act_bits / 64
     add = tables.HOROWITZ_INT_ADD[8] * max(weight_bits, act_bits) / 8
     return mult + add
+
+
+def mac_pj_shift(weight_bits: int, act_bits: int, log_acts: bool = False) -> float:
+    """Rule 6: a shift-add MAC with a b_w-bit log weight (sign + exponent code): shifter and adder of the
+    product width p = min(b_a + 2^(b_w-1) - 2, 32), plus an exponent adder when activations are log too."""
+    p = min(act_bits + 2 ** (weight_bits - 1) - 2, 32)
+    add = tables.HOROWITZ_INT_ADD[8] / 8
+    return 2 * add * p + (add * weight_bits if log_acts else 0.0)
+
+
+def codebook_lookups(dense: Result, arch: Architecture) -> float:
+    """Rule 7: weight words decoded per inference: fills of the outermost register file keeping Weights, or
+    the Weights reads of the innermost level keeping them when no register file does."""
+    classes = {lv.name: lv.cls for lv in arch.levels}
+    kept = [lv for lv in dense.levels if "Weights" in lv.tensors and lv.tensors["Weights"].kept]
+    for lv in kept:
+        if classes[lv.name] == "regfile":
+            return float(lv.tensors["Weights"].fills)
+    return float(kept[-1].tensors["Weights"].reads) if kept else 0.0
+
+
+def lookup_pj(arch: Architecture) -> float:
+    """Rule 7: one codebook lookup = one word read of the innermost register file (else the innermost level)."""
+    rfs = [lv for lv in arch.levels if lv.cls == "regfile"]
+    return (rfs[-1] if rfs else arch.levels[-1]).energy.read_pj
 
 
 def layer_cost(dense: Result, arch: Architecture, data: LayerData, mode: ZeroMode | str = ZeroMode.GATING) -> LayerCost:
@@ -117,7 +166,7 @@ def layer_cost(dense: Result, arch: Architecture, data: LayerData, mode: ZeroMod
         for name, tc in lv.tensors.items():
             if not tc.kept:
                 continue
-            s_read = s_fill = s_update = _storage_scale(name, data, lv.word_bits, register_file, outermost=i == 0)
+            s_read = s_fill = s_update = _storage_scale(name, data, lv.word_bits, register_file, i == 0)
             if register_file:  # rule 3: accesses that feed or collect a gated/skipped MAC
                 s_read *= f
                 if name == "Outputs":
@@ -136,12 +185,18 @@ def layer_cost(dense: Result, arch: Architecture, data: LayerData, mode: ZeroMod
     for lv, dyn in scaled_levels:
         level_energy[lv.name] = dyn + lv.leak_energy_pj * ratio
     mac_bits = arch.compute.word_bits
-    mac_scale = mac_pj_mixed(data.weights.value_bits, data.inputs.value_bits) / mac_pj_mixed(mac_bits, mac_bits)
-    compute = dense.compute_energy_pj * mac_scale * f
+    b_w, b_a = data.weights.value_bits, data.inputs.value_bits
+    if data.weight_code in ("log", "log_scaled"):
+        per_mac = mac_pj_shift(b_w, b_a, data.act_log)
+    else:
+        per_mac = mac_pj_mixed(b_w, b_a)
+    compute = dense.compute_energy_pj * per_mac / mac_pj_mixed(mac_bits, mac_bits) * f
+    compute += data.rescale_multiplies * arch.compute.energy_pj
+    decode = codebook_lookups(dense, arch) * lookup_pj(arch) if data.weight_code == "kmeans" else 0.0
     return LayerCost(
-        energy_pj=compute + sum(level_energy.values()), cycles=cycles_int, compute_energy_pj=compute,
+        energy_pj=compute + decode + sum(level_energy.values()), cycles=cycles_int, compute_energy_pj=compute,
         level_energy_pj=level_energy, dense_energy_pj=dense.energy_pj, dense_cycles=dense.cycles,
-        effectual_mac_fraction=f)
+        effectual_mac_fraction=f, decode_energy_pj=decode)
 
 
 def _storage_scale(tensor: str, data: LayerData, word_bits: int, register_file: bool, outermost: bool) -> float:
@@ -151,4 +206,6 @@ def _storage_scale(tensor: str, data: LayerData, word_bits: int, register_file: 
         return t.stored_bits_per_element / word_bits if outermost else 1.0
     if register_file:
         return t.value_bits / word_bits
+    if outermost and t.offchip_bits_per_element is not None:
+        return t.offchip_bits_per_element / word_bits
     return t.stored_bits_per_element / word_bits

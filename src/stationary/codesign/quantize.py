@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stationary.codesign.cost import check_bits
+from stationary.codesign.train import deterministic, model_dtype
 from stationary.errors import StationaryError
 
 
@@ -26,9 +27,15 @@ class Scheme(StrEnum):
     """How weights are quantized."""
 
     UNIFORM = "uniform"
-    LOG = "log"
+    LOG = "log"  # sign + a power of two, no scale (the MAC is a shift-add)
+    LOG_SCALED = "log_scaled"  # sign + a power of two times a per-channel scale (one multiply per output)
+    KMEANS = "kmeans"  # weight sharing: a per-layer codebook (Deep Compression)
     BINARY = "binary"
     TERNARY = "ternary"
+
+
+#: Schemes whose MAC is a shift-add (the weight is a signed power of two, possibly times a per-output scale).
+LOG_SCHEMES = (Scheme.LOG, Scheme.LOG_SCALED)
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ class WeightQuant:
         if self.scheme is Scheme.UNIFORM and self.symmetric and self.bits < 2:
             raise StationaryError("symmetric uniform weights need >= 2 bits (1 bit: use the binary scheme)",
                                   field="weight_bits")
-        if self.scheme is Scheme.LOG and self.bits < 2:
+        if self.scheme in LOG_SCHEMES and self.bits < 2:
             raise StationaryError("log weights need >= 2 bits (a sign bit and an exponent code)",
                                   field="weight_bits")
 
@@ -84,6 +91,11 @@ def quantize_weights(w: torch.Tensor, q: WeightQuant) -> torch.Tensor:
         e = torch.minimum(e, top)
         keep = (e > top - exponents) & (w != 0)
         return torch.where(keep, torch.sign(w) * torch.pow(2.0, e), torch.zeros_like(w))
+    if q.scheme is Scheme.LOG_SCALED:
+        return log_scaled(w, q.bits, _amax(w, dims))
+    if q.scheme is Scheme.KMEANS:
+        codebook, codes = kmeans_codebook(w, w != 0, q.bits)
+        return torch.cat([torch.zeros(1, dtype=w.dtype), codebook])[codes]
     mean_abs = w.abs().mean(dim=dims, keepdim=True) if dims else w.abs().mean()
     if q.scheme is Scheme.BINARY:
         return torch.where(w >= 0, mean_abs, -mean_abs)
@@ -93,6 +105,63 @@ def quantize_weights(w: torch.Tensor, q: WeightQuant) -> torch.Tensor:
     count = big.sum(dim=dims, keepdim=True) if dims else big.sum()
     alpha = alpha / count.clamp_min(1)
     return torch.sign(w) * big * alpha
+
+
+def log_scaled(w: torch.Tensor, bits: int, scale: torch.Tensor) -> torch.Tensor:
+    """Levels 0 and +-scale * 2^-k, k = 0 .. 2^(b-1) - 2 (a sign bit, b-1 bits of exponent, one code for zero):
+    the exponent is rounded in the log domain, so |w - q| <= (sqrt 2 - 1)|w| inside the range; below
+    scale * 2^-(K - 0.5) (K = 2^(b-1) - 1 exponents) a weight becomes 0."""
+    exponents = 2 ** (bits - 1) - 1
+    scale = scale.clamp_min(1e-12)
+    e = torch.round(torch.log2((w.abs() / scale).clamp_min(1e-300))).clamp(max=0.0)
+    keep = (e > -exponents) & (w != 0)
+    return torch.where(keep, torch.sign(w) * scale * torch.pow(2.0, e), torch.zeros_like(w))
+
+
+def quantize_activations_log(x: torch.Tensor, bits: int, hi: float) -> torch.Tensor:
+    """Log-domain activations after Miyashita et al. (2016), for x >= 0 (after ReLU): code 0 is zero, codes
+    1 .. 2^b - 1 are 2^e for e = fsr - 2^b + 2 .. fsr with fsr = ceil(log2 hi) (the calibrated full-scale range);
+    e = round(log2 x) clipped at fsr; x below 2^(lowest e - 0.5) becomes 0, so ReLU zeros stay zeros."""
+    fsr = math.ceil(math.log2(hi)) if hi > 0 else 0
+    lowest = fsr - (2 ** bits - 2)
+    e = torch.round(torch.log2(x.clamp_min(1e-300))).clamp(max=float(fsr))
+    keep = (e >= lowest) & (x > 0)
+    return torch.where(keep, torch.pow(2.0, e), torch.zeros_like(x))
+
+
+@torch.no_grad()
+def kmeans_codebook(w: torch.Tensor, keep: torch.Tensor, bits: int, iterations: int = 50
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Deep Compression's weight sharing for one layer: 2^b codes, code 0 the exact zero (pruned weights and
+    the sparse format's padding fillers need it), codes 1 .. 2^b - 1 the centroids of 1-D k-means over the kept
+    weights, linearly initialised over [min, max] (Han et al.'s best init), Lloyd iterations until no weight
+    changes cluster. Returns (centroids [2^b - 1], codes of w's shape, int64)."""
+    k = 2 ** bits - 1
+    values = w[keep].flatten()
+    if values.numel() == 0:
+        return torch.zeros(k, dtype=w.dtype), torch.zeros(w.shape, dtype=torch.int64)
+    lo, hi = values.min(), values.max()
+    centroids = lo + (hi - lo) * torch.arange(k, dtype=w.dtype) / max(k - 1, 1)
+    assign = nearest_code(values, centroids)
+    for _ in range(iterations):
+        sums = torch.zeros(k, dtype=w.dtype).index_add_(0, assign, values)
+        counts = torch.zeros(k, dtype=w.dtype).index_add_(0, assign, torch.ones_like(values))
+        centroids = torch.where(counts > 0, sums / counts.clamp_min(1), centroids)  # empty: stays put
+        new = nearest_code(values, centroids)
+        if torch.equal(new, assign):
+            break
+        assign = new
+    codes = torch.zeros(w.shape, dtype=torch.int64)
+    codes[keep] = assign + 1
+    return centroids, codes
+
+
+def nearest_code(values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest centroid of each value (ties: the lower index); centroids in any order."""
+    order = torch.argsort(centroids, stable=True)
+    ranked = centroids[order]
+    mids = (ranked[1:] + ranked[:-1]) / 2
+    return order[torch.bucketize(values, mids, right=False)]
 
 
 def quantize_activations(x: torch.Tensor, bits: int, lo: float, hi: float) -> torch.Tensor:
@@ -125,11 +194,28 @@ class CodesignLayer(nn.Module):
         self.input_nonzero = 0
         self.input_elements = 0
         self.output_positive = 0
+        self.output_nonzero = 0
+        self.rectified = True  # a ReLU follows (False for the inner factors of a decomposed layer)
         self.output_elements = 0
         self.input_samples: list[torch.Tensor] = []
+        self.act_log = False  # log-domain activations (with log weights: Miyashita et al.)
+        self.codebook: nn.Parameter | None = None  # k-means weight sharing: centroids, trained by gradient
+        self.register_buffer("codes", torch.zeros(inner.weight.shape, dtype=torch.int64))
+
+    def share_weights(self, bits: int) -> None:
+        """Replace this layer's weights by a k-means codebook of 2^b codes; only the centroids train from now
+        on (the gradient of a centroid is the sum of its weights' gradients, Han et al. Fig. 3)."""
+        centroids, codes = kmeans_codebook(self.inner.weight.detach(), self.mask != 0, bits)
+        self.codebook = nn.Parameter(centroids)
+        self.codes.copy_(codes)
+        self.inner.weight.requires_grad_(False)
+        if self.inner.bias is not None:
+            self.inner.bias.requires_grad_(False)
 
     def effective_weight(self) -> torch.Tensor:
         """The weight the forward pass uses: masked, then quantized (mask again: pruned weights stay zero)."""
+        if self.codebook is not None:
+            return torch.cat([self.codebook.new_zeros(1), self.codebook])[self.codes]
         w = self.inner.weight * self.mask
         if self.weight_quant is None:
             return w
@@ -139,7 +225,9 @@ class CodesignLayer(nn.Module):
         if self.calibrating:
             self.act_lo = min(self.act_lo, float(x.min()))
             self.act_hi = max(self.act_hi, float(x.max()))
-        if self.act_bits is not None:
+        if self.act_bits is not None and self.act_log:
+            x = ste(x, quantize_activations_log(x, self.act_bits, self.act_hi))
+        elif self.act_bits is not None:
             x = ste(x, quantize_activations(x, self.act_bits, self.act_lo, self.act_hi))
         w = self.effective_weight()
         m = self.inner
@@ -151,6 +239,7 @@ class CodesignLayer(nn.Module):
             self.input_nonzero += int(torch.count_nonzero(x))
             self.input_elements += x.numel()
             self.output_positive += int((y > 0).sum())
+            self.output_nonzero += int(torch.count_nonzero(y))
             self.output_elements += y.numel()
             if len(self.input_samples) < 16:
                 self.input_samples.append(x[: 16 - len(self.input_samples)].detach().clone())
@@ -158,6 +247,7 @@ class CodesignLayer(nn.Module):
 
     def reset_stats(self) -> None:
         self.input_nonzero = self.input_elements = self.output_positive = self.output_elements = 0
+        self.output_nonzero = 0
         self.input_samples = []
 
 
@@ -171,6 +261,10 @@ def wrap(model: nn.Module) -> nn.Module:
             setattr(model, name, CodesignLayer(child))
         else:
             setattr(model, name, wrap(child))
+    if getattr(model, "factorized", False):  # decompose.Factorized: no ReLU between the factors
+        for child in list(model.children())[:-1]:
+            if isinstance(child, CodesignLayer):
+                child.rectified = False
     return model
 
 
@@ -179,13 +273,18 @@ def codesign_layers(model: nn.Module) -> list[tuple[str, CodesignLayer]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, CodesignLayer)]
 
 
-def set_quantization(model: nn.Module, weights: WeightQuant | None, act_bits: int | None) -> None:
-    """Give every wrapped layer the same weight quantizer and activation width (None: float)."""
+def set_quantization(model: nn.Module, weights: WeightQuant | None, act_bits: int | None,
+                     act_log: bool = False) -> None:
+    """Give every wrapped layer the same weight quantizer and activation width (None: float); k-means weights
+    get their per-layer codebooks here; `act_log`: log-domain activations."""
     if act_bits is not None:
         check_bits(act_bits, "act_bits")
     for _, layer in codesign_layers(model):
         layer.weight_quant = weights
         layer.act_bits = act_bits
+        layer.act_log = act_log
+        if weights is not None and weights.scheme is Scheme.KMEANS:
+            layer.share_weights(weights.bits)
 
 
 @torch.no_grad()
@@ -196,8 +295,10 @@ def calibrate(model: nn.Module, batches: list[torch.Tensor]) -> None:
     for m in layers:
         m.act_lo, m.act_hi, m.calibrating, m.act_bits = 0.0, 0.0, True, None
     model.eval()
-    for x in batches:
-        model(x)
+    dtype = model_dtype(model)
+    with deterministic():
+        for x in batches:
+            model(x.to(dtype))
     for m, bits in zip(layers, saved):
         m.calibrating, m.act_bits = False, bits
     if not math.isfinite(sum(m.act_hi for m in layers)):
