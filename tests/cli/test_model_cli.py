@@ -58,7 +58,7 @@ def write(tmp: Path, name: str, text: str) -> str:
         ({"mapping": "mapping:\n  - target: MainMemory\n    type: temporal\n    factors: R=3 P=16 K=32 C=32 Z=2\n"},
          "unknown dimension 'Z'"),
         ({"mapping": "mapping:\n  - target: MainMemory\n    type: temporal\n    factors: R=3 P=16 K=32 C=16\n"},
-         "factors of C multiply to 16 but the bound is 32"),
+         "factors of C multiply to 16 (MainMemory temporal 16) but the bound is 32"),
         ({"mapping": "mapping:\n  - target: Nowhere\n    type: temporal\n    factors: R=3\n"}, "no level 'Nowhere'"),
         ({"mapping": "mapping:\n  - target: RegisterFile\n    type: temporal\n    factors: R=3 P=16 K=32 C=32\n"},
          "tiles overflow level RegisterFile"),

@@ -52,3 +52,14 @@ def test_unknown_update_energy_is_refused() -> None:
         evaluate(nest, arch, mapping, update_energy="rmw")
     with pytest.raises(StationaryError, match="update energy"):
         FastModel(nest, arch, update_energy="rmw")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bandwidth_stretched_cycles_agree(seed: int) -> None:
+    """The costing stage stretches both counters' cycles alike (the walk's counts are Python ints)."""
+    nest, arch, mapping = random_case(seed, windows=False)
+    arch = arch.with_level(0, read_bandwidth=0.3, write_bandwidth=0.2)
+    exact = evaluate(nest, arch, mapping, check_capacity=False)
+    fast = FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch))
+    assert isinstance(exact.cycles, int) and exact.cycles == int(fast.cycles[0]) > exact.compute_cycles
+    assert exact.energy_pj == pytest.approx(float(fast.energy_pj[0]), rel=1e-9)

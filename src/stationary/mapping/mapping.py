@@ -89,8 +89,12 @@ class Mapping:
                 raise StationaryError("a virtual spatial level cannot keep data", file=file, field=f"{lv.name}.keep")
         for d, bound in nest.bounds.items():
             if product[d] != bound:
+                held = [f"{lv.name} {kind} {f}" for lm, lv in zip(self.levels, arch.levels)
+                        for kind, f in (("temporal", lm.temporal.get(d, 1)), ("spatial", lm.spatial.get(d, 1)))
+                        if f > 1]
                 raise StationaryError(
-                    f"factors of {d} multiply to {product[d]} but the bound is {bound}", file=file,
+                    f"factors of {d} multiply to {product[d]} ({' x '.join(held) or 'no factor above 1'}) but the "
+                    f"bound is {bound}: every factor must divide the dimension exactly (no remainder)", file=file,
                     field=f"factors.{d}")
 
     def keep_table(self, nest: LoopNest, arch: Architecture, file: str | None = None) -> tuple[tuple[bool, ...], ...]:
