@@ -72,3 +72,24 @@ def test_cli_update_energy_option(tmp_path: Path) -> None:
     assert runs["update"]["energy_pj"] - runs["write"]["energy_pj"] == pytest.approx(updates * 1.0, rel=1e-9)
     bad = _cli(*base, "--update-energy", "rmw")
     assert bad.returncode == 2 and "update energy" in bad.stderr + bad.stdout
+
+
+def test_map_and_evaluate_take_the_convention(tmp_path: Path) -> None:
+    """`map --update-energy write` prices the found mapping's updates at the write energy (searched and reported
+    under one convention); a bad value is refused before any search."""
+    ert = (CASE / "ert.yaml").read_text().replace("{name: update, energy: 0.42564", "{name: update, energy: 1.42564")
+    (tmp_path / "ert.yaml").write_text(ert)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    base = [sys.executable, "-m", "stationary", "map", "--arch", str(CASE / "arch.yaml"), "--problem",
+            str(CASE / "problem.yaml"), "--ert", str(tmp_path / "ert.yaml"), "--budget", "500", "--json"]
+    runs = {}
+    for convention in ("update", "write"):
+        p = subprocess.run([*base, "--update-energy", convention], capture_output=True, text=True, env=env)
+        assert p.returncode == 0, p.stderr
+        runs[convention] = json.loads(p.stdout)
+    assert runs["write"]["energy_pj"] < runs["update"]["energy_pj"]  # every update is 1 pJ cheaper at `write`
+    bad = subprocess.run([*base, "--update-energy", "rmw"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "update energy" in bad.stderr
+    ev = subprocess.run([sys.executable, "-m", "stationary", "evaluate", "lenet5", "--update-energy", "rmw"],
+                        capture_output=True, text=True, env=env)
+    assert ev.returncode == 2 and "update energy" in ev.stderr

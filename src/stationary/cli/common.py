@@ -69,6 +69,9 @@ SeedOption = Annotated[int, typer.Option(help="random seed")]
 BudgetOption = Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")]
 JobsOption = Annotated[int | None, typer.Option(help="worker processes (default: one per core, at most 8)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+UpdateEnergyOption = Annotated[str, typer.Option(
+    help="price a read-modify-write update at the ERT's `update` energy (the Timeloop of the exercises) or "
+         "its `write` energy (Timeloop 3.0.3); the counts are the same")]
 
 
 def map_with_progress(net: Network, arch: Architecture, dataflow: str, options: SearchOptions,

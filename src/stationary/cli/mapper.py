@@ -19,6 +19,7 @@ from stationary.cli.common import (
     JsonOption,
     ObjectiveOption,
     SeedOption,
+    UpdateEnergyOption,
     map_with_progress,
     out_console,
     print_json,
@@ -29,6 +30,7 @@ from stationary.mapper.search import SearchOptions, check_objective, search
 from stationary.mapping.constraints import load_constraints
 from stationary.mapping.dataflows import dataflow_constraints
 from stationary.mapping.timeloop import mapping_to_dict
+from stationary.model.costing import check_update_energy
 from stationary.workload.problem import load_loop_nest
 from stationary.workload.zoo import get_model
 
@@ -44,6 +46,7 @@ def map_cmd(
     seed: Annotated[int, typer.Option(help="random seed (results are deterministic for a seed)")] = 0,
     budget: Annotated[int, typer.Option(help="fast-model evaluations for the heuristic search")] = 40_000,
     batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
+    update_energy: UpdateEnergyOption = "update",
     as_json: JsonOption = False,
 ) -> None:
     """Find the best mapping of one layer: exact cost, the mapping (Timeloop v0.4 layout), search stats."""
@@ -53,7 +56,9 @@ def map_cmd(
     cs = dataflow_constraints(dataflow, nest, architecture)
     if constraints:
         cs += load_constraints(constraints)
-    found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget))
+    check_update_energy(update_energy)
+    found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget,
+                                                         update_energy=update_energy))
     cert = certify(found, nest, architecture, cs)
     out = found.result.to_json()
     out.update(mapping=mapping_to_dict(found.mapping, nest, architecture), evaluated=found.evaluated,
@@ -83,6 +88,7 @@ def evaluate(
     jobs: JobsOption = None,
     layers_set: Annotated[str, typer.Option("--layers", help="conv, fc or all")] = "all",
     clock_mhz: Annotated[float | None, typer.Option(help="clock for seconds/fps/power (default: arch's)")] = None,
+    update_energy: UpdateEnergyOption = "update",
     as_json: JsonOption = False,
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
@@ -92,8 +98,9 @@ def evaluate(
     net = select_layers(get_model(model, batch=batch), layers_set)
     architecture = load_arch(arch)
     start = time.perf_counter()
-    plans = map_with_progress(net, architecture, dataflow, SearchOptions(objective=objective, seed=seed, budget=budget),
-                              jobs, as_json)
+    check_update_energy(update_energy)
+    options = SearchOptions(objective=objective, seed=seed, budget=budget, update_energy=update_energy)
+    plans = map_with_progress(net, architecture, dataflow, options, jobs, as_json)
     totals = network_totals(plans)
     totals.update(network_performance(plans, architecture, clock_mhz))
     totals["wall_seconds"] = time.perf_counter() - start

@@ -10,7 +10,7 @@ from rich.table import Table
 from stationary.arch.native import load_arch
 from stationary.arch.spec import Architecture
 from stationary.cli import app
-from stationary.cli.common import JsonOption, out_console, print_json
+from stationary.cli.common import JsonOption, UpdateEnergyOption, out_console, print_json
 from stationary.mapping.looptext import loop_nest_text
 from stationary.mapping.mapping import Mapping
 from stationary.mapping.timeloop import load_timeloop_mapping
@@ -28,9 +28,7 @@ def model(
     mapping: Annotated[str, typer.Option(help="mapping YAML in Timeloop v0.4 layout")],
     ert: Annotated[str | None, typer.Option(help="Accelergy ERT (needed with a Timeloop arch)")] = None,
     batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
-    update_energy: Annotated[str, typer.Option(
-        help="price a read-modify-write update at the ERT's `update` energy (the Timeloop of the exercises) or "
-             "its `write` energy (Timeloop 3.0.3); the counts are the same")] = "update",
+    update_energy: UpdateEnergyOption = "update",
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate one mapping exactly (Timeloop's counting rules): reads, fills, updates, energy, cycles."""

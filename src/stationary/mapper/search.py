@@ -65,6 +65,7 @@ class SearchOptions:
     seed_share: float = 0.25  # ... each with this share of the budget (1.0: never worse than any dataflow)
     polish_share: float = 0.25  # extra evaluations of free local search from the merged pool
     seed_keeps: bool = True  # a heuristic search with free keep choices also searches "keep all" (seed_share)
+    update_energy: str = "update"  # price read-modify-write updates at the ERT's `update` or `write` energy
 
 
 @dataclass
@@ -88,7 +89,7 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     objective = check_objective(opts.objective)
     start = time.perf_counter()
     space = MapSpace(nest, arch, constraints)
-    model = FastModel(nest, arch)
+    model = FastModel(nest, arch, update_energy=opts.update_energy)
     size = space.size()
     strategy = opts.strategy
     if strategy == "auto":
@@ -105,7 +106,7 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     top_fast = model.evaluate(top)
     for b in range(top.size):
         m = row_to_mapping(top, b, nest, arch)
-        r = evaluate(nest, arch, m) if exact_needed else model.result(top_fast, b)
+        r = evaluate(nest, arch, m, update_energy=opts.update_energy) if exact_needed else model.result(top_fast, b)
         finalists.append((_exact_score(r, objective), b, m, r, float(top_fast.energy_pj[b])))
     (_, _, mapping, result, fast_energy) = min(finalists, key=lambda f: (f[0], f[1]))
     pareto = []
