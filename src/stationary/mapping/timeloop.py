@@ -127,7 +127,8 @@ def _perm(text: Any, nest: LoopNest, file: str, field: str) -> tuple[str, ...]:
 def mapping_to_dict(mapping: Mapping, nest: LoopNest, arch: Architecture) -> dict[str, Any]:
     """Mapping -> Timeloop v0.4 mapping YAML structure (outermost level first)."""
     out: list[dict[str, Any]] = []
-    for lm, lv in zip(mapping.levels, arch.levels):
+    kept = mapping.keep_table(nest, arch)  # what the model counts: the arch's keep/bypass rules applied
+    for lm, lv, row in zip(mapping.levels, arch.levels, kept):
         def fac(f: dict[str, int]) -> str:
             return " ".join(f"{d}={f.get(d, 1)}" for d in nest.dims)
 
@@ -143,7 +144,7 @@ def mapping_to_dict(mapping: Mapping, nest: LoopNest, arch: Architecture) -> dic
                 entry["split"] = lm.split
             out.append(entry)
         if not lv.virtual:
-            keep = sorted(t.name for t in nest.tensors if lm.keeps(t.name))
-            bypass = sorted(t.name for t in nest.tensors if not lm.keeps(t.name))
+            keep = sorted(t.name for t, k in zip(nest.tensors, row) if k)
+            bypass = sorted(t.name for t, k in zip(nest.tensors, row) if not k)
             out.append({"target": lv.name, "type": "dataspace", "keep": keep, "bypass": bypass})
     return {"mapping": out}
