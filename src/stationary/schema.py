@@ -73,8 +73,8 @@ def _field_path(where: str, loc: tuple[Any, ...]) -> str:
     """`where` plus pydantic's location, without the union-member tags pydantic puts in it (`list[...]`, `float`)."""
     path = where
     for part in loc:
-        if isinstance(part, str) and _TYPE_TAG.fullmatch(part):
-            continue
+        if isinstance(part, str) and (_TYPE_TAG.fullmatch(part) or part == "[key]"):
+            continue  # a dict key's own error is located at the key
         if isinstance(part, int):
             path += f"[{part}]"
         else:

@@ -87,3 +87,18 @@ def test_presets_load_with_their_documented_numbers() -> None:
     assert [lv.keep_only for lv in eyeriss.levels[2:]] == [frozenset({t}) for t in ("Weights", "Inputs", "Outputs")]
     survey = load_arch("survey256")
     assert survey.levels[2].size_words == 256 and survey.compute.energy_pj == 1.0
+
+
+def test_multicast_per_tensor_and_axis_and_leakage_convention_reach_the_level() -> None:
+    data = copy.deepcopy(EYERISS)
+    data["levels"][1]["no_multicast"] = {"Inputs": ["X"]}
+    data["levels"][1]["leak_instances"] = "all"
+    lv = arch_from_native(data, "e.yaml").levels[1]
+    assert lv.no_multicast == frozenset({("Inputs", "X")}) and lv.leak_instances == "all"
+    default = arch_from_native(copy.deepcopy(EYERISS), "e.yaml").levels[1]
+    assert default.no_multicast == frozenset() and default.leak_instances == "used"
+    refused(lambda d: d["levels"][1].__setitem__("no_multicast", {"Psums": ["X"]}), "levels[1].no_multicast.Psums",
+            "")
+    refused(lambda d: d["levels"][1].__setitem__("no_multicast", {"Inputs": ["Z"]}),
+            "levels[1].no_multicast.Inputs[0]", "")
+    refused(lambda d: d["levels"][1].__setitem__("leak_instances", "some"), "levels[1].leak_instances", "")

@@ -135,7 +135,8 @@ def _level(lv: LevelSpec, default_bits: int, table: str, outermost: bool, file: 
             area_um2=lv.area_um2 if lv.area_um2 is not None else tables.storage_area_um2(lv.kind, size_bytes),
             cls="DRAM" if lv.kind == "DRAM" else ("regfile" if lv.kind == "RF" else "SRAM"),
             keep_only=frozenset(keep) if keep is not None else None, bypass_always=bypass, keep_always=must_keep,
-            multicast=lv.multicast)
+            multicast=lv.multicast, leak_instances=lv.leak_instances,
+            no_multicast=frozenset((t, axis) for t, axes in (lv.no_multicast or {}).items() for axis in axes))
     except StationaryError as exc:
         raise StationaryError(exc.message, file=file, field=f"{where}.{exc.field}") from None
 

@@ -108,6 +108,8 @@ class LevelSpec(Spec):
     bypass: TensorList | None = None
     must_keep: TensorList | None = None
     multicast: bool = True
+    no_multicast: dict[Tensor, list[Literal["X", "Y"]]] | None = None  # per tensor, mesh axes it is not multicast on
+    leak_instances: Literal["used", "all"] = "used"  # leakage on used instances (power-gated) or all
 
 
 class RawLevelSpec(LevelSpec):
