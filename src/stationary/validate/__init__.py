@@ -1,9 +1,10 @@
 """`stationary validate`: every published point the project is checked against, in one table.
 
-Groups: the Eyeriss chip (JSSC 2017), the ISCA'16 RS dataflow study (as nn_dataflow reproduces it), the
-survey's model table, and parity with Timeloop's and SCALE-Sim's own outputs. Each group runs as one task;
-tasks run in a small process pool. Searches are deterministic (fixed seed and budget) and each distinct layer
-shape is searched once per network.
+Groups: the Eyeriss chip (JSSC 2017, totals and Table V per layer), NVDLA's primer table, the ISCA'16 RS
+dataflow study (as nn_dataflow reproduces it), the survey's model table, and parity with Timeloop's and
+SCALE-Sim's own outputs. Each group runs as one task (the chips: one per network or configuration); tasks run
+in a small process pool. Searches are deterministic (fixed seed and budget) and each distinct layer shape is
+searched once per network.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from stationary.validate.points import Point
 # Mapper effort for validation: the fast model's numbers (the exact re-check is skipped; docs/mapper.md bounds
 # the difference), 40,000 evaluations per distinct layer shape, seed 0.
 VALIDATE_OPTIONS = SearchOptions(budget=40_000, seed=0, exact_check=False)
-GROUPS = ("eyeriss", "isca16", "survey", "timeloop", "scalesim")
+GROUPS = ("eyeriss", "nvdla", "isca16", "survey", "timeloop", "scalesim")
 
 
 def group_tasks(groups: tuple[str, ...] = GROUPS) -> list[str]:
     """Tasks (units of work for the pool) of the chosen groups, longest first."""
     from stationary.validate.eyeriss import CHIP
+    from stationary.validate.nvdla import PRIMER
     from stationary.validate.parity import scalesim_cases
 
     unknown = [g for g in groups if g not in GROUPS]
@@ -36,6 +38,8 @@ def group_tasks(groups: tuple[str, ...] = GROUPS) -> list[str]:
     tasks: list[str] = []
     if "eyeriss" in groups:
         tasks += [f"eyeriss:{m}" for m in reversed(tuple(CHIP))]
+    if "nvdla" in groups:
+        tasks += [f"nvdla:{m}" for m in PRIMER]
     if "scalesim" in groups:
         tasks += [f"scalesim:{c.name}" for c in scalesim_cases()]
     tasks += [g for g in ("isca16", "timeloop", "survey") if g in groups]
@@ -51,6 +55,10 @@ def _run_task(args: tuple[str, SearchOptions]) -> tuple[str, list[Point], Any, f
         from stationary.validate.eyeriss import eyeriss_points
 
         points, detail = eyeriss_points(options, (arg,))
+    elif kind == "nvdla":
+        from stationary.validate.nvdla import nvdla_points
+
+        points, detail = nvdla_points(options, (int(arg),))
     elif kind == "isca16":
         from stationary.validate.isca16 import isca16_points
 
@@ -99,7 +107,8 @@ def run_validation(options: SearchOptions = VALIDATE_OPTIONS, jobs: int | None =
             if progress:
                 progress(name)
     order = {g: k for k, g in enumerate(GROUPS)}
-    shown = sorted(tasks, key=lambda t: (order[t.partition(":")[0]], t.startswith("eyeriss:vgg"), t))
+    shown = sorted(tasks, key=lambda t: (order[t.partition(":")[0]], t.startswith("eyeriss:vgg"),
+                                         -int(t.partition(":")[2]) if t.startswith("nvdla:") else 0, t))
     points = [p for t in shown for p in results[t][0]]
     return {"points": points, "details": {t: results[t][1] for t in shown},
             "task_seconds": {t: results[t][2] for t in shown}, "wall_seconds": time.perf_counter() - start,
