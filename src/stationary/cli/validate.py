@@ -23,8 +23,8 @@ def _fmt(value: float) -> str:
 @app.command()
 def validate(
     jobs: Annotated[int | None, typer.Option(help="worker processes (default: 2 where there are 2 cores)")] = None,
-    only: Annotated[str | None, typer.Option(help="comma-separated groups: eyeriss, isca16, survey, timeloop, "
-                                                   "scalesim (default: all)")] = None,
+    only: Annotated[str | None, typer.Option(help="comma-separated groups: eyeriss, nvdla, isca16, survey, "
+                                                   "timeloop, scalesim (default: all)")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Reference vs model vs relative error for every published point, with the reference's source."""
