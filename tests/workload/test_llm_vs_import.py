@@ -1,0 +1,161 @@
+"""The LLM config builder (workload/llm) against the real modules: each shipped config, shrunk but with its
+structure kept, built by `transformers` from the same config.json (random init, nothing downloaded) and
+imported through torch.export and through an ONNX export, gives the builder's prefill MACs exactly — in
+total and per operator class (projections, attention matmuls, MLP, head, embedding).
+
+Conventions where the two legitimately differ are asserted as exact formulas:
+- BERT: the builder models the encoder and its pooler (`BertModel`); the shipped config names
+  `BertForMaskedLM`, whose MLM head (a d x d transform on every token and the d x vocab decoder) replaces the
+  pooler (d x d on [CLS] only): the difference is B * (L * (d*d + d*vocab) - d*d).
+- Mixtral: MACs of the experts are routing-independent in total (every token-to-expert assignment runs one
+  SwiGLU expert: B*L*k*3*d*ff, whatever the random router picks), so the builder's balanced split and HF's
+  routed compute agree. transformers 5's default `grouped_mm` experts call a custom op the PyTorch importer
+  does not count (it refuses loudly, asserted below); `batched_mm` (one bmm per assignment) is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from stationary.errors import StationaryError
+from stationary.workload.layer import LayerKind
+from stationary.workload.llm import build_step, load_config
+from stationary.workload.llm.config import CONFIG_DIR
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from stationary.workload.importers.onnx import import_onnx  # noqa: E402
+from stationary.workload.importers.pytorch import _TensorOutputs, import_module  # noqa: E402
+
+L = 7  # prefill tokens; B = 1
+LAYERS = 2
+VOCAB = 96
+
+# Each shipped config shrunk: sizes small, structure kept (head ratios incl. GQA 32:8 -> 4:1, gated MLP with its
+# 3.5x width, 8 experts top-2, a sliding window — here shorter than L, which prefill must still compute densely).
+SHRINK: dict[str, dict] = {
+    "gpt2": dict(n_embd=32, n_head=4, n_layer=LAYERS, vocab_size=VOCAB, n_positions=64, n_ctx=64, bos_token_id=0,
+                 eos_token_id=0),
+    "bert_base": dict(hidden_size=32, num_attention_heads=4, intermediate_size=128, num_hidden_layers=LAYERS,
+                      vocab_size=VOCAB, max_position_embeddings=64),
+    "vit_b_16": dict(hidden_size=32, num_attention_heads=4, intermediate_size=128, num_hidden_layers=LAYERS,
+                     image_size=32, patch_size=8, num_labels=10),
+    "llama3_8b": dict(hidden_size=32, num_attention_heads=4, num_key_value_heads=1, intermediate_size=112,
+                      num_hidden_layers=LAYERS, vocab_size=VOCAB, max_position_embeddings=64, bos_token_id=0,
+                      eos_token_id=0),
+    "mistral_7b": dict(hidden_size=32, num_attention_heads=4, num_key_value_heads=1, intermediate_size=112,
+                       num_hidden_layers=LAYERS, vocab_size=VOCAB, max_position_embeddings=64, sliding_window=4,
+                       bos_token_id=0, eos_token_id=0),
+    "mixtral_8x7b": dict(hidden_size=32, num_attention_heads=4, num_key_value_heads=1, intermediate_size=112,
+                         num_hidden_layers=LAYERS, vocab_size=VOCAB, max_position_embeddings=64, bos_token_id=0,
+                         eos_token_id=0),
+}
+
+BUILDER_CLASS = {"q_proj": "proj", "k_proj": "proj", "v_proj": "proj", "o_proj": "proj", "qk": "attn", "av": "attn",
+                 "fc1": "mlp", "fc2": "mlp", "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp",
+                 "router": "mlp", "experts_gate": "mlp", "experts_up": "mlp", "experts_down": "mlp",
+                 "lm_head": "head", "pooler": "head", "classifier": "head", "patch_embed": "embed"}
+
+
+def shrunk(name: str, tmp_path: Path) -> Path:
+    """The shipped config.json with SHRINK's sizes, written where both sides read it."""
+    data = json.loads((CONFIG_DIR / f"{name}.json").read_text())
+    data.update(SHRINK[name])
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(data))
+    return folder
+
+
+def builder_classes(folder: Path) -> Counter:
+    step = build_step(load_config(folder / "config.json"), "prefill", None if "vit" in folder.name else L, 1)
+    out: Counter = Counter()
+    for o in step.operators:
+        if o.layer.macs:
+            out[BUILDER_CLASS[o.op]] += o.layer.macs
+    assert sum(out.values()) == step.macs
+    return out
+
+
+def imported_class(layer) -> str:
+    """An imported layer's operator class from its module path (torch.export) or node path (ONNX) and kind."""
+    n = layer.name.lower()
+    if re.search(r"lm_head|pooler|classifier|cls\.predictions", n):
+        return "head"
+    if "patch_embeddings" in n:
+        return "embed"
+    if re.search(r"mlp|intermediate|experts", n) or re.search(r"layer\.\d+\.output", n):
+        return "mlp"
+    if re.search(r"attn|attention", n):  # between activations (QKᵀ, AV), or a projection's weights
+        return "attn" if layer.kind == LayerKind.MATMUL else "proj"
+    raise AssertionError(f"unclassified imported layer {layer.name!r}")
+
+
+def imported_classes(layers) -> Counter:
+    out: Counter = Counter()
+    for layer in layers:
+        if layer.macs:
+            out[imported_class(layer)] += layer.macs
+    return out
+
+
+def hf_model(folder: Path, attention: str, cls_name: str | None = None, experts: str = "batched_mm"):
+    """The transformers model of `folder`'s config.json (its `architectures[0]` unless named), random init."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.from_pretrained(folder, attn_implementation=attention)
+        if getattr(cfg, "num_local_experts", None):
+            cfg._experts_implementation = experts
+        torch.manual_seed(0)
+        return getattr(transformers, cls_name or cfg.architectures[0])(cfg).eval()
+
+
+def example_shape(name: str) -> tuple[int, ...]:
+    return (1, 3, 32, 32) if name == "vit_b_16" else (1, L)
+
+
+def onnx_layers(model, shape: tuple[int, ...], path: Path):
+    dtype = torch.float32 if len(shape) == 4 else torch.int64
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_TensorOutputs(model), (torch.zeros(shape, dtype=dtype),), str(path), dynamo=False,
+                          input_names=["x"])
+    return import_onnx(path).layers
+
+
+HF_CLASS = {"bert_base": "BertModel"}  # the builder's BERT is the encoder + pooler (see the module docstring)
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+@pytest.mark.parametrize("name", sorted(SHRINK))
+def test_builder_macs_equal_the_imported_module(name: str, attention: str, tmp_path: Path) -> None:
+    folder = shrunk(name, tmp_path)
+    want = builder_classes(folder)
+    model = hf_model(folder, attention, HF_CLASS.get(name))
+    shape = example_shape(name)
+    assert imported_classes(import_module(model, shape).layers) == want
+    assert imported_classes(onnx_layers(model, shape, tmp_path / "m.onnx")) == want
+
+
+def test_bert_masked_lm_head_replaces_the_pooler(tmp_path: Path) -> None:
+    """The shipped BERT config's own class: its MLM head costs L*(d*d + d*vocab) where the pooler costs d*d."""
+    folder = shrunk("bert_base", tmp_path)
+    want = builder_classes(folder)
+    d = SHRINK["bert_base"]["hidden_size"]
+    got = imported_classes(import_module(hf_model(folder, "sdpa"), (1, L)).layers)
+    assert got["head"] - want["head"] == L * (d * d + d * VOCAB) - d * d
+    assert got - Counter(head=got["head"]) == want - Counter(head=want["head"])
+
+
+def test_mixtral_grouped_mm_experts_are_refused_not_miscounted(tmp_path: Path) -> None:
+    """transformers 5's default experts kernel is a custom op: the importer names it instead of dropping it."""
+    folder = shrunk("mixtral_8x7b", tmp_path)
+    with pytest.raises(StationaryError, match="grouped_mm"):
+        import_module(hf_model(folder, "sdpa", experts="grouped_mm"), (1, L))
