@@ -154,8 +154,28 @@ def test_bert_masked_lm_head_replaces_the_pooler(tmp_path: Path) -> None:
     assert got - Counter(head=got["head"]) == want - Counter(head=want["head"])
 
 
-def test_mixtral_grouped_mm_experts_are_refused_not_miscounted(tmp_path: Path) -> None:
-    """transformers 5's default experts kernel is a custom op: the importer names it instead of dropping it."""
+@pytest.mark.parametrize("experts,match", [("grouped_mm", "grouped_mm"), ("eager", "data-dependent")])
+def test_mixtral_other_experts_kernels_are_refused_not_miscounted(experts: str, match: str, tmp_path: Path) -> None:
+    """transformers 5's default experts kernel is a custom op, its `eager` one loops over the experts the router
+    hit (data-dependent): the importer says so instead of dropping or guessing the experts' MACs."""
     folder = shrunk("mixtral_8x7b", tmp_path)
-    with pytest.raises(StationaryError, match="grouped_mm"):
-        import_module(hf_model(folder, "sdpa", experts="grouped_mm"), (1, L))
+    with pytest.raises(StationaryError, match=match):
+        import_module(hf_model(folder, "sdpa", experts=experts), (1, L))
+
+
+def ratios(cfg) -> tuple:
+    """What SHRINK must keep: head and KV-head ratio, MLP width ratio, experts and top-k, window, tied head."""
+    return (cfg.heads // cfg.kv_heads, cfg.intermediate / cfg.hidden, cfg.mlp, cfg.norm, cfg.positions, cfg.experts,
+            cfg.experts_per_token, bool(cfg.sliding_window), cfg.model_type)
+
+
+@pytest.mark.parametrize("name", sorted(SHRINK))
+def test_shrinking_keeps_the_structure(name: str, tmp_path: Path) -> None:
+    small, full = load_config(shrunk(name, tmp_path) / "config.json"), load_config(name)
+    assert ratios(small) == ratios(full)
+    assert small.layers == LAYERS and small.hidden == 32 and small.heads == 4
+    raw = json.loads((CONFIG_DIR / f"{name}.json").read_text())
+    kept = json.loads((tmp_path / name / "config.json").read_text())
+    assert kept.get("tie_word_embeddings") == raw.get("tie_word_embeddings")
+    if name == "mistral_7b":
+        assert 0 < small.sliding_window < L  # the window masks prefill here, which stays dense on both sides
