@@ -74,8 +74,9 @@ def shrunk(name: str, tmp_path: Path) -> Path:
     return folder
 
 
-def builder_classes(folder: Path) -> Counter:
-    step = build_step(load_config(folder / "config.json"), "prefill", None if "vit" in folder.name else L, 1)
+def builder_classes(folder: Path, phase: str = "prefill", seq: int | None = L) -> Counter:
+    """The builder's MACs per operator class for one step at B = 1 (ViT's sequence is its image's)."""
+    step = build_step(load_config(folder / "config.json"), phase, None if "vit" in folder.name else seq, 1)
     out: Counter = Counter()
     for o in step.operators:
         if o.layer.macs:
@@ -142,6 +143,37 @@ def test_builder_macs_equal_the_imported_module(name: str, attention: str, tmp_p
     shape = example_shape(name)
     assert imported_classes(import_module(model, shape).layers) == want
     assert imported_classes(onnx_layers(model, shape, tmp_path / "m.onnx")) == want
+
+
+class PrefillThenDecode(torch.nn.Module):
+    """Prefill all but the last token, then decode the last one against that KV cache (HF's DynamicCache)."""
+
+    def __init__(self, inner) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, ids):
+        cache = self.inner(ids[:, :-1], use_cache=True).past_key_values
+        return self.inner(ids[:, -1:], past_key_values=cache, use_cache=True).logits
+
+
+# mistral (window) and mixtral (routing) in the default run; llama's decode is mistral's without the window
+DECODE = ["mistral_7b", "mixtral_8x7b", pytest.param("llama3_8b", marks=pytest.mark.slow),
+          pytest.param("gpt2", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("name", DECODE)
+def test_decode_against_the_cache_equals_the_builder(name: str, tmp_path: Path) -> None:
+    """One step of generation: the imported prefill of L tokens plus the decode of token L + 1 against their
+    cache equals the builder's prefill(L) + decode(L), per class. Mistral's window (4 < L = 7) binds: HF's
+    sliding cache and the builder's min(L + 1, W) keys agree. Mixtral's one token routes to k = 2 experts."""
+    folder = shrunk(name, tmp_path)
+    want = builder_classes(folder) + builder_classes(folder, "decode")
+    got = imported_classes(import_module(PrefillThenDecode(hf_model(folder, "sdpa")), (1, L + 1)).layers)
+    assert got == want
+    if name == "mistral_7b":  # the decode's QKᵀ and AV over W = 4 keys, not L + 1 = 8
+        h, hd, w = 4, 8, SHRINK[name]["sliding_window"]
+        assert builder_classes(folder, "decode")["attn"] == LAYERS * 2 * h * hd * w
 
 
 def test_bert_masked_lm_head_replaces_the_pooler(tmp_path: Path) -> None:
