@@ -1,7 +1,8 @@
 """The LLM config builder (workload/llm) against the real modules: each shipped config, shrunk but with its
 structure kept, built by `transformers` from the same config.json (random init, nothing downloaded) and
 imported through torch.export and through an ONNX export, gives the builder's prefill MACs exactly — in
-total and per operator class (projections, attention matmuls, MLP, head, embedding).
+total and per operator class (projections, attention matmuls, MLP, head, embedding). Decode too: HF's
+prefill of L tokens then one token against its DynamicCache equals the builder's prefill(L) + decode(L).
 
 Conventions where the two legitimately differ are asserted as exact formulas:
 - BERT: the builder models the encoder and its pooler (`BertModel`); the shipped config names
@@ -10,7 +11,8 @@ Conventions where the two legitimately differ are asserted as exact formulas:
 - Mixtral: MACs of the experts are routing-independent in total (every token-to-expert assignment runs one
   SwiGLU expert: B*L*k*3*d*ff, whatever the random router picks), so the builder's balanced split and HF's
   routed compute agree. transformers 5's default `grouped_mm` experts call a custom op the PyTorch importer
-  does not count (it refuses loudly, asserted below); `batched_mm` (one bmm per assignment) is imported.
+  does not count, and its `eager` loop over the experts hit is data-dependent: both are refused loudly
+  (asserted below); `batched_mm` (one bmm per assignment) is what is imported and compared.
 """
 
 from __future__ import annotations
