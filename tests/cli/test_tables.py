@@ -30,8 +30,8 @@ def test_wide_console_fits_the_table(capsys) -> None:
 
 
 def test_piped_systolic_table_prints_every_digit(tmp_path: Path) -> None:
-    cfg = tmp_path / "wide.cfg"  # a very wide array: cycle counts with 11+ digits in every row
-    cfg.write_text("\n".join("ArrayWidth: 1000000000" if ln.startswith("ArrayWidth") else ln
+    cfg = tmp_path / "wide.cfg"  # the widest array the reader takes: long cycle counts in every row
+    cfg.write_text("\n".join("ArrayWidth: 65536" if ln.startswith("ArrayWidth") else ln
                              for ln in CFG.read_text().splitlines()) + "\n")
     topo = tmp_path / "t.csv"
     topo.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "

@@ -61,17 +61,22 @@ def test_cli_big_layer_refused_or_estimated_within_3_gib(tmp_path: Path) -> None
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS")
-def test_cli_billion_wide_array_within_3_gib(tmp_path: Path) -> None:
-    # before: ArrayWidth 1,000,000,000 asked for 171 GiB (a per-cycle array of 10^9 cycles per fold)
-    cfg = tmp_path / "wide.cfg"
-    cfg.write_text("\n".join("ArrayWidth: 1000000000" if ln.startswith("ArrayWidth") else ln
-                             for ln in CFG.read_text().splitlines()) + "\n")
+def test_cli_widest_array_within_3_gib_and_a_billion_wide_one_refused(tmp_path: Path) -> None:
+    # before: ArrayWidth 1,000,000,000 asked for 171 GiB (a per-cycle array of 10^9 cycles per fold); the cfg
+    # reader now refuses widths above 65,536, and the widest array it accepts runs in bounded memory
     topo = tmp_path / "t.csv"
     topo.write_text(f"{HEADER}\nConv, 15, 15, 3, 3, 16, 32, 1,\n")
-    for mode in ("exact", "estimate"):
-        done = _run_limited(["systolic", "--config", str(cfg), "--topology", str(topo), "--dram", mode, "--json"],
-                            tmp_path, 3)
-        assert done.returncode == 0, done.stderr
+    for width, ok in (("65536", True), ("1000000000", False)):
+        cfg = tmp_path / f"wide{width}.cfg"
+        cfg.write_text("\n".join(f"ArrayWidth: {width}" if ln.startswith("ArrayWidth") else ln
+                                 for ln in CFG.read_text().splitlines()) + "\n")
+        for mode in ("exact", "estimate"):
+            done = _run_limited(["systolic", "--config", str(cfg), "--topology", str(topo), "--dram", mode,
+                                 "--json"], tmp_path, 3)
+            if ok:
+                assert done.returncode == 0, done.stderr
+            else:
+                assert done.returncode == 2 and "ArrayWidth" in done.stderr, done.stderr
 
 
 @st.composite
