@@ -63,7 +63,9 @@ def test_table_and_warnings_in_process(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "net.py").write_text(FACTORY)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["stationary", "stats", "net.py:build", "--input-shape", "1,3,32,32"])
-    main()  # returns on success
+    with pytest.raises(SystemExit) as info:  # main() always exits with its status (0 on success)
+        main()
+    assert info.value.code == 0
     out, err = capsys.readouterr()
     assert "build, batch 1" in out and "total" in out and "cumsum" in err
 
@@ -139,7 +141,9 @@ def test_allow_skip_turns_the_refusal_into_a_warning(tmp_path: Path, monkeypatch
     assert "cannot count operator 'bilinear' (1 call: bl) holds 260 of 332 parameters (78.31 %)" in err
     monkeypatch.setattr(sys, "argv", ["stationary", "stats", "bl.py:build", "--input-shape", "3,8", "--json",
                                       "--allow-skip"])
-    main()
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 0
     out, err = capsys.readouterr()
     result = json.loads(out)
     assert result["total"]["macs"] == 3 * 8 * 8
