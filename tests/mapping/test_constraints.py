@@ -235,3 +235,18 @@ def test_a_mapping_file_that_breaks_the_archs_inline_constraints_is_refused() ->
 @given(cs=constraint_sets(), seed=st.integers(0, 10**6))
 def test_random_constraint_sets_never_escape_slow(cs: list[Constraint], seed: int) -> None:
     test_random_constraint_sets_never_escape.hypothesis.inner_test(cs, seed)
+
+
+def test_dataspace_only_lists_combine_with_keep_and_bypass() -> None:
+    """keep_only adds to keep and marks it exclusive; bypass_only adds to bypass and keeps every other tensor
+    (the parser reuses no name across the temporal and dataspace branches: a frozenset stays a frozenset)."""
+    from stationary.mapping.constraints import constraint_from_dict
+
+    c = constraint_from_dict({"type": "dataspace", "target": "GLB", "keep": ["Inputs"], "keep_only": ["Outputs"]})
+    assert (c.keep, c.keep_only, c.bypass) == (frozenset({"Inputs", "Outputs"}), True, frozenset())
+    c = constraint_from_dict({"type": "dataspace", "target": "GLB", "bypass": ["Inputs"],
+                              "bypass_only": ["Weights"]})
+    assert (c.keep, c.bypass) == (frozenset({"*"}), frozenset({"Inputs", "Weights"}))
+    with pytest.raises(StationaryError, match="both kept and bypassed"):
+        constraint_from_dict({"type": "dataspace", "target": "GLB", "keep_only": ["Weights"],
+                              "bypass": ["Weights"]})

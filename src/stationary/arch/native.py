@@ -7,6 +7,7 @@ out-of-range value is one StationaryError naming the file and the field — neve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def _with_component(spec: dict[str, Any], top: dict[str, Any], file: str, where:
     return {**built, **{k: v for k, v in spec.items() if k != "component"}}
 
 
-def _tensors(values: list[str] | None) -> frozenset[str]:
+def _tensors(values: Sequence[str] | None) -> frozenset[str]:
     return frozenset(values or ())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from stationary.errors import StationaryError
 from stationary.schema import MAX_ENERGY_PJ, MAX_INT
@@ -156,7 +157,7 @@ class Architecture:
         names = [lv.name for lv in self.levels]
         if len(set(names)) != len(names):
             raise StationaryError(f"architecture {self.name}: duplicate level names {names}")
-        chain = [*self.levels, self.compute]
+        chain: list[StorageLevel | ComputeUnit] = [*self.levels, self.compute]
         for parent, child in zip(chain, chain[1:]):
             if child.instances % parent.instances or child.mesh_x % parent.mesh_x or child.mesh_y % parent.mesh_y:
                 raise StationaryError(
@@ -182,7 +183,7 @@ class Architecture:
             + (f", spatial containers: {[a for a, _ in self.spatial_aliases]}" if self.spatial_aliases else "")
         )
 
-    def with_level(self, i: int, **changes: object) -> Architecture:
+    def with_level(self, i: int, **changes: Any) -> Architecture:
         levels = list(self.levels)
         levels[i] = replace(levels[i], **changes)
         return replace(self, levels=tuple(levels))

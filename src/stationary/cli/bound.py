@@ -73,6 +73,8 @@ def _nests(model: str | None, problem: str | None, batch: int) -> list[tuple[str
         return [(nest.name, nest)]
     from stationary.workload.zoo import get_model
 
+    if model is None:
+        raise StationaryError("give either MODEL or --problem", field="MODEL/--problem")
     net = get_model(model, batch=batch)
     return [(lay.name, lay.loop_nest()) for lay in net.mac_layers()]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -58,7 +59,7 @@ def codesign(
     quants = tuple(parse_quant(q) for q in parse_list(scheme if scheme is not None else quant, str, "--quant"))
     if (decompose is None) != (rank is None):
         raise StationaryError("--decompose and --rank go together", field="--rank")
-    decomposition = (decompose, rank) if decompose is not None else None
+    decomposition = (decompose, rank) if decompose is not None and rank is not None else None
     settings = Settings(method=_choice(Method, method, "--method", METHODS), quants=quants,
                         zero_mode=_choice(ZeroMode, zero, "--zero"), seed=seed, huffman=huffman,
                         act_log=log_activations)
@@ -94,7 +95,7 @@ def codesign(
                                             for k, v in facts.items()))
 
 
-def _choice(enum: type, value: str, field: str, names: tuple[str, ...] | None = None):
+def _choice(enum: type[Enum], value: str, field: str, names: tuple[str, ...] | None = None) -> Any:
     try:
         return enum(value)
     except ValueError:

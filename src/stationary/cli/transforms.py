@@ -28,7 +28,8 @@ from stationary.workload.load import load_network
 class _ModelOrCommand(TyperGroup):
     """A group whose first argument, when it is not a subcommand, is the MODEL of `model`."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    # typer's stubs type ctx as its vendored click Context, of which typer.Context is the subclass it passes
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             args = ["model", *args]
         return super().parse_args(ctx, args)

@@ -14,6 +14,7 @@ rank every method reproduces the layer exactly (tested); below it, fine-tuning r
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import torch
 from torch import nn
@@ -45,10 +46,27 @@ def svd_linear(layer: nn.Linear, rank: int) -> Factorized:
     return Factorized(first, second)
 
 
+def _bias(conv: nn.Conv2d) -> torch.Tensor:
+    """The bias of a factor built with bias=True (its original layer has one)."""
+    if conv.bias is None:
+        raise StationaryError("a decomposed layer with a bias lost it in its last factor")
+    return conv.bias
+
+
+def pair(value: tuple[int, ...]) -> tuple[int, int]:
+    """A Conv2d's kernel_size, stride or dilation as the (h, w) pair its constructor always stores."""
+    return cast(tuple[int, int], value)
+
+
+def padding_of(conv: nn.Conv2d) -> str | tuple[int, int]:
+    """A Conv2d's padding: 'same' / 'valid', or the (h, w) pair its constructor stores."""
+    return conv.padding if isinstance(conv.padding, str) else pair(conv.padding)
+
+
 def _conv(c_in: int, c_out: int, k: int, like: nn.Conv2d, groups: int = 1, bias: bool = False,
           spatial: bool = False) -> nn.Conv2d:
     if spatial:
-        return nn.Conv2d(c_in, c_out, k, like.stride, like.padding, like.dilation, groups, bias=bias)
+        return nn.Conv2d(c_in, c_out, k, pair(like.stride), padding_of(like), pair(like.dilation), groups, bias=bias)
     return nn.Conv2d(c_in, c_out, 1, bias=bias)
 
 
@@ -61,14 +79,15 @@ def tucker_conv(layer: nn.Conv2d, rank: int) -> Factorized:
     u_in = torch.linalg.svd(w.transpose(0, 1).reshape(c, -1), full_matrices=False)[0][:, :r_in]  # [C, r_in]
     core = torch.einsum("mckl,mo,ci->oikl", w, u_out, u_in)
     first = _conv(c, r_in, 1, layer).to(w.dtype)
-    middle = nn.Conv2d(r_in, r_out, (kh, kw), layer.stride, layer.padding, layer.dilation, bias=False).to(w.dtype)
+    middle = nn.Conv2d(r_in, r_out, (kh, kw), pair(layer.stride), padding_of(layer), pair(layer.dilation),
+                       bias=False).to(w.dtype)
     last = _conv(r_out, m, 1, layer, bias=layer.bias is not None).to(w.dtype)
     with torch.no_grad():
         first.weight.copy_(u_in.T[:, :, None, None])
         middle.weight.copy_(core)
         last.weight.copy_(u_out[:, :, None, None])
         if layer.bias is not None:
-            last.bias.copy_(layer.bias)
+            _bias(last).copy_(layer.bias)
     return Factorized(first, middle, last)
 
 
@@ -121,15 +140,15 @@ def cp_conv(layer: nn.Conv2d, rank: int, seed: int = 0) -> Factorized:
     m, c, kh, kw = w.shape
     a, b, s = cp_als(w.reshape(m, c, kh * kw), rank, seed=seed)
     first = _conv(c, rank, 1, layer).to(w.dtype)
-    middle = nn.Conv2d(rank, rank, (kh, kw), layer.stride, layer.padding, layer.dilation, groups=rank,
-                       bias=False).to(w.dtype)
+    middle = nn.Conv2d(rank, rank, (kh, kw), pair(layer.stride), padding_of(layer), pair(layer.dilation),
+                       groups=rank, bias=False).to(w.dtype)
     last = _conv(rank, m, 1, layer, bias=layer.bias is not None).to(w.dtype)
     with torch.no_grad():
         first.weight.copy_(b.T[:, :, None, None])
         middle.weight.copy_(s.T.reshape(rank, 1, kh, kw))
         last.weight.copy_(a[:, :, None, None])
         if layer.bias is not None:
-            last.bias.copy_(layer.bias)
+            _bias(last).copy_(layer.bias)
     return Factorized(first, middle, last)
 
 

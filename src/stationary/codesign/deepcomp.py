@@ -86,7 +86,8 @@ def huffman_lengths(symbols: np.ndarray, alphabet: int) -> list[int]:
     if len(present) == 1:
         lengths[present[0]] = 1
         return lengths
-    heap = [(int(counts[s]), s, (s,)) for s in present]  # ties broken by the smallest symbol: deterministic
+    # (count, smallest symbol, symbols): ties broken by the smallest symbol, so the code is deterministic
+    heap: list[tuple[int, int, tuple[int, ...]]] = [(int(counts[s]), s, (s,)) for s in present]
     heapq.heapify(heap)
     while len(heap) > 1:
         c1, k1, a = heapq.heappop(heap)

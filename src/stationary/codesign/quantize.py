@@ -181,6 +181,9 @@ def ste(x: torch.Tensor, xq: torch.Tensor) -> torch.Tensor:
 class CodesignLayer(nn.Module):
     """A conv/linear layer with a pruning mask, optional weight and input quantizers, and input statistics."""
 
+    mask: torch.Tensor  # buffers, registered in __init__ (declared so they type as tensors, not Tensor | Module)
+    codes: torch.Tensor
+
     def __init__(self, inner: nn.Conv2d | nn.Linear) -> None:
         super().__init__()
         self.inner = inner

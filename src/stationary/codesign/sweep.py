@@ -17,7 +17,7 @@ from stationary.arch.native import load_arch
 from stationary.arch.spec import Architecture
 from stationary.codesign.cost import WEIGHT_CODES, LayerData, TensorData, ZeroMode, check_bits, layer_cost
 from stationary.codesign.data import load_dataset
-from stationary.codesign.decompose import decompose
+from stationary.codesign.decompose import decompose, pair
 from stationary.codesign.deepcomp import STAGES, LayerStages, compress_layer, zigzag
 from stationary.codesign.dense import dense_result
 from stationary.codesign.distill import Distillation, distill
@@ -46,7 +46,7 @@ class Settings:
     """Everything a sweep point depends on besides the model and data (fine-tune lengths, QAT threshold)."""
 
     method: Method = Method.MAGNITUDE
-    quants: tuple[str, ...] = ("uniform",)  # weight quantizers swept (quantize.Scheme values)
+    quants: tuple[Scheme, ...] = (Scheme.UNIFORM,)  # weight quantizers swept (names too: parsed below)
     zero_mode: ZeroMode = ZeroMode.GATING
     finetune_epochs: int = 5  # after pruning, float, masked
     finetune_lr: float = 2e-3
@@ -152,8 +152,11 @@ def model_layers(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, La
     for n, m in codesign_layers(model):
         inner, shape = m.inner, shapes[n]
         if isinstance(inner, nn.Conv2d):
-            layers[n] = conv2d(n, inner.in_channels, inner.out_channels, (shape[2], shape[3]), inner.kernel_size,
-                               inner.stride, inner.padding, inner.dilation, inner.groups, bias=inner.bias is not None)
+            if isinstance(inner.padding, str):  # the bundled models pad by numbers; the loop nest needs them
+                raise StationaryError(f"layer {n}: padding {inner.padding!r} is not numeric; pad by numbers")
+            layers[n] = conv2d(n, inner.in_channels, inner.out_channels, (shape[2], shape[3]), pair(inner.kernel_size),
+                               pair(inner.stride), pair(inner.padding), pair(inner.dilation), inner.groups,
+                               bias=inner.bias is not None)
         else:
             rows = int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
             layers[n] = linear(n, inner.in_features, inner.out_features, rows=rows, bias=inner.bias is not None)
@@ -238,6 +241,7 @@ def measure(model: nn.Module, test: Batches, layers: dict[str, Layer], arch: Arc
     for i, (n, m) in enumerate(wrapped):
         w = m.effective_weight().detach().numpy()
         w_density = float(np.count_nonzero(w)) / w.size
+        stored_bits: float
         if deep:
             st = compressed_weights(m, quant, weight_bits, settings)
             value_bits = arch.compute.word_bits if quant is Scheme.KMEANS else weight_bits

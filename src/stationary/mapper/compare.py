@@ -114,7 +114,10 @@ def compare_dataflows(model: str = "alexnet", pes: int = 256, batch: int = 16, k
         plans = map_network(sub, arch, df, options, jobs=jobs)
         entry = breakdown(plans, arch, df)
         entry["per_layer"] = {p.layer.name: p.found.result.energy_per_mac_pj for p in plans}
-        entry["global_buffer_kb"] = arch.levels[array_level(arch)].size_bytes / 1024
+        buffer_bytes = arch.levels[array_level(arch)].size_bytes
+        if buffer_bytes is None:  # survey_arch always sizes the array's buffer: None would be a bug there
+            raise StationaryError(f"architecture {arch.name}: the global buffer has no size")
+        entry["global_buffer_kb"] = buffer_bytes / 1024
         out[df] = entry
     best = min(out, key=lambda k: out[k]["energy_per_mac"])
     for entry in out.values():

@@ -123,9 +123,9 @@ def sample_factorizations(n: int, bounds: list[tuple[int, int]], count: int, see
     k = len(bounds)
     found: set[tuple[int, ...]] = set()
     for j in range(k):  # everything in one slot, the rest 1
-        row = tuple(n if i == j else 1 for i in range(k))
-        if all(lo <= f <= hi for f, (lo, hi) in zip(row, bounds)):
-            found.add(row)
+        whole = tuple(n if i == j else 1 for i in range(k))
+        if all(lo <= f <= hi for f, (lo, hi) in zip(whole, bounds)):
+            found.add(whole)
     choices: dict[tuple[int, int], list[int]] = {}
     for _ in range(count * 4):
         if len(found) >= count:
@@ -468,7 +468,7 @@ class MapSpace:
         A move that would break a constraint leaves the row unchanged."""
         tf, sf, sx = m.temporal.copy(), m.spatial.copy(), m.spatial_x.copy()
         perm, keep = m.permutation.copy(), m.keep.copy()
-        B = tf.shape[0]
+        B = int(tf.shape[0])  # an int, so numpy's stubs type the draws below as arrays
         rows = np.arange(B)
         kind = rng.random(B)
         # 1) move a prime factor (60%)

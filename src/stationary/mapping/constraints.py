@@ -214,11 +214,11 @@ def constraint_from_dict(d: Any, file: str = "<constraints>", where: str = "cons
         bypass = _names(d.get("bypass"), file, f"{where}.bypass") or frozenset()
         keep_only = False
         if "keep_only" in d:
-            only = _names(d["keep_only"], file, f"{where}.keep_only") or frozenset()
-            keep, keep_only = (keep or frozenset()) | only, True
+            kept = _names(d["keep_only"], file, f"{where}.keep_only") or frozenset()
+            keep, keep_only = (keep or frozenset()) | kept, True
         if "bypass_only" in d:  # bypass these, keep every other tensor: stated as a keep-all-but
-            only = _names(d["bypass_only"], file, f"{where}.bypass_only") or frozenset()
-            bypass = bypass | only
+            bypassed = _names(d["bypass_only"], file, f"{where}.bypass_only") or frozenset()
+            bypass = bypass | bypassed
             keep = (keep or frozenset()) | frozenset({"*"})
         if keep and keep & bypass:
             raise StationaryError(f"{sorted(keep & bypass)} both kept and bypassed", file=file, field=where)
@@ -245,7 +245,8 @@ def parse_factors(text: Any, file: str, field_name: str) -> tuple[tuple[tuple[st
     if not isinstance(text, str):
         raise StationaryError(f"factors must be a string like 'R=3 P=1' or a list, got {short_repr(text)}",
                               file=file, field=field_name)
-    pos, out = 0, {"=": {}, "<=": {}, ">=": {}}
+    pos = 0
+    out: dict[str, dict[str, int]] = {"=": {}, "<=": {}, ">=": {}}
     for m in _FACTOR.finditer(text):
         if m.start() != pos:
             break

@@ -67,7 +67,7 @@ def greedy_mapping(nest: LoopNest, arch: Architecture, order: tuple[str, ...],
                 return False
         return True
 
-    def grow(level: int, d: int | str, limit: int) -> int:
+    def grow(level: int, d: str, limit: int) -> int:
         """Largest factor of remaining[d] (at most `limit`) that keeps levels <= `level` within capacity."""
         n = remaining[d]
         for f in sorted((f for f in range(1, min(n, limit) + 1) if n % f == 0), reverse=True):

@@ -45,9 +45,9 @@ def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1) -> s
 def dram_gbytes_per_s(arch: Architecture) -> float | None:
     """Off-chip bandwidth from the DRAM level's read bandwidth (words per cycle), or None when unlimited."""
     dram = [lv for lv in arch.levels if lv.cls == "DRAM"]
-    if not dram or dram[0].read_bandwidth is None:
+    lv = dram[0] if dram else None
+    if lv is None or lv.read_bandwidth is None:
         return None
-    lv = dram[0]
     return lv.read_bandwidth * lv.instances * lv.word_bits / 8 * arch.clock_mhz * 1e6 / 1e9
 
 

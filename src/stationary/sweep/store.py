@@ -101,7 +101,7 @@ class ResultStore:
             self._drop_stale_claims(host)
             stored = {k for (k,) in self.db.execute("SELECT key FROM points")}
             taken = {k for (k,) in self.db.execute("SELECT key FROM claims")}
-            claimed = []
+            claimed: list[str] = []
             for k in keys:
                 if len(claimed) >= limit:
                     break

@@ -198,7 +198,9 @@ def simulate_layer(p: SystolicProblem, cfg: SystolicConfig, dram: str = "exact",
         dram_filter_start_cycle=rd_f.dram_start_cycle, dram_filter_stop_cycle=rd_f.dram_stop_cycle,
         dram_ofmap_start_cycle=wr.dram_start_cycle, dram_ofmap_stop_cycle=wr.dram_stop_cycle,
         dram_mode=dram, scalesim_total_cycles_incl_prefetch=scalesim_incl_prefetch,
-        scalesim_total_cycles=scalesim_total, scalesim_overall_util_pct=scalesim_util, **e,
+        scalesim_total_cycles=scalesim_total, scalesim_overall_util_pct=scalesim_util,
+        energy_mac_pj=e["energy_mac_pj"], energy_sram_pj=e["energy_sram_pj"], energy_dram_pj=e["energy_dram_pj"],
+        energy_total_pj=e["energy_total_pj"],
     )
 
 

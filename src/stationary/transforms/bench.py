@@ -65,7 +65,7 @@ def bench(specs: tuple[ConvSpec, ...] = BENCH_SPECS, methods: tuple[str, ...] = 
         x, w = random_operands(spec, DTYPES[dtype])
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
 
-        def peer(tx=tx, tw=tw, spec=spec) -> np.ndarray:  # type: ignore[no-untyped-def]
+        def peer(tx: torch.Tensor = tx, tw: torch.Tensor = tw, spec: ConvSpec = spec) -> np.ndarray:
             with torch.no_grad():
                 return F.conv2d(tx, tw, stride=spec.stride, padding=spec.padding, dilation=spec.dilation,
                                 groups=spec.G).numpy()

@@ -9,6 +9,7 @@ torch.cuda when a GPU is present; they are never required.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -43,7 +44,7 @@ class Roofline:
         return {**asdict(self), "ridge_macs_per_byte": self.ridge_macs_per_byte}
 
 
-def best_seconds(fn, repeats: int, warmup: bool = False) -> float:  # type: ignore[no-untyped-def]
+def best_seconds(fn: Callable[[], object], repeats: int, warmup: bool = False) -> float:
     """Shortest wall-clock time of `repeats` calls of `fn` (after one untimed call if `warmup`)."""
     if warmup:
         fn()
@@ -58,8 +59,8 @@ def best_seconds(fn, repeats: int, warmup: bool = False) -> float:  # type: igno
 def measure_cpu(dtype: type = np.float32, gemm_size: int = 1024, copy_mib: int = 128, repeats: int = 3) -> Roofline:
     """CPU peak MACs/s (NumPy GEMM) and bandwidth (array copy), in well under a second on most machines."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((gemm_size, gemm_size)).astype(dtype)
-    b = rng.standard_normal((gemm_size, gemm_size)).astype(dtype)
+    a: np.ndarray = rng.standard_normal((gemm_size, gemm_size)).astype(dtype)
+    b: np.ndarray = rng.standard_normal((gemm_size, gemm_size)).astype(dtype)
     a @ b  # warm-up (thread pool, caches)
     gemm_s = best_seconds(lambda: a @ b, repeats)
     src = np.ones(copy_mib * 2**20 // 8, dtype=np.float64)
@@ -83,7 +84,7 @@ def measure_gpu(gemm_size: int = 4096, copy_mib: int = 512, repeats: int = 5) ->
     src = torch.ones(copy_mib * 2**20 // 4, device=dev)
     dst = torch.empty_like(src)
 
-    def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    def timed(fn: Callable[[], object]) -> float:
         fn()
         torch.cuda.synchronize()
         def run() -> None:

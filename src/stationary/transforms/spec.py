@@ -109,6 +109,6 @@ def spec_of(layer: Layer) -> ConvSpec:
 def random_operands(spec: ConvSpec, dtype: type = np.float64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Uniform(-1, 1) inputs and weights of the spec's shapes, reproducible from `seed`."""
     rng = np.random.default_rng(seed)
-    x = rng.uniform(-1.0, 1.0, spec.input_shape).astype(dtype)
-    w = rng.uniform(-1.0, 1.0, spec.weight_shape).astype(dtype)
+    x: np.ndarray = rng.uniform(-1.0, 1.0, spec.input_shape).astype(dtype)
+    w: np.ndarray = rng.uniform(-1.0, 1.0, spec.weight_shape).astype(dtype)
     return x, w

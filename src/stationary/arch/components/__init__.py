@@ -61,7 +61,8 @@ def level_fields(params: Any, level: dict[str, Any], arch: dict[str, Any]) -> di
             size_bytes = edram_bytes_at_sram_area(float(params["sram_kb"]) * 1024,
                                                   float(params.get("density_vs_sram", 3.0)))
         else:
-            size_bytes = float(level.get("size_kb", params.get("size_kb", 0))) * 1024
+            component_kb: float = params.get("size_kb", 0)  # typed: an Any default picks dict.get's None overload
+            size_bytes = float(level.get("size_kb", component_kb)) * 1024
         reference = None
         if "sram_access_pj" in params:
             reference = (float(params.get("sram_kb", size_bytes / 1024)) * 1024, float(params["sram_access_pj"]))
@@ -76,7 +77,8 @@ def level_fields(params: Any, level: dict[str, Any], arch: dict[str, Any]) -> di
         fields: dict[str, Any] = {"kind": "DRAM", "energy": _energy_yaml(
             dram_energy(memory, width, None if pj is None else float(pj)))}
         if "vaults" in params or "channels" in params:
-            bw = stack_words_per_cycle(memory, int(params.get("vaults", params.get("channels", 1))), clock_mhz,
+            channels: int = params.get("channels", 1)
+            bw = stack_words_per_cycle(memory, int(params.get("vaults", channels)), clock_mhz,
                                        word_bits)
             fields.update(read_bandwidth=bw, write_bandwidth=bw)
         return fields

@@ -130,7 +130,8 @@ def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> 
             if levels[c].virtual:
                 continue
             ratio = levels[c].instances // top_instances
-            cap = None if levels[c].size_words is None else ratio * levels[c].size_words
+            size_words = levels[c].size_words
+            cap = None if size_words is None else ratio * size_words
             fixed = tuple(t for t in range(T) if must[c][t])
             for t in range(T):
                 if may[c][t]:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from stationary.arch.spec import Architecture
+from stationary.errors import StationaryError
 from stationary.mapper.bounds.tiles import TileTraffic
 from stationary.mapping.mapping import Mapping
 from stationary.model.result import Result
@@ -27,6 +28,8 @@ def ski_slope(nest: LoopNest) -> tuple[np.ndarray, np.ndarray]:
         for row in tt.delivered(ext):
             w = sum((2 * row[t] if rw[t] else row[t] for t in range(len(rw))), np.zeros(ext.shape[0]))
             low = w if low is None else np.minimum(low, w)
+        if low is None:  # order_prefixes always yields at least the empty prefix
+            raise StationaryError(f"{nest.name}: no loop-order prefix to bound the traffic of")
         words.append(low - outputs)
     p, w = np.concatenate(prints), np.concatenate(words)
     order = np.lexsort((w, p))

@@ -94,7 +94,8 @@ class TileTraffic:
         grids = list(itertools.product(*self.per_dim)) if self.n_tiles <= CHUNK else None
         if grids is not None:
             return [np.array(grids, np.int64).reshape(-1, len(self.dims))]
-        chunks, it = [], itertools.product(*self.per_dim)
+        chunks: list[np.ndarray] = []
+        it = itertools.product(*self.per_dim)
         while True:
             block = list(itertools.islice(it, CHUNK))
             if not block:

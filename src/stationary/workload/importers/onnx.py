@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from stationary.errors import StationaryError
 from stationary.workload.importers.common import (
@@ -182,6 +182,11 @@ def _static(value: Any) -> tuple[int, ...] | None:
     return None if any(v < 0 for v in dims) else dims
 
 
+def _run(evaluator: Any, feeds: dict[str, Any]) -> Any:
+    """The first output of one node's evaluation (without `intermediate`, `run` returns a list)."""
+    return cast(list[Any], evaluator.run(None, feeds))[0]
+
+
 def _unknown_shapes(model: Any) -> bool:
     known = {v.name for v in (*model.graph.input, *model.graph.value_info, *model.graph.output)
              if _static(v) is not None}
@@ -207,14 +212,14 @@ def _fold_shape_arithmetic(model: Any, inferred: Any) -> bool:
         value = None
         try:
             if node.op_type == "Constant":
-                value = ReferenceEvaluator(node).run(None, {})[0]
-            elif node.op_type == "Shape" and shapes.get(node.input[0]) is not None:
+                value = _run(ReferenceEvaluator(node), {})
+            elif node.op_type == "Shape" and (shape := shapes.get(node.input[0])) is not None:
                 a = _attrs(node)
-                value = np.array(shapes[node.input[0]][a.get("start", 0):a.get("end")], dtype=np.int64)
+                value = np.array(shape[a.get("start", 0):a.get("end")], dtype=np.int64)
             elif node.op_type in _SHAPE_OPS and node.domain in ("", "ai.onnx") and len(node.output) == 1 and \
                     all(not i or i in values for i in node.input):
                 feeds = {i: values[i] for i in node.input if i}
-                value = ReferenceEvaluator(node).run(None, feeds)[0]
+                value = _run(ReferenceEvaluator(node), feeds)
         except Exception:  # noqa: BLE001 - not foldable here; shape inference reports what stays unknown
             value = None
         if value is not None and np.asarray(value).size <= _FOLD_ELEMENTS:
@@ -354,7 +359,7 @@ class _OnnxImporter:
         while node is not None and node.name not in seen:
             seen.add(node.name)
             unknown = [i for i in node.input if i and i not in self.constant and i in self.producer and
-                       (self.shapes.get(i) is None or any(v < 1 for v in self.shapes[i]))]
+                       ((s := self.shapes.get(i)) is None or any(v < 1 for v in s))]
             if not unknown:
                 return node
             node = self.producer.get(unknown[0])

@@ -171,12 +171,15 @@ def _example(module: Any, shape: tuple[int, ...], label: str, input_dtype: str |
     first: tuple[BaseException, str] | None = None
     stack: list[str] = []  # the modules being run, innermost last: where a failure happened
 
+    def enter(path: str) -> None:  # a pre-hook returning a value would replace the module's input
+        stack.append(path)
+
     def leave(path: str) -> None:  # a hook returning a value would replace the module's output
         if stack and stack[-1] == path:
             stack.pop()
 
     hooks = [h for path, m in module.named_modules() if path for h in (
-        m.register_forward_pre_hook(lambda *_, p=path: stack.append(p) and None),
+        m.register_forward_pre_hook(lambda *_, p=path: enter(p)),
         m.register_forward_hook(lambda *_, p=path: leave(p)))]
     try:
         for dtype in dtypes:
@@ -229,7 +232,7 @@ if torch is not None:
 def _op_name(target: Any) -> str:
     """'aten.conv2d.default' -> 'conv2d'; 'aten.relu_.default' -> 'relu'; a Python callable -> its name."""
     packet = getattr(target, "_overloadpacket", None)
-    raw = getattr(packet, "__name__", None) or getattr(target, "__name__", str(target))
+    raw = str(getattr(packet, "__name__", None) or getattr(target, "__name__", str(target)))
     name = raw.split(".")[-1].strip("_")
     return ALIASES.get(name, name)
 
@@ -299,7 +302,12 @@ class _ExportImporter:
     @staticmethod
     def tensor_args(node: Any) -> list[Any]:
         found: list[Any] = []
-        fx.node.map_arg((node.args, node.kwargs), lambda n: found.append(n) or n)
+
+        def note(n: Any) -> Any:
+            found.append(n)
+            return n
+
+        fx.node.map_arg((node.args, node.kwargs), note)
         return found
 
     def activations(self, node: Any) -> list[Any]:
@@ -383,6 +391,8 @@ class _ExportImporter:
             if kind != "USER_INPUT":
                 self.constant.add(node)
                 if kind == "PARAMETER":
+                    if spec is None:  # kind came from spec: a parameter placeholder always has one
+                        raise StationaryError(f"no input spec for the parameter {node.name}")
                     target = re.sub(r"^inner\.", "", str(spec.target))  # the _TensorOutputs wrapper
                     self.params[node] = frozenset({target})
                     self.param_numel[target] = int(self.val(node).numel())

@@ -136,6 +136,7 @@ def config_from_dict(data: Any, name: str = "config", file: str = "<config>") ->
     if not isinstance(model_type, str) or model_type not in SUPPORTED:
         raise StationaryError(f"unknown architecture type {short_repr(model_type)}{nearest(str(model_type), SUPPORTED)}"
                               f"; supported: {', '.join(SUPPORTED)}", file=file, field="model_type")
+    fields: dict[str, Any]  # the LLMConfig keyword arguments, ints and strings
     if model_type == "gpt2":
         hidden, heads = _int(data, "n_embd", file), _int(data, "n_head", file)
         fields = dict(hidden=hidden, layers=_int(data, "n_layer", file, limit=MAX_LAYERS), heads=heads,
@@ -189,4 +190,4 @@ def config_from_dict(data: Any, name: str = "config", file: str = "<config>") ->
         raise StationaryError(f"the {kv_heads} key/value heads do not divide the {heads} attention heads "
                               "(each KV head must serve a whole group of query heads)", file=file,
                               field="num_key_value_heads")
-    return LLMConfig(name=name, model_type=model_type, head_dim=head_dim, **fields)  # type: ignore[arg-type]
+    return LLMConfig(name=name, model_type=model_type, head_dim=head_dim, **fields)
