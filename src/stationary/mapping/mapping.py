@@ -123,8 +123,8 @@ class Mapping:
                     row.append(not lv.virtual and not forbidden)
             table.append(tuple(row))
         outer = next((i for i, lv in enumerate(arch.levels) if not lv.virtual), 0)
-        for t, tensor in enumerate(nest.tensors):
-            if not table[outer][t]:
+        for k, tensor in enumerate(nest.tensors):
+            if not table[outer][k]:
                 raise StationaryError(
                     f"{tensor.name} is not kept at the outermost level {arch.levels[outer].name}: its data would "
                     f"come from nowhere (keep every tensor at the outermost level)", file=file,

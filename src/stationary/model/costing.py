@@ -152,7 +152,7 @@ class Costing:
         leak = self.e_leak[None, :] * _floats(cycles)[:, None] * _floats(active)
         compute_energy = _floats(c.macs) * self.arch.compute.energy_pj
         energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
-        fits_capacity = (_floats(c.tile_words.sum(axis=2)) <= self.capacity[None, :]).all(axis=1)
+        fits_capacity = np.asarray((_floats(c.tile_words.sum(axis=2)) <= self.capacity[None, :]).all(axis=1))
         outermost = next((i for i, lv in enumerate(self.arch.levels) if not lv.virtual), 0)
         valid = c.spatial_fits & fits_capacity & keep[:, outermost].all(axis=1)  # else a tensor has no source
         utilization = _floats(c.macs) / (_floats(cycles) * self.arch.compute.instances)

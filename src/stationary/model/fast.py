@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -141,7 +142,7 @@ class FastModel:
         self.virtual = np.array([lv.virtual for lv in levels])
 
     # ----- projections ---------------------------------------------------------------------------------
-    def _axis_extents(self, t: int, ext: Array) -> list[Array]:
+    def _axis_extents(self, t: int, ext: Array) -> list[Any]:  # arrays (an axis with no dims would be the int 1)
         return [1 + sum(c * (ext[:, d] - 1) for c, d in axis) for axis in self.axes[t]]
 
     def _tile(self, t: int, ext: Array) -> Array:
@@ -223,7 +224,7 @@ class FastModel:
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
             content = [distinct[j] * delivered[j] for j in range(L)]
             share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
-            part = [None] * L
+            part: list[Any] = [None] * L
             part[L - 1] = size[L - 1]
             for c in range(L - 2, -1, -1):
                 spatial_parent = spread[:, c + 1] > 1

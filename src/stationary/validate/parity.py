@@ -37,7 +37,10 @@ def printed_value(text: str) -> tuple[float, float]:
     """'2.3M' -> (2.3e6, half a unit of the last printed digit, relative): the value and its precision."""
     scale = {"k": 1e3, "M": 1e6, "G": 1e9}[text[-1]]
     digits = Decimal(text[:-1])
-    half_ulp = Decimal(1).scaleb(digits.as_tuple().exponent) / 2
+    exponent = digits.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite printed value: {text!r}")
+    half_ulp = Decimal(1).scaleb(exponent) / 2
     return float(digits) * scale, float(half_ulp / digits)
 
 
