@@ -32,12 +32,6 @@ DEFAULT_EXAMPLES = 35  # per format: ~350 inputs in all
 SLOW_EXAMPLES = 1_100  # per format: ~11,000 inputs in all
 
 YAML_FORMATS = yaml_seeds()
-# Findings in the Timeloop-format readers (arch/timeloop.py, arch/ert.py, mapping/*, workload/importers/
-# timeloop.py), which are being made strict separately: bare int()/float(), `attributes`/`keep`/`actions` assumed
-# to be a dict or a list. Not strict xfails: they pass once those readers are fixed.
-_TIMELOOP_READERS = "Timeloop-format readers still raise bare TypeError/ValueError/AttributeError on hostile input"
-TIMELOOP_XFAIL: dict[str, str] = {f: _TIMELOOP_READERS for f in ("timeloop_arch", "timeloop_problem",
-                                                                   "timeloop_mapping", "timeloop_ert", "constraints")}
 
 
 def _settings(examples: int) -> settings:
@@ -96,8 +90,7 @@ def case_for(fmt: str) -> tuple[st.SearchStrategy, Callable[[Any, Path], Callabl
 
 def params(slow: bool) -> list[Any]:
     marks = [pytest.mark.slow] if slow else []
-    return [pytest.param(f, marks=marks + ([pytest.mark.xfail(reason=TIMELOOP_XFAIL[f], strict=False)]
-                                           if f in TIMELOOP_XFAIL else []), id=f) for f in FORMATS]
+    return [pytest.param(f, marks=marks, id=f) for f in FORMATS]
 
 
 @pytest.mark.parametrize("fmt", params(slow=False))

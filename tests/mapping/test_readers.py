@@ -135,6 +135,7 @@ def inputs(d: dict) -> dict:
     (lambda d: inputs(d).update(read_write="yes"), "true or false"),
     (lambda d: inputs(d).update(projektion=[]), "did you mean `projection`"),
     (lambda d: d["problem"]["shape"].update(coefficients=[{"name": "Wstride", "default": 0}]), "integer in \\[1"),
+    (lambda d: d["problem"]["shape"].update(data_spaces=[]), "at least one data space"),
 ])
 def test_bad_problem_is_one_clear_error(change: Any, match: str) -> None:
     data = problem_data()

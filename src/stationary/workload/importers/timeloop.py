@@ -68,7 +68,10 @@ def problem_from_dict(data: Any, file: str = "<problem>") -> LoopNest:
                                   f"coefficients: {list(coefficients)}", file=file, field=f"problem.instance.{key}")
     bounds = {d: bounds.get(d, 1) for d in dims}
     tensors = []
-    for i, ds in enumerate(require(shape, "data_spaces", file, list, "problem.shape")):
+    data_spaces = require(shape, "data_spaces", file, list, "problem.shape")
+    if not data_spaces:  # a nest that touches no data has nothing to count (the model needs a tensor per level)
+        raise StationaryError("expected at least one data space", file=file, field="problem.shape.data_spaces")
+    for i, ds in enumerate(data_spaces):
         where = f"problem.shape.data_spaces[{i}]"
         check_keys(ds, ("name", "projection", "read_write"), file, where)
         name = str(require(ds, "name", file, str, where))
