@@ -11,8 +11,8 @@ import pytest
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
 from stationary.mapper.bounds import layer_bound
-from stationary.mapper.bounds.tiles import TileTraffic, divisors
-from stationary.mapper.space import MapSpace
+from stationary.mapper.bounds.tiles import TileTraffic
+from stationary.mapper.space import MapSpace, divisors
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, row_to_mapping
 from stationary.workload.layer import Layer, LayerKind
@@ -177,8 +177,8 @@ def test_keep_rules_match_the_map_space() -> None:
 
 
 def test_divisors_and_order_prefixes() -> None:
-    assert divisors(12) == [1, 2, 3, 4, 6, 12]
-    assert divisors(1) == [1]
+    assert list(divisors(12)) == [1, 2, 3, 4, 6, 12]
+    assert list(divisors(1)) == [1]
     nest = Layer("c", LayerKind.CONV, M=2, C=2, P=3, R=2, H=4).loop_nest()
     tt = TileTraffic(nest)
     # every tensor gets a first indexing dim or none, and the dims inside it never index it

@@ -18,7 +18,8 @@ import numpy as np
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.mapper.bounds.tiles import TileTraffic, divisors
+from stationary.mapper.bounds.tiles import TileTraffic
+from stationary.mapper.space import divisors
 from stationary.mapping.constraints import merge
 from stationary.workload.loopnest import LoopNest
 

@@ -25,16 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stationary.mapper.space import divisors
 from stationary.workload.loopnest import LoopNest
 
 #: Tile shapes scored per NumPy chunk (keeps memory bounded on layers with many divisor tiles).
 CHUNK = 65_536
-
-
-def divisors(n: int) -> list[int]:
-    """Divisors of n, ascending."""
-    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
-    return small + [n // d for d in reversed(small) if d * d != n]
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ class TileTraffic:
         self.read_write = [t.read_write for t in nest.tensors]
         active = [k for k, b in enumerate(self.bounds) if b > 1]
         self.prefixes = order_prefixes(self.relevant, active)
-        self.per_dim = [divisors(int(b)) for b in self.bounds]
+        self.per_dim = [list(divisors(int(b))) for b in self.bounds]
         self.n_tiles = math.prod(len(x) for x in self.per_dim)
 
     def tile_chunks(self) -> list[np.ndarray]:
