@@ -4,7 +4,6 @@ configs, sequence lengths, batches, architectures and objectives; per-token tota
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -100,7 +99,7 @@ def test_an_arch_without_dram_bandwidth_needs_one() -> None:
     assert dram_bytes_per_s(load_arch("tpu_v4_like")) == pytest.approx(1.2e12, rel=1e-6)
 
 
-@pytest.mark.skipif(not os.environ.get("STATIONARY_SLOW"), reason="long run: set STATIONARY_SLOW=1")
+@pytest.mark.slow  # the long run: python3 -m pytest -m slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs(), st.integers(1, 512), st.integers(1, 16), st.sampled_from(ARCHS),
        st.sampled_from(["energy", "edp", "cycles"]))
