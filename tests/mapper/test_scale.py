@@ -8,7 +8,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -45,10 +44,9 @@ def test_bounded_factorizations_match_brute_force(n: int, raw: list[tuple[int, i
 
 
 def test_factoring_a_huge_bound_costs_its_divisors_not_its_size() -> None:
-    start = time.perf_counter()
+    # no timing asserted: the old loop over every integer up to 10^12 never returned, so returning is the test
     assert len(divisors(10**12)) == 169 and primes(2**40 - 87) == [2**40 - 87]  # a prime near 2^40
     assert len(ordered_factorizations(10**12, 3)) == count_factorizations(10**12, 3) == math.comb(14, 2) ** 2
-    assert time.perf_counter() - start < 60  # generous: the old loop over every integer up to 10^12 never ended
 
 
 def test_a_map_space_too_large_to_list_is_sampled() -> None:
