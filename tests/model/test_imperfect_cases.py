@@ -1,8 +1,10 @@
-"""Timeloop v3.0.3's imperfect-factorization cases (tests/cases/timeloop-imperfect): where Timeloop refuses a
-mapping whose factors do not multiply to the dimension, so does the model, naming the dimension and levels."""
+"""Timeloop v3.0.3's imperfect-factorization cases (tests/cases/timeloop-imperfect): the cases it evaluates
+give its per-level counts; where Timeloop refuses a mapping whose factors do not cover the dimension, so does
+the model, naming the dimension and levels."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,11 +12,84 @@ import pytest
 from stationary.arch.ert import EnergyTable
 from stationary.arch.timeloop import load_timeloop_arch
 from stationary.errors import StationaryError
-from stationary.mapping.timeloop import load_timeloop_mapping
+from stationary.mapping.check import violations
+from stationary.mapping.timeloop import load_timeloop_mapping, mapping_from_dict, mapping_to_dict
 from stationary.model.evaluate import evaluate
 from stationary.workload.importers.timeloop import load_problem
 
 CASES = Path(__file__).parents[1] / "cases" / "timeloop-imperfect"
+
+
+def _load(case: str):
+    d = CASES / case
+    nest = load_problem(d / "problem.yaml")
+    arch = load_timeloop_arch(d / "arch.yaml", EnergyTable.load(d / "ert.yaml"))
+    return nest, arch, load_timeloop_mapping(d / "mapping.yaml", nest, arch)
+
+
+@pytest.mark.parametrize("case", ["imp1_P7", "imp2_K5"])
+def test_residual_cases_equal_timeloop_per_level(case: str) -> None:
+    """Every level and tensor: reads, fills, updates per instance, partition, utilized capacity and instances as
+    Timeloop 3.0.3 printed them; MACs exact. Cycles are the steps run (Timeloop pads them: 16128 = 14112 x 8/7)."""
+    nest, arch, mapping = _load(case)
+    assert mapping.has_residuals() and not mapping.is_perfect()
+    assert violations(mapping, arch, nest) == []
+    stats = json.loads((CASES / case / "timeloop-v3.0.3.stats.json").read_text())
+    r = evaluate(nest, arch, mapping, update_energy="write")
+    assert r.macs == stats["compute"]["Computes (total)"] == nest.macs
+    assert r.compute_cycles == nest.macs  # one MAC: one step per MAC, Timeloop reports more
+    assert stats["compute"]["Cycles"] > r.compute_cycles
+    compared = 0
+    for lv in stats["levels"]:
+        ours = next(x for x in r.levels if x.name == lv["name"])
+        for t, ds in lv.get("data_spaces", {}).items():
+            o = ours.tensors[t]
+            assert (o.reads_per_instance, o.fills_per_instance, o.updates_per_instance, o.partition_size,
+                    o.utilized_capacity, o.utilized_instances) == (
+                ds["Scalar reads (per-instance)"], ds["Scalar fills (per-instance)"],
+                ds["Scalar updates (per-instance)"], ds["Partition size"], ds["Utilized capacity"],
+                ds["Utilized instances (max)"]), (lv["name"], t)
+            compared += 1
+    assert compared == 9
+
+
+@pytest.mark.parametrize("case", ["imp1_P7", "imp2_K5", "imp3_P7K5_mesh"])
+def test_residuals_round_trip_through_the_timeloop_writer(case: str) -> None:
+    nest, arch, mapping = _load(case)
+    text = mapping_to_dict(mapping, nest, arch)
+    assert any(",1" in d.get("factors", "") for d in text["mapping"])
+    again = mapping_from_dict(text, nest, arch)
+    for a, b in zip(again.levels, mapping.levels):
+        assert (a.temporal, a.temporal_residual, a.spatial, a.spatial_residual) == (
+            b.temporal, b.temporal_residual, b.spatial, b.spatial_residual)
+
+
+def test_a_residual_on_the_outermost_loop_is_refused() -> None:
+    nest, arch, _ = _load("imp1_P7")
+    data = {"mapping": [{"target": "GlobalBuffer", "type": "temporal", "factors": "R=1 S=1 P=4,3 Q=7 C=4 K=8 N=1"},
+                        {"target": "RegisterFile", "type": "temporal", "factors": "R=3 S=3 P=2 Q=1 C=1 K=1 N=1"}]}
+    with pytest.raises(StationaryError, match=r"outermost loop of P \(GlobalBuffer temporal P=4,3\) always"):
+        mapping_from_dict(data, nest, arch)
+
+
+def test_residuals_that_do_not_cover_the_bound_are_refused() -> None:
+    nest, arch, _ = _load("imp1_P7")
+    data = {"mapping": [{"target": "GlobalBuffer", "type": "temporal", "factors": "R=1 S=1 P=4 Q=7 C=4 K=8 N=1"},
+                        {"target": "RegisterFile", "type": "temporal", "factors": "R=3 S=3 P=3,1 Q=1 C=1 K=1 N=1"}]}
+    with pytest.raises(StationaryError, match=r"factors of P \(GlobalBuffer temporal 4 x RegisterFile temporal "
+                                              r"3,1\) cover 10 iterations but the bound is 7"):
+        mapping_from_dict(data, nest, arch)
+
+
+def test_unequal_instances_are_refused_not_rounded() -> None:
+    """imp3: K = 5 = spatial 3 x RegisterFile (2,1): the last PE column does half the work, so per-instance
+    means are not integers (RegisterFile Outputs reads 7840 over 12 instances). Timeloop 3.0.3 reports 10,584
+    MACs (it extrapolates the first PE column and counts K = 5 as 6); the true count is 8,820. Per-instance
+    costing cannot express unequal instances exactly, so the model refuses rather than round."""
+    nest, arch, mapping = _load("imp3_P7K5_mesh")
+    assert nest.macs == 8820
+    with pytest.raises(StationaryError, match="Outputs reads differ across its 12 instances"):
+        evaluate(nest, arch, mapping)
 
 
 @pytest.mark.parametrize(("case", "message"), [

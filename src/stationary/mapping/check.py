@@ -25,9 +25,7 @@ def violations(mapping: Mapping, arch: Architecture, nest: LoopNest,
         return [f"mapping has {len(mapping.levels)} levels, the architecture {len(arch.levels)}"]
     levels = list(zip(arch.levels, mapping.levels))
     for d in dims:
-        product = math.prod(lm.temporal.get(d, 1) * lm.spatial.get(d, 1) for _, lm in levels)
-        if product != nest.bounds[d]:
-            out.append(f"factors of {d} multiply to {product}, not its bound {nest.bounds[d]}")
+        out += _coverage(d, nest.bounds[d], levels)
     for i, (lv, lm) in enumerate(levels):
         for kind, factors in (("temporal", lm.temporal), ("spatial", lm.spatial)):
             for d, f in factors.items():
@@ -57,6 +55,30 @@ def violations(mapping: Mapping, arch: Architecture, nest: LoopNest,
         if not mapping.levels[top].keeps(t):
             out.append(f"{arch.levels[top].name} (the outermost level) bypasses {t}: data from nowhere")
     return out + directive_violations(mapping, arch, nest, [*arch_constraints(arch), *constraints])
+
+
+def _coverage(d: str, bound: int, levels: list) -> list[str]:
+    """Whether the loops on `d` visit exactly 0..bound-1. Perfect factors: their product is the bound. With
+    Timeloop 3 remainders (factor n, residual r: r iterations when every enclosing loop of `d` is at its final
+    iteration), the last point visited is every loop at its final residual iteration, each step worth the
+    factors inside it; a remainder on the outermost loop of `d` is refused (it would always apply)."""
+    chain = [(lm.temporal.get(d, 1), lm.temporal_residual.get(d)) for _, lm in levels]
+    chain = [x for pair in zip(chain, [(lm.spatial.get(d, 1), lm.spatial_residual.get(d)) for _, lm in levels])
+             for x in pair if x[0] > 1]  # per level: temporal outside spatial; factor-1 loops are no loops
+    if all(r is None for _, r in chain):
+        product = math.prod(f for f, _ in chain)
+        return [] if product == bound else [f"factors of {d} multiply to {product}, not its bound {bound}"]
+    if chain[0][1] is not None:
+        return [f"a remainder on the outermost loop of {d} ({chain[0][0]},{chain[0][1]}) always applies"]
+    last, step = 0, 1
+    for f, r in reversed(chain):
+        if r is not None and not 1 <= r < f:
+            return [f"remainder {d}={f},{r} is not from 1 to {f - 1}"]
+        last += ((f if r is None else r) - 1) * step
+        step *= f
+    if last + 1 != bound:
+        return [f"factors of {d} with their remainders cover {last + 1}, not its bound {bound}"]
+    return []
 
 
 def directive_violations(mapping: Mapping, arch: Architecture, nest: LoopNest,

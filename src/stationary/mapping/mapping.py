@@ -26,6 +26,15 @@ class LevelMapping:
     split: int | None = None  # spatial dims at positions < split (innermost first) go on X, others on Y
     keep: frozenset[str] | None = None  # None: keep every tensor (virtual levels: none)
     bypass: frozenset[str] = frozenset()
+    # residual trip counts r < factor (Timeloop 3's `D=n,r`); a dim not named here has none (r = n)
+    temporal_residual: dict[str, int] = field(default_factory=dict)
+    spatial_residual: dict[str, int] = field(default_factory=dict)
+
+    def residual(self, kind: str, dim: str) -> int:
+        """Trip count of this level's `kind` ("temporal"/"spatial") loop on `dim` in its last global iteration."""
+        factors, residuals = ((self.temporal, self.temporal_residual) if kind == "temporal"
+                              else (self.spatial, self.spatial_residual))
+        return residuals.get(dim, factors.get(dim, 1))
 
     def keeps(self, tensor: str, virtual: bool = False) -> bool:
         if tensor in self.bypass:
@@ -54,6 +63,24 @@ class Mapping:
 
     levels: tuple[LevelMapping, ...]
 
+    def has_residuals(self) -> bool:
+        """Whether some factor leaves a remainder (imperfect factorization): counters without residuals refuse."""
+        return any(lm.temporal_residual or lm.spatial_residual for lm in self.levels)
+
+    def is_perfect(self) -> bool:
+        return not self.has_residuals()
+
+    def dim_loops(self, dim: str) -> list[tuple[int, str, int, int]]:
+        """The loops on `dim` outermost first as (level, kind, factor, residual): levels outermost first,
+        temporal outside spatial within a level (Timeloop's order); factor-1 loops are no loops."""
+        out = []
+        for i, lm in enumerate(self.levels):
+            for kind, factors in (("temporal", lm.temporal), ("spatial", lm.spatial)):
+                f = factors.get(dim, 1)
+                if f > 1:
+                    out.append((i, kind, f, lm.residual(kind, dim)))
+        return out
+
     def validate(self, nest: LoopNest, arch: Architecture, file: str | None = None) -> None:
         """Factors multiply to the bounds, spatial factors fit each fan-out, names are known."""
         if len(self.levels) != len(arch.levels):
@@ -71,6 +98,14 @@ class Mapping:
                         raise StationaryError(f"factor {d}={f!r} must be a positive integer", file=file,
                                               field=f"{lv.name}.{kind}.factors")
                     product[d] *= f
+            for kind, factors, residuals in (("temporal", lm.temporal, lm.temporal_residual),
+                                             ("spatial", lm.spatial, lm.spatial_residual)):
+                for d, r in residuals.items():
+                    f = factors.get(d, 1)
+                    if d not in product or not isinstance(r, int) or isinstance(r, bool) or not 1 <= r < f:
+                        raise StationaryError(
+                            f"residual {d}={f},{r!r}: a remainder is a positive integer below its factor {f}",
+                            file=file, field=f"{lv.name}.{kind}.factors")
             for d in (*lm.permutation, *lm.spatial_permutation):
                 if d not in product:
                     raise StationaryError(f"unknown dimension {d!r} in permutation", file=file,
@@ -88,7 +123,10 @@ class Mapping:
             if lv.virtual and lm.keep:
                 raise StationaryError("a virtual spatial level cannot keep data", file=file, field=f"{lv.name}.keep")
         for d, bound in nest.bounds.items():
-            if product[d] != bound:
+            loops = self.dim_loops(d)
+            if any(r < f for _, _, f, r in loops):
+                self._check_residuals(d, bound, loops, arch, file)
+            elif product[d] != bound:
                 held = [f"{lv.name} {kind} {f}" for lm, lv in zip(self.levels, arch.levels)
                         for kind, f in (("temporal", lm.temporal.get(d, 1)), ("spatial", lm.spatial.get(d, 1)))
                         if f > 1]
@@ -96,6 +134,24 @@ class Mapping:
                     f"factors of {d} multiply to {product[d]} ({' x '.join(held) or 'no factor above 1'}) but the "
                     f"bound is {bound}: every factor must divide the dimension exactly (no remainder)", file=file,
                     field=f"factors.{d}")
+
+    def _check_residuals(self, d: str, bound: int, loops: list[tuple[int, str, int, int]], arch: Architecture,
+                         file: str | None) -> None:
+        """A dimension with remainders: none on its outermost loop (that loop always runs its residual, so the
+        factor would be meaningless), and the loops cover exactly the bound (see `covered`)."""
+        lvl, kind, f, r = loops[0]
+        if r < f:
+            raise StationaryError(
+                f"a remainder on the outermost loop of {d} ({arch.levels[lvl].name} {kind} {d}={f},{r}) always "
+                f"applies (no enclosing loop of {d} has a last iteration to wait for): write {d}={r}", file=file,
+                field=f"{arch.levels[lvl].name}.{kind}.factors")
+        got = covered([(f, r) for _, _, f, r in loops])
+        if got != bound:
+            held = " x ".join(f"{arch.levels[i].name} {k} {f}" + (f",{r}" if r < f else "") for i, k, f, r in loops)
+            raise StationaryError(
+                f"factors of {d} ({held}) cover {got} iterations but the bound is {bound}: with remainders the "
+                f"loops cover 1 + sum of (residual - 1) x (product of the factors inside it)", file=file,
+                field=f"factors.{d}")
 
     def keep_table(self, nest: LoopNest, arch: Architecture, file: str | None = None) -> tuple[tuple[bool, ...], ...]:
         """Which tensors each level keeps (levels outermost first), the architecture's rules applied.
@@ -138,6 +194,16 @@ class Mapping:
         x = math.prod(f for d, f in lm.spatial.items() if axis[d] == "X")
         y = math.prod(f for d, f in lm.spatial.items() if axis[d] == "Y")
         return x, y
+
+
+def covered(loops: list[tuple[int, int]]) -> int:
+    """Iterations a dimension's loops (factor, residual), outermost first, run: 1 + sum (r_i - 1) x prod_{j>i} f_j.
+    The points visited are exactly 0..covered-1 (mixed-radix numbers up to the all-residual point)."""
+    total, inner = 1, 1
+    for f, r in reversed(loops):
+        total += (r - 1) * inner
+        inner *= f
+    return total
 
 
 def full_order(permutation: tuple[str, ...], dims: tuple[str, ...]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +55,16 @@ def mapping_from_dict(data: Any, nest: LoopNest, arch: Architecture, file: str =
         given.add((level, kind))
         slot = per_level[level]
         if kind in ("temporal", "spatial"):
-            factors = _factors(d.get("factors", ""), nest, file, f"{where}.factors")
+            factors, residuals = _factors(d.get("factors", ""), nest, file, f"{where}.factors")
             perm = _perm(d.get("permutation"), nest, file, f"{where}.permutation")
             if kind == "temporal":
-                slot.update(temporal=factors, permutation=perm)
+                slot.update(temporal=factors, permutation=perm, temporal_residual=residuals)
             else:
                 split = d.get("split")
                 if split is not None and (isinstance(split, bool) or not isinstance(split, int)
                                           or not 0 <= split <= 64):
                     raise StationaryError("split must be an integer from 0 to 64", file=file, field=f"{where}.split")
-                slot.update(spatial=factors, spatial_permutation=perm, split=split)
+                slot.update(spatial=factors, spatial_permutation=perm, split=split, spatial_residual=residuals)
         else:
             keep, bypass = (_names(d.get(k), file, f"{where}.{k}") for k in ("keep", "bypass"))
             if keep & bypass:
@@ -95,8 +96,30 @@ def _names(value: Any, file: str, field: str) -> frozenset[str]:
     return frozenset(value)
 
 
-def _factors(text: Any, nest: LoopNest, file: str, field: str) -> dict[str, int]:
-    """'R=3 P=16', 'C1 M8', 'N=1,C=1' or a list -> {dim: factor}; 'D=0' means the whole bound; 1s dropped."""
+_RESIDUAL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\d+)\s*,\s*(\d+)(?![\d=<>])")
+
+
+def _factors(text: Any, nest: LoopNest, file: str, field: str) -> tuple[dict[str, int], dict[str, int]]:
+    """'R=3 P=16', 'C1 M8', 'N=1,C=1' or a list -> ({dim: factor}, {dim: residual}); 'D=0' means the whole
+    bound; 1s dropped. Timeloop 3's `P=2,1` is factor 2 with residual 1 (a comma followed by a number, where
+    'N=1,C=1' separates two factors); a residual equal to its factor is no residual."""
+    residuals: dict[str, int] = {}
+
+    def strip(m: re.Match[str]) -> str:
+        d, n, r = m.group(1), int(m.group(2)), int(m.group(3))
+        if d in residuals:
+            raise StationaryError(f"factor of {d} given twice", file=file, field=field)
+        if not 1 <= r <= n:
+            raise StationaryError(f"residual {d}={n},{r}: a remainder is from 1 to its factor {n}", file=file,
+                                  field=field)
+        if r < n:
+            residuals[d] = r
+        return f"{d}={n}"
+
+    if isinstance(text, str):
+        text = _RESIDUAL.sub(strip, text)
+    elif isinstance(text, list):
+        text = [_RESIDUAL.sub(strip, x) if isinstance(x, str) else x for x in text]
     fixed, lo, hi = parse_factors(text if text != "" else None, file, field)
     if lo or hi:
         raise StationaryError("a mapping gives exact factors (D=n), not bounds", file=file, field=field)
@@ -105,10 +128,12 @@ def _factors(text: Any, nest: LoopNest, file: str, field: str) -> dict[str, int]
         if d not in nest.bounds:
             raise StationaryError(f"unknown dimension {d!r}{nearest(d, nest.dims)}; dimensions: {list(nest.dims)}",
                                   file=file, field=field)
+        if d in residuals and v == 0:
+            raise StationaryError(f"{d}=0 (the whole bound) cannot carry a residual", file=file, field=field)
         v = nest.bounds[d] if v == 0 else v
         if v > 1:
             out[d] = v
-    return out
+    return out, residuals
 
 
 def _perm(text: Any, nest: LoopNest, file: str, field: str) -> tuple[str, ...]:
@@ -129,16 +154,17 @@ def mapping_to_dict(mapping: Mapping, nest: LoopNest, arch: Architecture) -> dic
     out: list[dict[str, Any]] = []
     kept = mapping.keep_table(nest, arch)  # what the model counts: the arch's keep/bypass rules applied
     for lm, lv, row in zip(mapping.levels, arch.levels, kept):
-        def fac(f: dict[str, int]) -> str:
-            return " ".join(f"{d}={f.get(d, 1)}" for d in nest.dims)
+        def fac(f: dict[str, int], res: dict[str, int]) -> str:
+            return " ".join(f"{d}={f.get(d, 1)}" + (f",{res[d]}" if d in res else "") for d in nest.dims)
 
         def perm(order: list[str]) -> str:
             return ("" if all(len(d) == 1 for d in order) else " ").join(order)
 
-        out.append({"target": lv.name, "type": "temporal", "factors": fac(lm.temporal),
+        out.append({"target": lv.name, "type": "temporal", "factors": fac(lm.temporal, lm.temporal_residual),
                     "permutation": perm(lm.temporal_order(nest.dims))})
         if lm.spatial:
-            entry: dict[str, Any] = {"target": lv.name, "type": "spatial", "factors": fac(lm.spatial),
+            entry: dict[str, Any] = {"target": lv.name, "type": "spatial",
+                                     "factors": fac(lm.spatial, lm.spatial_residual),
                                      "permutation": perm(lm.spatial_order(nest.dims))}
             if lm.split is not None:
                 entry["split"] = lm.split

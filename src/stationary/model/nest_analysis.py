@@ -3,18 +3,23 @@ each tensor needs and the new data (delta) each invocation brings; spatial loops
 multicasts. This is an exact re-implementation of NestAnalysis (loop-analysis/nest-analysis.cpp) in the
 legacy, non-ISL path, including its extrapolation: a temporal loop runs iterations 0 and 1 and scales
 iteration 1 by n-1; a spatial loop simulates its first 3 instances and translates the rest.
+With imperfect factors (a loop's residual trip count, used when every enclosing loop of its dimension is at its
+final iteration) it follows Timeloop 3: a loop's trip count and tile (the residual mold) depend on the indices of
+the loops outside it; a temporal loop runs iterations 0, 1 (scaled), n-2 and n-1; every spatial instance is
+simulated (Timeloop 3 extrapolates from the first one and so misses a remainder under a spatial loop).
 See docs/counting-rules.md for the rules with worked examples.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from stationary.model.aahr import Box, DeltaState, box_size, translation
 from stationary.model.loops import LoopList
 from stationary.workload.loopnest import LoopNest
 
-Access = dict[tuple[int, int], float]  # (multicast factor, scatter) -> words read from the parent
+Access = dict[tuple[int, int], float | Fraction]  # (multicast factor, scatter) -> words read from the parent
 
 
 @dataclass
@@ -44,6 +49,7 @@ class NestResult:
     tiles: list[list[LoopTile]]  # tiles[tensor][k]: temporal and master-spatial loops, innermost first
     computes_per_instance: int
     utilized_macs: int
+    all_computes: int = 0  # MACs over every simulated instance (all instances when imperfect)
 
 
 class NestAnalysis:
@@ -97,14 +103,38 @@ class NestAnalysis:
             self.vstride.append(list(cur))
             cur[lp.dim] *= lp.end
             self.mold_high.append([c - 1 for c in cur])
+        self.imperfect = any(lp.residual_end != lp.end for lp in self.loops)
+        cur_res = [1] * len(dims)
+        self.mold_high_residual: list[list[int]] = []
+        cur = [1] * len(dims)
+        for lp in self.loops:  # InitPerLevelDimScales, residual molds: every loop inside at its residual
+            cur_res[lp.dim] += cur[lp.dim] * (lp.residual_end - 1)
+            cur[lp.dim] *= lp.end
+            self.mold_high_residual.append([c - 1 for c in cur_res])
+        self.index = [0] * self.n
         self.transform = [0] * len(dims)
         self.live: list[dict[tuple[int, ...], _ElementState]] = [{} for _ in range(self.n)]
         self.stamp: list[int] = []
         self.epochs = 1
         self.spatial_id = 0
         self.computes = 0
+        self.all_computes = 0  # over every simulated instance (all of them when imperfect)
 
     # ----- helpers --------------------------------------------------------------------------------------
+    def _last_global(self, L: int, dim: int) -> bool:
+        """IsLastGlobalIteration_: every loop at L or outside it on `dim` is at its final iteration."""
+        for k in range(L, self.n):
+            lp = self.loops[k]
+            if lp.dim == dim and self.index[k] + 1 < lp.residual_end:
+                return False
+        return True
+
+    def _trips(self, L: int) -> int:
+        lp = self.loops[L]
+        if lp.residual_end != lp.end and self._last_global(L + 1, lp.dim):
+            return lp.residual_end
+        return lp.end
+
     def _state(self, L: int, key: tuple[int, ...]) -> _ElementState:
         st = self.live[L].get(key)
         if st is None:
@@ -137,7 +167,7 @@ class NestAnalysis:
         innermost = self.loops[0]
         # every spatial loop counts, including inner ones of a group at the MAC fan-out (their fanout is 0)
         utilized = self.spatial_elems[0] * (innermost.end if innermost.spatial else 1)
-        return NestResult(self._collect(), self.computes, utilized)
+        return NestResult(self._collect(), self.computes, utilized, self.all_computes)
 
     def _deltas(self, L: int) -> list[Box]:
         """ComputeDeltas: the new data loop L's tile needs on this invocation, per tensor."""
@@ -148,7 +178,11 @@ class NestAnalysis:
             self._spatial(L)
         else:
             self._temporal(L, st)
-        high = [t + m for t, m in zip(self.transform, self.mold_high[L])]
+        if self.imperfect:
+            high = [t + (r if self._last_global(L + 1, d) else m) for d, (t, m, r) in
+                    enumerate(zip(self.transform, self.mold_high[L], self.mold_high_residual[L]))]
+        else:
+            high = [t + m for t, m in zip(self.transform, self.mold_high[L])]
         boxes = self._project(list(self.transform), high)
         if self.boundary[L] or self.master[L]:
             for t in range(self.nt):
@@ -160,8 +194,12 @@ class NestAnalysis:
 
     def _temporal(self, L: int, st: _ElementState) -> None:
         lp = self.loops[L]
+        if self.imperfect:
+            self._temporal_imperfect(L, st)
+            return
         if L == 0:
             body = lp.end * self.epochs
+            self.all_computes += body
             if self.spatial_id == 0:
                 self.computes += body
             for t in range(self.nt):
@@ -177,6 +215,49 @@ class NestAnalysis:
             sizes.append(([box_size(x) for x in self._deltas(L - 1)], rest))
             self.epochs = outer_epochs
         self.transform[d] = saved
+        if self.boundary[L - 1]:
+            for t in range(self.nt):
+                words = sum(s[t] * k for s, k in sizes)
+                st.access[t][(1, 1)] = st.access[t].get((1, 1), 0) + words * self.epochs
+
+    def _temporal_imperfect(self, L: int, st: _ElementState) -> None:
+        """Timeloop 3's temporal step with residuals: iterations 0, 1..n-3 (one run scaled), n-2, n-1."""
+        trips = self._trips(L)
+        if L == 0:
+            body = trips * self.epochs
+            self.all_computes += body
+            if self.spatial_id == 0:
+                self.computes += body
+            for t in range(self.nt):
+                st.access[t][(1, 1)] = st.access[t].get((1, 1), 0) + body
+            return
+        d = self.loops[L].dim
+        step, saved = self.vstride[L][d], self.transform[d]
+        sizes: list[tuple[list[int], int]] = []
+
+        def run(scale: int) -> list[int]:
+            outer = self.epochs
+            self.epochs *= scale
+            got = [box_size(x) for x in self._deltas(L - 1)]
+            self.epochs = outer
+            self.transform[d] += step * scale
+            self.index[L] += scale
+            return got
+
+        self.index[L] = 0
+        sizes.append((run(1), 1))
+        if trips >= 4:
+            sizes.append((run(trips - 3), trips - 3))
+        if trips >= 3:
+            got = run(1)
+            if trips >= 4:  # its delta is measured from iteration 1: iteration 1's delta stands for it
+                sizes[-1] = (sizes[-1][0], sizes[-1][1] + 1)
+            else:
+                sizes.append((got, 1))
+        if trips >= 2:
+            sizes.append((run(1), 1))
+        self.transform[d] = saved
+        self.index[L] = 0
         if self.boundary[L - 1]:
             for t in range(self.nt):
                 words = sum(s[t] * k for s, k in sizes)
@@ -206,30 +287,36 @@ class NestAnalysis:
         """FillSpatialDeltas: one delta per child instance (only 3 simulated per loop, the rest translated)."""
         lp = self.loops[L]
         base *= lp.end
+        trips = self._trips(L)
         if L == 0:
             if base == 0 and self.spatial_id == 0:
                 self.computes += self.epochs
-            for i in range(lp.end):
+            self.all_computes += self.epochs * trips
+            for i in range(trips):
+                self.index[0] = i
                 pt = list(self.transform)
                 pt[lp.dim] += i * self.vstride[0][lp.dim]
                 deltas[base + i] = self._project(pt, pt)
+            self.index[0] = 0
             return
         d, step, saved, sid = lp.dim, self.vstride[L][lp.dim], self.transform[lp.dim], self.spatial_id
         if self.loops[L - 1].spatial:
-            for i in range(lp.end):
+            for i in range(trips):
+                self.index[L] = i
                 self._fill(L - 1, deltas, base + i)
                 self.transform[d] += step
         else:
-            run = min(3, lp.end)
+            run = trips if self.imperfect else min(3, lp.end)
             second = last = -1
             for i in range(run):
                 idx = base + i
                 self.spatial_id = sid + idx
                 self.stamp[-1] = idx
+                self.index[L] = i
                 deltas[idx] = self._deltas(L - 1)
                 self.transform[d] += step
                 second, last = last, idx
-            if run < lp.end:
+            if run < lp.end and not self.imperfect:
                 moves = []
                 for t in range(self.nt):
                     a, b = deltas[second][t], deltas[last][t]
@@ -244,6 +331,7 @@ class NestAnalysis:
                     deltas[base + i] = row
                     prev = base + i
         self.transform[d] = saved
+        self.index[L] = 0
         self.spatial_id = sid
 
     def _multicast(self, L: int, deltas: dict[int, list[Box]], unaccounted: list[set[int]]) -> list[Access]:
@@ -330,9 +418,10 @@ class NestAnalysis:
                 for s in states:
                     for key, val in s.access[t].items():
                         acc[key] = acc.get(key, 0) + val
-                tiles[t].append(LoopTile(
-                    size=sum(s.max_size[t] for s in states) // k,
-                    access={key: val / k for key, val in acc.items()},
+                tiles[t].append(LoopTile(  # imperfect: exact averages, and the largest tile of any instance
+                    size=(max(s.max_size[t] for s in states) if self.imperfect
+                          else sum(s.max_size[t] for s in states) // k),
+                    access={key: (Fraction(val) / k if self.imperfect else val / k) for key, val in acc.items()},
                     link=sum(s.link[t] for s in states) // k,
                     replication=self.spatial_elems[L], fanout=self.fanout[L],
                     boundary=self.boundary[L], master=self.master[L]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from stationary.model.nest_analysis import Access, LoopTile
 
@@ -18,31 +19,33 @@ class LevelCounts:
 
     size: int = 0  # utilized capacity: the tile held by one instance
     access: Access | None = None
-    content: float = 0.0  # words this level delivers to its children
-    link: float = 0.0
+    content: float | Fraction = 0  # words this level delivers to its children
+    link: float = 0
     replication: int = 0  # utilized instances
     fanout: int = 0
     pfd: int = 0
     partition: int = 0  # words of this tensor passing through one instance over the run
-    share: float = 0.0  # parent_access_share: what the parent sends this instance
-    peer_access: float = 0.0
-    peer_fill: float = 0.0
-    reads: int = 0
-    fills: int = 0
-    updates: int = 0
-    temporal_reductions: int = 0
+    share: float | Fraction = 0  # parent_access_share: what the parent sends this instance
+    peer_access: float = 0
+    peer_fill: float = 0
+    reads: int | Fraction = 0  # a Fraction: an exact mean over unequal instances
+    fills: int | Fraction = 0  # a Fraction: an exact mean over unequal instances
+    updates: int | Fraction = 0  # a Fraction: an exact mean over unequal instances
+    temporal_reductions: int | Fraction = 0  # a Fraction: an exact mean over unequal instances
 
 
-def _total(acc: Access) -> float:
-    return sum(acc.values())
+def _total(acc: Access) -> float | Fraction:
+    return sum(acc.values(), 0)
 
 
-def _weighted(acc: Access) -> float:
-    return sum(v * k[0] for k, v in acc.items())
+def _weighted(acc: Access) -> float | Fraction:
+    return sum((v * k[0] for k, v in acc.items()), 0)
 
 
-def collapse(tiles: list[LoopTile], n_levels: int, keep: list[bool], read_write: bool) -> list[LevelCounts]:
-    """One tensor's loop tiles -> one LevelCounts per storage level (index 0 = innermost level)."""
+def collapse(tiles: list[LoopTile], n_levels: int, keep: list[bool], read_write: bool,
+             partitions: list[int | Fraction] | None = None) -> list[LevelCounts]:
+    """One tensor's loop tiles -> one LevelCounts per storage level (index 0 = innermost level).
+    `partitions` (per level, the mean over its instances) replaces Timeloop's ratio rule: imperfect factors."""
     sol: list[LevelCounts] = []
     i = 0
     while i < len(tiles):
@@ -63,6 +66,9 @@ def collapse(tiles: list[LoopTile], n_levels: int, keep: list[bool], read_write:
         if sol[c].pfd:
             part = part * sol[c].size // sol[c].pfd
         sol[c].partition = part
+    if partitions is not None:
+        for c in range(n_levels):
+            sol[c].partition = partitions[c]  # type: ignore[assignment]
     # ComputeParentAccessShare (before masking: a bypassed parent still defines the child's fills)
     for c in range(n_levels):
         if sol[c].size == 0:
@@ -117,8 +123,11 @@ def collapse(tiles: list[LoopTile], n_levels: int, keep: list[bool], read_write:
     return sol
 
 
-def _round(x: float) -> int:
-    """std::round: halves away from zero (Python's round() would round halves to even)."""
+def _round(x: float | Fraction) -> int | Fraction:
+    """std::round: halves away from zero (Python's round() would round halves to even). An exact average
+    (a Fraction: imperfect factors, where instances differ) stays exact."""
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else x
     return math.floor(x + 0.5)
 
 
