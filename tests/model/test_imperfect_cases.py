@@ -5,6 +5,8 @@ the model, naming the dimension and levels."""
 from __future__ import annotations
 
 import json
+import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -83,12 +85,14 @@ def test_residuals_that_do_not_cover_the_bound_are_refused() -> None:
 
 def test_unequal_instances_are_refused_not_rounded() -> None:
     """imp3: K = 5 = spatial 3 x RegisterFile (2,1): the last PE column does half the work, so per-instance
-    means are not integers (RegisterFile Outputs reads 7840 over 12 instances). Timeloop 3.0.3 reports 10,584
-    MACs (it extrapolates the first PE column and counts K = 5 as 6); the true count is 8,820. Per-instance
-    costing cannot express unequal instances exactly, so the model refuses rather than round."""
+    means are not even integers (RegisterFile Outputs reads 7840 over 12 instances; see the next test).
+    Timeloop 3.0.3 reports 10,584 MACs (it extrapolates the first PE column and counts K = 5 as 6); the true
+    count is 8,820. Per-instance costing cannot express unequal instances exactly, so the model refuses (it
+    loads, and the checker accepts it) rather than round, naming the level and dimension."""
     nest, arch, mapping = _load("imp3_P7K5_mesh")
-    assert nest.macs == 8820
-    with pytest.raises(StationaryError, match="Outputs reads differ across its 12 instances"):
+    assert nest.macs == 8820 and violations(mapping, arch, nest) == []
+    with pytest.raises(StationaryError, match=r"RegisterFile temporal K=2,1 under the spatial loop "
+                                              r"inter_PE_spatial K=3 of K"):
         evaluate(nest, arch, mapping)
 
 
@@ -104,3 +108,20 @@ def test_factors_not_covering_a_dimension_are_refused(case: str, message: str) -
     arch = load_timeloop_arch(d / "arch.yaml", EnergyTable.load(d / "ert.yaml"))
     with pytest.raises(StationaryError, match=message.replace("(", r"\(").replace(")", r"\)")):
         evaluate(nest, arch, load_timeloop_mapping(d / "mapping.yaml", nest, arch))
+
+
+def test_imp3_against_the_enumeration_and_timeloop() -> None:
+    """imp3 by brute force: 8,820 MACs where Timeloop 3.0.3 prints 10,584 (K = 5 counted as 6 under the
+    spatial loop); 882 steps (= Timeloop's 1,008 x 7/8 padding on P: 4 x 2 vs 7); RegisterFile Outputs: 8,820
+    updates and 7,840 reads over 12 instances (Timeloop: 882 and 784 each, i.e. 10,584 and 9,408)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from oracle import oracle_counts
+
+    nest, arch, mapping = _load("imp3_P7K5_mesh")
+    o = oracle_counts(nest, arch, mapping)
+    rf = arch.level_index("RegisterFile")
+    out = [t.name for t in nest.tensors].index("Outputs")
+    assert int(o.macs[0]) == 8820 and int(o.compute_cycles[0]) == 882
+    assert int(o.instances[0, rf]) == 12
+    assert o.updates[0, rf, out] * 12 == 8820 and o.reads[0, rf, out] * 12 == 7840
+    assert o.reads[0, rf, out] == Fraction(7840, 12)  # unequal instances: why the model refuses (above)

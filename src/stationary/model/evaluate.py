@@ -46,7 +46,8 @@ def exact_counts(nest: LoopNest, arch: Architecture, mapping: Mapping) -> Counts
     n_tensors = len(nest.tensors)
     means: list[list[int | Fraction]] | None = None
     largest = None
-    if mapping.has_residuals():  # instances see different data: each one's partition, exactly
+    if mapping.has_residuals():  # the last tiles are partial: each instance's partition, exactly
+        refuse_unequal_instances(nest, arch, mapping)
         means, largest = partitions(nest, ll, n_levels)
     per_tensor = [collapse(analysis.tiles[t], n_levels, [ll.keep[s][t] for s in range(n_levels)],
                            tensor.read_write, None if means is None else [means[s][t] for s in range(n_levels)])
@@ -107,3 +108,23 @@ def partitions(nest: LoopNest, ll: LoopList, n_levels: int) -> tuple[list[list[i
         means.append(row_mean)
         largest.append(row_max)
     return means, largest
+
+
+def refuse_unequal_instances(nest: LoopNest, arch: Architecture, mapping: Mapping) -> None:
+    """The model costs per instance x instances, so every instance must do the same work: a remainder may sit
+    only on a temporal loop with no spatial loop of its dimension outside it. A remainder on a spatial loop
+    (some instances idle in the last iteration) or under one (the last instances do less, Timeloop 3.0.3's
+    imp3 case) is refused, naming the level and dimension."""
+    for d in nest.dims:
+        spatial_outside = None
+        for i, kind, f, r in mapping.dim_loops(d):
+            name = arch.levels[i].name
+            if r < f and (kind == "spatial" or spatial_outside is not None):
+                where = (f"on the spatial loop {name} {d}={f},{r}" if kind == "spatial" else
+                         f"on {name} temporal {d}={f},{r} under the spatial loop {spatial_outside} of {d}")
+                raise StationaryError(
+                    f"a remainder {where} leaves the instances of a level unequal, which per-instance costing "
+                    f"cannot count exactly; put remainders on temporal loops with no spatial loop of {d} "
+                    f"outside them", field=f"{name}.{kind}.factors")
+            if kind == "spatial":
+                spatial_outside = f"{name} {d}={f}"

@@ -187,7 +187,10 @@ class NestAnalysis:
         if self.boundary[L] or self.master[L]:
             for t in range(self.nt):
                 st.max_size[t] = max(st.max_size[t], box_size(boxes[t]))
-        delta = [st.deltas[t].advance(boxes[t]) for t in range(self.nt)]
+        if self.imperfect:  # a residual can make a loop run once: a tile that stays put needs no new data
+            delta = [_advance_or_stay(st.deltas[t], boxes[t]) for t in range(self.nt)]
+        else:
+            delta = [st.deltas[t].advance(boxes[t]) for t in range(self.nt)]
         if self.boundary[L]:
             self.stamp.pop()
         return delta
@@ -426,3 +429,12 @@ class NestAnalysis:
                     replication=self.spatial_elems[L], fanout=self.fanout[L],
                     boundary=self.boundary[L], master=self.master[L]))
         return tiles
+
+
+def _advance_or_stay(state: DeltaState, cur: Box) -> Box:
+    """The reuse rule (DeltaState.advance), except that a tile which has not moved brings nothing and leaves the
+    remembered step alone: with a remainder of 1 a loop runs once, so a tile can stay put after moving (Timeloop
+    3.0.3 agrees on its cases; the stride-change reset would refetch it)."""
+    if state.last is not None and state.last == cur and state.stride is not None and any(state.stride):
+        return None  # a zero step after a non-zero one: only a loop cut to one iteration by its remainder
+    return state.advance(cur)
