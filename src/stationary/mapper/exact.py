@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from stationary.errors import StationaryError
 from stationary.mapper.bounds.tiles import TileTraffic
 from stationary.mapper.space import MAX_ORDERS, MapSpace, _classes
 from stationary.model.fast import FastModel, FastResult, MappingArrays
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from stationary.mapper.search import _Pool
 
 CROSS_ROWS = 1 << 15  # partial assignments expanded (and capacity-checked) per NumPy block
-GROUP_ROWS = 1 << 12  # full factorizations turned into groups and bounded per block
+GROUP_ROWS = 1 << 13  # groups (factors, axes, keeps) bounded per fast-model call
 SLACK = 1e-9  # a node is cut only when its bound exceeds the incumbent by this relative margin (rounding)
 
 
@@ -34,6 +35,14 @@ class Budget:
 
     seconds: float | None = None
     evaluations: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.seconds is not None and not self.seconds > 0:
+            raise StationaryError(f"the time budget must be a positive number of seconds, got {self.seconds}",
+                                  field="--budget-s")
+        if self.evaluations is not None and not self.evaluations >= 1:
+            raise StationaryError(f"the evaluation budget must be a positive integer, got {self.evaluations}",
+                                  field="--budget-evals")
 
 
 @dataclass
@@ -138,9 +147,10 @@ class BranchAndBound:
         complete = True
         try:
             if self.root_bound * (1 - SLACK) < self.incumbent() or self.pool.pareto:
+                per = max(1, GROUP_ROWS >> len(self.space.free_keeps))  # factorizations per block of groups
                 for full in self._factorizations(np.zeros((1, 0), np.int64)):
-                    for lo in range(0, len(full), GROUP_ROWS):
-                        self._groups(full[lo:lo + GROUP_ROWS])
+                    for lo in range(0, len(full), per):
+                        self._groups(full[lo:lo + per])
                 self._flush()
         except _Stop:
             complete = False
@@ -240,8 +250,12 @@ class BranchAndBound:
             ok = sp.legal(groups)
             self.pruned += int((~ok).sum())
             groups = groups.take(np.nonzero(ok)[0])
-        if not groups.size:
-            return
+        for lo in range(0, groups.size, GROUP_ROWS):
+            self._check_budget()
+            self._bounded(groups.take(np.arange(lo, min(groups.size, lo + GROUP_ROWS))))
+
+    def _bounded(self, groups: MappingArrays) -> None:
+        """Bound a block of groups; expand, best first, each one that can still win."""
         energy_lb, cycles_lb, valid = self._bound(groups)
         self.pruned += int((~valid).sum())
         bound = objective_value(energy_lb, cycles_lb, self.objective)
