@@ -14,7 +14,7 @@ from stationary.errors import StationaryError
 from stationary.mapper.bounds.certificate import certify
 from stationary.mapper.bounds.layer import layer_bound
 from stationary.mapper.exact import BranchAndBound, Budget
-from stationary.mapper.search import SearchOptions, _Pool, score, search
+from stationary.mapper.search import SearchOptions, _Pool, search
 from stationary.mapper.space import MapSpace
 from stationary.mapping.constraints import Constraint
 from stationary.model.fast import FastModel
@@ -24,8 +24,8 @@ from tests.mapper.test_search import tiny_arch
 
 CASES = [  # (layer, RF words): plain layers, a window (fast model inexact there: the B&B still equals it), N > 1
     (Layer("a", LayerKind.CONV, M=2, C=2, P=4), 6),
-    (Layer("b", LayerKind.CONV, N=2, M=4, C=2, P=2), 16),
-    (Layer("w", LayerKind.CONV, M=2, C=2, P=3, R=2, H=4), 8),
+    (Layer("b", LayerKind.CONV, N=2, M=2, C=1, P=2), 8),
+    (Layer("w", LayerKind.CONV, M=2, C=1, P=3, R=2, H=4), 8),
 ]
 
 
@@ -100,8 +100,8 @@ def test_exact_search_certifies_and_is_deterministic() -> None:
 
 @pytest.mark.parametrize("objective", ["energy", "cycles", "edp"])
 def test_budget_gives_bounded_with_a_gap_at_least_the_true_gap(objective: str) -> None:
-    layer = Layer("g", LayerKind.CONV, N=2, M=4, C=4, P=4)
-    nest, arch = layer.loop_nest(), tiny_arch(rf_words=16)
+    layer = Layer("g", LayerKind.CONV, M=2, C=2, P=2)
+    nest, arch = layer.loop_nest(), tiny_arch(rf_words=8)
     found = search(nest, arch, options=SearchOptions(strategy="exact", objective=objective, budget=64, batch=32,
                                                      budget_evals=40, seed_dataflows=False, seed_keeps=False))
     assert not found.complete
