@@ -138,8 +138,8 @@ class BranchAndBound:
             if energy_lb is None or not len(front):
                 return np.zeros(len(bound), bool)
             e = energy_lb[:, None] * (1 - SLACK)
-            return ((front[None, :, 0] <= e) & (front[None, :, 1] <= cycles_lb[:, None])).any(axis=1)
-        return bound * (1 - SLACK) > self.incumbent()
+            return np.asarray(((front[None, :, 0] <= e) & (front[None, :, 1] <= cycles_lb[:, None])).any(axis=1))
+        return np.asarray(bound * (1 - SLACK) > self.incumbent())
 
     # ----- the search ---------------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -202,7 +202,9 @@ class BranchAndBound:
         for i in range(L):
             if not np.isfinite(self.capacity[i]) or not self.must[i].any():
                 continue
-            words = sum(self.traffic.footprint(t, ext[:, i, :]) for t in np.nonzero(self.must[i])[0])
+            words = np.zeros(n, np.int64)
+            for t in np.nonzero(self.must[i])[0]:
+                words = words + self.traffic.footprint(int(t), ext[:, i, :])
             ok &= words <= self.capacity[i]
         if self.space.min_macs > 1:
             ok &= used >= self.space.min_macs
@@ -309,9 +311,9 @@ class BranchAndBound:
         for lo in range(0, total, self.batch):
             idx = np.arange(lo, min(total, lo + self.batch), dtype=np.int64)
             perm = np.empty((len(idx), sp.n_levels, sp.n_dims), np.int64)
-            for i, r in enumerate(radices):
-                perm[:, i] = per_level[i][idx % r]
-                idx = idx // r
+            for i, radix in enumerate(radices):
+                perm[:, i] = per_level[i][idx % radix]
+                idx = idx // radix
             m = len(perm)
             z = np.zeros(m, np.int64)
             self.pending.append(MappingArrays(group.temporal[z], group.spatial[z], group.spatial_x[z], perm,
