@@ -42,12 +42,12 @@ BudgetSecondsOption = Annotated[float | None, typer.Option(
     "--budget-s", help="exact search: wall seconds per distinct layer shape before it stops with a proven gap")]
 BudgetEvalsOption = Annotated[int | None, typer.Option(
     "--budget-evals", help="exact search: fast-model evaluations per distinct layer shape (deterministic; "
-                           "default 250,000)")]
+                           "default 50,000)")]
 
 
 def exact_options(strategy: str, budget_s: float | None, budget_evals: int | None) -> dict[str, Any]:
     """SearchOptions fields for the strategy and the exact search's budget (validated)."""
-    evals = 250_000 if budget_evals is None and budget_s is None else budget_evals
+    evals = 50_000 if budget_evals is None and budget_s is None else budget_evals
     Budget(budget_s, evals)
     return {"strategy": strategy, "budget_s": budget_s, "budget_evals": evals}
 

@@ -62,7 +62,7 @@ class SearchOptions:
     exhaustive_limit: int = 100_000  # enumerate every mapping when the space is at most this big
     strategy: str = "auto"  # auto (exhaustive if small, else heuristic) | exhaustive | heuristic | exact
     budget_s: float | None = None  # exact: wall seconds for the branch and bound (None: no limit)
-    budget_evals: int | None = 250_000  # exact: fast-model rows for the branch and bound (None: no limit)
+    budget_evals: int | None = 50_000  # exact: fast-model rows for the branch and bound (None: no limit)
     seed_exact: bool = True  # exact: seed the incumbent with the heuristic search (its `budget`)
     finalists: int = 1  # best fast-model mappings re-evaluated exactly (where fast and exact can differ)
     exact_check: bool = True  # False: report the fast model's numbers even where the exact model may differ
