@@ -25,6 +25,7 @@ from stationary.cli.common import (
     print_json,
 )
 from stationary.mapper.bounds.certificate import certify
+from stationary.mapper.exact import Budget
 from stationary.mapper.network import network_optimality, network_performance, network_totals, select_layers
 from stationary.mapper.search import SearchOptions, check_objective, search
 from stationary.mapping.constraints import load_constraints
@@ -33,6 +34,22 @@ from stationary.mapping.timeloop import mapping_to_dict
 from stationary.model.costing import check_update_energy
 from stationary.workload.problem import load_loop_nest
 from stationary.workload.zoo import get_model
+
+StrategyOption = Annotated[str, typer.Option(
+    help="exact (branch and bound, seeded by the heuristic: certifies what it finds), heuristic, exhaustive or "
+         "auto (exhaustive when small, else heuristic)")]
+BudgetSecondsOption = Annotated[float | None, typer.Option(
+    "--budget-s", help="exact search: wall seconds per distinct layer shape before it stops with a proven gap")]
+BudgetEvalsOption = Annotated[int | None, typer.Option(
+    "--budget-evals", help="exact search: fast-model evaluations per distinct layer shape (deterministic; "
+                           "default 50,000)")]
+
+
+def exact_options(strategy: str, budget_s: float | None, budget_evals: int | None) -> dict[str, Any]:
+    """SearchOptions fields for the strategy and the exact search's budget (validated)."""
+    evals = 50_000 if budget_evals is None and budget_s is None else budget_evals
+    Budget(budget_s, evals)
+    return {"strategy": strategy, "budget_s": budget_s, "budget_evals": evals}
 
 
 @app.command("map")
@@ -47,6 +64,10 @@ def map_cmd(
     budget: Annotated[int, typer.Option(help="fast-model evaluations for the heuristic search")] = 40_000,
     batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
     update_energy: UpdateEnergyOption = "update",
+    strategy: StrategyOption = "exact",
+    budget_s: BudgetSecondsOption = None,
+    budget_evals: BudgetEvalsOption = None,
+    pareto: Annotated[bool, typer.Option("--pareto", help="also find the energy-cycles Pareto front")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Find the best mapping of one layer: exact cost, the mapping (Timeloop v0.4 layout), search stats."""
@@ -58,11 +79,14 @@ def map_cmd(
         cs += load_constraints(constraints)
     check_update_energy(update_energy)
     found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget,
-                                                         update_energy=update_energy))
-    cert = certify(found, nest, architecture, cs)
+                                                         update_energy=update_energy, pareto=pareto,
+                                                         **exact_options(strategy, budget_s, budget_evals)))
+    cert = certify(found, nest, architecture, cs, objective=objective)
     out = found.result.to_json()
     out.update(mapping=mapping_to_dict(found.mapping, nest, architecture), evaluated=found.evaluated,
                seconds=found.seconds, strategy=found.strategy, optimality=cert.to_json())
+    if pareto:
+        out["pareto"] = [{"energy_pj": e, "cycles": cyc} for e, cyc, _ in found.pareto]
     if as_json:
         print_json(out)
         return
@@ -71,9 +95,16 @@ def map_cmd(
     print_result(found.result, nest, architecture, found.mapping)
     c = out_console()
     c.print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
-    c.print(f"optimality: {cert.label()} (energy lower bound {cert.lower_bound_pj:,.0f} pJ; "
+    c.print(f"optimality ({objective}): {cert.label()} (energy lower bound {cert.lower_bound_pj:,.0f} pJ; "
             + ("proven optimal over the map space" if cert.status == "optimal" else
-               f"found {found.result.energy_pj:,.0f} pJ") + ")")
+               f"found {found.result.energy_pj:,.0f} pJ") + f"; {cert.pruned:,} nodes cut)")
+    if pareto:
+        t = Table(title="energy-cycles Pareto front" + (" (proven)" if found.complete else " (found)"))
+        t.add_column("energy (pJ)", justify="right")
+        t.add_column("cycles", justify="right")
+        for e, cyc, _ in found.pareto:
+            t.add_row(f"{e:,.0f}", f"{cyc:,}")
+        c.print(t)
 
 
 @app.command()
@@ -89,6 +120,9 @@ def evaluate(
     layers_set: Annotated[str, typer.Option("--layers", help="conv, fc or all")] = "all",
     clock_mhz: Annotated[float | None, typer.Option(help="clock for seconds/fps/power (default: arch's)")] = None,
     update_energy: UpdateEnergyOption = "update",
+    strategy: StrategyOption = "exact",
+    budget_s: BudgetSecondsOption = None,
+    budget_evals: BudgetEvalsOption = None,
     as_json: JsonOption = False,
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
@@ -99,7 +133,8 @@ def evaluate(
     architecture = load_arch(arch)
     start = time.perf_counter()
     check_update_energy(update_energy)
-    options = SearchOptions(objective=objective, seed=seed, budget=budget, update_energy=update_energy)
+    options = SearchOptions(objective=objective, seed=seed, budget=budget, update_energy=update_energy,
+                            **exact_options(strategy, budget_s, budget_evals))
     plans = map_with_progress(net, architecture, dataflow, options, jobs, as_json)
     totals = network_totals(plans)
     totals.update(network_performance(plans, architecture, clock_mhz))
@@ -132,8 +167,8 @@ def evaluate(
               f"{totals['cycles']:,}", "", network_optimality(plans).label())
     c = out_console()
     c.print(t)
-    c.print("vs bound: 'optimal' when the search proved it, else at most this far above the energy lower bound "
-            "(docs/bounds.md)")
+    c.print(f"vs bound: 'optimal' when the search proved it, else at most this far above a proven lower bound on "
+            f"the {objective} (docs/bounds.md, docs/mapper.md)")
     c.print(f"* same shape as an earlier layer (searched once): {totals['distinct_shapes']} distinct shapes, "
             f"{totals['evaluated']:,} mappings scored in {totals['wall_seconds']:.1f} s")
     c.print(f"at {totals['clock_mhz']:g} MHz: {totals['seconds'] * 1e3:.3f} ms per batch, {totals['fps']:.4g} fps, "

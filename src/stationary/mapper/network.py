@@ -59,7 +59,8 @@ def _search_layer(args: tuple[Layer, Architecture, str, list[Constraint], Search
     constraints = dataflow_constraints(dataflow, nest, arch) + extra
     found = search(nest, arch, constraints, options)
     fields = {f.name: getattr(found, f.name) for f in dataclass_fields(SearchResult)}
-    cert = certify(found, nest, arch, constraints, _layer_bound(shape_key(layer), arch))
+    cert = certify(found, nest, arch, constraints, found.bound or _layer_bound(shape_key(layer), arch),
+                   options.objective)
     return CertifiedResult(**fields, optimality=cert)
 
 

@@ -1,5 +1,6 @@
-"""Search the map space for the best mapping: exhaustive where the space is small, otherwise random
-restarts plus local search (elitist hill climbing on batches of mutants), all scored by the fast model.
+"""Search the map space for the best mapping: exhaustive where the space is small, exact branch and bound
+(mapper/exact.py, seeded by the heuristic), or random restarts plus local search (elitist hill climbing on
+batches of mutants), all scored by the fast model.
 The final candidates are re-evaluated with the exact model, and the exact numbers are what is reported.
 """
 
@@ -13,6 +14,8 @@ import numpy as np
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
+from stationary.mapper.bounds.layer import LayerBound, layer_bound
+from stationary.mapper.exact import BranchAndBound, Budget
 from stationary.mapper.space import MapSpace
 from stationary.mapping.check import violations
 from stationary.mapping.constraints import Constraint
@@ -57,7 +60,10 @@ class SearchOptions:
     batch: int = 2048
     elites: int = 24
     exhaustive_limit: int = 100_000  # enumerate every mapping when the space is at most this big
-    strategy: str = "auto"  # auto | exhaustive | heuristic
+    strategy: str = "auto"  # auto (exhaustive if small, else heuristic) | exhaustive | heuristic | exact
+    budget_s: float | None = None  # exact: wall seconds for the branch and bound (None: no limit)
+    budget_evals: int | None = 50_000  # exact: fast-model rows for the branch and bound (None: no limit)
+    seed_exact: bool = True  # exact: seed the incumbent with the heuristic search (its `budget`)
     finalists: int = 1  # best fast-model mappings re-evaluated exactly (where fast and exact can differ)
     exact_check: bool = True  # False: report the fast model's numbers even where the exact model may differ
     pareto: bool = False
@@ -79,6 +85,11 @@ class SearchResult:
     strategy: str
     fast_energy_pj: float
     pareto: list[tuple[float, int, Mapping]] = field(default_factory=list)  # (energy_pj, cycles, mapping)
+    complete: bool = False  # exact: every mapping of the space was scored or provably cut
+    pruned: int = 0  # exact: nodes cut by capacity, utilization or bound
+    objective_bound: float = 0.0  # a proven lower bound on the objective over the map space
+    sampled: bool = False  # the space searched was a sample (too many factorizations or orders to list)
+    bound: LayerBound | None = None  # the layer's energy lower bound (computed by the exact search)
 
 
 def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | None = None,
@@ -94,10 +105,14 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     strategy = opts.strategy
     if strategy == "auto":
         strategy = "exhaustive" if size <= opts.exhaustive_limit else "heuristic"
-    if strategy not in ("exhaustive", "heuristic"):
-        raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic)")
+    if strategy not in ("exhaustive", "heuristic", "exact"):
+        raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic, exact)")
     pool = _Pool(objective, opts.elites, opts.pareto)
-    evaluated = _run(space, model, pool, opts, strategy, progress)
+    extra: dict = {"sampled": bool(space.sampled_dims)}
+    if strategy == "exact":
+        evaluated, extra = _exact(space, model, pool, opts, objective, progress)
+    else:
+        evaluated = _run(space, model, pool, opts, strategy, progress)
     if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
         raise StationaryError(explain_empty(space))
     finalists = []
@@ -118,7 +133,26 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
                            row_to_mapping(pool.front, int(b2), nest, arch)))
     for m in [mapping, *(p[2] for p in pareto)]:
         assert_valid(m, nest, arch, space.constraints)
-    return SearchResult(mapping, result, evaluated, time.perf_counter() - start, strategy, fast_energy, pareto)
+    return SearchResult(mapping, result, evaluated, time.perf_counter() - start, strategy, fast_energy, pareto,
+                        **extra)
+
+
+def _exact(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, objective: str,
+           progress: Callable[[int, int], None] | None) -> tuple[int, dict]:
+    """The heuristic seed (so that cuts bite early), then the branch and bound into `pool`. Returns the
+    evaluations and the SearchResult fields that state what was proven."""
+    evaluated = _run(space, model, pool, opts, "heuristic", progress) if opts.seed_exact else 0
+    bound = layer_bound(space.nest, space.arch)
+    bb = BranchAndBound(space, model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
+                        bound.energy_lower_bound_pj)
+    out = bb.run()
+    exact_model = model.is_exact_for()
+    proven = max(out.root_bound, out.open_bound) if exact_model else out.root_bound
+    if out.complete and exact_model and pool.best_rows is not None:
+        proven = float(pool.best_scores[0])  # the optimum itself
+    return evaluated + out.evaluated, {"complete": out.complete, "pruned": out.pruned,
+                                       "objective_bound": float(min(proven, np.inf)),
+                                       "sampled": out.sampled or bool(space.sampled_dims), "bound": bound}
 
 
 def assert_valid(mapping: Mapping, nest: LoopNest, arch: Architecture, constraints: list[Constraint]) -> None:

@@ -1,13 +1,16 @@
 """The optimality certificate on every mapping result: proven optimal, or bounded with a proven gap.
 
-"optimal" is claimed only when the search scored every mapping of the (constrained) map space, with a model
-that is exact there, and cut nothing: the search's exhaustive strategy on a space the fast model is exact for.
-Otherwise "bounded": the energy found is at most (1 + gap) x the lower bound (bounds/layer.py), a gap proven
-by the bound, not estimated. The map space is today's: perfect factorizations, loop orders up to equivalence.
+"optimal" is claimed only when the search scored or provably cut every mapping of the (constrained) map space,
+with a model that is exact there: the exhaustive strategy, or an exact branch and bound (mapper/exact.py) that
+finished, on a space the fast model is exact for and that was listed, not sampled. Otherwise "bounded": the
+objective found is at most (1 + gap) x a proven lower bound: for energy the larger of the layer bound
+(bounds/layer.py) and the least bound of the branch and bound's open nodes; for cycles and EDP the branch and
+bound's (compute cycles at the most MACs any mapping can use, times the energy bound for EDP).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from stationary.arch.spec import Architecture
@@ -27,13 +30,14 @@ class Optimality:
 
     status: str  # optimal | bounded
     lower_bound_pj: float
-    gap: float  # found energy / lower bound - 1
+    gap: float  # found objective / proven lower bound on it - 1 (0 when optimal)
     mappings_evaluated: int
-    pruned: int  # mappings left out without scoring by a rule that keeps the optimum (none today)
+    pruned: int  # nodes of the branch and bound cut by a rule that keeps the optimum (0 for other strategies)
+    objective: str = "energy"  # what `gap` measures: energy, cycles or edp
 
     def to_json(self) -> dict[str, object]:
         return {"status": self.status, "lower_bound_pj": self.lower_bound_pj, "gap": self.gap,
-                "mappings_evaluated": self.mappings_evaluated, "pruned": self.pruned}
+                "mappings_evaluated": self.mappings_evaluated, "pruned": self.pruned, "objective": self.objective}
 
     def label(self) -> str:
         """What a table prints: "optimal", or the proven gap ("≤ +57.3%")."""
@@ -43,7 +47,11 @@ class Optimality:
 def proven_optimal(found: SearchResult, nest: LoopNest, arch: Architecture,
                    constraints: list[Constraint] | None = None) -> bool:
     """True only when `found` is the optimum of its map space: every mapping scored, by an exact model."""
-    if found.strategy != "exhaustive" or not FastModel(nest, arch).is_exact_for():
+    if not FastModel(nest, arch).is_exact_for() or found.sampled:
+        return False
+    if found.strategy == "exact":
+        return found.complete
+    if found.strategy != "exhaustive":
         return False
     return found.evaluated >= MapSpace(nest, arch, constraints).size()
 
@@ -56,19 +64,31 @@ def gap(energy_pj: float, lower_bound_pj: float) -> float:
 
 
 def certify(found: SearchResult, nest: LoopNest, arch: Architecture, constraints: list[Constraint] | None = None,
-            bound: LayerBound | None = None) -> Optimality:
-    """The certificate of one layer's search result."""
-    lb = bound if bound is not None else layer_bound(nest, arch)
-    status = "optimal" if proven_optimal(found, nest, arch, constraints) else "bounded"
-    return Optimality(status, lb.energy_lower_bound_pj, gap(found.result.energy_pj, lb.energy_lower_bound_pj),
-                      found.evaluated, 0)
+            bound: LayerBound | None = None, objective: str = "energy") -> Optimality:
+    """The certificate of one layer's search result for the objective it was searched for."""
+    lb = bound if bound is not None else (found.bound if found.bound is not None else layer_bound(nest, arch))
+    energy_lb = lb.energy_lower_bound_pj
+    if proven_optimal(found, nest, arch, constraints):
+        return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective)
+    r = found.result
+    value = {"energy": r.energy_pj, "cycles": float(r.cycles), "edp": r.energy_pj * r.cycles}[objective]
+    proven = found.objective_bound
+    if objective == "energy":
+        proven = max(proven, energy_lb)
+    return Optimality("bounded", energy_lb, gap(value, proven), found.evaluated, found.pruned, objective)
 
 
 def combine(parts: list[tuple[Optimality, float, bool]]) -> Optimality:
     """A network's certificate from (layer certificate, layer energy, searched here?) per layer: bounds and
-    energies add up; "optimal" only if every layer is; evaluations count each searched shape once."""
+    energies add up; "optimal" only if every layer is (gap 0); otherwise the energy gap to the summed bounds;
+    evaluations count each searched shape once."""
     lb = sum(c.lower_bound_pj for c, _, _ in parts)
     energy = sum(e for _, e, _ in parts)
     status = "optimal" if parts and all(c.status == "optimal" for c, _, _ in parts) else "bounded"
-    return Optimality(status, lb, gap(energy, lb), sum(c.mappings_evaluated for c, _, s in parts if s),
-                      sum(c.pruned for c, _, s in parts if s))
+    # each layer's energy is at most (1 + gap) x its proven bound: the network's proven energy bound is their sum
+    by_energy = all(c.objective == "energy" and math.isfinite(c.gap) for c, _, _ in parts)
+    proven = sum(e / (1 + c.gap) for c, e, _ in parts) if by_energy else lb
+    objective = parts[0][0].objective if parts and len({c.objective for c, _, _ in parts}) == 1 else "energy"
+    return Optimality(status, lb, 0.0 if status == "optimal" else gap(energy, max(lb, proven)),
+                      sum(c.mappings_evaluated for c, _, s in parts if s), sum(c.pruned for c, _, s in parts if s),
+                      objective)

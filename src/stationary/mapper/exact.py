@@ -1,0 +1,338 @@
+"""Exact branch-and-bound search over the map space: every mapping is scored or cut by a rule that provably
+keeps the optimum (capacity, utilization, equivalent loop orders, symmetric axis choices, and bounds). Depth
+first over each dimension's factorizations, then per full factorization (a *group*: factors, mesh axes,
+keeps) a lower bound over all its loop orders; groups that can still win are expanded into their order
+classes and scored in batches by the fast model. Deterministic: no randomness anywhere. docs/mapper.md
+proves each rule.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from stationary.errors import StationaryError
+from stationary.mapper.bounds.tiles import TileTraffic
+from stationary.mapper.space import MAX_ORDERS, MapSpace, _classes
+from stationary.model.fast import FastModel, FastResult, MappingArrays
+
+if TYPE_CHECKING:
+    from stationary.mapper.search import _Pool
+
+CROSS_ROWS = 1 << 15  # partial assignments expanded (and capacity-checked) per NumPy block
+GROUP_ROWS = 1 << 13  # groups (factors, axes, keeps) bounded per fast-model call
+SLACK = 1e-9  # a node is cut only when its bound exceeds the incumbent by this relative margin (rounding)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When the search stops early: wall seconds and/or fast-model evaluations (None: no limit)."""
+
+    seconds: float | None = None
+    evaluations: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.seconds is not None and not self.seconds > 0:
+            raise StationaryError(f"the time budget must be a positive number of seconds, got {self.seconds}",
+                                  field="--budget-s")
+        if self.evaluations is not None and not self.evaluations >= 1:
+            raise StationaryError(f"the evaluation budget must be a positive integer, got {self.evaluations}",
+                                  field="--budget-evals")
+
+
+@dataclass
+class Outcome:
+    """What the branch and bound did: scored leaves, cut nodes, whether it finished, its proven bounds."""
+
+    evaluated: int  # leaf mappings scored by the fast model
+    bound_evaluations: int  # fast-model rows spent on group bounds
+    pruned: int  # nodes (partial assignments or groups) cut by capacity, utilization or bound
+    complete: bool  # True: every mapping of the space was scored or cut
+    sampled: bool  # True: some level had more than MAX_ORDERS order classes (a sample of them was searched)
+    root_bound: float  # objective bound valid for every mapping of the space
+    open_bound: float  # least objective bound over the nodes left open (inf when complete)
+
+
+class _Stop(Exception):
+    """The budget is spent (internal)."""
+
+
+def objective_value(energy_pj: np.ndarray, cycles: np.ndarray, objective: str) -> np.ndarray:
+    """The objective from (bounds on) energy and cycles: both are non-negative, so the product is monotone."""
+    return {"energy": energy_pj, "cycles": cycles, "edp": energy_pj * cycles}[objective]
+
+
+class BranchAndBound:
+    """One exact search of `space` into `pool` (which already holds the seeding incumbent)."""
+
+    def __init__(self, space: MapSpace, model: FastModel, pool: _Pool, objective: str, budget: Budget,
+                 batch: int, root_energy_pj: float) -> None:
+        self.space, self.model, self.pool, self.objective = space, model, pool, objective
+        self.budget, self.batch = budget, max(1, batch)
+        self.start = time.perf_counter()
+        nest, arch = space.nest, space.arch
+        L, D, T = space.n_levels, space.n_dims, space.n_tensors
+        self.traffic = TileTraffic(nest)
+        # per dim: cumulative factor at and below each level, spatial factor at each level (per option row)
+        self.cum: list[np.ndarray] = []
+        self.spatial: list[np.ndarray] = []
+        for opts in space.options:
+            cum = np.ones((len(opts), L), np.int64)
+            sp = np.ones((len(opts), L), np.int64)
+            for j, s in enumerate(space.slots):
+                cum[:, :s.level + 1] *= opts[:, j:j + 1]
+                if s.spatial:
+                    sp[:, s.level] *= opts[:, j]
+            self.cum.append(cum)
+            self.spatial.append(sp)
+        self.min_cum = np.stack([c.min(axis=0) for c in self.cum], axis=1)  # (L, D)
+        self.min_sp = np.stack([s.min(axis=0) for s in self.spatial], axis=1)  # (L, D)
+        self.max_sp_total = np.array([int(s.prod(axis=1).max()) for s in self.spatial], np.int64)  # (D,)
+        self.fan_total = np.array([fx * fy for fx, fy in space.fanout], np.int64)
+        self.capacity = np.array([np.inf if (lv.size_words is None or lv.virtual) else lv.size_words
+                                  for lv in arch.levels])
+        self.must = space.keep_fixed & space.keep_value  # (L, T) tensors every mapping keeps there
+        self.n_mac = arch.compute.instances
+        self.macs = nest.macs
+        # dims: those with most factorizations first (depth-first stays narrow where the choice is small)
+        self.order = sorted(range(D), key=lambda k: (-nest.bounds[space.dims[k]], k))
+        # tensors whose counts the canonical order minimizes (no sliding-window axis: slab = tile, docs)
+        self.plain = [t for t, tensor in enumerate(nest.tensors)
+                      if all(sum(nest.bounds[d] > 1 for _, d in axis) < 2 for axis in tensor.axes)]
+        rel = self.traffic.relevant
+        self.canonical = {t: np.array(sorted(range(D), key=lambda k: (bool(rel[t, k]), k)), np.int64)
+                          for t in range(T)}
+        self.pairs = space._pairs()
+        self.classes: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+        self.both = np.argwhere(space.allow_x & space.allow_y)  # (n, 2) (level, dim) with a free mesh axis
+        cycles_root = self.macs / min(self.n_mac, int(np.prod(self.max_sp_total.astype(float))))
+        self.cycles_root = float(math.ceil(cycles_root - 1e-9))
+        self.root_energy = root_energy_pj
+        self.root_bound = float(objective_value(np.array(root_energy_pj), np.array(self.cycles_root), objective))
+        self.evaluated = self.bound_evals = self.pruned = 0
+        self.sampled = False
+        self.pending: list[MappingArrays] = []
+        self.pending_rows = 0
+
+    # ----- budget and incumbent -------------------------------------------------------------------------
+    def _check_budget(self) -> None:
+        b = self.budget
+        if b.seconds is not None and time.perf_counter() - self.start > b.seconds:
+            raise _Stop
+        if b.evaluations is not None and self.evaluated + self.bound_evals >= b.evaluations:
+            raise _Stop
+
+    def incumbent(self) -> float:
+        pool = self.pool
+        return float(pool.best_scores[0]) if pool.best_rows is not None and len(pool.best_scores) else math.inf
+
+    def _cut(self, bound: np.ndarray, cycles_lb: np.ndarray, energy_lb: np.ndarray | None) -> np.ndarray:
+        """True where a node provably holds nothing better than the incumbent (nor a new Pareto point)."""
+        if self.pool.pareto:
+            front = self.pool.front_ec
+            if energy_lb is None or not len(front):
+                return np.zeros(len(bound), bool)
+            e = energy_lb[:, None] * (1 - SLACK)
+            return np.asarray(((front[None, :, 0] <= e) & (front[None, :, 1] <= cycles_lb[:, None])).any(axis=1))
+        return np.asarray(bound * (1 - SLACK) > self.incumbent())
+
+    # ----- the search ---------------------------------------------------------------------------------
+    def run(self) -> Outcome:
+        """Search until every node is scored or cut (complete) or the budget ends it (open)."""
+        complete = True
+        try:
+            if self.root_bound * (1 - SLACK) < self.incumbent() or self.pool.pareto:
+                per = max(1, GROUP_ROWS >> len(self.space.free_keeps))  # factorizations per block of groups
+                for full in self._factorizations(np.zeros((1, 0), np.int64)):
+                    for lo in range(0, len(full), per):
+                        self._groups(full[lo:lo + per])
+                self._flush()
+        except _Stop:
+            complete = False
+        proven_done = self.incumbent() <= self.root_bound * (1 + SLACK) and not self.pool.pareto
+        complete = complete or proven_done
+        return Outcome(self.evaluated, self.bound_evals, self.pruned, complete, self.sampled, self.root_bound,
+                       math.inf if complete else self.root_bound)
+
+    def _factorizations(self, prefix: np.ndarray) -> Iterator[np.ndarray]:
+        """Depth first over the dims in `self.order`: blocks of full factorizations (option index per dim, in
+        nest dim order) that pass the capacity, fan-out and utilization cuts."""
+        k = prefix.shape[1]
+        if k == self.space.n_dims:
+            full = np.zeros_like(prefix)
+            full[:, self.order] = prefix
+            yield full
+            return
+        n_opts = len(self.space.options[self.order[k]])
+        step = max(1, CROSS_ROWS // n_opts)
+        for lo in range(0, len(prefix), step):
+            self._check_budget()
+            part = prefix[lo:lo + step]
+            child = np.concatenate([np.repeat(part, n_opts, axis=0),
+                                    np.tile(np.arange(n_opts), len(part))[:, None]], axis=1)
+            keep = self._feasible(child)
+            self.pruned += int((~keep).sum())
+            child = child[keep]
+            for c in range(0, len(child), CROSS_ROWS):
+                yield from self._factorizations(child[c:c + CROSS_ROWS])
+
+    def _feasible(self, prefix: np.ndarray) -> np.ndarray:
+        """Rows of a partial assignment (dims self.order[:k]) that some completion may still make valid and
+        better: footprints with every open dim at its smallest cumulative factor already overflow a level
+        (capacity), spatial factors already exceed a fan-out, or the most MACs any completion can use are too
+        few (utilization minimum; the cycles bound for cycles and EDP)."""
+        n, k = prefix.shape
+        L, D = self.space.n_levels, self.space.n_dims
+        ext = np.broadcast_to(self.min_cum, (n, L, D)).copy()
+        sp = np.broadcast_to(self.min_sp, (n, L, D)).copy()
+        used = np.ones(n, float)
+        for j in range(k):
+            d = self.order[j]
+            ext[:, :, d] = self.cum[d][prefix[:, j]]
+            sp[:, :, d] = self.spatial[d][prefix[:, j]]
+            used *= self.spatial[d][prefix[:, j]].prod(axis=1)
+        for d in self.order[k:]:
+            used *= self.max_sp_total[d]
+        ok = (np.prod(sp, axis=2) <= self.fan_total[None, :]).all(axis=1)
+        for i in range(L):
+            if not np.isfinite(self.capacity[i]) or not self.must[i].any():
+                continue
+            words = np.zeros(n, np.int64)
+            for t in np.nonzero(self.must[i])[0]:
+                words = words + self.traffic.footprint(int(t), ext[:, i, :])
+            ok &= words <= self.capacity[i]
+        if self.space.min_macs > 1:
+            ok &= used >= self.space.min_macs
+        if self.objective in ("cycles", "edp") and not self.pool.pareto:
+            cycles = np.ceil(self.macs / np.minimum(used, self.n_mac) - 1e-9)
+            ok &= ~self._cut(objective_value(np.full(n, self.root_energy), cycles, self.objective), cycles, None)
+        return ok
+
+    # ----- groups: factors + axes + keeps ---------------------------------------------------------------
+    def _groups(self, full: np.ndarray) -> None:
+        """Expand full factorizations into groups (mesh axis of each live spatial dim, keep choices), bound
+        each over all its loop orders, and expand those that can still win."""
+        self._check_budget()
+        sp = self.space
+        n = len(full)
+        L = sp.n_levels
+        base = sp._assemble(full, np.zeros((n, L), np.int64), np.zeros((n, L, sp.n_dims), bool),
+                            np.zeros((n, len(sp.free_keeps)), bool))
+        # mesh axes: only dims with a spatial factor > 1 at a level with both axes open have a choice
+        live = base.spatial[:, self.both[:, 0], self.both[:, 1]] > 1 if len(self.both) else np.zeros((n, 0), bool)
+        rows, bits = [], []
+        masks = np.unique(live, axis=0) if live.shape[1] else np.zeros((1, 0), bool)
+        for mask in masks:
+            members = np.nonzero((live == mask).all(axis=1))[0]
+            free = np.nonzero(mask)[0]
+            combos = _bits(len(free))
+            b = np.zeros((len(combos), live.shape[1]), bool)
+            b[:, free] = combos
+            rows.append(np.repeat(members, len(combos)))
+            bits.append(np.tile(b, (len(members), 1)))
+        idx, axis_bits = np.concatenate(rows), np.concatenate(bits)
+        sx = base.spatial_x[idx].copy()
+        if len(self.both):
+            sx[:, self.both[:, 0], self.both[:, 1]] = axis_bits
+        K = len(sp.free_keeps)
+        keep_combos = _bits(K)
+        idx2 = np.repeat(np.arange(len(idx)), len(keep_combos))
+        keep = base.keep[idx[idx2]].copy()
+        kc = np.tile(keep_combos, (len(idx), 1))
+        for j, (i, t) in enumerate(sp.free_keeps):
+            keep[:, i, t] = kc[:, j]
+        src = idx[idx2]
+        groups = MappingArrays(base.temporal[src], base.spatial[src], sx[idx2], base.permutation[src], keep)
+        if sp._order_levels or sp.min_macs > 1:
+            ok = sp.legal(groups)
+            self.pruned += int((~ok).sum())
+            groups = groups.take(np.nonzero(ok)[0])
+        for lo in range(0, groups.size, GROUP_ROWS):
+            self._check_budget()
+            self._bounded(groups.take(np.arange(lo, min(groups.size, lo + GROUP_ROWS))))
+
+    def _bounded(self, groups: MappingArrays) -> None:
+        """Bound a block of groups; expand, best first, each one that can still win."""
+        energy_lb, cycles_lb, valid = self._bound(groups)
+        self.pruned += int((~valid).sum())
+        bound = objective_value(energy_lb, cycles_lb, self.objective)
+        live_rows = np.nonzero(valid)[0]
+        live_rows = live_rows[np.lexsort((live_rows, bound[live_rows]))]  # best first, deterministic ties
+        for g in live_rows:
+            if self._cut(bound[g:g + 1], cycles_lb[g:g + 1], energy_lb[g:g + 1])[0]:
+                self.pruned += 1
+                continue
+            self._orders(groups.take(np.array([g])))
+
+    def _bound(self, groups: MappingArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(energy lower bound, cycles lower bound, valid) of every group over all loop orders: compute energy
+        + leakage at the compute cycles + each plain tensor's energy under its canonical order (irrelevant
+        loops innermost at every level, which minimizes every count of that tensor at once)."""
+        n, L = groups.size, self.space.n_levels
+        energy = None
+        first: FastResult | None = None
+        for t in (self.plain or [0]):
+            perm = np.broadcast_to(self.canonical[t], (n, L, self.space.n_dims)).copy()
+            fr = self.model.evaluate(MappingArrays(groups.temporal, groups.spatial, groups.spatial_x, perm,
+                                                   groups.keep))
+            self.bound_evals += n
+            if first is None:
+                first = fr
+                cc = fr.compute_cycles.astype(float)
+                leak = fr.leak_energy_pj.sum(axis=1) * cc / fr.cycles.astype(float)
+                energy = fr.compute_energy_pj + leak
+            if t in self.plain:
+                energy = energy + fr.tensor_energy_pj[:, :, t].sum(axis=1)
+        assert first is not None and energy is not None
+        return energy, first.compute_cycles.astype(float), first.valid
+
+    def _orders(self, group: MappingArrays) -> None:
+        """Every class of loop orders of one group (classes over the dims with a loop at each level), scored."""
+        sp = self.space
+        per_level = []
+        for i in range(sp.n_levels):
+            active = tuple(d for k, d in enumerate(sp.dims) if group.temporal[0, i, k] > 1)
+            if (i, active) not in self.classes:
+                r = sp.rules[i]
+                inner = tuple(d for d in r.inner_order if d in sp.dims)
+                outer = tuple(d for d in r.outer_order if d in sp.dims and d not in inner)
+                free = tuple(d for d in active if d not in inner and d not in outer)
+                if math.factorial(len(free)) > MAX_ORDERS:
+                    self.sampled = True
+                self.classes[(i, active)] = _classes(inner, free, outer, self.pairs, tuple(sp.dims))
+            per_level.append(self.classes[(i, active)])
+        radices = [len(c) for c in per_level]
+        total = math.prod(radices)
+        for lo in range(0, total, self.batch):
+            idx = np.arange(lo, min(total, lo + self.batch), dtype=np.int64)
+            perm = np.empty((len(idx), sp.n_levels, sp.n_dims), np.int64)
+            for i, radix in enumerate(radices):
+                perm[:, i] = per_level[i][idx % radix]
+                idx = idx // radix
+            m = len(perm)
+            z = np.zeros(m, np.int64)
+            self.pending.append(MappingArrays(group.temporal[z], group.spatial[z], group.spatial_x[z], perm,
+                                              group.keep[z]))
+            self.pending_rows += m
+            if self.pending_rows >= self.batch:
+                self._flush()
+
+    def _flush(self) -> None:
+        """Score the buffered leaves (one fast-model batch) into the pool."""
+        if not self.pending:
+            return
+        batch = MappingArrays.concat(self.pending)
+        self.pending, self.pending_rows = [], 0
+        self.pool.add(batch, self.model.evaluate(batch))
+        self.evaluated += batch.size
+        self._check_budget()
+
+
+def _bits(m: int) -> np.ndarray:
+    """Every assignment of m booleans, (2**m, m)."""
+    return ((np.arange(1 << m)[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
