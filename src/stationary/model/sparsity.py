@@ -11,8 +11,8 @@ skipping drops both. With no `Sparsity` (or all densities 1, no format) the coun
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -59,7 +59,6 @@ class Sparsity:
     level_zero: tuple[tuple[str, str, str], ...] = ()  # (level, tensor, "gate"|"skip") on the other operand's zero
     compute_zero: str = "none"  # MACs with a zero operand: gated (energy only) or skipped (energy and cycles)
     gated_energy_fraction: float = 0.0  # energy of a gated action relative to a performed one
-    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         for t, d in self.densities:
