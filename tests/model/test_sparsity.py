@@ -45,7 +45,7 @@ def _encode_coo(x: np.ndarray) -> tuple[int, int]:
 def _encode_csr(x: np.ndarray) -> tuple[int, int]:
     """Row pointers (rows + 1, each wide enough for nnz up to the size) and one column index per nonzero."""
     pointers = [0]
-    cols = []
+    cols: list[int] = []
     for row in x:
         cols.extend(j for j, v in enumerate(row) if v)
         pointers.append(len(cols))
