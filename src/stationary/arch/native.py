@@ -25,6 +25,7 @@ from stationary.arch.native_spec import (
 )
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
+from stationary.model.sparsity import Sparsity, TensorFormat
 from stationary.schema import MAX_INT, parse
 from stationary.yamlio import load_yaml
 
@@ -142,6 +143,21 @@ def _level(lv: LevelSpec, default_bits: int, table: str, outermost: bool, file: 
         raise StationaryError(exc.message, file=file, field=f"{where}.{exc.field}") from None
 
 
+def _sparsity(top: NativeArchSpec, comp: ComputeSpec, specs: list[LevelSpec]) -> Sparsity | None:
+    """The document's densities, formats and zero gating/skipping as one Sparsity (None when it has none)."""
+    formats = []
+    for lv in specs:
+        for t, f in (lv.formats or {}).items():
+            fmt = (TensorFormat(f) if isinstance(f, str)
+                   else TensorFormat(f.format, fiber_words=f.fiber_words, run_bits=f.run_bits))
+            formats.append((lv.name, t, fmt))
+    zero = tuple((lv.name, t, a) for lv in specs for t, a in (lv.zero or {}).items())
+    densities = tuple((top.densities or {}).items())
+    if not (formats or zero or densities) and comp.zero == "none":
+        return None
+    return Sparsity(densities, tuple(formats), zero, comp.zero, top.gated_energy_fraction)
+
+
 def arch_from_native(data: Any, file: str = "<arch>") -> Architecture:
     """A native architecture document (already parsed YAML) as an Architecture; any problem is one error."""
     if not isinstance(data, dict):
@@ -160,13 +176,15 @@ def arch_from_native(data: Any, file: str = "<arch>") -> Architecture:
     except StationaryError as exc:
         raise StationaryError(exc.message, file=file, field=f"compute.{exc.field}") from None
     levels = []
+    specs = []
     for i, raw in enumerate(top.levels):
         where = f"levels[{i}]"
         merged = _with_component(_raw(RawLevelSpec, raw, file, where), top_raw, file, where)
         lv = parse(LevelSpec, merged, file, where)
+        specs.append(lv)
         levels.append(_level(lv, top.word_bits, table, i == 0, file, where))
     try:
         return Architecture(top.name or Path(file).stem, tuple(levels), compute, clock_mhz=top.clock_mhz,
-                            technology=top.technology)
+                            technology=top.technology, sparsity=_sparsity(top, comp, specs))
     except StationaryError as exc:
         raise StationaryError(exc.message, file=file, field=exc.field) from None

@@ -27,6 +27,17 @@ Mesh = Annotated[int, Field(ge=1, le=MAX_INSTANCES)]
 KiB = Annotated[float, Field(gt=0.0, le=float(MAX_INT), allow_inf_nan=False)]
 """A capacity in KiB (fractions allowed: 0.5 kB register files)."""
 Text = Annotated[str, Field(max_length=200)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+"""A density or energy fraction in [0, 1]."""
+FormatName = Literal["uncompressed", "bitmask", "rlc", "csr", "csc", "coo"]
+
+
+class FormatSpec(Spec):
+    """A tensor's compressed format at one level (model/sparsity.py); CSR/CSC take their fiber length."""
+
+    format: FormatName
+    fiber_words: Annotated[int, Field(ge=1, le=MAX_INT)] = 1
+    run_bits: Annotated[int, Field(ge=1, le=32)] = 5
 
 
 class CrossbarParams(Spec):
@@ -110,6 +121,8 @@ class LevelSpec(Spec):
     multicast: bool = True
     no_multicast: dict[Tensor, list[Literal["X", "Y"]]] | None = None  # per tensor, mesh axes it is not multicast on
     leak_instances: Literal["used", "all"] = "used"  # leakage on used instances (power-gated) or all
+    formats: dict[Tensor, FormatName | FormatSpec] | None = None  # per tensor, how it is stored/moved here
+    zero: dict[Tensor, Literal["gate", "skip"]] | None = None  # reads gated/skipped on the other operand's zero
 
 
 class RawLevelSpec(LevelSpec):
@@ -127,6 +140,7 @@ class ComputeSpec(Spec):
     energy_pj: EnergyPJ | None = None
     word_bits: Bits | None = None
     area_um2: NonNegFloat | None = None
+    zero: Literal["none", "gate", "skip"] = "none"  # MACs with a zero operand: gated or skipped
 
 
 class RawComputeSpec(ComputeSpec):
@@ -143,6 +157,8 @@ class NativeArchSpec(Spec):
     clock_mhz: PosFloat = 1000.0
     word_bits: Bits = 16
     energy_table: Literal["survey", "horowitz45"] = "horowitz45"
+    densities: dict[Tensor, Fraction] | None = None  # expected nonzero fraction per tensor (1 = dense)
+    gated_energy_fraction: Fraction = 0.0  # energy of a gated read or MAC relative to a performed one
     crossbar: CrossbarParams | None = None
     compute: dict[str, Any]
     levels: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_LEVELS)]

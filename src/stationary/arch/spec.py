@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stationary.errors import StationaryError
+from stationary.model.sparsity import Sparsity
 from stationary.schema import MAX_ENERGY_PJ, MAX_INT
 
 #: A spec may not make the tool allocate or loop without bound: these cap what YAML can ask for.
@@ -145,6 +146,7 @@ class Architecture:
     technology: str = ""
     # container names -> index of their virtual spatial level (mapping targets may name either)
     spatial_aliases: tuple[tuple[str, int], ...] = ()
+    sparsity: Sparsity | None = None  # densities, formats, zero gating/skipping (model/sparsity.py); None: dense
 
     def __post_init__(self) -> None:
         if not _finite_in(self.clock_mhz, 0.0, 1e12, open_low=True):

@@ -18,6 +18,7 @@ import numpy as np
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
+from stationary.model import sparsity
 from stationary.model.result import LevelResult, Result, TensorCounts
 from stationary.schema import short_repr
 from stationary.workload.loopnest import LoopNest
@@ -29,6 +30,8 @@ Array = np.ndarray
 UPDATE_ENERGY = ("update", "write")
 #: Which instances of a level leak: those the mapping uses (Timeloop's buffer.cpp; idle ones power-gated) or all.
 LEAK_INSTANCES = ("used", "all")
+#: The tensor axis of `Counts` for a layer's loop nest (workload/layer.py builds its tensors in this order).
+TENSOR_ORDER = ("Weights", "Inputs", "Outputs")
 
 
 def check_update_energy(value: str) -> str:
@@ -108,8 +111,19 @@ class Costing:
         self.leak_all = np.array([lv.leak_instances == "all" for lv in levels])
         self.instances = np.array([lv.instances for lv in levels], np.int64)
 
-    def cost(self, c: Counts) -> FastResult:
-        """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity."""
+    def cost(self, c: Counts, tensors: tuple[str, ...] = TENSOR_ORDER) -> FastResult:
+        """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity.
+
+        An architecture with `sparsity` first has its dense counts turned into compressed/gated ones
+        (model/sparsity.py); `tensors` names the counts' tensor axis (a layer's Weights, Inputs, Outputs).
+        """
+        mac_energy_count: Array = c.macs
+        if self.arch.sparsity is not None:
+            if len(tensors) != c.reads.shape[2]:
+                raise StationaryError(f"sparsity needs the counts' tensor names: {len(tensors)} names for "
+                                      f"{c.reads.shape[2]} tensors", field="sparsity")
+            c, mac_energy_count = sparsity.apply(c, self.arch.sparsity, tuple(lv.name for lv in self.arch.levels),
+                                                 tuple(lv.word_bits for lv in self.arch.levels), tensors)
         keep = c.kept
         bs = self.block[None, :, None]
 
@@ -150,7 +164,7 @@ class Costing:
         active = np.where(touched, c.instances, 0)
         active = np.where(self.leak_all[None, :], self.instances[None, :], active)  # no power gating
         leak = self.e_leak[None, :] * _floats(cycles)[:, None] * _floats(active)
-        compute_energy = _floats(c.macs) * self.arch.compute.energy_pj
+        compute_energy = _floats(mac_energy_count) * self.arch.compute.energy_pj
         energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
         fits_capacity = np.asarray((_floats(c.tile_words.sum(axis=2)) <= self.capacity[None, :]).all(axis=1))
         outermost = next((i for i, lv in enumerate(self.arch.levels) if not lv.virtual), 0)
