@@ -54,7 +54,7 @@ class FusedCounts:
     weight_words: int  # weights fetched (once if resident, else once per tile that uses them)
     macs: int  # MACs made (recomputation included)
     recompute_macs: int
-    buffer_words: int  # peak held at the fusion level (boxes, line buffers, halos, resident weights)
+    buffer_words: int  # peak held at the fusion level (live boxes, line buffers, resident weights)
     weights_resident: bool
     tiles: int
     # per MAC layer: (rows, cols) made in each tile with any work -> number of such tiles
@@ -115,6 +115,20 @@ def _ranges(group: Group, anchor_range: Range, done: dict[str, int], policy: dic
     return need, make
 
 
+def _live_sets(group: Group, ext: list[str]) -> list[set[str]]:
+    """Tensors whose tile boxes are held while each layer runs: its output, and every tensor made earlier (or a
+    group input) that it or a later layer still reads."""
+    order = {x.name: k for k, x in enumerate(group.layers)}
+    last_use: dict[str, int] = {}
+    for e in group.internal + group.inputs:
+        last_use[e.producer] = max(last_use.get(e.producer, -1), order[e.consumer])
+    out = []
+    for k, x in enumerate(group.layers):
+        made_before = [*ext, *(y.name for y in group.layers[:k])]
+        out.append({x.name, *(n for n in made_before if last_use.get(n, -1) >= k)})
+    return out
+
+
 def _overlap(a: Range, b: Range) -> int:
     return span((max(a[0], b[0]), min(a[1], b[1])))
 
@@ -150,6 +164,7 @@ def count(group: Group, tile_rows: int, tile_cols: int, policy: dict[str, str], 
         if n != anchor.name and rows_made is not None and rows_made < geo[n][1]:
             raise StationaryError(f"{n} leaves the group but its tiles do not make all its rows", field="group")
     input_words = macs = peak = 0
+    live = _live_sets(group, ext)
     shapes: dict[str, dict[tuple[int, int], int]] = {x.name: {} for x in group.layers if x.kind.does_macs}
     weights_total = sum(x.weights + x.biases for x in group.layers)
     weight_per_tile = 0
@@ -157,8 +172,8 @@ def count(group: Group, tile_rows: int, tile_cols: int, policy: dict[str, str], 
         line = sum(_overlap(rneed[n], strips[i + 1][0][n]) * geo[n][2] * geo[n][0] for n in names
                    if i + 1 < n_strips and policy.get(n, RETAIN) == RETAIN)
         for cneed, cmake in cols:
-            held = sum(span(rneed[n]) * span(cneed[n]) * geo[n][0] for n in names)
-            peak = max(peak, held + line)
+            box = {n: span(rneed[n]) * span(cneed[n]) * geo[n][0] for n in names}
+            peak = max(peak, max(sum(box[n] for n in live_set) for live_set in live) + line)
             for x in group.layers:
                 made = span(rmake[x.name]) * span(cmake[x.name])
                 if made and x.kind.does_macs:
