@@ -11,12 +11,13 @@ mappings are searched, and the inner mappings carry no certificate: those two ar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.fusion.cost import GroupCost, fusion_level, group_cost, transfer_cost
-from stationary.fusion.graph import Group, edges, fusible_edge, make_group
+from stationary.fusion.graph import Edge, Group, edges, fusible_edge, make_group
 from stationary.fusion.tiles import RECOMPUTE, RETAIN, count
 from stationary.mapper.network import LayerPlan, dram_words
 from stationary.mapper.search import SearchOptions
@@ -160,11 +161,12 @@ def plan_fusion(net: Network, arch: Architecture, plans: list[LayerPlan], mode: 
                       sorted(set(not_fusible)))
 
 
-def _group(net: Network, i: int, j: int, es: list, arch: Architecture, level: int, cap: int,
-           opts: SearchOptions, alone, not_fusible: list[str]) -> PlannedGroup | None:  # type: ignore[no-untyped-def]
+def _group(net: Network, i: int, j: int, es: list[Edge], arch: Architecture, level: int, cap: int,
+           opts: SearchOptions, alone: Callable[[int], PlannedGroup], not_fusible: list[str]
+           ) -> PlannedGroup | None:
     """Layers i..j-1 as one planned group, or None when they cannot be fused."""
     if j - i == 1:
-        return alone(i)  # type: ignore[no-any-return]
+        return alone(i)
     try:
         group = make_group(net, i, j, es)
     except StationaryError:
