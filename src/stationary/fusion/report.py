@@ -47,7 +47,8 @@ def fusion_section(mode: str, net: Network, arch: Architecture, plans: list[Laye
                           f"{g['dram_bytes'] / 1e6:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
                           f"{g['energy_pj']:,.0f}", f"{g['cycles']:,}")
         c = out_console()
-        c.print(t)
+        if any(g["fused"] for g in out["groups"]):
+            c.print(t)
         lbl, fused = out["dram_bytes_layer_by_layer"], out["dram_bytes_fused"]
         c.print(f"DRAM {lbl / 1e6:.4g} MB layer by layer -> {fused / 1e6:.4g} MB fused "
                 f"({(1 - fused / lbl) * 100 if lbl else 0:.1f} % saved); energy "
