@@ -70,11 +70,6 @@ def _row_words(layer: Layer) -> int:
     return layer.N * out_channels(layer)
 
 
-def _input_words(layer: Layer) -> int:
-    """Words of one input position of a layer reading the network input."""
-    return layer.N * layer.G * layer.C
-
-
 def _words_per_position(group: Group, name: str) -> tuple[int, int, int]:
     """(words per row-column position, rows, columns) of a tensor the group reads or makes."""
     by_name = {x.name: x for x in group.layers}
