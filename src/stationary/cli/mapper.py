@@ -126,6 +126,9 @@ def evaluate(
     as_json: JsonOption = False,
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
+    fuse: Annotated[str, typer.Option(help="fuse layers: none, auto (least energy) or max (fewest groups)",
+                                      callback=lambda v: __import__("stationary.fusion.search").fusion.search
+                                      .check_fuse(v))] = "none",
 ) -> None:
     """Best mapping of every MAC layer of a network (one search per distinct shape), totals and per layer."""
     objective = check_objective(objective)
@@ -152,9 +155,12 @@ def evaluate(
                        "utilization": r.utilization, "energy_per_mac_pj": r.energy_per_mac_pj,
                        "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels},
                        "optimality": p.optimality.to_json()})
+    from stationary.fusion.report import fusion_section
+
+    fusion = fusion_section(fuse, net, architecture, plans, options, quiet=as_json)
     if as_json:
         print_json({"model": model, "arch": architecture.name, "dataflow": dataflow, "objective": objective,
-                    "layers": layers, "total": totals})
+                    "layers": layers, "total": totals, **fusion})
         return
     t = Table(title=f"{model} on {architecture.name} ({dataflow}, best {objective})")
     for col in ("layer", "MACs", "energy (pJ)", "pJ/MAC", "cycles", "util", "vs bound"):

@@ -11,12 +11,14 @@ from stationary.workload.zoo.inception import googlenet, squeezenet
 from stationary.workload.zoo.mobilenet import mobilenet_v1, mobilenet_v2
 from stationary.workload.zoo.resnet import resnet18, resnet50, resnet50_v15
 from stationary.workload.zoo.transformer import bert_base_layer
+from stationary.workload.zoo.vgg import vgg19
 
 MODELS: dict[str, Callable[..., Network]] = {
     "lenet5": lenet5,
     "alexnet": alexnet,
     "overfeat": overfeat,
     "vgg16": vgg16,
+    "vgg19": vgg19,
     "googlenet": googlenet,
     "resnet50": resnet50,
     "resnet50_v15": resnet50_v15,

@@ -1,0 +1,1 @@
+"""Fused layers (Alwani et al., MICRO 2016): groups of connected layers run tile by tile, intermediates on chip."""

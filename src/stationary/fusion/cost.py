@@ -1,0 +1,109 @@
+"""A fused group's energy and cycles: per-layer inner mappings (the single-layer search on tile-sized layers,
+on the architecture below the fusion level) plus the group's DRAM transfers, both through model/costing.py."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from stationary.arch.spec import Architecture
+from stationary.errors import StationaryError
+from stationary.fusion.graph import Group
+from stationary.fusion.tiles import FusedCounts
+from stationary.mapper.network import shape_key
+from stationary.mapper.search import SearchOptions, search
+from stationary.model.costing import Costing, Counts
+from stationary.workload.layer import Layer
+
+#: Inner searches are many and small: no dataflow seeding, a small budget (docs/fusion.md).
+INNER_BUDGET = 3000
+
+
+def fusion_level(arch: Architecture, name: str | None = None) -> int:
+    """Index of the level that holds the intermediates: `name`, or the outermost bounded on-chip level."""
+    if name is not None:
+        i = arch.level_index(name)
+        if i == 0:
+            raise StationaryError("the fusion level must be below the outermost (DRAM) level", field="--fuse-level")
+        return i
+    for i, lv in enumerate(arch.levels[1:], start=1):
+        if not lv.virtual and lv.size_words is not None:
+            return i
+    raise StationaryError(f"architecture {arch.name} has no bounded on-chip level to fuse at", field="--arch")
+
+
+def inner_arch(arch: Architecture, level: int) -> Architecture:
+    """The levels from the fusion level down, the fusion level unbounded: the group checks its capacity."""
+    top = replace(arch.levels[level], depth=None)
+    return replace(arch, name=f"{arch.name}@{top.name}", levels=(top, *arch.levels[level + 1:]),
+                   spatial_aliases=())
+
+
+@functools.lru_cache(maxsize=4096)
+def _inner(layer: Layer, arch: Architecture, options: SearchOptions) -> tuple[float, int]:
+    """(energy pJ, cycles) of one tile-sized layer's best inner mapping."""
+    r = search(layer.loop_nest(), arch, [], options).result
+    return r.energy_pj, r.cycles
+
+
+def inner_options(options: SearchOptions) -> SearchOptions:
+    return replace(options, budget=min(options.budget, INNER_BUDGET), seed_dataflows=False, seed_keeps=False,
+                   polish_share=0.0, pareto=False)
+
+
+def tile_layer(layer: Layer, rows: int, cols: int) -> Layer:
+    """The layer restricted to a rows x cols block of its output (its input block follows from the window)."""
+    h = (rows - 1) * layer.stride[0] + (layer.R - 1) * layer.dilation[0] + 1
+    w = (cols - 1) * layer.stride[1] + (layer.S - 1) * layer.dilation[1] + 1
+    return replace(shape_key(layer), P=rows, Q=cols, H=h, W=w, padding=(0, 0))
+
+
+@dataclass(frozen=True)
+class GroupCost:
+    """A fused group's counts, energy (inner + transfers) and cycles."""
+
+    counts: FusedCounts
+    inner_energy_pj: float
+    transfer_energy_pj: float
+    cycles: int
+
+    @property
+    def energy_pj(self) -> float:
+        return self.inner_energy_pj + self.transfer_energy_pj
+
+
+def transfer_cost(arch: Architecture, level: int, counts: FusedCounts) -> tuple[float, int]:
+    """(energy pJ, cycles) of the group's DRAM traffic: DRAM reads and fusion-level fills of weights and
+    inputs, fusion-level reads and DRAM updates of outputs, as one batch row through the costing stage."""
+    n = len(arch.levels)
+    z = np.zeros((1, n, 3), object)
+    reads, fills, updates, tiles, part = z.copy(), z.copy(), z.copy(), z.copy(), z.copy()
+    kept = np.zeros((1, n, 3), bool)
+    kept[0, 0, :] = kept[0, level, :] = True
+    w, i, o = counts.weight_words, counts.input_words, counts.output_words
+    reads[0, 0, 0], reads[0, 0, 1], updates[0, 0, 2] = w, i, o
+    fills[0, level, 0], fills[0, level, 1], reads[0, level, 2] = w, i, o
+    instances = np.zeros((1, n), object)
+    instances[0, :level + 1] = 1
+    c = Counts(reads, fills, updates, tiles, part, kept, instances, np.array([1], object), np.array([0], object),
+               np.array([0], object), np.ones(1, bool))
+    fr = Costing(arch).cost(c)
+    return float(fr.energy_pj[0]), int(fr.cycles[0])
+
+
+def group_cost(group: Group, counts: FusedCounts, arch: Architecture, level: int,
+               options: SearchOptions) -> GroupCost:
+    """Inner energy and cycles summed over every tile of every MAC layer, plus the transfers."""
+    sub = inner_arch(arch, level)
+    opts = inner_options(options)
+    by_name = {x.name: x for x in group.layers}
+    energy, cycles = 0.0, 0
+    for name, shapes in counts.tile_shapes.items():
+        for (rows, cols), k in shapes.items():
+            e, cyc = _inner(tile_layer(by_name[name], rows, cols), sub, opts)
+            energy += e * k
+            cycles += cyc * k
+    te, tc = transfer_cost(arch, level, counts)
+    return GroupCost(counts, energy, te, cycles + tc)

@@ -1,0 +1,61 @@
+"""The fusion section of `stationary evaluate --fuse`: JSON and a printed table, fused vs layer by layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stationary.arch.spec import Architecture
+from stationary.fusion.search import FusionPlan, check_fuse, plan_fusion
+from stationary.mapper.network import LayerPlan
+from stationary.mapper.search import SearchOptions
+from stationary.workload.network import Network
+
+
+def fusion_json(plan: FusionPlan) -> dict[str, Any]:
+    """The plan with units: bytes at the outermost level's word size."""
+    b = plan.word_bits / 8
+    return {"level": plan.level, "capacity_words": plan.capacity_words,
+            "groups": [{"layers": list(g.names), "fused": g.fused, "dram_bytes": g.dram_words * b,
+                        "buffer_words": g.buffer_words, "recompute_macs": g.recompute_macs,
+                        "energy_pj": g.energy_pj, "cycles": g.cycles,
+                        "tile": list(g.tile) if g.tile else None, "halo": g.policy or None}
+                       for g in plan.groups],
+            "dram_bytes_layer_by_layer": plan.layer_by_layer_dram_words * b, "dram_bytes_fused": plan.dram_words * b,
+            "energy_pj_layer_by_layer": plan.layer_by_layer_energy_pj, "energy_pj_fused": plan.energy_pj,
+            "cycles_layer_by_layer": plan.layer_by_layer_cycles, "cycles_fused": plan.cycles,
+            "not_fusible": plan.not_fusible}
+
+
+def fusion_section(mode: str, net: Network, arch: Architecture, plans: list[LayerPlan], options: SearchOptions,
+                   quiet: bool) -> dict[str, Any]:
+    """`{"fusion": ...}` for `evaluate`'s JSON ({} for --fuse none); prints the groups unless `quiet`."""
+    if check_fuse(mode) == "none":
+        return {}
+    out = fusion_json(plan_fusion(net, arch, plans, mode, options))
+    if not quiet:
+        from rich.table import Table
+
+        from stationary.cli.common import out_console
+
+        t = Table(title=f"fused groups at {out['level']} ({out['capacity_words']:,} words), --fuse {mode}")
+        for col in ("layers", "tile", "halo", "DRAM (MB)", "buffer (words)", "recompute MACs", "energy (pJ)",
+                    "cycles"):
+            t.add_column(col, justify="left" if col == "layers" else "right")
+        for g in out["groups"]:
+            if g["fused"]:
+                t.add_row("+".join(g["layers"]), "x".join(map(str, g["tile"])), g["halo"],
+                          f"{g['dram_bytes'] / 1e6:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
+                          f"{g['energy_pj']:,.0f}", f"{g['cycles']:,}")
+        c = out_console()
+        if any(g["fused"] for g in out["groups"]):
+            c.print(t)
+        lbl, fused = out["dram_bytes_layer_by_layer"], out["dram_bytes_fused"]
+        c.print(f"DRAM {lbl / 1e6:.4g} MB layer by layer -> {fused / 1e6:.4g} MB fused "
+                f"({(1 - fused / lbl) * 100 if lbl else 0:.1f} % saved); energy "
+                f"{out['energy_pj_layer_by_layer']:,.0f} -> {out['energy_pj_fused']:,.0f} pJ; cycles "
+                f"{out['cycles_layer_by_layer']:,} -> {out['cycles_fused']:,}")
+        if not any(g["fused"] for g in out["groups"]):
+            c.print("no group is worth fusing (or fits): every layer runs alone")
+        for why in out["not_fusible"]:
+            c.print(f"not fusible: {why}")
+    return {"fusion": out}
