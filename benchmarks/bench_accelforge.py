@@ -33,7 +33,7 @@ from stationary.mapper.search import SearchOptions, search  # noqa: E402
 from stationary.mapping.constraints import Constraint  # noqa: E402
 from stationary.mapping.mapping import LevelMapping, Mapping  # noqa: E402
 from stationary.model.evaluate import evaluate  # noqa: E402
-from stationary.workload.layer import Layer  # noqa: E402
+from stationary.workload.layer import Layer, LayerKind  # noqa: E402
 from stationary.workload.loopnest import LoopNest  # noqa: E402
 from stationary.workload.zoo import get_model  # noqa: E402
 
@@ -41,30 +41,51 @@ TENSORS = {"I": "Inputs", "F": "Weights", "O": "Outputs"}
 
 
 @dataclass(frozen=True)
+class Fanout:
+    """One AccelForge fan-out: the stationary level whose spatial factors it is, the mesh axis, and the dims its
+    `reuse:` keyword lets spread on it (`reuse: input`: only dims that do not index the inputs, etc.)."""
+
+    level: str
+    axis: str  # "X" | "Y"
+    dims: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PeerArch:
-    """One AccelForge example architecture: its translation, word size, and how its fan-outs map to X/Y."""
+    """One AccelForge example architecture: its translation, word size, and its fan-outs by name."""
 
     yaml: str
     bits: int
-    spread_level: str  # the stationary level whose spatial factors are AccelForge's PE fan-outs
-    axes: dict[str, str]  # AccelForge fan-out name -> "X" | "Y"
-    x_dims: tuple[str, ...]  # dims AccelForge's reuse rule lets spread on X (its `reuse:` keyword)
-    y_dims: tuple[str, ...]
+    fanouts: dict[str, Fanout]
 
 
+ALL = ("N", "M", "C", "P", "Q", "R", "S")
 ARCHES = {
-    "nvdla": PeerArch("accelforge_nvdla.yaml", 8, "GlobalBuffer", {"reuse_input": "X", "reuse_output": "Y"},
-                      ("M",), ("C", "R", "S")),
+    "nvdla": PeerArch("accelforge_nvdla.yaml", 8, {"reuse_input": Fanout("GlobalBuffer", "X", ("M",)),
+                                                   "reuse_output": Fanout("GlobalBuffer", "Y", ("C", "R", "S"))}),
+    "eyeriss": PeerArch("accelforge_eyeriss.yaml", 16,
+                        {"reuse_weight": Fanout("GlobalBuffer", "X", ("N", "P", "Q")),
+                         "reuse_output": Fanout("GlobalBuffer", "Y", ("C", "R", "S"))}),
+    "simba": PeerArch("accelforge_simba.yaml", 8, {"reuse_all": Fanout("GlobalBuffer", "X", ALL),
+                                                   "reuse_output": Fanout("AccumulationBuffer", "X", ("C", "R", "S")),
+                                                   "reuse_input": Fanout("AccumulationBuffer", "Y", ("M",))}),
 }
 
 
 def fanout_constraints(pa: PeerArch) -> list[Constraint]:
-    """AccelForge's fan-out rules: `reuse: input` (every instance the same inputs: only M spreads on X),
-    `reuse: output` (only the reduction dims C, R, S on Y). Its `min_usage: 1` is not passed on: stationary's
-    random sampling finds no mapping under a 100% utilization floor on layers whose C does not divide by 192."""
-    others = tuple((d, 1) for d in ("N", "G", "M", "C", "P", "Q", "R", "S") if d not in pa.x_dims + pa.y_dims)
-    return [Constraint(pa.spread_level, "spatial", factors=others, permutation=pa.x_dims + pa.y_dims,
-                       split=len(pa.x_dims), source="AccelForge's reuse_input/reuse_output fan-outs")]
+    """AccelForge's fan-out rules per level: the dims each axis may spread (X dims first, `split` after them).
+    Its `min_usage: 1` is not passed on: stationary's random sampling finds no mapping under a 100% utilization
+    floor on layers whose C does not divide the fan-out. A level whose X and Y both allow every dim is free."""
+    out = []
+    for level in dict.fromkeys(f.level for f in pa.fanouts.values()):
+        x = next((f.dims for f in pa.fanouts.values() if f.level == level and f.axis == "X"), ())
+        y = next((f.dims for f in pa.fanouts.values() if f.level == level and f.axis == "Y"), ())
+        if set(x) & set(y) or x == ALL:
+            continue  # a dim allowed on both axes cannot be pinned by one permutation; ALL: no rule
+        others = tuple((d, 1) for d in ("G", *ALL) if d not in x + y)
+        out.append(Constraint(level, "spatial", factors=others, permutation=x + y, split=len(x),
+                              source="AccelForge's fan-out reuse rules"))
+    return out
 
 
 def translate(nest_nodes: list[dict], pa: PeerArch, arch: Architecture) -> tuple[Mapping, list[str]]:
@@ -78,7 +99,7 @@ def translate(nest_nodes: list[dict], pa: PeerArch, arch: Architecture) -> tuple
     temporal: list[dict[str, int]] = [{} for _ in names]
     order: list[list[str]] = [[] for _ in names]
     spatial: list[dict[str, int]] = [{} for _ in names]
-    axis: dict[str, str] = {}
+    axis: dict[tuple[int, str], str] = {}
     keep: list[set[str]] = [set() for _ in names]
     notes: list[str] = []
     cur = 0
@@ -107,15 +128,16 @@ def translate(nest_nodes: list[dict], pa: PeerArch, arch: Architecture) -> tuple
             else:
                 order[cur].append(d)
         else:
-            li = names.index(pa.spread_level)
+            fo = pa.fanouts[node["fanout"]]
+            li = names.index(fo.level)
             spatial[li][d] = spatial[li].get(d, 1) * node["factor"]
-            axis[d] = pa.axes[node["fanout"]]
+            axis[(li, d)] = fo.axis
     levels = []
     for i in range(len(names)):
-        sp = sorted(spatial[i], key=lambda d: axis[d] != "X")
+        sp = sorted(spatial[i], key=lambda d: axis[(i, d)] != "X")
         keeps = frozenset(keep[i]) if i else frozenset(TENSORS.values())
         levels.append(LevelMapping(temporal=temporal[i], permutation=tuple(reversed(order[i])), spatial=spatial[i],
-                                   spatial_permutation=tuple(sp), split=sum(axis[d] == "X" for d in sp),
+                                   spatial_permutation=tuple(sp), split=sum(axis[(i, d)] == "X" for d in sp),
                                    keep=keeps, bypass=frozenset(TENSORS.values()) - keeps))
     return Mapping(tuple(levels)), notes
 
@@ -139,6 +161,13 @@ def pick_layers(spec: str) -> list[Layer]:
     return out
 
 
+def shape_layer(text: str) -> Layer:
+    """A layer from `M,C,P,Q,R,S,stride` (no padding: the input is the strided window box)."""
+    m, c, p, q, r, s, stride = (int(v) for v in text.split(","))
+    return Layer(f"M{m}C{c}P{p}Q{q}R{r}S{s}/{stride}", LayerKind.CONV, M=m, C=c, P=p, Q=q, R=r, S=s,
+                 H=(p - 1) * stride + r, W=(q - 1) * stride + s, stride=(stride, stride))
+
+
 def run_peer(peer: Path, arch: str, pa: PeerArch, layer: Layer, timeout_s: float, loop_orders: bool) -> dict | None:
     """AccelForge's result for one layer, or None if it did not finish within timeout_s."""
     cmd = [str(peer / "bin" / "python"), str(ROOT / "benchmarks" / "accelforge_peer.py"), "--arch", arch,
@@ -157,6 +186,8 @@ def main() -> None:
     ap.add_argument("--arch", default=",".join(ARCHES), help=f"AccelForge example architectures ({', '.join(ARCHES)})")
     ap.add_argument("--layers", default="resnet18:layer4_1_conv2,resnet18:layer4_0_downsample,alexnet:conv3",
                     help="model:layer list from the zoo")
+    ap.add_argument("--shape", help="instead of --layers: one layer M,C,P,Q,R,S,stride (unpadded)")
+    ap.add_argument("--peer-json", help="reuse accelforge_peer.py's output for the one arch and layer given")
     ap.add_argument("--timeout", type=float, default=900.0, help="AccelForge's limit per layer (s)")
     ap.add_argument("--budget", type=int, default=SearchOptions().budget, help="stationary's evaluations")
     ap.add_argument("--explore-loop-orders", action="store_true", help="AccelForge's full (default) map space")
@@ -173,9 +204,12 @@ def main() -> None:
         print(f"  {'layer':28s} {'AccelForge pJ/MAC':>17s} {'time':>8s} {'latency us':>10s} | "
               f"{'stationary pJ/MAC':>17s} {'time':>7s} {'latency us':>10s} | {'AF mapping in ours':>18s} | "
               f"{'speed':>6s} {'energy':>6s}")
-        for layer in pick_layers(args.layers):
+        for layer in [shape_layer(args.shape)] if args.shape else pick_layers(args.layers):
             nest: LoopNest = layer.loop_nest()
-            peer = run_peer(Path(args.peer), arch_name, pa, layer, args.timeout, args.explore_loop_orders)
+            if args.peer_json:
+                peer = json.loads(Path(args.peer_json).read_text().strip().splitlines()[-1])
+            else:
+                peer = run_peer(Path(args.peer), arch_name, pa, layer, args.timeout, args.explore_loop_orders)
             t = time.perf_counter()
             found = search(nest, arch, fanout_constraints(pa), SearchOptions(budget=args.budget))
             ours_s = time.perf_counter() - t
