@@ -8,22 +8,35 @@ cd "$(dirname "$0")/.."
 PEERS=${PEERS:-/work/peers}
 QUICK=0; [[ "${1:-}" == "--quick" ]] && QUICK=1
 
+PY312=${PY312:-$HOME/.pyenv/versions/3.12.1/bin/python}  # AccelForge and Stream want Python 3.12
 venv() {  # venv NAME PACKAGES...: create $PEERS/NAME with the given pinned packages if it is missing
   local dir="$PEERS/$1"; shift
   if [[ ! -x "$dir/bin/python" ]]; then
-    python3 -m venv "$dir" && "$dir/bin/pip" install -q "$@"
+    ${VENV_PY:-python3} -m venv "$dir" && "$dir/bin/pip" install -q "$@"
   fi
 }
 venv scalesim scalesim==3.0.0 'numpy<2.4'
 venv zigzag zigzag-dse==3.9.1 six   # zigzag-dse 3.9.1 imports six without declaring it
 venv nn_dataflow nn-dataflow sympy==1.4
+VENV_PY=$PY312 venv accelforge accelforge==1.0.467 hwcomponents==1.0.114 hwcomponents-cacti==1.0.40
+# hwcomponents-cacti ships a CACTI binary built for glibc >= 2.38; rebuild it from its shipped source if it
+# cannot run here (AccelForge's Eyeriss and Simba examples price their SRAMs with it)
+CACTI=$("$PEERS/accelforge/bin/python" -c 'import hwcomponents_cacti, os; print(os.path.dirname(hwcomponents_cacti.__file__))')/cacti
+if (cd "$CACTI" && ./cacti 2>&1 | grep -q "version .GLIBC"); then
+  (cd "$CACTI" && rm -rf obj_dbg obj_opt && make -s opt -j2 && cp obj_opt/cacti ./cacti)
+fi
+VENV_PY=$PY312 venv stream stream-dse==2.1.1 six==1.17.0   # zigzag-dse (a dependency) imports six undeclared
 
 if (( QUICK )); then
   python3 benchmarks/bench_scalesim.py --dataflows os --layers 1 --peer "$PEERS/scalesim"
   python3 benchmarks/bench_zigzag.py --layers 2 --peer "$PEERS/zigzag"
   python3 benchmarks/bench_nn_dataflow.py --no-free --budget 4000 --peer "$PEERS/nn_dataflow"
+  python3 benchmarks/bench_accelforge.py --quick --peer "$PEERS/accelforge"
+  python3 benchmarks/bench_stream.py --peer "$PEERS/stream"
 else
   python3 benchmarks/bench_scalesim.py --peer "$PEERS/scalesim"
   python3 benchmarks/bench_zigzag.py --peer "$PEERS/zigzag"
   python3 benchmarks/bench_nn_dataflow.py --peer "$PEERS/nn_dataflow"
+  python3 benchmarks/bench_accelforge.py --peer "$PEERS/accelforge"
+  python3 benchmarks/bench_stream.py --peer "$PEERS/stream"
 fi
