@@ -36,8 +36,8 @@ from stationary.workload.problem import load_loop_nest
 from stationary.workload.zoo import get_model
 
 StrategyOption = Annotated[str, typer.Option(
-    help="exact (branch and bound, seeded by the heuristic: certifies what it finds), heuristic, exhaustive or "
-         "auto (exhaustive when small, else heuristic)")]
+    help="auto (default: exhaustive when small, else heuristic), exact (branch and bound seeded by the "
+         "heuristic: certifies what it completes, far slower on full-size layers), heuristic or exhaustive")]
 BudgetSecondsOption = Annotated[float | None, typer.Option(
     "--budget-s", help="exact search: wall seconds per distinct layer shape before it stops with a proven gap")]
 BudgetEvalsOption = Annotated[int | None, typer.Option(
@@ -64,7 +64,7 @@ def map_cmd(
     budget: Annotated[int, typer.Option(help="fast-model evaluations for the heuristic search")] = 40_000,
     batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
     update_energy: UpdateEnergyOption = "update",
-    strategy: StrategyOption = "exact",
+    strategy: StrategyOption = "auto",
     budget_s: BudgetSecondsOption = None,
     budget_evals: BudgetEvalsOption = None,
     pareto: Annotated[bool, typer.Option("--pareto", help="also find the energy-cycles Pareto front")] = False,
@@ -120,7 +120,7 @@ def evaluate(
     layers_set: Annotated[str, typer.Option("--layers", help="conv, fc or all")] = "all",
     clock_mhz: Annotated[float | None, typer.Option(help="clock for seconds/fps/power (default: arch's)")] = None,
     update_energy: UpdateEnergyOption = "update",
-    strategy: StrategyOption = "exact",
+    strategy: StrategyOption = "auto",
     budget_s: BudgetSecondsOption = None,
     budget_evals: BudgetEvalsOption = None,
     as_json: JsonOption = False,

@@ -75,6 +75,9 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
     perm = np.zeros((B, L, D), np.int64)
     keep = np.zeros((B, L, T), bool)
     for b, m in enumerate(mappings):
+        if m.has_residuals():
+            raise StationaryError("the fast model costs perfect factorizations only; this mapping has a "
+                                  "remainder (D=n,r): cost it with the exact model (`stationary model`)")
         kept = m.keep_table(nest, arch)
         for i, lm in enumerate(m.levels):
             axis = lm.spatial_axis(dims)
