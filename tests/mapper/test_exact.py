@@ -135,13 +135,16 @@ def test_bad_budgets_are_clear_errors() -> None:
         Budget(seconds=0)
     with pytest.raises(StationaryError, match="evaluation budget"):
         Budget(evaluations=0)
-    out = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:fc8", "--budget-s", "-1")
+    out = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:fc8", "--strategy", "exact", "--budget-s", "-1")
+    assert out.returncode != 0 and "budget-s" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:fc8", "--budget-evals", "100")
+    assert out.returncode != 0 and "--strategy exact" in out.stderr and "Traceback" not in out.stderr
     assert out.returncode != 0 and "budget-s" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_cli_map_exact_with_budget_and_pareto() -> None:
-    out = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:fc8", "--budget", "1000", "--budget-evals",
-                  "5000", "--pareto", "--json")
+    out = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:fc8", "--strategy", "exact", "--budget", "1000",
+                  "--budget-evals", "5000", "--pareto", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["strategy"] == "exact" and data["optimality"]["objective"] == "energy"

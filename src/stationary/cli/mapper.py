@@ -24,6 +24,7 @@ from stationary.cli.common import (
     out_console,
     print_json,
 )
+from stationary.errors import StationaryError
 from stationary.mapper.bounds.certificate import certify
 from stationary.mapper.exact import Budget
 from stationary.mapper.network import network_optimality, network_performance, network_totals, select_layers
@@ -46,7 +47,11 @@ BudgetEvalsOption = Annotated[int | None, typer.Option(
 
 
 def exact_options(strategy: str, budget_s: float | None, budget_evals: int | None) -> dict[str, Any]:
-    """SearchOptions fields for the strategy and the exact search's budget (validated)."""
+    """SearchOptions fields for the strategy and the exact search's budget (validated; a budget for a search
+    that would not use it is refused rather than ignored)."""
+    if strategy != "exact" and (budget_s is not None or budget_evals is not None):
+        raise StationaryError("--budget-s and --budget-evals bound the exact search: add --strategy exact "
+                              f"(the {strategy} strategy uses --budget)", field="--budget-evals")
     evals = 50_000 if budget_evals is None and budget_s is None else budget_evals
     Budget(budget_s, evals)
     return {"strategy": strategy, "budget_s": budget_s, "budget_evals": evals}
