@@ -6,12 +6,11 @@ from collections.abc import Callable
 
 from stationary.errors import StationaryError
 from stationary.workload.network import Network
-from stationary.workload.zoo.classic import alexnet, lenet5, overfeat, vgg16
+from stationary.workload.zoo.classic import alexnet, lenet5, overfeat, vgg16, vgg19
 from stationary.workload.zoo.inception import googlenet, squeezenet
 from stationary.workload.zoo.mobilenet import mobilenet_v1, mobilenet_v2
 from stationary.workload.zoo.resnet import resnet18, resnet50, resnet50_v15
 from stationary.workload.zoo.transformer import bert_base_layer
-from stationary.workload.zoo.vgg import vgg19
 
 MODELS: dict[str, Callable[..., Network]] = {
     "lenet5": lenet5,

@@ -56,11 +56,11 @@ def overfeat(batch: int = 1) -> Network:
     return b.build()
 
 
-def vgg16(batch: int = 1) -> Network:
-    """VGG-16 (Simonyan 2015, configuration D): 13 3x3 convolutions and 3 FC layers."""
-    b = NetBuilder("vgg16", 3, 224, batch)
+def _vgg(name: str, convs_per_stage: tuple[int, ...], batch: int) -> Network:
+    """A VGG (Simonyan 2015): five stages of 3x3 convolutions (64-512 channels) with 2x2 pooling, 3 FC layers."""
+    b = NetBuilder(name, 3, 224, batch)
     x = b.input
-    for stage, (n, c) in enumerate([(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)], start=1):
+    for stage, (n, c) in enumerate(zip(convs_per_stage, (64, 128, 256, 512, 512), strict=True), start=1):
         for i in range(1, n + 1):
             x = b.conv(x, f"conv{stage}_{i}", c, 3, pad=1)
         x = b.pool(x, f"pool{stage}", 2)
@@ -68,3 +68,13 @@ def vgg16(batch: int = 1) -> Network:
     x = b.fc(x, "fc7", 4096)
     b.fc(x, "fc8", 1000)
     return b.build()
+
+
+def vgg16(batch: int = 1) -> Network:
+    """VGG-16 (configuration D): 13 3x3 convolutions and 3 FC layers."""
+    return _vgg("vgg16", (2, 2, 3, 3, 3), batch)
+
+
+def vgg19(batch: int = 1) -> Network:
+    """VGG-19 (configuration E; the fused-layer paper's "VGGNet-E"): 16 3x3 convolutions and 3 FC layers."""
+    return _vgg("vgg19", (2, 2, 4, 4, 4), batch)
