@@ -25,6 +25,8 @@ from stationary.cli.common import (
     print_json,
 )
 from stationary.errors import StationaryError
+from stationary.fusion.report import fusion_section
+from stationary.fusion.search import check_fuse
 from stationary.mapper.bounds.certificate import certify
 from stationary.mapper.exact import Budget
 from stationary.mapper.network import network_optimality, network_performance, network_totals, select_layers
@@ -132,8 +134,7 @@ def evaluate(
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
     fuse: Annotated[str, typer.Option(help="fuse layers: none, auto (least energy) or max (fewest groups)",
-                                      callback=lambda v: __import__("stationary.fusion.search").fusion.search
-                                      .check_fuse(v))] = "none",
+                                      callback=check_fuse)] = "none",
 ) -> None:
     """Best mapping of every MAC layer of a network (one search per distinct shape), totals and per layer."""
     objective = check_objective(objective)
@@ -160,8 +161,6 @@ def evaluate(
                        "utilization": r.utilization, "energy_per_mac_pj": r.energy_per_mac_pj,
                        "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels},
                        "optimality": p.optimality.to_json()})
-    from stationary.fusion.report import fusion_section
-
     fusion = fusion_section(fuse, net, architecture, plans, options, quiet=as_json)
     if as_json:
         print_json({"model": model, "arch": architecture.name, "dataflow": dataflow, "objective": objective,
