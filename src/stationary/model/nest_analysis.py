@@ -201,12 +201,7 @@ class NestAnalysis:
             self._temporal_imperfect(L, st)
             return
         if L == 0:
-            body = lp.end * self.epochs
-            self.all_computes += body
-            if self.spatial_id == 0:
-                self.computes += body
-            for t in range(self.nt):
-                st.access[t][(1, 1)] = st.access[t].get((1, 1), 0) + body
+            self._compute(lp.end * self.epochs, st)
             return
         d, step, saved = lp.dim, self.vstride[L][lp.dim], self.transform[lp.dim]
         sizes: list[tuple[list[int], int]] = [([box_size(x) for x in self._deltas(L - 1)], 1)]
@@ -223,16 +218,19 @@ class NestAnalysis:
                 words = sum(s[t] * k for s, k in sizes)
                 st.access[t][(1, 1)] = st.access[t].get((1, 1), 0) + words * self.epochs
 
+    def _compute(self, body: int, st: _ElementState) -> None:
+        """The innermost loop's `body` MACs: one operand word of every tensor each (the MAC level's accesses)."""
+        self.all_computes += body
+        if self.spatial_id == 0:
+            self.computes += body
+        for t in range(self.nt):
+            st.access[t][(1, 1)] = st.access[t].get((1, 1), 0) + body
+
     def _temporal_imperfect(self, L: int, st: _ElementState) -> None:
         """Timeloop 3's temporal step with residuals: iterations 0, 1..n-3 (one run scaled), n-2, n-1."""
         trips = self._trips(L)
         if L == 0:
-            body = trips * self.epochs
-            self.all_computes += body
-            if self.spatial_id == 0:
-                self.computes += body
-            for t in range(self.nt):
-                st.access[t][(1, 1)] = st.access[t].get((1, 1), 0) + body
+            self._compute(trips * self.epochs, st)
             return
         d = self.loops[L].dim
         step, saved = self.vstride[L][d], self.transform[d]
