@@ -7,6 +7,13 @@ from stationary.mapping.mapping import Mapping
 from stationary.workload.loopnest import LoopNest
 
 
+def _trips(dim: str, factor: int, residual: int | None) -> str:
+    """A loop's range; with a remainder (Timeloop 3's `D=n,r`) also the range it runs in its last global pass."""
+    if residual is None:
+        return f"[0, {factor})"
+    return f"[0, {factor}), [0, {residual}) when every outer {dim} loop is at its last iteration"
+
+
 def loop_nest_text(nest: LoopNest, arch: Architecture, mapping: Mapping) -> str:
     """The mapping as nested `for` loops, outermost first, with the level that owns each loop."""
     lines, depth = [], 0
@@ -16,11 +23,13 @@ def loop_nest_text(nest: LoopNest, arch: Architecture, mapping: Mapping) -> str:
         kept = [t.name for t, k in zip(nest.tensors, keeps) if k]
         lines.append("  " * depth + f"[{lv.name}]" + (f" keeps {', '.join(kept)}" if kept else ""))
         for d in order:
-            lines.append("  " * depth + f"for {d.lower()} in [0, {lm.temporal[d]}):")
+            rng = _trips(d.lower(), lm.temporal[d], lm.temporal_residual.get(d))
+            lines.append("  " * depth + f"for {d.lower()} in {rng}:")
             depth += 1
         sp = [d for d in reversed(lm.spatial_order(nest.dims)) if lm.spatial.get(d, 1) > 1]
         for d in sp:
-            lines.append("  " * depth + f"parallel-for {d.lower()} in [0, {lm.spatial[d]}):")
+            rng = _trips(d.lower(), lm.spatial[d], lm.spatial_residual.get(d))
+            lines.append("  " * depth + f"parallel-for {d.lower()} in {rng}:")
             depth += 1
     lines.append("  " * depth + "MAC")
     return "\n".join(lines)
