@@ -50,7 +50,7 @@ def test_lenet5_documented_difference() -> None:
 
 
 def test_alexnet_per_layer() -> None:
-    """Eyeriss/Caffe AlexNet per layer (REFERENCES.md §1)."""
+    """Eyeriss/Caffe AlexNet per layer (docs/references.md §1)."""
     layers = {layer.name: layer for layer in get_model("alexnet")}
     assert layers["conv1"].macs == 105_415_200 and (layers["conv1"].P, layers["conv1"].Q) == (55, 55)
     assert printed(layers["conv2"].macs, "224M") and layers["conv2"].G == 2
@@ -60,7 +60,7 @@ def test_alexnet_per_layer() -> None:
     assert (layers["fc6"].C, layers["fc6"].M) == (9216, 4096)
 
 
-# torchvision's metadata (REFERENCES.md §1): its "GFLOPS" are MACs; params include biases and BN.
+# torchvision's metadata (docs/references.md §1): its "GFLOPS" are MACs; params include biases and BN.
 TORCHVISION = {"resnet18": (1.814, 11_689_512), "resnet50_v15": (4.089, 25_557_032),
                "mobilenet_v2": (0.301, 3_504_872), "vgg16": (15.47, 138_357_544)}
 

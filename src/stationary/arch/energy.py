@@ -12,7 +12,7 @@ from stationary.errors import StationaryError
 # (a) Sze et al. 2017, Fig. 22: normalized energy per access, relative to one MAC (= 1).
 SURVEY_NORMALIZED = {"DRAM": 200.0, "buffer": 6.0, "array": 2.0, "RF": 1.0, "MAC": 1.0}
 
-# (b) Horowitz, ISSCC 2014, 45 nm 0.9 V (REFERENCES.md §2), pJ.
+# (b) Horowitz, ISSCC 2014, 45 nm 0.9 V (docs/references.md §2), pJ.
 HOROWITZ_SRAM_64BIT_READ = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))  # (bytes, pJ)
 HOROWITZ_DRAM_PJ_PER_BIT = 20.0  # 640 pJ per 32-bit access (1.3-2.6 nJ per 64 bits: 20-40 pJ/bit)
 HOROWITZ_INT_MULT = {8: 0.2, 32: 3.1}  # pJ

@@ -16,7 +16,7 @@ from stationary.workload.layer import LayerKind
 from stationary.workload.network import Network
 from stationary.workload.stats import network_stats
 
-#: ImageNet top-5 error (%) as published in the survey's Table IV (REFERENCES.md §1); other models: n/a.
+#: ImageNet top-5 error (%) as published in the survey's Table IV (docs/references.md §1); other models: n/a.
 PUBLISHED_TOP5_ERROR_PCT = {"alexnet": 16.4, "overfeat": 14.2, "vgg16": 7.4, "googlenet": 6.7, "resnet50": 5.3}
 ACCURACY_SOURCE = "ImageNet top-5 error, Sze et al. 2017 Table IV"
 

@@ -1,7 +1,7 @@
 """Energy of a systolic run: action counts x a per-access energy table.
 
 Default table: Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm, 0.9 V (the numbers quoted in
-Sze et al. 2017 and REFERENCES.md §2): 8-bit integer multiply 0.2 pJ + add 0.03 pJ per MAC; a 64-bit
+Sze et al. 2017 and docs/references.md §2): 8-bit integer multiply 0.2 pJ + add 0.03 pJ per MAC; a 64-bit
 read from an 8 kB SRAM 10 pJ (1.25 pJ per 8-bit word; 32 kB: 20 pJ; 1 MB: 100 pJ per 64 bits); DRAM
 1.3-2.6 nJ per 64 bits (we take 2.0 nJ, i.e. 250 pJ per byte). SCALE-Sim words are 1 byte. The SRAM
 cost per word is scaled with sqrt(capacity / 8 kB) between Horowitz's 8 kB and 1 MB points. A shared

@@ -4,7 +4,7 @@ The dense numbers are computed through exactly the path `stationary evaluate MOD
 --batch B --layers conv --budget N --json` runs (same functions, same search options, same preset), so what
 validation shows is what a user gets. Two measured features of the chip that the Model does not contain yet are
 then applied per layer as a separately labelled *chip correction*, each with a published parameter
-(REFERENCES.md §4), never one fitted here:
+(docs/references.md §4), never one fitted here:
 
 * run-length coding of feature maps in DRAM: it saves 30% of the traffic in CONV1 and 75% in the last CONV
   layer; in between the saving is interpolated linearly in the layer's position (sparsity grows with depth).
@@ -36,13 +36,13 @@ from stationary.mapping.dataflows import array_level
 from stationary.validate.points import Point
 from stationary.workload.zoo import get_model
 
-SOURCE = "Chen et al., JSSC 2017 (REFERENCES.md §4)"
-TABLE_V_SOURCE = "Chen et al., JSSC 2017 Table V, as nn_dataflow's test_eyeriss_isscc16 encodes it (REFERENCES.md §8)"
+SOURCE = "Chen et al., JSSC 2017 (docs/references.md §4)"
+TABLE_V_SOURCE = "Chen et al., JSSC 2017 Table V, as nn_dataflow's test_eyeriss_isscc16 encodes it (docs/references.md §8)"
 GROUP = "Eyeriss chip, 65 nm silicon"
 GOAL_REL = 0.15
-RLC_SAVING_FIRST = 0.30  # of CONV1's feature-map DRAM traffic (REFERENCES.md §4)
+RLC_SAVING_FIRST = 0.30  # of CONV1's feature-map DRAM traffic (docs/references.md §4)
 RLC_SAVING_LAST = 0.75  # of the last CONV layer's (CONV5 in AlexNet)
-PE_GATING_SAVING = 0.45  # of PE power (MAC + scratchpads), zero-data gating (REFERENCES.md §4)
+PE_GATING_SAVING = 0.45  # of PE power (MAC + scratchpads), zero-data gating (docs/references.md §4)
 NOC_HOP_PJ = 4.0  # nn_dataflow's array cost per 16-bit word; the preset folds it into spad fills / buffer updates
 FEATURE_MAPS = ("Inputs", "Outputs")
 ARCH, DATAFLOW, LAYERS = "eyeriss", "rs", "conv"  # the evaluate options every chip point is computed with

@@ -1,4 +1,4 @@
-"""The ISCA 2016 Eyeriss dataflow study as nn_dataflow reproduces it (REFERENCES.md §3): AlexNet at batch 16 on
+"""The ISCA 2016 Eyeriss dataflow study as nn_dataflow reproduces it (docs/references.md §3): AlexNet at batch 16 on
 16x16 PEs, 512 B RF per PE, 128 kB buffer, costs DRAM 200 / buffer 6 / array 2 / RF 1 x a MAC, row stationary,
 no buffer bypass; per-layer ALU, DRAM and RF energy in units of 1e9 MAC energies.
 
@@ -30,7 +30,7 @@ from stationary.validate.points import Point
 from stationary.workload.layer import Layer, LayerKind
 from stationary.workload.zoo import get_model
 
-SOURCE = "Chen et al., ISCA 2016, as reproduced by nn_dataflow's test (REFERENCES.md §3)"
+SOURCE = "Chen et al., ISCA 2016, as reproduced by nn_dataflow's test (docs/references.md §3)"
 GROUP = "ISCA'16 RS dataflow study"
 GOAL_REL = 0.10
 BATCH = 16

@@ -18,7 +18,7 @@ from stationary.mapper.search import SearchOptions
 from stationary.validate.points import Point
 from stationary.workload.zoo import get_model
 
-SOURCE = "NVDLA primer, Example Area and Performance (nvdla.org/primer.html; REFERENCES.md §8)"
+SOURCE = "NVDLA primer, Example Area and Performance (nvdla.org/primer.html; docs/references.md §8)"
 GROUP = "NVDLA, int8 ResNet-50 at 1 GHz"
 GOAL_REL = 0.15
 MODEL, DATAFLOW, LAYERS, BATCH, OBJECTIVE = "resnet50", "ws", "all", 1, "cycles"

@@ -18,7 +18,7 @@ from stationary.workload.stats import network_stats
 from stationary.workload.zoo import get_model
 
 CASES_DIR = Path(__file__).resolve().parents[3] / "tests" / "cases"
-SURVEY_SOURCE = "Sze et al. 2017, Table IV (REFERENCES.md §1)"
+SURVEY_SOURCE = "Sze et al. 2017, Table IV (docs/references.md §1)"
 SURVEY_GROUP = "Survey model table"
 # model: (CONV weights, CONV MACs, FC weights, total MACs) as printed
 SURVEY = {
