@@ -69,3 +69,12 @@ def test_closed_stdout_is_not_a_traceback() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err
+
+
+def test_version_is_the_package_version_and_exits_0() -> None:
+    from stationary import __version__
+
+    done = subprocess.run([sys.executable, "-m", "stationary", "--version"], capture_output=True, text=True,
+                          env=ENV, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"stationary {__version__}"

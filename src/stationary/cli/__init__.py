@@ -48,8 +48,18 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     err_console.print(f"[yellow]warning:[/] {message}", highlight=False, markup=True)
 
 
+def _print_version(value: bool) -> None:
+    """`--version`: the package version (one place: stationary.__version__) and exit."""
+    if value:
+        from stationary import __version__
+
+        typer.echo(f"stationary {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
     """What a DNN costs to run, how to schedule it on an accelerator, and what algorithm changes buy."""
 
 # One module per command (or command group); each registers itself on `app` when imported.
