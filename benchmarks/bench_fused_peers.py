@@ -1,7 +1,7 @@
 """Fused against layer by layer, stationary against AccelForge's and Stream's fused examples, from one command.
 
     python3 benchmarks/bench_fused_peers.py [--quick] [--only accelforge|stream] [--budget 20000]
-        [--accelforge-json FILE] [--stream-json FUSED,PER_LAYER] [--out benchmarks/results/fused_peers.json]
+        [--accelforge-json FILE] [--stream-json FUSED,PER_LAYER] [--out FILE]
 
 * AccelForge 1.0.467 (FFM, "Fast & Fusiest"): its matmul chain (examples/workloads/matmuls.yaml, m = 64 rows,
   every n_i = 64, 8-bit values; 3 matmuls, 2 with --quick) on its `simple` arch (MainMemory 100 per bit,
@@ -32,9 +32,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench_zigzag import input_words  # noqa: E402  (one rule for the padded-box vs touched input count)
+
 from stationary.arch.native import load_arch  # noqa: E402
+from stationary.arch.spec import Architecture  # noqa: E402
+from stationary.fusion.cost import fusion_level, transfer_cost  # noqa: E402
 from stationary.fusion.search import FusionPlan, plan_fusion  # noqa: E402
-from stationary.mapper.network import map_network  # noqa: E402
+from stationary.mapper.network import LayerPlan, dram_words, map_network  # noqa: E402
 from stationary.mapper.search import SearchOptions  # noqa: E402
 from stationary.workload.layer import Layer, LayerKind, linear  # noqa: E402
 from stationary.workload.network import Network  # noqa: E402
@@ -71,14 +75,42 @@ def run_peer(cmd: list[str], timeout_s: float) -> list[dict[str, Any]]:
     return [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
 
 
-def ours(net: Network, arch_path: Path, budget: int) -> tuple[FusionPlan, float]:
+def ours(net: Network, arch_path: Path, budget: int) -> tuple[Architecture, list[LayerPlan], FusionPlan, float]:
     """stationary's layer-by-layer mappings and `--fuse auto` plan of `net`, and the wall seconds of both."""
     arch = load_arch(arch_path)
     opts = SearchOptions(budget=budget)
     t = time.perf_counter()
     plans = map_network(net, arch, "free", opts)
     plan = plan_fusion(net, arch, plans, "auto", opts)
-    return plan, time.perf_counter() - t
+    return arch, plans, plan, time.perf_counter() - t
+
+
+def conventions(arch: Architecture, plans: list[LayerPlan], plan: FusionPlan) -> dict[str, Any]:
+    """The splits the re-scores need: DRAM energy (off chip) against the rest, layer by layer and fused; DRAM
+    input words with the padded box counted as the touched elements; the fused groups' transfer cycles."""
+    top = arch.levels[0].energy
+    by_layer = {p.layer.name: p.found.result for p in plans}
+    lbl_dram_pj = sum(r.levels[0].energy_pj for r in by_layer.values())
+    fused_dram_pj = 0.0
+    transfer_cycles = 0
+    for g in plan.groups:
+        if g.cost is None:  # a layer run alone (or an unmapped pooling/element-wise layer: no DRAM cost)
+            fused_dram_pj += sum(by_layer[x].levels[0].energy_pj for x in g.names if x in by_layer)
+        else:
+            c = g.cost.counts
+            fused_dram_pj += (c.weight_words + c.input_words) * top.read_pj + c.output_words * top.update_pj
+            transfer_cycles += transfer_cost(arch, fusion_level(arch), c)[1]
+    padding = 0  # words the padded/strided input box adds over the touched elements, where the box is read
+    for p in plans:
+        touched, box = input_words(p.layer)
+        n = p.layer.N * p.layer.G
+        if p.found.result.levels[0].tensors["Inputs"].reads >= box * n:
+            padding += (box - touched) * n
+    return {"lbl_dram_energy_pj": lbl_dram_pj, "fused_dram_energy_pj": fused_dram_pj,
+            "lbl_dram_words_touched_inputs": plan.layer_by_layer_dram_words - padding,
+            "lbl_compute_cycles": sum(p.found.result.compute_cycles for p in plans),
+            "lbl_dram_words_per_layer": {p.layer.name: sum(dram_words(p.found.result).values()) for p in plans},
+            "fused_transfer_cycles": transfer_cycles}
 
 
 def plan_json(plan: FusionPlan, seconds: float) -> dict[str, Any]:
@@ -109,8 +141,9 @@ def stream_side(run: dict[str, Any]) -> dict[str, float]:
 
 
 def table(title: str, peer_name: str, fused: dict[str, float], unfused: dict[str, float],
-          st: dict[str, Any]) -> list[str]:
-    """Rows: DRAM words, energy, cycles, wall time; fused and layer by layer for both tools, with ratios."""
+          st: dict[str, Any], rescored: list[tuple[str, float, float]]) -> list[str]:
+    """Rows: DRAM words, energy, cycles, wall time; fused and layer by layer for both tools, with ratios; then
+    the re-scored rows (label, peer, stationary)."""
     lines = [title, f"  {'':38s} {peer_name:>16s} {'stationary':>16s} {'ours/peer':>10s}"]
 
     def row(label: str, p: float, s: float, fmt: str = ",.0f") -> None:
@@ -126,6 +159,10 @@ def table(title: str, peer_name: str, fused: dict[str, float], unfused: dict[str
         lines.append(f"  {label + ', fused / layer by layer':38s} {pf:>16.4f} {sf:>16.4f}")
     lines.append(f"  {'wall s (peer: fused + layer by layer)':38s} {fused['seconds'] + unfused['seconds']:>16.1f} "
                  f"{st['seconds']:>16.1f}")
+    if rescored:
+        lines.append("  re-scored / split (see benchmarks/README.md):")
+    for label, p, s in rescored:
+        row(label, p, s)
     for g in st["groups"]:
         if len(g["layers"]) > 1:
             lines.append(f"  stationary group {'+'.join(g['layers'])}: tile {g['tile'][0]}x{g['tile'][1]}, "
@@ -143,8 +180,12 @@ def main() -> None:
     ap.add_argument("--accelforge-json", help="reuse accelforge_fused_peer.py's output (its times are that run's)")
     ap.add_argument("--stream-json", help="FUSED,PER_LAYER: reuse two stream_peer.py outputs")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per peer subprocess")
-    ap.add_argument("--out", default=str(BENCH / "results" / "fused_peers.json"), help="JSON written here")
+    ap.add_argument("--out", help="JSON written here (default benchmarks/results/fused_peers[_quick].json)")
     args = ap.parse_args()
+    if args.stream_json and len(args.stream_json.split(",")) != 2:
+        ap.error(f"--stream-json takes FUSED,PER_LAYER (two paths), got {args.stream_json!r}")
+    if args.budget < 1:
+        ap.error(f"--budget must be >= 1, got {args.budget}")
     result: dict[str, Any] = {"quick": args.quick, "budget": args.budget}
     lines: list[str] = []
     if args.only in (None, "accelforge"):
@@ -158,18 +199,31 @@ def main() -> None:
                             args.timeout)
         by_mode = {r["mode"]: r for r in runs}
         jinja = by_mode["fused"]["jinja"]
-        plan, secs = ours(matmul_chain(jinja["N_EINSUMS"], jinja["M"], jinja["KN"]), AF_ARCH, args.budget)
+        arch, plans, plan, secs = ours(matmul_chain(jinja["N_EINSUMS"], jinja["M"], jinja["KN"]), AF_ARCH,
+                                       args.budget)
         st = plan_json(plan, secs)
+        cv = conventions(arch, plans, plan)
         f, u = accelforge_side(by_mode["fused"]), accelforge_side(by_mode["unfused"])
-        result["accelforge"] = {"peer_fused": f, "peer_layer_by_layer": u, "peer_fused_nodes": by_mode["fused"]["nodes"],
+        off = {m: sum(v for k, v in by_mode[m]["energy_parts"].items() if k.startswith("MainMemory|"))
+               for m in ("fused", "unfused")}
+        rescored = [("energy off chip (MainMemory), lbl", off["unfused"], cv["lbl_dram_energy_pj"]),
+                    ("energy off chip (MainMemory), fused", off["fused"], cv["fused_dram_energy_pj"]),
+                    ("energy on chip, lbl", u["energy"] - off["unfused"],
+                     st["energy_pj_layer_by_layer"] - cv["lbl_dram_energy_pj"]),
+                    ("energy on chip, fused", f["energy"] - off["fused"],
+                     st["energy_pj_fused"] - cv["fused_dram_energy_pj"])]
+        result["accelforge"] = {"peer_fused": f, "peer_layer_by_layer": u,
+                                "peer_fused_nodes": by_mode["fused"]["nodes"],
+                                "peer_layer_by_layer_nodes": by_mode["unfused"]["nodes"],
                                 "peer_energy_parts_fused": by_mode["fused"]["energy_parts"],
                                 "peer_energy_parts_layer_by_layer": by_mode["unfused"]["energy_parts"],
-                                "stationary": st, "jinja": jinja}
-        tiles = [f"{x['var']}={x['tile']}" for x in by_mode["fused"]["nodes"] if x["kind"] == "temporal" and x["depth"] == 0]
+                                "stationary": st, "stationary_splits": cv, "rescored": rescored, "jinja": jinja}
+        tiles = [f"{x['var']}={x['tile']}" for x in by_mode["fused"]["nodes"]
+                 if x["kind"] == "temporal" and x["depth"] == 0]
         lines += table(f"AccelForge 1.0.467 FFM, matmuls.yaml x{jinja['N_EINSUMS']} ({jinja['M']}x{jinja['KN']}, "
                        f"8-bit) on simple (MainMemory {AF_MAIN_MEMORY_ENERGY:g}/bit, GlobalBuffer "
                        f"{AF_GLB_BITS} bits); AccelForge's fused tiling {', '.join(tiles) or 'none'}",
-                       "AccelForge", f, u, st)
+                       "AccelForge", f, u, st, rescored)
     if args.only in (None, "stream"):
         if args.stream_json:
             fused_path, lbl_path = args.stream_json.split(",")
@@ -179,16 +233,39 @@ def main() -> None:
                     "tpu_like_single_core", "--dtype", "i8", "--time-limit", "60" if args.quick else "120"]
             sf = run_peer([*base, "--fusion", "derived"], args.timeout)[-1]
             su = run_peer([*base, "--fusion", "per-layer"], args.timeout)[-1]
-        plan, secs = ours(two_conv(sf), STREAM_ARCH, args.budget)
+        arch, plans, plan, secs = ours(two_conv(sf), STREAM_ARCH, args.budget)
         st = plan_json(plan, secs)
+        cv = conventions(arch, plans, plan)
         f, u = stream_side(sf), stream_side(su)
-        result["stream"] = {"peer_fused": f, "peer_layer_by_layer": u, "peer_fused_raw": sf, "peer_layer_by_layer_raw": su,
-                            "stationary": st}
+
+        def part(run: dict[str, Any], key: str) -> float:
+            return sum(float(e[key]) for e in run["group_energy"] if e)
+
+        def bound(run: dict[str, Any], key: str) -> float:
+            return sum(float(b[key]) for b in run["group_bottleneck"] if b)
+
+        bw = arch.levels[0].read_bandwidth or 1.0
+        serial = cv["lbl_compute_cycles"] + sum(-(-w // bw) for w in cv["lbl_dram_words_per_layer"].values())
+        rescored = [("DRAM words, lbl, inputs unpadded", u["dram_words"], cv["lbl_dram_words_touched_inputs"]),
+                    ("energy off chip (transfers), lbl", part(su, "transfer_pj_per_iteration"),
+                     cv["lbl_dram_energy_pj"]),
+                    ("energy off chip (transfers), fused", part(sf, "transfer_pj_per_iteration"),
+                     cv["fused_dram_energy_pj"]),
+                    ("energy on chip (nodes), lbl", part(su, "node_pj_per_iteration"),
+                     st["energy_pj_layer_by_layer"] - cv["lbl_dram_energy_pj"]),
+                    ("energy on chip (nodes), fused", part(sf, "node_pj_per_iteration"),
+                     st["energy_pj_fused"] - cv["fused_dram_energy_pj"]),
+                    ("compute cycles, lbl", bound(su, "compute_bound_cycles"), cv["lbl_compute_cycles"]),
+                    ("transfer cycles, fused", bound(sf, "transfer_bound_cycles"), cv["fused_transfer_cycles"]),
+                    ("cycles, lbl, no overlap (compute + DRAM)", u["cycles"], serial)]
+        result["stream"] = {"peer_fused": f, "peer_layer_by_layer": u, "peer_fused_raw": sf,
+                            "peer_layer_by_layer_raw": su,
+                            "stationary": st, "stationary_splits": cv, "rescored": rescored}
         lines += table(f"Stream 2.1.1, quick-start two convs (8-bit) on one tpu_like core + offchip DRAM; Stream's "
                        f"groups: fused {len(sf['group_cycles'])}, per layer {len(su['group_cycles'])}",
-                       "Stream", f, u, st)
+                       "Stream", f, u, st, rescored)
     print("\n".join(lines))
-    out = Path(args.out)
+    out = Path(args.out or BENCH / "results" / f"fused_peers{'_quick' if args.quick else ''}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(f"JSON: {out}")

@@ -120,7 +120,8 @@ def main() -> None:
                                  {"M": cfg.out_channels_2, "C": cfg.out_channels_1}],
                       "P": cfg.height, "Q": cfg.width, "R": cfg.kernel_size,
                       "hardware": args.hardware, "dtype": args.dtype, "fusion": args.fusion,
-                      "group_energy": energy, "group_bottleneck": [find(groups[i], "bottleneck") for i in sorted(groups)],
+                      "group_energy": energy,
+                      "group_bottleneck": [find(groups[i], "bottleneck") for i in sorted(groups)],
                       "offchip_words": offchip_words(est)}, default=str))
 
 
