@@ -49,6 +49,8 @@ STREAM_ARCH = BENCH / "stream_tpu_like.yaml"
 AF_BITS = 8  # matmuls.yaml's bits_per_value
 AF_GLB_BITS = 32768  # the GlobalBuffer size passed to AccelForge; accelforge_simple.yaml has 4 KiB of 8-bit words
 AF_MAIN_MEMORY_ENERGY = 100.0  # per bit; accelforge_simple.yaml: 800 per 8-bit word
+AF_UNBOUNDED_WORDS = 2**20  # AccelForge's example mappings assume an unbounded GlobalBuffer; stationary fuses at
+# the outermost *bounded* level, so "unbounded" is 1 Mi words here (the chains need at most 3 x 4,096 + 4,096)
 
 
 def matmul_chain(n: int, rows: int, width: int) -> Network:
@@ -75,9 +77,10 @@ def run_peer(cmd: list[str], timeout_s: float) -> list[dict[str, Any]]:
     return [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
 
 
-def ours(net: Network, arch_path: Path, budget: int) -> tuple[Architecture, list[LayerPlan], FusionPlan, float]:
+def ours(net: Network, arch_or_path: Architecture | Path, budget: int
+         ) -> tuple[Architecture, list[LayerPlan], FusionPlan, float]:
     """stationary's layer-by-layer mappings and `--fuse auto` plan of `net`, and the wall seconds of both."""
-    arch = load_arch(arch_path)
+    arch = arch_or_path if isinstance(arch_or_path, Architecture) else load_arch(arch_or_path)
     opts = SearchOptions(budget=budget)
     t = time.perf_counter()
     plans = map_network(net, arch, "free", opts)
@@ -194,7 +197,8 @@ def main() -> None:
             runs = [json.loads(x) for x in Path(args.accelforge_json).read_text().splitlines() if x.startswith("{")]
         else:
             runs = run_peer([str(Path(args.accelforge_peer) / "bin" / "python"),
-                             str(BENCH / "accelforge_fused_peer.py"), "--einsums", str(n), "--m", "64", "--kn", "64",
+                             str(BENCH / "accelforge_fused_peer.py"), "--mode", "all", "--einsums", str(n), "--m", "64",
+                             "--kn", "64",
                              "--main-memory-energy", str(AF_MAIN_MEMORY_ENERGY), "--glb-bits", str(AF_GLB_BITS)],
                             args.timeout)
         by_mode = {r["mode"]: r for r in runs}
@@ -224,6 +228,18 @@ def main() -> None:
                        f"8-bit) on simple (MainMemory {AF_MAIN_MEMORY_ENERGY:g}/bit, GlobalBuffer "
                        f"{AF_GLB_BITS} bits); AccelForge's fused tiling {', '.join(tiles) or 'none'}",
                        "AccelForge", f, u, st, rescored)
+        if "example_fused" in by_mode:  # its shipped example mappings, evaluated without search
+            big = load_arch(AF_ARCH).with_level(1, depth=AF_UNBOUNDED_WORDS)
+            _, _, plan, secs = ours(matmul_chain(jinja["N_EINSUMS"], jinja["M"], jinja["KN"]), big, args.budget)
+            st = plan_json(plan, secs)
+            f, u = accelforge_side(by_mode["example_fused"]), accelforge_side(by_mode["example_unfused"])
+            result["accelforge_examples"] = {"peer_fused": f, "peer_layer_by_layer": u, "stationary": st,
+                                             "peer_energy_parts_fused": by_mode["example_fused"]["energy_parts"],
+                                             "peer_energy_parts_layer_by_layer":
+                                                 by_mode["example_unfused"]["energy_parts"]}
+            lines += table(f"AccelForge's example mappings fused_/unfused_matmuls_to_simple.yaml (no search), x"
+                           f"{jinja['N_EINSUMS']}, GlobalBuffer unbounded (stationary: {AF_UNBOUNDED_WORDS:,} words)",
+                           "AccelForge", f, u, st, [])
     if args.only in (None, "stream"):
         if args.stream_json:
             fused_path, lbl_path = args.stream_json.split(",")

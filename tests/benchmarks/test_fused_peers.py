@@ -68,6 +68,10 @@ def test_replay_of_recorded_peer_outputs(tmp_path: Path) -> None:
     res = json.loads(out_json.read_text())
     # fused DRAM words come from the fused loop nest's counts, not the search: both peers' counts exactly
     assert res["accelforge"]["stationary"]["dram_words_fused"] == res["accelforge"]["peer_fused"]["dram_words"] == 24576
+    # AccelForge's shipped example mappings (weights resident in an unbounded GlobalBuffer): every tensor once
+    ex = res["accelforge_examples"]
+    assert ex["stationary"]["dram_words_fused"] == ex["peer_fused"]["dram_words"] == 4 * 64 * 64
+    assert ex["stationary"]["dram_words_layer_by_layer"] == ex["peer_layer_by_layer"]["dram_words"] == 6 * 64 * 64
     assert res["stream"]["stationary"]["dram_words_fused"] == res["stream"]["peer_fused"]["dram_words"] == 46720
     # Stream counts the inputs a layer touches; with the padded box re-counted that way, equal words
     assert res["stream"]["stationary_splits"]["lbl_dram_words_touched_inputs"] <= \
