@@ -7,14 +7,13 @@ Stream runs its README's Quick Start in its venv through benchmarks/stream_peer.
 (four ZigZag tpu_like cores), mapping auto-generated, layer-fused scheduling; it reports latency (cycles) and its
 wall time. stationary maps the same two layers layer by layer on benchmarks/zigzag_tpu_like.yaml (ONE tpu_like
 core, as translated for bench_zigzag.py: not Stream's four-core system, so latencies are not comparable 1:1) and
-prints energy, DRAM traffic and cycles per layer. The fused stationary number goes where marked below, once
-`stationary.fusion` exists. Never run in CI.
+prints energy, DRAM traffic and cycles per layer, then the two layers fused (`--fuse auto`). The like-for-like
+fused comparison (Stream on one core, fused and per layer) is benchmarks/bench_fused_peers.py. Never run in CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from stationary.arch.native import load_arch  # noqa: E402
+from stationary.errors import StationaryError  # noqa: E402
 from stationary.mapper.search import SearchOptions, search  # noqa: E402
 from stationary.workload.layer import Layer, LayerKind  # noqa: E402
 
@@ -72,11 +72,20 @@ def main() -> None:
     seconds = time.perf_counter() - t
     print(f"  stationary layer by layer, total: {seconds:.1f} s, {total_e / 1e6:.3f} uJ, DRAM {total_dram:,} words"
           f" | {peer['seconds'] / seconds:.1f}x faster than Stream")
-    # --- FUSED STATIONARY NUMBER GOES HERE (issue 15): the same two layers as one fused group ---
-    if importlib.util.find_spec("stationary.fusion") is None:
-        print("  stationary fused: not available (stationary.fusion is not in this checkout)")
-    else:
-        print("  stationary fused: stationary.fusion is importable but not wired into this benchmark yet")
+    # the same two layers fused (`stationary evaluate --fuse auto`'s plan_fusion); like for like against Stream's
+    # own fused and per-layer runs on ONE core: benchmarks/bench_fused_peers.py
+    from bench_fused_peers import ours, two_conv
+
+    try:
+        _, _, plan, fused_s = ours(two_conv(peer), ARCH, args.budget)
+    except StationaryError as e:  # this arch's SRAM bypasses weights: the fused inner arch has no weight source
+        print(f"  stationary --fuse auto (one core): fails on {ARCH.name}: {e}")
+        return
+    groups = ", ".join("+".join(g.names) + (f" (tile {g.tile[0]}x{g.tile[1]}, {g.policy})" if g.tile else "")
+                       for g in plan.groups)
+    print(f"  stationary --fuse auto (one core): {fused_s:.1f} s, groups {groups}: {plan.energy_pj / 1e6:.3f} uJ, "
+          f"DRAM {plan.dram_words:,} words, {plan.cycles:,} cycles (layer by layer "
+          f"{plan.layer_by_layer_energy_pj / 1e6:.3f} uJ, {plan.layer_by_layer_dram_words:,} words)")
 
 
 if __name__ == "__main__":

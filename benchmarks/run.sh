@@ -33,10 +33,12 @@ if (( QUICK )); then
   python3 benchmarks/bench_nn_dataflow.py --no-free --budget 4000 --peer "$PEERS/nn_dataflow"
   python3 benchmarks/bench_accelforge.py --quick --peer "$PEERS/accelforge"
   python3 benchmarks/bench_stream.py --peer "$PEERS/stream"
+  python3 benchmarks/bench_fused_peers.py --quick --accelforge-peer "$PEERS/accelforge" --stream-peer "$PEERS/stream"
 else
   python3 benchmarks/bench_scalesim.py --peer "$PEERS/scalesim"
   python3 benchmarks/bench_zigzag.py --peer "$PEERS/zigzag"
   python3 benchmarks/bench_nn_dataflow.py --peer "$PEERS/nn_dataflow"
   python3 benchmarks/bench_accelforge.py --peer "$PEERS/accelforge"
   python3 benchmarks/bench_stream.py --peer "$PEERS/stream"
+  python3 benchmarks/bench_fused_peers.py --accelforge-peer "$PEERS/accelforge" --stream-peer "$PEERS/stream"
 fi
