@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.fusion.cost import GroupCost, fusion_level, group_cost, transfer_cost
-from stationary.fusion.graph import Edge, Group, edges, fusible_edge, make_group
-from stationary.fusion.tiles import RECOMPUTE, RETAIN, count
+from stationary.fusion.cost import GroupCost, fusion_level, group_cost, nonmac_energy_pj, transfer_cost
+from stationary.fusion.graph import Edge, Group, edges, fusible_edge, has_attention, is_attention, make_group
+from stationary.fusion.tiles import RECOMPUTE, RETAIN, count, group_heads
 from stationary.mapper.network import LayerPlan, dram_words
 from stationary.mapper.search import SearchOptions
 from stationary.workload.network import Network
@@ -47,6 +47,9 @@ class PlannedGroup:
     tile: tuple[int, int] | None = None  # rows x columns of the last layer's output per tile
     policy: str = ""
     cost: GroupCost | None = None
+    dram_words_layer_by_layer: int = 0  # what its layers cost alone: the saving is this minus dram_words
+    attention: bool = False  # holds QKᵀ -> softmax -> AV (`graph.is_attention`)
+    heads_per_tile: int | None = None  # attention tiled over heads too (None: every tile holds all heads)
 
     @property
     def fused(self) -> bool:
@@ -89,26 +92,38 @@ def _sizes(n: int) -> list[int]:
         t = math.ceil(t / 2)
 
 
-def best_tiling(group: Group, arch: Architecture, level: int) -> tuple[tuple[int, int, str], int] | int:
-    """The candidate (rows, cols, policy) that fits the fusion level with the least transfer + recompute energy
-    and its words; or, when none fits, the fewest words any candidate needs (an int)."""
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(n, 0, -1) if n % d == 0]
+
+
+Tiling = tuple[int, int, str, int | None]  # rows, cols, halo policy, heads per tile (None: all)
+
+
+def best_tiling(group: Group, arch: Architecture, level: int) -> tuple[Tiling, int] | int:
+    """The candidate (rows, cols, policy, heads per tile) that fits the fusion level with the least transfer +
+    recompute + non-MAC energy and its words; or, when none fits, the fewest words any candidate needs (an int).
+    Attention groups (`group_heads`) also try every head tile that divides the heads."""
     cap = arch.levels[level].size_words or 0
     anchor = group.layers[-1]
     names = ["", *group.names, *(e.producer for e in group.inputs)]
-    best: tuple[float, tuple[int, int, str], int] | None = None
+    total_heads = group_heads(group)
+    head_tiles: list[int | None] = [None, *_divisors(total_heads)[1:]] if total_heads else [None]
+    best: tuple[float, Tiling, int] | None = None
     least = None
     for rows in _sizes(anchor.P):
         for cols in _sizes(anchor.Q):
             if math.ceil(anchor.P / rows) * math.ceil(anchor.Q / cols) > MAX_TILES:
                 continue
             for pol in (RETAIN, RECOMPUTE):
-                c = count(group, rows, cols, dict.fromkeys(names, pol), cap)
-                least = c.buffer_words if least is None else min(least, c.buffer_words)
-                if c.buffer_words > cap:
-                    continue
-                e = transfer_cost(arch, level, c)[0] + c.recompute_macs * arch.compute.energy_pj
-                if best is None or e < best[0]:
-                    best = (e, (rows, cols, pol), c.buffer_words)
+                for heads in head_tiles:
+                    c = count(group, rows, cols, dict.fromkeys(names, pol), cap, heads)
+                    least = c.buffer_words if least is None else min(least, c.buffer_words)
+                    if c.buffer_words > cap:
+                        continue
+                    e = (transfer_cost(arch, level, c)[0] + c.recompute_macs * arch.compute.energy_pj
+                         + nonmac_energy_pj(c.other_ops, arch))
+                    if best is None or e < best[0]:
+                        best = (e, (rows, cols, pol, heads), c.buffer_words)
     if best is None:
         return least if least is not None else 0
     return best[1], best[2]
@@ -130,10 +145,12 @@ def plan_fusion(net: Network, arch: Architecture, plans: list[LayerPlan], mode: 
 
     def alone(k: int) -> PlannedGroup:
         p = by_plan.get(layers[k].name)
-        if p is None:  # pooling and element-wise layers: not costed layer by layer (as `evaluate` does)
-            return PlannedGroup((layers[k].name,), 0.0, 0, 0)
+        if p is None:  # pooling and element-wise layers: their operations only (unmapped, as `evaluate` does)
+            ops = layers[k].other_ops
+            return PlannedGroup((layers[k].name,), nonmac_energy_pj(ops, arch), 0, 0)
         r = p.found.result
-        return PlannedGroup((layers[k].name,), r.energy_pj, r.cycles, sum(dram_words(r).values()))
+        words = sum(dram_words(r).values())
+        return PlannedGroup((layers[k].name,), r.energy_pj, r.cycles, words, dram_words_layer_by_layer=words)
 
     not_fusible: list[str] = []
     # front[j]: non-dominated (objective, buffer, groups) plans of layers[:j]
@@ -173,13 +190,14 @@ def _group(net: Network, i: int, j: int, es: list[Edge], arch: Architecture, lev
         return None
     found = best_tiling(group, arch, level)
     if isinstance(found, int):
-        if j - i == 2:  # report pairs; a longer group that does not fit is implied
-                not_fusible.append(f"{'+'.join(group.names)} needs {found:,} words at {arch.levels[level].name} "
+        if j - i == 2 or is_attention(group.layers):  # pairs and attention; longer groups are implied
+            not_fusible.append(f"{'+'.join(group.names)} needs {found:,} words at {arch.levels[level].name} "
                                f"(capacity {cap:,})")
         return None
-    (rows, cols, pol), _ = found
+    (rows, cols, pol, heads), _ = found
     names = ["", *group.names, *(e.producer for e in group.inputs)]
-    c = count(group, rows, cols, dict.fromkeys(names, pol), cap)
+    c = count(group, rows, cols, dict.fromkeys(names, pol), cap, heads)
     gc = group_cost(group, c, arch, level, opts)
     return PlannedGroup(group.names, gc.energy_pj, gc.cycles, c.dram_words, c.buffer_words, c.recompute_macs,
-                        (rows, cols), pol, gc)
+                        (rows, cols), pol, gc, sum(alone(k).dram_words for k in range(i, j)),
+                        has_attention(group.layers), heads)
