@@ -171,3 +171,20 @@ def test_roomy_buffer_fuses_attention_and_keeps_the_scores_on_chip() -> None:
     assert attn and attn[0].names == ("qk", "softmax", "av")
     assert attn[0].dram_words == n * heads * dh * (2 * rows + 2 * keys)  # Q, K, V in, O out
     assert attn[0].cost is not None and attn[0].cost.other_energy_pj == SOFTMAX_OPS * heads * rows * keys * 1.0
+
+
+def test_head_tiles_when_all_heads_do_not_fit() -> None:
+    n, heads, rows, dh, keys = shape = (1, 4, 8, 4, 16)
+    net = attention_net(*shape)
+    group = make_group(net, 3, 6)
+    one_head = count(group, rows, 1, {}, float("inf"), 1)  # all query rows of one head, K and V resident
+    a = arch(one_head.buffer_words, 200.0, 1)
+    plan = plan_fusion(net, a, map_network(net, a, options=OPTS, jobs=1), "auto", OPTS)
+    attn = [g for g in plan.groups if g.attention]
+    assert attn and attn[0].heads_per_tile is not None and attn[0].heads_per_tile < heads
+    g = attn[0]
+    assert g.cost is not None and g.cost.counts.weights_resident
+    assert g.dram_words == n * heads * dh * (2 * rows + 2 * keys)  # each head's K and V fetched once
+    inner_tiles = sum(sum(shapes.values()) for shapes in g.cost.counts.tile_shapes.values())
+    assert inner_tiles == 2 * g.cost.counts.tiles  # qk and av once per (head tile, query tile)
+    assert g.energy_pj == g.cost.inner_energy_pj + g.cost.transfer_energy_pj + g.cost.other_energy_pj > 0

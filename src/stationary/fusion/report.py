@@ -48,10 +48,11 @@ def fusion_section(mode: str, net: Network, arch: Architecture, plans: list[Laye
             t.add_column(col, justify="left" if col == "layers" else "right")
         for g in out["groups"]:
             if g["fused"]:
+                heads = f", {g['heads_per_tile']} heads" if g["heads_per_tile"] else ""
+                saved = (g["dram_bytes_layer_by_layer"] - g["dram_bytes"]) / 1e6
                 t.add_row("+".join(g["layers"]) + (" (attention)" if g["attention"] else ""),
-                          "x".join(map(str, g["tile"])) + (f", {g['heads_per_tile']} heads" if g["heads_per_tile"]
-                                                           else ""), g["halo"], f"{g['dram_bytes'] / 1e6:.4g}",
-                          f"{(g['dram_bytes_layer_by_layer'] - g['dram_bytes']) / 1e6:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
+                          "x".join(map(str, g["tile"])) + heads, g["halo"], f"{g['dram_bytes'] / 1e6:.4g}",
+                          f"{saved:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
                           f"{g['energy_pj']:,.0f}", f"{g['cycles']:,}")
         c = out_console()
         if any(g["fused"] for g in out["groups"]):

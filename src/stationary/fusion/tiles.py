@@ -178,11 +178,13 @@ def count(group: Group, tile_rows: int, tile_cols: int, policy: dict[str, str], 
     if heads_per_tile is not None:
         total = group_heads(group) or 0
         one = count(split_heads(group, heads_per_tile), tile_rows, tile_cols, policy, capacity_words)
-        n = total // heads_per_tile
-        return replace(one, input_words=one.input_words * n, output_words=one.output_words * n,
-                       weight_words=one.weight_words * n, macs=one.macs * n, recompute_macs=one.recompute_macs * n,
-                       tiles=one.tiles * n, operand_words=one.operand_words * n, other_ops=one.other_ops * n,
-                       tile_shapes={k: {s: m * n for s, m in v.items()} for k, v in one.tile_shapes.items()},
+        splits = total // heads_per_tile
+        return replace(one, input_words=one.input_words * splits, output_words=one.output_words * splits,
+                       weight_words=one.weight_words * splits, macs=one.macs * splits,
+                       recompute_macs=one.recompute_macs * splits, tiles=one.tiles * splits,
+                       operand_words=one.operand_words * splits, other_ops=one.other_ops * splits,
+                       tile_shapes={name: {shape: m * splits for shape, m in v.items()}
+                                    for name, v in one.tile_shapes.items()},
                        heads_per_tile=heads_per_tile)
     anchor = group.layers[-1]
     if tile_rows < 1 or tile_cols < 1:

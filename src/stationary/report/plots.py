@@ -165,6 +165,7 @@ def fusion_groups_svg(fusion: dict[str, Any]) -> str:
     b.bar([p + 0.2 for p in pos], [g["dram_bytes"] / 1e6 for g in fused], width=0.4, color="#4c72b0",
           label="fused")
     b.set_xticks(pos, labels, rotation=30, ha="right", fontsize=7)
+    b.set_xlim(-0.8, max(len(fused), 4) - 0.2)  # a lone group keeps a narrow bar pair
     b.set_ylabel("DRAM (MB)")
     lbl, fu = fusion["dram_bytes_layer_by_layer"], fusion["dram_bytes_fused"]
     b.set_title(f"DRAM per fused group; whole network {lbl / 1e6:.4g} MB layer by layer -> {fu / 1e6:.4g} MB fused")
