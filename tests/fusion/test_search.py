@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
-from stationary.fusion.report import fusion_json
 from stationary.fusion.graph import make_group
+from stationary.fusion.report import fusion_json
 from stationary.fusion.search import MAX_TILES, _sizes, best_tiling, plan_fusion, tiling_energy_pj
 from stationary.fusion.tiles import RECOMPUTE, RETAIN, count
 from stationary.mapper.network import map_network, select_layers
