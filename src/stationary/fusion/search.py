@@ -10,6 +10,7 @@ mappings are searched, and the inner mappings carry no certificate: those two ar
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.fusion.cost import GroupCost, fusion_level, group_cost, nonmac_energy_pj, transfer_cost
 from stationary.fusion.graph import Edge, Group, edges, fusible_edge, has_attention, is_attention, make_group
-from stationary.fusion.tiles import RECOMPUTE, RETAIN, FusedCounts, count, group_heads
+from stationary.fusion.tiles import RECOMPUTE, RETAIN, SECOND_OPERAND, FusedCounts, count, group_heads
 from stationary.mapper.network import LayerPlan, dram_words
 from stationary.mapper.search import SearchOptions
 from stationary.workload.network import Network
@@ -123,16 +124,13 @@ def best_tiling(group: Group, arch: Architecture, level: int) -> tuple[Tiling, i
     cap = arch.levels[level].size_words or 0
     anchor = group.layers[-1]
     # the tensors whose halo can matter: the intermediates and the group inputs read tile by tile
-    names = list(dict.fromkeys([*group.names[:-1], *(e.producer for e in group.inputs if e.operand == "Inputs"
-                                                     or e.operand.startswith("Inputs"))]))
+    names = list(dict.fromkeys([*group.names[:-1],
+                                *(e.producer for e in group.inputs if e.operand != SECOND_OPERAND)]))
     total_heads = group_heads(group)
     head_tiles: list[int | None] = [None, *_divisors(total_heads)[1:]] if total_heads else [None]
     best: tuple[float, Tiling, int] | None = None
     least = None
-
-    def energy(c: FusedCounts) -> float:
-        return tiling_energy_pj(c, arch, level)
-
+    energy = functools.partial(tiling_energy_pj, arch=arch, level=level)
     for rows in _sizes(anchor.P):
         for cols in _sizes(anchor.Q):
             if math.ceil(anchor.P / rows) * math.ceil(anchor.Q / cols) > MAX_TILES:
