@@ -10,7 +10,7 @@ import argparse
 
 from stationary.arch.native import load_arch
 from stationary.fusion.graph import make_group
-from stationary.fusion.search import best_tiling
+from stationary.fusion.search import best_tiling, halo_summary
 from stationary.fusion.tiles import count
 from stationary.workload.layer import LayerKind
 from stationary.workload.zoo import get_model
@@ -48,9 +48,9 @@ def main() -> None:
         if isinstance(found, int):
             print(f"fused: does not fit, needs {found:,} words ({found * b / KB:.0f} KB)")
             continue
-        (rows, cols, policy), _ = found
-        names = ["", *group.names]
-        c = count(group, rows, cols, dict.fromkeys(names, policy), words)
+        (rows, cols, halos, heads), _ = found
+        policy = halo_summary(halos)
+        c = count(group, rows, cols, halos, words, heads)
         fm = c.input_words + c.output_words
         print(f"fused (tile {rows}x{cols} of conv3_1's output, halo {policy}, {c.tiles} tiles): feature maps "
               f"{fm * b / 1e6:.2f} MB ({fm * b / 2**20:.2f} MiB), paper {PAPER_FUSED_MB} MB; "

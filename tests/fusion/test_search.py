@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
+from stationary.fusion.graph import make_group
 from stationary.fusion.report import fusion_json
-from stationary.fusion.search import plan_fusion
+from stationary.fusion.search import MAX_TILES, _sizes, best_tiling, plan_fusion, tiling_energy_pj
+from stationary.fusion.tiles import RECOMPUTE, RETAIN, count
 from stationary.mapper.network import map_network, select_layers
 from stationary.mapper.search import SearchOptions
 from stationary.workload.layer import conv2d
@@ -59,6 +61,30 @@ def test_fused_never_worse_than_layer_by_layer(net: Network, buf: int, dram: flo
         assert g.buffer_words <= buf
     most = plan_fusion(net, a, plans, "max", OPTS)
     assert len(most.groups) <= len(plan.groups)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=chains(), buf=st.sampled_from([64, 256, 4096]), dram=st.sampled_from([20.0, 200.0]),
+       block=st.sampled_from([1, 2]))
+def test_mixed_halos_never_worse_than_all_retain_or_all_recompute(net: Network, buf: int, dram: float,
+                                                                   block: int) -> None:
+    a = arch(buf, dram, block)
+    group = make_group(net, 0, len(net.layers))
+    anchor = group.layers[-1]
+    uniform = [tiling_energy_pj(c, a, 1) for rows in _sizes(anchor.P) for cols in _sizes(anchor.Q)
+               if -(-anchor.P // rows) * -(-anchor.Q // cols) <= MAX_TILES
+               for pol in (RETAIN, RECOMPUTE)
+               if (c := count(group, rows, cols, {"": pol, **dict.fromkeys(group.names, pol)}, buf)).buffer_words
+               <= buf]
+    found = best_tiling(group, a, 1)
+    if not uniform:
+        assert isinstance(found, int) and found > buf
+        return
+    assert not isinstance(found, int)
+    (rows, cols, halos, heads), words = found
+    c = count(group, rows, cols, halos, buf, heads)
+    assert c.buffer_words == words <= buf
+    assert tiling_energy_pj(c, a, 1) <= min(uniform) * (1 + 1e-9)
 
 
 def test_big_buffer_fuses_the_chain_and_saves_dram() -> None:

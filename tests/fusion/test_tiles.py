@@ -11,9 +11,11 @@ from stationary.workload.layer import LayerKind, conv2d, eltwise, pool2d
 from stationary.workload.network import Network
 
 
-def brute_force(net: Network, start: int, stop: int, tr: int, tc: int, policy: str) -> tuple[int, int]:
+def brute_force(net: Network, start: int, stop: int, tr: int, tc: int, policy: str | dict[str, str]
+                ) -> tuple[int, int]:
     """(input words fetched, MACs made): walk each tile, find every needed element through the real windows,
-    keep a set of what is on chip (kept across tiles when retained, cleared per tile when recomputed)."""
+    keep a set of what is on chip per tensor (kept across tiles when retained, cleared per tile when
+    recomputed); `policy` for every tensor, or per tensor ("" = the network input)."""
     layers = net.layers[start:stop]
     names = {x.name for x in layers}
     by = {x.name: x for x in layers}
@@ -53,8 +55,9 @@ def brute_force(net: Network, start: int, stop: int, tr: int, tc: int, policy: s
 
     for i in range(0, anchor.P, tr):
         for j in range(0, anchor.Q, tc):
-            if policy == RECOMPUTE:
-                on_chip.clear()
+            for name in list(on_chip):
+                if (policy if isinstance(policy, str) else policy.get(name, RETAIN)) == RECOMPUTE:
+                    on_chip[name].clear()
             for p in range(i, min(i + tr, anchor.P)):
                 for q in range(j, min(j + tc, anchor.Q)):
                     produce(anchor.name, (p, q))
@@ -89,6 +92,26 @@ def test_counts_equal_brute_force(make, tile, policy) -> None:
     assert c.recompute_macs == macs - sum(x.macs for x in net.layers)
     if policy == RETAIN:
         assert c.recompute_macs == 0 and c.input_words == net.layers[0].input_activations
+
+
+def undilated() -> Network:
+    """`chain` without the dilation: with mixed halos a dilated window's needed rows are not contiguous, and
+    `count` makes their box (a valid schedule) where the element walk makes only the rows used."""
+    a, b, c, _ = chain().layers
+    return Network("undilated", (a, b, c, conv2d("d", 4, 2, (c.P, c.Q), (3, 2), inputs=("c",), bias=False)),
+                   (1, 2, 11, 11))
+
+
+@pytest.mark.parametrize("tile", [(1, 1), (2, 3), (4, 4)])
+@pytest.mark.parametrize("make", [undilated, residual])
+def test_mixed_halos_equal_brute_force(make, tile) -> None:
+    net = make()
+    group = make_group(net, 0, len(net.layers))
+    tensors = ["", *group.names[:-1]]
+    for mask in range(1, 2 ** len(tensors) - 1):  # every mix of retain and recompute
+        halos = {n: RECOMPUTE if mask >> k & 1 else RETAIN for k, n in enumerate(tensors)}
+        c = count(group, *tile, halos, float("inf"))
+        assert (c.input_words, c.macs) == brute_force(net, 0, len(net.layers), *tile, halos), halos
 
 
 def test_weights_refetched_per_tile_unless_resident() -> None:

@@ -148,12 +148,13 @@ def evaluate(
     totals = network_totals(plans)
     totals.update(network_performance(plans, architecture, clock_mhz))
     totals["wall_seconds"] = time.perf_counter() - start
+    fusion = fusion_section(fuse, net, architecture, plans, options, quiet=as_json)
     if report:
         from stationary.cli.report import write_report
         from stationary.report.metrics import benchmark_report
 
         write_report(report, benchmark_report(net, model, architecture, plans, dataflow, objective), plans,
-                     architecture, quiet=as_json)
+                     architecture, quiet=as_json, fusion=fusion.get("fusion"))
     layers: list[dict[str, Any]] = []
     for p in plans:
         r = p.found.result
@@ -161,7 +162,6 @@ def evaluate(
                        "utilization": r.utilization, "energy_per_mac_pj": r.energy_per_mac_pj,
                        "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels},
                        "optimality": p.optimality.to_json()})
-    fusion = fusion_section(fuse, net, architecture, plans, options, quiet=as_json)
     if as_json:
         print_json({"model": model, "arch": architecture.name, "dataflow": dataflow, "objective": objective,
                     "layers": layers, "total": totals, **fusion})

@@ -24,6 +24,8 @@ from stationary.cli.common import (
     out_console,
     print_json,
 )
+from stationary.fusion.report import fusion_section
+from stationary.fusion.search import check_fuse
 from stationary.mapper.network import LayerPlan
 from stationary.mapper.search import SearchOptions, check_objective
 from stationary.report.metrics import Densities, benchmark_report
@@ -32,11 +34,12 @@ from stationary.workload.zoo import get_model
 
 
 def write_report(path: str | Path, report: dict[str, Any], plans: list[LayerPlan], arch: Architecture,
-                 quiet: bool = False) -> None:
-    """Write the self-contained HTML report (template, breakdowns, roofline, loop nests) of `report` to `path`."""
+                 quiet: bool = False, fusion: dict[str, Any] | None = None) -> None:
+    """Write the self-contained HTML report (template, breakdowns, roofline, loop nests, and the fused groups
+    when `fusion`, the JSON "fusion" section, is given) of `report` to `path`."""
     from stationary.report.html import evaluation_html
 
-    Path(path).write_text(evaluation_html(report, plans, arch))
+    Path(path).write_text(evaluation_html(report, plans, arch, fusion))
     if not quiet:
         Console(stderr=True).print(f"report written to {path}")
 
@@ -56,6 +59,8 @@ def report_cmd(
     input_density: Annotated[float | None, typer.Option(help="fraction of non-zero input activations")] = None,
     html: Annotated[str | None, typer.Option(help="also write the HTML report here")] = None,
     as_json: JsonOption = False,
+    fuse: Annotated[str, typer.Option(help="HTML report: fuse layers (none, auto, max) and add the fused groups",
+                                      callback=check_fuse)] = "none",
 ) -> None:
     """Benchmarking metrics (Sze et al. 2017 Sec. VIII): model, hardware and results in one table."""
     objective = check_objective(objective)
@@ -64,11 +69,12 @@ def report_cmd(
     densities = None
     if weight_density is not None or input_density is not None:
         densities = Densities(weight_density or 1.0, input_density or 1.0)
-    plans = map_with_progress(net, architecture, dataflow, SearchOptions(objective=objective, seed=seed, budget=budget),
-                              jobs, as_json)
+    options = SearchOptions(objective=objective, seed=seed, budget=budget)
+    plans = map_with_progress(net, architecture, dataflow, options, jobs, as_json)
     rep = benchmark_report(net, model, architecture, plans, dataflow, objective, densities)
     if html:
-        write_report(html, rep, plans, architecture, quiet=as_json)
+        fusion = fusion_section(fuse, net, architecture, plans, options, quiet=True).get("fusion")
+        write_report(html, rep, plans, architecture, quiet=as_json, fusion=fusion)
     if as_json:
         print_json(rep)
     else:

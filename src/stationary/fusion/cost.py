@@ -11,7 +11,7 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.fusion.graph import Group
-from stationary.fusion.tiles import FusedCounts
+from stationary.fusion.tiles import FusedCounts, split_heads
 from stationary.mapper.network import shape_key
 from stationary.mapper.search import SearchOptions, search
 from stationary.model.costing import Costing, Counts
@@ -60,29 +60,37 @@ def tile_layer(layer: Layer, rows: int, cols: int) -> Layer:
     return replace(shape_key(layer), P=rows, Q=cols, H=h, W=w, padding=(0, 0))
 
 
+def nonmac_energy_pj(ops: int, arch: Architecture) -> float:
+    """Energy of non-MAC operations (softmax's scale, max, exp-and-sum, divide; pooling compares; adds): each
+    one costs the architecture's compute (MAC) energy, `arch.compute.energy_pj`; no separate table for exp."""
+    return ops * arch.compute.energy_pj
+
+
 @dataclass(frozen=True)
 class GroupCost:
-    """A fused group's counts, energy (inner + transfers) and cycles."""
+    """A fused group's counts, energy (inner + transfers + non-MAC operations) and cycles."""
 
     counts: FusedCounts
     inner_energy_pj: float
     transfer_energy_pj: float
     cycles: int
+    other_energy_pj: float = 0.0  # the non-MAC layers' operations (softmax), `nonmac_energy_pj`
 
     @property
     def energy_pj(self) -> float:
-        return self.inner_energy_pj + self.transfer_energy_pj
+        return self.inner_energy_pj + self.transfer_energy_pj + self.other_energy_pj
 
 
 def transfer_cost(arch: Architecture, level: int, counts: FusedCounts) -> tuple[float, int]:
     """(energy pJ, cycles) of the group's DRAM traffic: DRAM reads and fusion-level fills of weights and
-    inputs, fusion-level reads and DRAM updates of outputs, as one batch row through the costing stage."""
+    inputs (second matmul operands K, V with the inputs), fusion-level reads and DRAM updates of outputs, as one
+    batch row through the costing stage."""
     n = len(arch.levels)
     z = np.zeros((1, n, 3), object)
     reads, fills, updates, tiles, part = z.copy(), z.copy(), z.copy(), z.copy(), z.copy()
     kept = np.zeros((1, n, 3), bool)
     kept[0, 0, :] = kept[0, level, :] = True
-    w, i, o = counts.weight_words, counts.input_words, counts.output_words
+    w, i, o = counts.weight_words, counts.input_words + counts.operand_words, counts.output_words
     reads[0, 0, 0], reads[0, 0, 1], updates[0, 0, 2] = w, i, o
     fills[0, level, 0], fills[0, level, 1], reads[0, level, 2] = w, i, o
     instances = np.zeros((1, n), object)
@@ -95,9 +103,12 @@ def transfer_cost(arch: Architecture, level: int, counts: FusedCounts) -> tuple[
 
 def group_cost(group: Group, counts: FusedCounts, arch: Architecture, level: int,
                options: SearchOptions) -> GroupCost:
-    """Inner energy and cycles summed over every tile of every MAC layer, plus the transfers."""
+    """Inner energy and cycles summed over every tile of every MAC layer, plus the transfers and the non-MAC
+    operations (no cycles charged for those: they are not mapped, as layer by layer)."""
     sub = inner_arch(arch, level)
     opts = inner_options(options)
+    if counts.heads_per_tile is not None:  # tiles of some heads: the tile layers are the split group's
+        group = split_heads(group, counts.heads_per_tile)
     by_name = {x.name: x for x in group.layers}
     energy, cycles = 0.0, 0
     for name, shapes in counts.tile_shapes.items():
@@ -106,4 +117,4 @@ def group_cost(group: Group, counts: FusedCounts, arch: Architecture, level: int
             energy += e * k
             cycles += cyc * k
     te, tc = transfer_cost(arch, level, counts)
-    return GroupCost(counts, energy, te, cycles + tc)
+    return GroupCost(counts, energy, te, cycles + tc, nonmac_energy_pj(counts.other_ops, arch))

@@ -96,6 +96,23 @@ class Group:
         return tuple(x.name for x in self.layers)
 
 
+def _activation_matmul(layer: Layer) -> bool:
+    return layer.kind == LayerKind.MATMUL and not layer.weights_are_parameters
+
+
+def is_attention(layers: tuple[Layer, ...]) -> bool:
+    """True for QKᵀ -> element-wise layers (softmax, scale, mask) -> AV: two matmuls between activations with
+    only non-MAC layers between them (what attention fusion keeps on chip: the score matrix)."""
+    return (len(layers) >= 2 and _activation_matmul(layers[0]) and _activation_matmul(layers[-1])
+            and all(x.kind == LayerKind.ELTWISE for x in layers[1:-1]))
+
+
+def has_attention(layers: tuple[Layer, ...]) -> bool:
+    """Whether some consecutive run of `layers` is an attention chain (`is_attention`)."""
+    starts = [k for k, x in enumerate(layers) if _activation_matmul(x)]
+    return any(is_attention(layers[a:b + 1]) for a in starts for b in starts if b > a)
+
+
 def make_group(net: Network, start: int, stop: int, all_edges: list[Edge] | None = None) -> Group:
     """Layers start..stop-1 as a group, or StationaryError saying why they cannot be fused."""
     if not 0 <= start < stop <= len(net.layers):

@@ -15,10 +15,15 @@ def fusion_json(plan: FusionPlan) -> dict[str, Any]:
     """The plan with units: bytes at the outermost level's word size."""
     b = plan.word_bits / 8
     return {"level": plan.level, "capacity_words": plan.capacity_words,
-            "groups": [{"layers": list(g.names), "fused": g.fused, "dram_bytes": g.dram_words * b,
+            "groups": [{"layers": list(g.names), "fused": g.fused, "attention": g.attention,
+                        "dram_bytes": g.dram_words * b, "dram_bytes_layer_by_layer": g.dram_words_layer_by_layer * b,
+                        "kv_bytes": g.cost.counts.operand_words * b if g.cost else 0,
                         "buffer_words": g.buffer_words, "recompute_macs": g.recompute_macs,
+                        "non_mac_ops": g.cost.counts.other_ops if g.cost else 0,
+                        "non_mac_energy_pj": g.cost.other_energy_pj if g.cost else 0.0,
                         "energy_pj": g.energy_pj, "cycles": g.cycles,
-                        "tile": list(g.tile) if g.tile else None, "halo": g.policy or None}
+                        "tile": list(g.tile) if g.tile else None, "heads_per_tile": g.heads_per_tile,
+                        "halo": g.policy or None, "halos": g.halos or None}
                        for g in plan.groups],
             "dram_bytes_layer_by_layer": plan.layer_by_layer_dram_words * b, "dram_bytes_fused": plan.dram_words * b,
             "energy_pj_layer_by_layer": plan.layer_by_layer_energy_pj, "energy_pj_fused": plan.energy_pj,
@@ -38,13 +43,16 @@ def fusion_section(mode: str, net: Network, arch: Architecture, plans: list[Laye
         from stationary.cli.common import out_console
 
         t = Table(title=f"fused groups at {out['level']} ({out['capacity_words']:,} words), --fuse {mode}")
-        for col in ("layers", "tile", "halo", "DRAM (MB)", "buffer (words)", "recompute MACs", "energy (pJ)",
-                    "cycles"):
+        for col in ("layers", "tile", "halo", "DRAM (MB)", "saved (MB)", "buffer (words)", "recompute MACs",
+                    "energy (pJ)", "cycles"):
             t.add_column(col, justify="left" if col == "layers" else "right")
         for g in out["groups"]:
             if g["fused"]:
-                t.add_row("+".join(g["layers"]), "x".join(map(str, g["tile"])), g["halo"],
-                          f"{g['dram_bytes'] / 1e6:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
+                heads = f", {g['heads_per_tile']} heads" if g["heads_per_tile"] else ""
+                saved = (g["dram_bytes_layer_by_layer"] - g["dram_bytes"]) / 1e6
+                t.add_row("+".join(g["layers"]) + (" (attention)" if g["attention"] else ""),
+                          "x".join(map(str, g["tile"])) + heads, g["halo"], f"{g['dram_bytes'] / 1e6:.4g}",
+                          f"{saved:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
                           f"{g['energy_pj']:,.0f}", f"{g['cycles']:,}")
         c = out_console()
         if any(g["fused"] for g in out["groups"]):

@@ -10,15 +10,16 @@ mappings are searched, and the inner mappings carry no certificate: those two ar
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.fusion.cost import GroupCost, fusion_level, group_cost, transfer_cost
-from stationary.fusion.graph import Edge, Group, edges, fusible_edge, make_group
-from stationary.fusion.tiles import RECOMPUTE, RETAIN, count
+from stationary.fusion.cost import GroupCost, fusion_level, group_cost, nonmac_energy_pj, transfer_cost
+from stationary.fusion.graph import Edge, Group, edges, fusible_edge, has_attention, is_attention, make_group
+from stationary.fusion.tiles import RECOMPUTE, RETAIN, SECOND_OPERAND, FusedCounts, count, group_heads
 from stationary.mapper.network import LayerPlan, dram_words
 from stationary.mapper.search import SearchOptions
 from stationary.workload.network import Network
@@ -47,6 +48,10 @@ class PlannedGroup:
     tile: tuple[int, int] | None = None  # rows x columns of the last layer's output per tile
     policy: str = ""
     cost: GroupCost | None = None
+    dram_words_layer_by_layer: int = 0  # what its layers cost alone: the saving is this minus dram_words
+    attention: bool = False  # holds QKᵀ -> softmax -> AV (`graph.is_attention`)
+    heads_per_tile: int | None = None  # attention tiled over heads too (None: every tile holds all heads)
+    halos: dict[str, str] = field(default_factory=dict)  # retain or recompute per intermediate and group input
 
     @property
     def fused(self) -> bool:
@@ -89,29 +94,66 @@ def _sizes(n: int) -> list[int]:
         t = math.ceil(t / 2)
 
 
-def best_tiling(group: Group, arch: Architecture, level: int) -> tuple[tuple[int, int, str], int] | int:
-    """The candidate (rows, cols, policy) that fits the fusion level with the least transfer + recompute energy
-    and its words; or, when none fits, the fewest words any candidate needs (an int)."""
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(n, 0, -1) if n % d == 0]
+
+
+Tiling = tuple[int, int, dict[str, str], int | None]  # rows, cols, halo per tensor, heads per tile (None: all)
+
+
+def tiling_energy_pj(c: FusedCounts, arch: Architecture, level: int) -> float:
+    """What a tiling is chosen by (before inner mappings are searched): its DRAM transfers, recomputed MACs and
+    non-MAC operations."""
+    return (transfer_cost(arch, level, c)[0] + c.recompute_macs * arch.compute.energy_pj
+            + nonmac_energy_pj(c.other_ops, arch))
+
+
+def halo_summary(halos: dict[str, str]) -> str:
+    """retain or recompute when every tensor agrees, else mixed."""
+    kinds = set(halos.values())
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def best_tiling(group: Group, arch: Architecture, level: int) -> tuple[Tiling, int] | int:
+    """The candidate (rows, cols, halo per tensor, heads per tile) that fits the fusion level with the least
+    transfer + recompute + non-MAC energy and its words; or, when none fits, the fewest words any candidate
+    needs (an int). Every tiling is tried with all-retain and all-recompute (attention groups, `group_heads`,
+    also with every head tile that divides the heads); the best one's halos are then improved one tensor at a
+    time (each intermediate and group input flips to the other policy while that lowers the energy and fits),
+    so the mix is never worse than all-retain or all-recompute at any tiling."""
     cap = arch.levels[level].size_words or 0
     anchor = group.layers[-1]
-    names = ["", *group.names, *(e.producer for e in group.inputs)]
-    best: tuple[float, tuple[int, int, str], int] | None = None
+    # the tensors whose halo can matter: the intermediates and the group inputs read tile by tile
+    names = list(dict.fromkeys([*group.names[:-1],
+                                *(e.producer for e in group.inputs if e.operand != SECOND_OPERAND)]))
+    total_heads = group_heads(group)
+    head_tiles: list[int | None] = [None, *_divisors(total_heads)[1:]] if total_heads else [None]
+    best: tuple[float, Tiling, int] | None = None
     least = None
+    energy = functools.partial(tiling_energy_pj, arch=arch, level=level)
     for rows in _sizes(anchor.P):
         for cols in _sizes(anchor.Q):
             if math.ceil(anchor.P / rows) * math.ceil(anchor.Q / cols) > MAX_TILES:
                 continue
             for pol in (RETAIN, RECOMPUTE):
-                c = count(group, rows, cols, dict.fromkeys(names, pol), cap)
-                least = c.buffer_words if least is None else min(least, c.buffer_words)
-                if c.buffer_words > cap:
-                    continue
-                e = transfer_cost(arch, level, c)[0] + c.recompute_macs * arch.compute.energy_pj
-                if best is None or e < best[0]:
-                    best = (e, (rows, cols, pol), c.buffer_words)
+                for heads in head_tiles:
+                    halos = dict.fromkeys(names, pol)
+                    c = count(group, rows, cols, halos, cap, heads)
+                    least = c.buffer_words if least is None else min(least, c.buffer_words)
+                    if c.buffer_words <= cap and (best is None or energy(c) < best[0]):
+                        best = (energy(c), (rows, cols, halos, heads), c.buffer_words)
     if best is None:
         return least if least is not None else 0
-    return best[1], best[2]
+    e, (rows, cols, halos, heads), words = best
+    improved = True
+    while improved:  # each accepted flip lowers the energy: this ends
+        improved = False
+        for n in names:
+            trial = {**halos, n: RECOMPUTE if halos[n] == RETAIN else RETAIN}
+            c = count(group, rows, cols, trial, cap, heads)
+            if c.buffer_words <= cap and energy(c) < e:
+                e, halos, words, improved = energy(c), trial, c.buffer_words, True
+    return (rows, cols, halos, heads), words
 
 
 def plan_fusion(net: Network, arch: Architecture, plans: list[LayerPlan], mode: str = "auto",
@@ -130,10 +172,12 @@ def plan_fusion(net: Network, arch: Architecture, plans: list[LayerPlan], mode: 
 
     def alone(k: int) -> PlannedGroup:
         p = by_plan.get(layers[k].name)
-        if p is None:  # pooling and element-wise layers: not costed layer by layer (as `evaluate` does)
-            return PlannedGroup((layers[k].name,), 0.0, 0, 0)
+        if p is None:  # pooling and element-wise layers: their operations only (unmapped, as `evaluate` does)
+            ops = layers[k].other_ops
+            return PlannedGroup((layers[k].name,), nonmac_energy_pj(ops, arch), 0, 0)
         r = p.found.result
-        return PlannedGroup((layers[k].name,), r.energy_pj, r.cycles, sum(dram_words(r).values()))
+        words = sum(dram_words(r).values())
+        return PlannedGroup((layers[k].name,), r.energy_pj, r.cycles, words, dram_words_layer_by_layer=words)
 
     not_fusible: list[str] = []
     # front[j]: non-dominated (objective, buffer, groups) plans of layers[:j]
@@ -173,13 +217,13 @@ def _group(net: Network, i: int, j: int, es: list[Edge], arch: Architecture, lev
         return None
     found = best_tiling(group, arch, level)
     if isinstance(found, int):
-        if j - i == 2:  # report pairs; a longer group that does not fit is implied
-                not_fusible.append(f"{'+'.join(group.names)} needs {found:,} words at {arch.levels[level].name} "
+        if j - i == 2 or is_attention(group.layers):  # pairs and attention; longer groups are implied
+            not_fusible.append(f"{'+'.join(group.names)} needs {found:,} words at {arch.levels[level].name} "
                                f"(capacity {cap:,})")
         return None
-    (rows, cols, pol), _ = found
-    names = ["", *group.names, *(e.producer for e in group.inputs)]
-    c = count(group, rows, cols, dict.fromkeys(names, pol), cap)
+    (rows, cols, halos, heads), _ = found
+    c = count(group, rows, cols, halos, cap, heads)
     gc = group_cost(group, c, arch, level, opts)
     return PlannedGroup(group.names, gc.energy_pj, gc.cycles, c.dram_words, c.buffer_words, c.recompute_macs,
-                        (rows, cols), pol, gc)
+                        (rows, cols), halo_summary(halos), gc, sum(alone(k).dram_words for k in range(i, j)),
+                        has_attention(group.layers), heads, halos)

@@ -51,8 +51,33 @@ def dram_gbytes_per_s(arch: Architecture) -> float | None:
     return lv.read_bandwidth * lv.instances * lv.word_bits / 8 * arch.clock_mhz * 1e6 / 1e9
 
 
-def evaluation_html(report: dict[str, Any], plans: list[LayerPlan], arch: Architecture) -> str:
-    """The report of one network on one accelerator: template table, breakdowns, roofline, loop nests."""
+def fusion_html(fusion: dict[str, Any]) -> list[str]:
+    """The fused-layers section: the picture of the groups, their table and the totals, from the JSON
+    "fusion" section of `evaluate --fuse` (bytes at the DRAM word size)."""
+    lbl, fused = fusion["dram_bytes_layer_by_layer"], fusion["dram_bytes_fused"]
+    rows = [["+".join(g["layers"]) + (" (attention)" if g["attention"] else ""),
+             "x".join(map(str, g["tile"])) + (f", {g['heads_per_tile']} heads" if g["heads_per_tile"] else ""),
+             g["halo"], f"{g['dram_bytes_layer_by_layer']:,.0f}", f"{g['dram_bytes']:,.0f}",
+             f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}", f"{g['energy_pj']:,.0f}", f"{g['cycles']:,}"]
+            for g in fusion["groups"] if g["fused"]]
+    out = ['<h2 id="fusion-section">Fused layers</h2>',
+           _figure(plots.fusion_groups_svg(fusion), "The layer chain with each fused group boxed, and each group's "
+                   "DRAM bytes fused against its layers run one by one.", "fusion"),
+           _table(["group", "tile", "halo", "DRAM bytes layer by layer", "DRAM bytes fused", "buffer words",
+                   "recompute MACs", "energy (pJ)", "cycles"], rows) if rows else
+           "<p>No group is worth fusing (or fits): every layer runs alone.</p>",
+           f'<p id="fusion-totals">DRAM {lbl:,.0f} bytes layer by layer -> {fused:,.0f} bytes fused '
+           f"({(1 - fused / lbl) * 100 if lbl else 0:.1f} % saved); energy "
+           f"{fusion['energy_pj_layer_by_layer']:,.0f} -> {fusion['energy_pj_fused']:,.0f} pJ; cycles "
+           f"{fusion['cycles_layer_by_layer']:,} -> {fusion['cycles_fused']:,}.</p>"]
+    out += [f"<p>not fusible: {html.escape(why)}</p>" for why in fusion["not_fusible"]]
+    return out
+
+
+def evaluation_html(report: dict[str, Any], plans: list[LayerPlan], arch: Architecture,
+                    fusion: dict[str, Any] | None = None) -> str:
+    """The report of one network on one accelerator: template table, breakdowns, roofline, loop nests, and the
+    fused groups when `fusion` (the JSON "fusion" section of `evaluate --fuse`) is given."""
     m, h = report["model"], report["hardware"]
     body = ["<h2>Benchmarking metrics</h2>",
             '<table id="template"><tr><th>section</th><th>metric</th><th>value</th></tr>']
@@ -76,6 +101,7 @@ def evaluation_html(report: dict[str, Any], plans: list[LayerPlan], arch: Archit
                       f"{r['energy_pj']:,.0f}", f"{r['energy_per_mac_pj']:.3f}", f"{r['cycles']:,}",
                       f"{r['utilization']:.1%}", f"{r['dram_bytes']:,.0f}"] for r in layers]),
              "<p>* same shape as an earlier layer: mapped once.</p>",
+             *(fusion_html(fusion) if fusion else []),
              "<h2>Chosen loop nests</h2>"]
     for p in plans:
         if p.cached:

@@ -129,3 +129,46 @@ def pareto_svg(points: list[dict[str, Any]], front_keys: set[str]) -> str:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return _svg(fig, plt)
+
+
+def fusion_groups_svg(fusion: dict[str, Any]) -> str:
+    """The layer chain with a box around each fused group (attention in its own colour), and each group's DRAM
+    bytes fused against its layers run one by one, in MB (the JSON "fusion" section of `evaluate --fuse`)."""
+    plt = _pyplot("fusion")
+    groups = fusion["groups"]
+    names = [n for g in groups for n in g["layers"]]
+    fig, (a, b) = plt.subplots(2, 1, figsize=(min(24.0, max(8.0, 0.25 * len(names) + 2)), 6.0),
+                               gridspec_kw={"height_ratios": [1, 2]})
+    x = 0
+    for g in groups:
+        k = len(g["layers"])
+        if g["fused"]:
+            colour = "#c44e52" if g["attention"] else "#4c72b0"
+            a.add_patch(plt.Rectangle((x - 0.45, -0.45), k - 0.1, 0.9, fill=True, alpha=0.18, color=colour))
+            a.add_patch(plt.Rectangle((x - 0.45, -0.45), k - 0.1, 0.9, fill=False, lw=1.5, color=colour))
+        for i in range(k):
+            a.add_patch(plt.Rectangle((x + i - 0.3, -0.2), 0.6, 0.4, fill=False, lw=0.8, color="#444"))
+        x += k
+    a.plot(range(len(names)), [0] * len(names), color="#444", lw=0.6, zorder=0)
+    a.set_xlim(-0.6, len(names) - 0.4)
+    a.set_ylim(-0.6, 0.6)
+    a.set_yticks([])
+    a.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    a.set_title(f"fused groups at {fusion['level']} ({fusion['capacity_words']:,} words): blue boxes, "
+                "attention red")
+    fused = [g for g in groups if g["fused"]]
+    labels = ["+".join(g["layers"]) if len(g["layers"]) <= 3 else f"{g['layers'][0]} .. {g['layers'][-1]}"
+              for g in fused]
+    pos = list(range(len(fused)))
+    b.bar([p - 0.2 for p in pos], [g["dram_bytes_layer_by_layer"] / 1e6 for g in fused], width=0.4,
+          color="#999", label="layer by layer")
+    b.bar([p + 0.2 for p in pos], [g["dram_bytes"] / 1e6 for g in fused], width=0.4, color="#4c72b0",
+          label="fused")
+    b.set_xticks(pos, labels, rotation=30, ha="right", fontsize=7)
+    b.set_xlim(-0.8, max(len(fused), 4) - 0.2)  # a lone group keeps a narrow bar pair
+    b.set_ylabel("DRAM (MB)")
+    lbl, fu = fusion["dram_bytes_layer_by_layer"], fusion["dram_bytes_fused"]
+    b.set_title(f"DRAM per fused group; whole network {lbl / 1e6:.4g} MB layer by layer -> {fu / 1e6:.4g} MB fused")
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig, plt)

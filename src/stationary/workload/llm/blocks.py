@@ -11,7 +11,7 @@ the table rows they read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stationary.workload import layer as L
 from stationary.workload.layer import Layer, LayerKind
@@ -77,12 +77,16 @@ def attention(c: LLMConfig, p: str, batch: int, tokens: int, keys: int) -> list[
            _fc(f"{p}v_proj", "v_proj", d, kv * hd, batch, tokens, outputs=cache)]
     if c.positions == "rope":
         ops.append(_elt(f"{p}rope", "rope", (h + kv) * hd, tokens, batch, ROPE_OPS))
-    qk = L.matmul(f"{p}qk", group * tokens, hd, keys, batch, kv, op="matmul")
-    av = L.matmul(f"{p}av", group * tokens, keys, hd, batch, kv, op="matmul")
-    ops += [Operator(qk, "qk", (("Weights", cache),)),
-            _elt(f"{p}softmax", "softmax", h, tokens, batch, SOFTMAX_OPS, cols=keys),
-            Operator(av, "av", (("Weights", cache),)),
-            _fc(f"{p}o_proj", "o_proj", h * hd, d, batch, tokens)]
+    q_src, k_src = (f"{p}rope",) * 2 if c.positions == "rope" else (f"{p}q_proj", f"{p}k_proj")
+    # wired QKᵀ -> softmax -> AV -> o_proj so fusion sees attention; the softmax is laid out as the scores
+    # (rows: the group x tokens query rows of one KV head, channels: KV heads x keys)
+    qk = L.matmul(f"{p}qk", group * tokens, hd, keys, batch, kv, inputs=(q_src, k_src), op="matmul")
+    soft = L.eltwise(f"{p}softmax", kv * keys, (group * tokens, 1), batch, ops_per_output=SOFTMAX_OPS,
+                     inputs=(qk.name,), op="softmax")
+    av = L.matmul(f"{p}av", group * tokens, keys, hd, batch, kv, inputs=(soft.name, f"{p}v_proj"), op="matmul")
+    o = _fc(f"{p}o_proj", "o_proj", h * hd, d, batch, tokens)
+    ops += [Operator(qk, "qk", (("Weights", cache),)), Operator(soft, "softmax"),
+            Operator(av, "av", (("Weights", cache),)), replace(o, layer=replace(o.layer, inputs=(av.name,)))]
     return ops
 
 
