@@ -159,7 +159,8 @@ def evaluate(
     for p in plans:
         r = p.found.result
         layers.append({"name": p.layer.name, "macs": r.macs, "energy_pj": r.energy_pj, "cycles": r.cycles,
-                       "utilization": r.utilization, "energy_per_mac_pj": r.energy_per_mac_pj,
+                       "utilization": r.utilization, "utilized_macs": r.utilized_macs,
+                       "energy_per_mac_pj": r.energy_per_mac_pj,
                        "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels},
                        "optimality": p.optimality.to_json()})
     if as_json:

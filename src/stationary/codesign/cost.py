@@ -1,5 +1,6 @@
-"""Sparsity- and precision-aware cost of one layer: a pure function of its dense Result, the architecture's
-storage classes, measured densities and bit widths. docs/codesign.md states each rule with an example.
+"""Sparsity- and precision-aware cost of one layer: a pure function of its loop nest, mapping, the
+architecture's storage classes, measured densities and bit widths. docs/codesign.md states each rule with an
+example.
 
 Rules (W = a level's word width in bits, b = a tensor's value width, d = its density of non-zeros,
 e = its stored bits per element incl. format metadata = compressed size / elements, f = d_weights * d_inputs):
@@ -8,14 +9,16 @@ e = its stored bits per element incl. format metadata = compressed size / elemen
      Outputs at the outermost level (final results written once) scale the same way with the outputs' e;
      elsewhere they are partial sums at the accumulator width W, neither compressed nor narrowed.
   2. Register files (per-PE levels) hold decoded values: Weights and Inputs move b/W of a word per access.
-  3. Zero gating: an access pair whose weight or input is zero is not performed; MACs and register-file
-     operand reads and partial-sum reads/updates scale by f (fills do not). Energy is saved, cycles are not.
-     Zero skipping: the same energy, and compute cycles scale by f too (ideal load balance: a bound).
-     "none": zeros are multiplied like any value (only storage is compressed).
+  3. Zero gating and skipping are the Model's (model/sparsity.py), not a rule of this module: the mapping is
+     re-costed by the Model with the measured weight and input densities, every register file gating (or
+     skipping) its reads on a zero of the other MAC operand and the MACs gated (or skipped) on a zero operand
+     (f of them are performed). Gating saves energy, skipping cycles too (ideal load balance: a bound).
+     "none": zeros are multiplied like any value (only storage is compressed). Rules 1, 2 and 4-7 then scale
+     that Result.
   4. MAC energy scales with the operand widths as Horowitz's adder and multiplier do: the architecture's
      energy per MAC times mac_pj_mixed(b_w, b_a) / mac_pj_mixed(W_mac, W_mac); one MAC per cycle regardless.
-  5. Cycles: compute cycles (rule 3), or a level's bandwidth-bound cycles scaled by its traffic ratio;
-     leakage scales with cycles.
+  5. Cycles: the compute cycles of rule 3's Result, or a level's bandwidth-bound cycles scaled by its traffic
+     ratio; leakage scales with cycles.
   6. Log-domain weights (a signed power of two): the multiplier becomes a shifter, the MAC a shift-add:
      mac_pj_shift = ADD(p) for the shifter (an assumption: a barrel shifter of p bits costed as a p-bit adder)
      + ADD(p) for the accumulation, p = min(b_a + largest shift, 32). With log activations too the exponents
@@ -32,13 +35,17 @@ e = its stored bits per element incl. format metadata = compressed size / elemen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from stationary.arch import energy as tables
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
+from stationary.mapping.mapping import Mapping
+from stationary.model.evaluate import evaluate
 from stationary.model.result import Result
+from stationary.model.sparsity import Sparsity
+from stationary.workload.loopnest import LoopNest
 
 OPERANDS = ("Weights", "Inputs")
 WEIGHT_CODES = ("uniform", "log", "log_scaled", "kmeans")
@@ -147,17 +154,36 @@ def lookup_pj(arch: Architecture) -> float:
     return (rfs[-1] if rfs else arch.levels[-1]).energy.read_pj
 
 
-def layer_cost(dense: Result, arch: Architecture, data: LayerData, mode: ZeroMode | str = ZeroMode.GATING) -> LayerCost:
-    """Scale a layer's dense Result by the rules in this module's docstring."""
+def zero_sparsity(arch: Architecture, data: LayerData, mode: ZeroMode | str) -> Sparsity | None:
+    """Rule 3 as the Model's sparsity: the layer's weight and input densities, every register file gating (or
+    skipping) its reads on the other operand's zero, and the MACs gated (or skipped); None for "none"."""
     mode = ZeroMode(mode)
-    classes = {lv.name: lv.cls for lv in arch.levels}
+    if mode is ZeroMode.NONE:
+        return None
+    action = "gate" if mode is ZeroMode.GATING else "skip"
+    zero = tuple((lv.name, t, action) for lv in arch.levels if lv.cls == "regfile"
+                 for t in ("Weights", "Inputs", "Outputs"))
+    return Sparsity((("Weights", data.weights.density), ("Inputs", data.inputs.density)), level_zero=zero,
+                    compute_zero=action)
+
+
+def layer_cost(nest: LoopNest, mapping: Mapping, arch: Architecture, data: LayerData,
+               mode: ZeroMode | str = ZeroMode.GATING) -> LayerCost:
+    """The layer's cost under `mapping` by the rules in this module's docstring: the Model's dense and zero-gated
+    (or skipped) Results (rule 3), then scaled for storage, widths and weight codes."""
+    mode = ZeroMode(mode)
+    if arch.sparsity is not None:
+        raise StationaryError(f"architecture {arch.name} carries its own densities and formats; co-design measures "
+                              "them from the model: use a dense architecture", field="arch")
+    dense = evaluate(nest, arch, mapping)
+    sp = zero_sparsity(arch, data, mode)
+    base = dense if sp is None else evaluate(nest, replace(arch, sparsity=sp), mapping)
     f = data.weights.density * data.inputs.density if mode is not ZeroMode.NONE else 1.0
-    cycle_f = f if mode is ZeroMode.SKIPPING else 1.0
-    compute_cycles = dense.compute_cycles * cycle_f
-    cycles = compute_cycles
+    classes = {lv.name: lv.cls for lv in arch.levels}
+    cycles: float = base.compute_cycles
     level_energy: dict[str, float] = {}
     scaled_levels = []
-    for i, lv in enumerate(dense.levels):
+    for i, lv in enumerate(base.levels):
         if lv.name not in classes:
             raise StationaryError(f"result level {lv.name!r} is not in architecture {arch.name}")
         register_file = classes[lv.name] == "regfile"
@@ -166,22 +192,16 @@ def layer_cost(dense: Result, arch: Architecture, data: LayerData, mode: ZeroMod
         for name, tc in lv.tensors.items():
             if not tc.kept:
                 continue
-            s_read = s_fill = s_update = _storage_scale(name, data, lv.word_bits, register_file, i == 0)
-            if register_file:  # rule 3: accesses that feed or collect a gated/skipped MAC
-                s_read *= f
-                if name == "Outputs":
-                    s_update *= f
+            scale = _storage_scale(name, data, lv.word_bits, register_file, i == 0)
             total = tc.reads + tc.fills + tc.updates
-            moved = tc.reads * s_read + tc.fills * s_fill + tc.updates * s_update
-            dyn += tc.energy_pj * (moved / total if total else 0.0)
+            dyn += tc.energy_pj * scale
             words += total
-            scaled_words += moved
-        bandwidth_bound = lv.cycles > dense.compute_cycles
-        if bandwidth_bound:
+            scaled_words += total * scale
+        if lv.cycles > base.compute_cycles:  # bandwidth-bound
             cycles = max(cycles, lv.cycles * (scaled_words / words if words else 0.0))
         scaled_levels.append((lv, dyn))
     cycles_int = int(round(cycles)) if cycles else 0
-    ratio = cycles_int / dense.cycles if dense.cycles else 0.0
+    ratio = cycles_int / base.cycles if base.cycles else 0.0
     for lv, dyn in scaled_levels:
         level_energy[lv.name] = dyn + lv.leak_energy_pj * ratio
     mac_bits = arch.compute.word_bits
@@ -190,7 +210,7 @@ def layer_cost(dense: Result, arch: Architecture, data: LayerData, mode: ZeroMod
         per_mac = mac_pj_shift(b_w, b_a, data.act_log)
     else:
         per_mac = mac_pj_mixed(b_w, b_a)
-    compute = dense.compute_energy_pj * per_mac / mac_pj_mixed(mac_bits, mac_bits) * f
+    compute = base.compute_energy_pj * per_mac / mac_pj_mixed(mac_bits, mac_bits)
     compute += data.rescale_multiplies * arch.compute.energy_pj
     decode = codebook_lookups(dense, arch) * lookup_pj(arch) if data.weight_code == "kmeans" else 0.0
     return LayerCost(

@@ -19,7 +19,7 @@ from stationary.codesign.cost import WEIGHT_CODES, LayerData, TensorData, ZeroMo
 from stationary.codesign.data import load_dataset
 from stationary.codesign.decompose import decompose, pair
 from stationary.codesign.deepcomp import STAGES, LayerStages, compress_layer, zigzag
-from stationary.codesign.dense import dense_result
+from stationary.codesign.dense import dense_result, dense_search
 from stationary.codesign.distill import Distillation, distill
 from stationary.codesign.formats import FORMATS, as_matrix, parse_format, size_bits
 from stationary.codesign.models import MODELS, build_model
@@ -267,7 +267,8 @@ def measure(model: nn.Module, test: Batches, layers: dict[str, Layer], arch: Arc
         data = LayerData(w_data, in_data, out_data, weight_code=code,
                          act_log=settings.act_log and quant in LOG_SCHEMES,
                          rescale_multiplies=layers[n].output_activations if quant is Scheme.LOG_SCALED else 0)
-        cost = layer_cost(dense_result(layers[n], arch), arch, data, settings.zero_mode)
+        cost = layer_cost(layers[n].loop_nest(), dense_search(layers[n], arch).mapping, arch, data,
+                          settings.zero_mode)
         rows.append({"layer": n, "macs": layers[n].macs, "weight_density": w_density, "input_density": in_density,
                      "output_density": out_data.density, "weight_bits_per_element": stored_bits / w.size,
                      "input_bits_per_element": in_data.stored_bits_per_element, "energy_pj": cost.energy_pj,
