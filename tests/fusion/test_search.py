@@ -107,6 +107,24 @@ def test_no_fusible_pair_says_so() -> None:
         plan_fusion(net, arch(256, 200.0, 1), [], "auto", OPTS)
 
 
+def test_a_fusion_level_that_bypasses_a_tensor_is_skipped_or_refused() -> None:
+    """The group stages weights, inputs and outputs at its fusion level: a level that bypasses one is not
+    chosen (a deeper one is), and naming it, or having no other, is a clear error, not a crash in the search."""
+    from dataclasses import replace
+
+    from stationary.fusion.cost import fusion_level
+
+    a = arch(4096, 200.0, 1)
+    no_weights = replace(a, levels=(a.levels[0], replace(a.levels[1], bypass_always=frozenset({"Weights"})),
+                                    a.levels[2]))
+    assert fusion_level(no_weights) == 2  # the RF below holds every tensor
+    with pytest.raises(StationaryError, match="fusion level Buf bypasses Weights"):
+        fusion_level(no_weights, "Buf")
+    only_buf = replace(no_weights, levels=no_weights.levels[:2] + (replace(a.levels[2], depth=None),))
+    with pytest.raises(StationaryError, match="Buf bypasses Weights"):
+        fusion_level(only_buf)
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "stationary", "evaluate", *args], capture_output=True, text=True,
                           timeout=600)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from stationary.arch.spec import Architecture
+from stationary.arch.spec import Architecture, StorageLevel
 from stationary.errors import StationaryError
 from stationary.fusion.graph import Group
 from stationary.fusion.tiles import FusedCounts, split_heads
@@ -21,17 +21,34 @@ from stationary.workload.layer import Layer
 INNER_BUDGET = 3000
 
 
+#: the tensors a fused group moves through its fusion level (weights, layer inputs, outputs)
+GROUP_TENSORS = ("Weights", "Inputs", "Outputs")
+
+
+def _bypassed(lv: StorageLevel) -> list[str]:
+    """The group tensors `lv` cannot hold (its keep/bypass lists): the group model stages every tensor there."""
+    return [t for t in GROUP_TENSORS if t in lv.bypass_always or (lv.keep_only is not None and t not in lv.keep_only)]
+
+
 def fusion_level(arch: Architecture, name: str | None = None) -> int:
-    """Index of the level that holds the intermediates: `name`, or the outermost bounded on-chip level."""
+    """Index of the level that holds the intermediates: `name`, or the outermost bounded on-chip level that may
+    hold every tensor (the group's transfers fill weights and inputs there and drain outputs from it)."""
     if name is not None:
         i = arch.level_index(name)
         if i == 0:
             raise StationaryError("the fusion level must be below the outermost (DRAM) level", field="--fuse-level")
+        if _bypassed(arch.levels[i]):
+            raise StationaryError(f"fusion level {name} bypasses {', '.join(_bypassed(arch.levels[i]))}: a fused "
+                                  "group stages every tensor there", field="--fuse-level")
         return i
+    skipped = []
     for i, lv in enumerate(arch.levels[1:], start=1):
         if not lv.virtual and lv.size_words is not None:
-            return i
-    raise StationaryError(f"architecture {arch.name} has no bounded on-chip level to fuse at", field="--arch")
+            if not _bypassed(lv):
+                return i
+            skipped.append(f"{lv.name} bypasses {', '.join(_bypassed(lv))}")
+    why = f" ({'; '.join(skipped)}: a fused group stages every tensor at its fusion level)" if skipped else ""
+    raise StationaryError(f"architecture {arch.name} has no bounded on-chip level to fuse at{why}", field="--arch")
 
 
 def inner_arch(arch: Architecture, level: int) -> Architecture:
@@ -83,8 +100,9 @@ class GroupCost:
 
 def transfer_cost(arch: Architecture, level: int, counts: FusedCounts) -> tuple[float, int]:
     """(energy pJ, cycles) of the group's DRAM traffic: DRAM reads and fusion-level fills of weights and
-    inputs (second matmul operands K, V with the inputs), fusion-level reads and DRAM updates of outputs, as one
-    batch row through the costing stage."""
+    inputs (second matmul operands K, V with the inputs) and DRAM updates of outputs, as one batch row through
+    the costing stage. The outputs' drain from the fusion level is no read there, by the single-layer model's
+    (Timeloop's) rule reads = updates - partition (docs/counting-rules.md §5): fused and layer by layer agree."""
     n = len(arch.levels)
     z = np.zeros((1, n, 3), object)
     reads, fills, updates, tiles, part = z.copy(), z.copy(), z.copy(), z.copy(), z.copy()
@@ -92,7 +110,7 @@ def transfer_cost(arch: Architecture, level: int, counts: FusedCounts) -> tuple[
     kept[0, 0, :] = kept[0, level, :] = True
     w, i, o = counts.weight_words, counts.input_words + counts.operand_words, counts.output_words
     reads[0, 0, 0], reads[0, 0, 1], updates[0, 0, 2] = w, i, o
-    fills[0, level, 0], fills[0, level, 1], reads[0, level, 2] = w, i, o
+    fills[0, level, 0], fills[0, level, 1] = w, i
     instances = np.zeros((1, n), object)
     instances[0, :level + 1] = 1
     c = Counts(reads, fills, updates, tiles, part, kept, instances, np.array([1], object), np.array([0], object),
@@ -103,8 +121,9 @@ def transfer_cost(arch: Architecture, level: int, counts: FusedCounts) -> tuple[
 
 def group_cost(group: Group, counts: FusedCounts, arch: Architecture, level: int,
                options: SearchOptions) -> GroupCost:
-    """Inner energy and cycles summed over every tile of every MAC layer, plus the transfers and the non-MAC
-    operations (no cycles charged for those: they are not mapped, as layer by layer)."""
+    """Inner energy and cycles summed over every tile of every MAC layer, plus the transfers (their cycles overlap
+    the inner ones) and the non-MAC operations (no cycles charged for those: they are not mapped, as layer by
+    layer)."""
     sub = inner_arch(arch, level)
     opts = inner_options(options)
     if counts.heads_per_tile is not None:  # tiles of some heads: the tile layers are the split group's
@@ -117,4 +136,6 @@ def group_cost(group: Group, counts: FusedCounts, arch: Architecture, level: int
             energy += e * k
             cycles += cyc * k
     te, tc = transfer_cost(arch, level, counts)
-    return GroupCost(counts, energy, te, cycles + tc, nonmac_energy_pj(counts.other_ops, arch))
+    # DRAM transfers overlap compute, as in the single-layer model (cycles = max of compute and each level's
+    # bandwidth-bound cycles): fused and layer-by-layer cycles follow one rule
+    return GroupCost(counts, energy, te, max(cycles, tc), nonmac_energy_pj(counts.other_ops, arch))
