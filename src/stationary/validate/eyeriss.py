@@ -23,7 +23,8 @@ from stationary.validate.points import Point
 from stationary.workload.zoo import get_model
 
 SOURCE = "Chen et al., JSSC 2017 (docs/references.md §4)"
-TABLE_V_SOURCE = "Chen et al., JSSC 2017 Table V, as nn_dataflow's test_eyeriss_isscc16 encodes it (docs/references.md §8)"
+TABLE_V_SOURCE = ("Chen et al., JSSC 2017 Table V, as nn_dataflow's test_eyeriss_isscc16 encodes it "
+                  "(docs/references.md §8)")
 GROUP = "Eyeriss chip, 65 nm silicon (evaluate --arch eyeriss_chip)"
 GOAL_REL = 0.15
 ARCH, DATAFLOW, LAYERS = "eyeriss_chip", "rs", "conv"  # the evaluate options every chip point is computed with
