@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from stationary.mapper.search import _Pool
 
 CROSS_ROWS = 1 << 15  # partial assignments expanded (and capacity-checked) per NumPy block
+DESCEND_ROWS = 1 << 10  # sibling partial assignments descended into together (re-cut against the incumbent first)
 GROUP_ROWS = 1 << 13  # groups (factors, axes, keeps) bounded per fast-model call
 SLACK = 1e-9  # a node is cut only when its bound exceeds the incumbent by this relative margin (rounding)
 
@@ -79,7 +80,7 @@ class BranchAndBound:
         self.budget, self.batch = budget, max(1, batch)
         self.start = time.perf_counter()
         nest, arch = space.nest, space.arch
-        L, D, T = space.n_levels, space.n_dims, space.n_tensors
+        D, T = space.n_dims, space.n_tensors
         self.traffic = TileTraffic(nest)
         # per dim: cumulative factor at and below each level, spatial factor at each level (per option row)
         self.cum, self.spatial = level_factors(space)
@@ -148,9 +149,12 @@ class BranchAndBound:
         try:
             if self.root_bound * (1 - SLACK) < self.incumbent() or self.pool.pareto:
                 per = max(1, GROUP_ROWS >> len(self.space.free_keeps))  # factorizations per block of groups
-                for full in self._factorizations(np.zeros((1, 0), np.int64)):
+                root = np.array([[self.root_bound, self.cycles_root, self.root_energy]])
+                for full, bounds in self._factorizations(np.zeros((1, 0), np.int64), root):
                     for lo in range(0, len(full), per):
-                        self._groups(full[lo:lo + per])
+                        alive = self._alive(bounds[lo:lo + per])
+                        if alive.any():
+                            self._groups(full[lo:lo + per][alive])
                 self._flush()
         except _Stop:
             complete = False
@@ -159,32 +163,54 @@ class BranchAndBound:
         return Outcome(self.evaluated, self.bound_evals, self.pruned, complete, self.sampled, self.root_bound,
                        math.inf if complete else self.root_bound, self.pruned_partial)
 
-    def _factorizations(self, prefix: np.ndarray) -> Iterator[np.ndarray]:
+    def _factorizations(self, prefix: np.ndarray,
+                        bounds: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Depth first over the dims in `self.order`: blocks of full factorizations (option index per dim, in
-        nest dim order) that pass the capacity, fan-out and utilization cuts."""
+        nest dim order) that pass the capacity, fan-out, utilization and partial-bound cuts, with their bounds
+        (objective, cycles, energy per row). Siblings are descended into best bound first, in chunks re-cut
+        against the incumbent of the moment (it improves while earlier siblings are searched)."""
         k = prefix.shape[1]
         if k == self.space.n_dims:
             full = np.zeros_like(prefix)
             full[:, self.order] = prefix
-            yield full
+            yield full, bounds
             return
         n_opts = len(self.space.options[self.order[k]])
         step = max(1, CROSS_ROWS // n_opts)
         for lo in range(0, len(prefix), step):
             self._check_budget()
-            part = prefix[lo:lo + step]
+            alive = self._alive(bounds[lo:lo + step])
+            part = prefix[lo:lo + step][alive]
+            if not len(part):
+                continue
             child = np.concatenate([np.repeat(part, n_opts, axis=0),
                                     np.tile(np.arange(n_opts), len(part))[:, None]], axis=1)
-            keep, bound = self._feasible(child)
+            keep, child_bounds = self._feasible(child)
             self.pruned += int((~keep).sum())
             live = np.nonzero(keep)[0]
-            child = child[live[np.lexsort((live, bound[live]))]]  # best bound first, deterministic ties
-            for c in range(0, len(child), CROSS_ROWS):
-                yield from self._factorizations(child[c:c + CROSS_ROWS])
+            live = live[np.lexsort((live, child_bounds[live, 0]))]  # best bound first, deterministic ties
+            child, child_bounds = child[live], child_bounds[live]
+            for c in range(0, len(child), DESCEND_ROWS):
+                yield from self._factorizations(child[c:c + DESCEND_ROWS], child_bounds[c:c + DESCEND_ROWS])
+
+    def _alive(self, bounds: np.ndarray) -> np.ndarray:
+        """Rows (objective, cycles, energy bounds) not cut by the incumbent of the moment (counted as cut)."""
+        cut = self._bound_cut(bounds)
+        n = int(cut.sum())
+        self.pruned += n
+        self.pruned_partial += n
+        return ~cut
+
+    def _bound_cut(self, bounds: np.ndarray) -> np.ndarray:
+        """True where a partial node's bounds prove it holds nothing better: the energy bound when partial
+        bounds are on, the cycles bound for cycles and EDP (not for the Pareto front: no energy bound)."""
+        if self.partial is None and (self.objective == "energy" or self.pool.pareto):
+            return np.zeros(len(bounds), bool)
+        return self._cut(bounds[:, 0], bounds[:, 1], bounds[:, 2] if self.partial is not None else None)
 
     def _feasible(self, prefix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ok, objective bound) of the rows of a partial assignment (dims self.order[:k]): ok where some
-        completion may still be valid and better. Cut: footprints with every open dim at its smallest
+        """(ok, (objective, cycles, energy) bounds) of the rows of a partial assignment (dims self.order[:k]):
+        ok where some completion may still be valid and better. Cut: footprints with every open dim at its smallest
         cumulative factor already overflow a level (capacity), spatial factors already exceed a fan-out, the
         most MACs any completion can use are too few (utilization minimum), or the partial bound (energy:
         bounds/partial.py, cycles at those most MACs) exceeds the incumbent."""
@@ -214,12 +240,10 @@ class BranchAndBound:
         energy = (self.partial.energy_pj(prefix, cycles) if self.partial is not None
                   else np.full(n, self.root_energy))
         energy = np.maximum(energy, self.root_energy)  # both bound every completion
-        bound = objective_value(energy, cycles, self.objective)
-        if self.partial is not None or (self.objective in ("cycles", "edp") and not self.pool.pareto):
-            cut = ok & self._cut(bound, cycles, energy if self.partial is not None else None)
-            self.pruned_partial += int(cut.sum())
-            ok &= ~cut
-        return ok, bound
+        bounds = np.stack([objective_value(energy, cycles, self.objective), cycles, energy], axis=1)
+        cut = ok & self._bound_cut(bounds)
+        self.pruned_partial += int(cut.sum())
+        return ok & ~cut, bounds
 
     # ----- groups: factors + axes + keeps ---------------------------------------------------------------
     def _groups(self, full: np.ndarray) -> None:
@@ -266,8 +290,8 @@ class BranchAndBound:
             cut = cut[ok]
         for lo in range(0, groups.size, GROUP_ROWS):
             self._check_budget()
-            rows = np.arange(lo, min(groups.size, lo + GROUP_ROWS))
-            self._bounded(groups.take(rows), cut[rows])
+            block = np.arange(lo, min(groups.size, lo + GROUP_ROWS))
+            self._bounded(groups.take(block), cut[block])
 
     def _bounded(self, groups: MappingArrays, cut_pj: np.ndarray) -> None:
         """Bound a block of groups (`cut_pj`: their factorizations' cut energy bounds); expand, best first,
