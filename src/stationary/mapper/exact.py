@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from stationary.errors import StationaryError
+from stationary.mapper.bounds.layer import layer_terms
+from stationary.mapper.bounds.partial import PartialBound, level_factors
 from stationary.mapper.bounds.tiles import TileTraffic
 from stationary.mapper.space import MAX_ORDERS, MapSpace, _classes
 from stationary.model.fast import FastModel, FastResult, MappingArrays
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from stationary.mapper.search import _Pool
 
 CROSS_ROWS = 1 << 15  # partial assignments expanded (and capacity-checked) per NumPy block
+DESCEND_ROWS = 1 << 10  # sibling partial assignments descended into together (re-cut against the incumbent first)
 GROUP_ROWS = 1 << 13  # groups (factors, axes, keeps) bounded per fast-model call
 SLACK = 1e-9  # a node is cut only when its bound exceeds the incumbent by this relative margin (rounding)
 
@@ -56,6 +59,7 @@ class Outcome:
     sampled: bool  # True: some level had more than MAX_ORDERS order classes (a sample of them was searched)
     root_bound: float  # objective bound valid for every mapping of the space
     open_bound: float  # least objective bound over the nodes left open (inf when complete)
+    pruned_partial: int = 0  # partial factorizations cut by their energy (objective) bound
 
 
 class _Stop(Exception):
@@ -71,25 +75,15 @@ class BranchAndBound:
     """One exact search of `space` into `pool` (which already holds the seeding incumbent)."""
 
     def __init__(self, space: MapSpace, model: FastModel, pool: _Pool, objective: str, budget: Budget,
-                 batch: int, root_energy_pj: float) -> None:
+                 batch: int, root_energy_pj: float, partial_bound: bool = True) -> None:
         self.space, self.model, self.pool, self.objective = space, model, pool, objective
         self.budget, self.batch = budget, max(1, batch)
         self.start = time.perf_counter()
         nest, arch = space.nest, space.arch
-        L, D, T = space.n_levels, space.n_dims, space.n_tensors
+        D, T = space.n_dims, space.n_tensors
         self.traffic = TileTraffic(nest)
         # per dim: cumulative factor at and below each level, spatial factor at each level (per option row)
-        self.cum: list[np.ndarray] = []
-        self.spatial: list[np.ndarray] = []
-        for opts in space.options:
-            cum = np.ones((len(opts), L), np.int64)
-            sp = np.ones((len(opts), L), np.int64)
-            for j, s in enumerate(space.slots):
-                cum[:, :s.level + 1] *= opts[:, j:j + 1]
-                if s.spatial:
-                    sp[:, s.level] *= opts[:, j]
-            self.cum.append(cum)
-            self.spatial.append(sp)
+        self.cum, self.spatial = level_factors(space)
         self.min_cum = np.stack([c.min(axis=0) for c in self.cum], axis=1)  # (L, D)
         self.min_sp = np.stack([s.min(axis=0) for s in self.spatial], axis=1)  # (L, D)
         self.max_sp_total = np.array([int(s.prod(axis=1).max()) for s in self.spatial], np.int64)  # (D,)
@@ -101,9 +95,16 @@ class BranchAndBound:
         self.macs = nest.macs
         # dims: those with most factorizations first (depth-first stays narrow where the choice is small)
         self.order = sorted(range(D), key=lambda k: (-nest.bounds[space.dims[k]], k))
+        terms = layer_terms(nest, arch)
+        self.partial = PartialBound(space, self.order, terms) if partial_bound else None
+        # windowed inputs/weights: each kept level holds (reads and fills) every element once, the innermost
+        # keeper serves the MACs (layer.py's rule); off under sparsity, whose counts are compressed
+        self.serve_pj, self.hold_pj = terms.serve_pj, terms.hold_pj
         # tensors whose counts the canonical order minimizes (no sliding-window axis: slab = tile, docs)
         self.plain = [t for t, tensor in enumerate(nest.tensors)
                       if all(sum(nest.bounds[d] > 1 for _, d in axis) < 2 for axis in tensor.axes)]
+        self.windowed = [t for t in range(T) if t not in self.plain and not nest.tensors[t].read_write
+                         and arch.sparsity is None]
         rel = self.traffic.relevant
         self.canonical = {t: np.array(sorted(range(D), key=lambda k: (bool(rel[t, k]), k)), np.int64)
                           for t in range(T)}
@@ -114,7 +115,7 @@ class BranchAndBound:
         self.cycles_root = float(math.ceil(cycles_root - 1e-9))
         self.root_energy = root_energy_pj
         self.root_bound = float(objective_value(np.array(root_energy_pj), np.array(self.cycles_root), objective))
-        self.evaluated = self.bound_evals = self.pruned = 0
+        self.evaluated = self.bound_evals = self.pruned = self.pruned_partial = 0
         self.sampled = False
         self.pending: list[MappingArrays] = []
         self.pending_rows = 0
@@ -148,44 +149,71 @@ class BranchAndBound:
         try:
             if self.root_bound * (1 - SLACK) < self.incumbent() or self.pool.pareto:
                 per = max(1, GROUP_ROWS >> len(self.space.free_keeps))  # factorizations per block of groups
-                for full in self._factorizations(np.zeros((1, 0), np.int64)):
+                root = np.array([[self.root_bound, self.cycles_root, self.root_energy]])
+                for full, bounds in self._factorizations(np.zeros((1, 0), np.int64), root):
                     for lo in range(0, len(full), per):
-                        self._groups(full[lo:lo + per])
+                        alive = self._alive(bounds[lo:lo + per])
+                        if alive.any():
+                            self._groups(full[lo:lo + per][alive])
                 self._flush()
         except _Stop:
             complete = False
         proven_done = self.incumbent() <= self.root_bound * (1 + SLACK) and not self.pool.pareto
         complete = complete or proven_done
         return Outcome(self.evaluated, self.bound_evals, self.pruned, complete, self.sampled, self.root_bound,
-                       math.inf if complete else self.root_bound)
+                       math.inf if complete else self.root_bound, self.pruned_partial)
 
-    def _factorizations(self, prefix: np.ndarray) -> Iterator[np.ndarray]:
+    def _factorizations(self, prefix: np.ndarray,
+                        bounds: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Depth first over the dims in `self.order`: blocks of full factorizations (option index per dim, in
-        nest dim order) that pass the capacity, fan-out and utilization cuts."""
+        nest dim order) that pass the capacity, fan-out, utilization and partial-bound cuts, with their bounds
+        (objective, cycles, energy per row). Siblings are descended into best bound first, in chunks re-cut
+        against the incumbent of the moment (it improves while earlier siblings are searched)."""
         k = prefix.shape[1]
         if k == self.space.n_dims:
             full = np.zeros_like(prefix)
             full[:, self.order] = prefix
-            yield full
+            yield full, bounds
             return
         n_opts = len(self.space.options[self.order[k]])
         step = max(1, CROSS_ROWS // n_opts)
         for lo in range(0, len(prefix), step):
             self._check_budget()
-            part = prefix[lo:lo + step]
+            alive = self._alive(bounds[lo:lo + step])
+            part = prefix[lo:lo + step][alive]
+            if not len(part):
+                continue
             child = np.concatenate([np.repeat(part, n_opts, axis=0),
                                     np.tile(np.arange(n_opts), len(part))[:, None]], axis=1)
-            keep = self._feasible(child)
+            keep, child_bounds = self._feasible(child)
             self.pruned += int((~keep).sum())
-            child = child[keep]
-            for c in range(0, len(child), CROSS_ROWS):
-                yield from self._factorizations(child[c:c + CROSS_ROWS])
+            live = np.nonzero(keep)[0]
+            live = live[np.lexsort((live, child_bounds[live, 0]))]  # best bound first, deterministic ties
+            child, child_bounds = child[live], child_bounds[live]
+            for c in range(0, len(child), DESCEND_ROWS):
+                yield from self._factorizations(child[c:c + DESCEND_ROWS], child_bounds[c:c + DESCEND_ROWS])
 
-    def _feasible(self, prefix: np.ndarray) -> np.ndarray:
-        """Rows of a partial assignment (dims self.order[:k]) that some completion may still make valid and
-        better: footprints with every open dim at its smallest cumulative factor already overflow a level
-        (capacity), spatial factors already exceed a fan-out, or the most MACs any completion can use are too
-        few (utilization minimum; the cycles bound for cycles and EDP)."""
+    def _alive(self, bounds: np.ndarray) -> np.ndarray:
+        """Rows (objective, cycles, energy bounds) not cut by the incumbent of the moment (counted as cut)."""
+        cut = self._bound_cut(bounds)
+        n = int(cut.sum())
+        self.pruned += n
+        self.pruned_partial += n
+        return ~cut
+
+    def _bound_cut(self, bounds: np.ndarray) -> np.ndarray:
+        """True where a partial node's bounds prove it holds nothing better: the energy bound when partial
+        bounds are on, the cycles bound for cycles and EDP (not for the Pareto front: no energy bound)."""
+        if self.partial is None and (self.objective == "energy" or self.pool.pareto):
+            return np.zeros(len(bounds), bool)
+        return self._cut(bounds[:, 0], bounds[:, 1], bounds[:, 2] if self.partial is not None else None)
+
+    def _feasible(self, prefix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ok, (objective, cycles, energy) bounds) of the rows of a partial assignment (dims self.order[:k]):
+        ok where some completion may still be valid and better. Cut: footprints with every open dim at its smallest
+        cumulative factor already overflow a level (capacity), spatial factors already exceed a fan-out, the
+        most MACs any completion can use are too few (utilization minimum), or the partial bound (energy:
+        bounds/partial.py, cycles at those most MACs) exceeds the incumbent."""
         n, k = prefix.shape
         L, D = self.space.n_levels, self.space.n_dims
         ext = np.broadcast_to(self.min_cum, (n, L, D)).copy()
@@ -208,10 +236,14 @@ class BranchAndBound:
             ok &= words <= self.capacity[i]
         if self.space.min_macs > 1:
             ok &= used >= self.space.min_macs
-        if self.objective in ("cycles", "edp") and not self.pool.pareto:
-            cycles = np.ceil(self.macs / np.minimum(used, self.n_mac) - 1e-9)
-            ok &= ~self._cut(objective_value(np.full(n, self.root_energy), cycles, self.objective), cycles, None)
-        return ok
+        cycles = np.ceil(self.macs / np.minimum(used, self.n_mac) - 1e-9)
+        energy = (self.partial.energy_pj(prefix, cycles) if self.partial is not None
+                  else np.full(n, self.root_energy))
+        energy = np.maximum(energy, self.root_energy)  # both bound every completion
+        bounds = np.stack([objective_value(energy, cycles, self.objective), cycles, energy], axis=1)
+        cut = ok & self._bound_cut(bounds)
+        self.pruned_partial += int(cut.sum())
+        return ok & ~cut, bounds
 
     # ----- groups: factors + axes + keeps ---------------------------------------------------------------
     def _groups(self, full: np.ndarray) -> None:
@@ -248,17 +280,25 @@ class BranchAndBound:
             keep[:, i, t] = kc[:, j]
         src = idx[idx2]
         groups = MappingArrays(base.temporal[src], base.spatial[src], sx[idx2], base.permutation[src], keep)
+        # the partial bound's cut energy of each group's factorization (it holds for every group of it)
+        cut = (self.partial.cut_energy_pj(full[:, self.order])[src] if self.partial is not None
+               else np.zeros(len(src)))
         if sp._order_levels or sp.min_macs > 1:
             ok = sp.legal(groups)
             self.pruned += int((~ok).sum())
             groups = groups.take(np.nonzero(ok)[0])
+            cut = cut[ok]
         for lo in range(0, groups.size, GROUP_ROWS):
             self._check_budget()
-            self._bounded(groups.take(np.arange(lo, min(groups.size, lo + GROUP_ROWS))))
+            block = np.arange(lo, min(groups.size, lo + GROUP_ROWS))
+            self._bounded(groups.take(block), cut[block])
 
-    def _bounded(self, groups: MappingArrays) -> None:
-        """Bound a block of groups; expand, best first, each one that can still win."""
+    def _bounded(self, groups: MappingArrays, cut_pj: np.ndarray) -> None:
+        """Bound a block of groups (`cut_pj`: their factorizations' cut energy bounds); expand, best first,
+        each one that can still win."""
         energy_lb, cycles_lb, valid = self._bound(groups)
+        if self.partial is not None:  # both bound every mapping of the group
+            energy_lb = np.maximum(energy_lb, self.partial.energy_pj(None, cycles_lb, cut_pj))
         self.pruned += int((~valid).sum())
         bound = objective_value(energy_lb, cycles_lb, self.objective)
         live_rows = np.nonzero(valid)[0]
@@ -272,7 +312,9 @@ class BranchAndBound:
     def _bound(self, groups: MappingArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(energy lower bound, cycles lower bound, valid) of every group over all loop orders: compute energy
         + leakage at the compute cycles + each plain tensor's energy under its canonical order (irrelevant
-        loops innermost at every level, which minimizes every count of that tensor at once)."""
+        loops innermost at every level, which minimizes every count of that tensor at once) + each windowed
+        input's holding energy at the levels the group keeps it in (each element read and filled once, the
+        innermost keeper serving the MACs)."""
         n, L = groups.size, self.space.n_levels
         energy = None
         first: FastResult | None = None
@@ -289,6 +331,11 @@ class BranchAndBound:
             if t in self.plain:
                 energy = energy + fr.tensor_energy_pj[:, :, t].sum(axis=1)
         assert first is not None and energy is not None
+        for t in self.windowed:
+            kept = groups.keep[:, :, t]
+            inner = L - 1 - np.argmax(kept[:, ::-1], axis=1)  # the innermost keeper (the outermost always keeps)
+            energy = (energy + (kept * self.hold_pj[None, :, t]).sum(axis=1) + self.serve_pj[inner, t]
+                      - self.hold_pj[inner, t])
         return energy, first.compute_cycles.astype(float), first.valid
 
     def _orders(self, group: MappingArrays) -> None:

@@ -113,71 +113,113 @@ class _Bounder:
         return low
 
 
+class LayerTerms:
+    """The parts of a layer's energy bound that do not depend on the mapping (compute, the serving levels'
+    choices, leakage per cycle) and the solved single-level tilings of the cut below the outermost level, so
+    that the layer bound and the branch and bound's partial bounds (bounds/partial.py) share one rule."""
+
+    def __init__(self, nest: LoopNest, arch: Architecture) -> None:
+        self.nest, self.arch = nest, arch
+        L, T = len(arch.levels), len(nest.tensors)
+        levels = arch.levels
+        self.real = real = [i for i in range(L) if not levels[i].virtual]
+        self.must, self.may = must, may = keep_rules(nest, arch)
+        self.rw = rw = [t.read_write for t in nest.tensors]
+        self.outputs = outputs = next((t.extent(nest.bounds) for t in nest.tensors if t.read_write), 0)
+        self.compulsory = [0 if t.read_write else t.distinct(nest.bounds) for t in nest.tensors]
+        n_mac = arch.compute.instances
+
+        def options(first: int, top_instances: int) -> list[tuple[int, Fit, bool]]:
+            """Tile constraints for a cut above level `first`: one per resident level c* (L: the MACs) and
+            tensor it holds, as (c*, fit, distinct)."""
+            out: list[tuple[int, Fit, bool]] = []
+            for c in range(first, L):
+                if levels[c].virtual:
+                    continue
+                ratio = levels[c].instances // top_instances
+                size_words = levels[c].size_words
+                cap = None if size_words is None else ratio * size_words
+                fixed = tuple(t for t in range(T) if must[c][t])
+                for t in range(T):
+                    if may[c][t]:
+                        out.append((c, ((tuple(sorted({t, *fixed})), cap),), ratio > 1))
+                if fixed:
+                    return out
+            ratio = n_mac // top_instances  # every tensor bypasses every level: one operand per MAC
+            out.append((L, tuple(((t,), ratio) for t in range(T)), ratio > 1))
+            return out
+
+        self.bounder = b = _Bounder(nest)
+        top = levels[real[0]]
+        bs0, e0 = top.block_size, top.energy
+        self.w_dram = tuple((e0.read_pj + e0.update_pj) / bs0 if rw[t] else e0.read_pj / bs0 for t in range(T))
+        self.w_back = tuple(1.0 if rw[t] else 0.0 for t in range(T))
+        self.dram_residents = options(real[0] + 1, top.instances)
+        self.dram_opts = [(fit, distinct) for _, fit, distinct in self.dram_residents]
+        b.ask(self.w_dram, self.dram_opts)
+        b.ask(self.w_back, self.dram_opts)
+        self.inner: dict[int, tuple[tuple[float, ...], list[tuple[Fit, bool]]]] = {}
+        for c in real[1:]:
+            w = tuple(1.0 if (not rw[t] or levels[c].instances == 1) else 0.0 for t in range(T))
+            self.inner[c] = (w, [(fit, d) for _, fit, d in options(c, levels[c].instances)])
+            b.ask(*self.inner[c])
+        b.solve()
+        # the cut below the outermost level, in energy: weighted words less the first write's read, and never
+        # below the compulsory words
+        self.first_read_pj = e0.read_pj / bs0 * outputs
+        self.cut_floor_pj = (e0.read_pj * sum(self.compulsory) + e0.update_pj * outputs) / bs0
+        self.compute_pj = nest.macs * arch.compute.energy_pj
+        self.serve_pj, self.hold_pj = _serving(self)
+        self.picks_dram, self.picks_inner = _picks(self)
+        self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
+        boxes = spatial_boxes([int(x) for x in self.bounder.traffic.bounds], n_mac // levels[real[0]].instances)
+        self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / np.prod(boxes, axis=1).max())
+        self.cut_energy_pj = max(b.minimum(self.w_dram, self.dram_opts) - self.first_read_pj, self.cut_floor_pj)
+
+    def energy_pj(self, cut_energy_pj: np.ndarray, leak_pj: np.ndarray) -> np.ndarray:
+        """MACs x MAC energy + the cheapest choice of serving level per tensor, the outermost level paying the
+        larger of its cut bound and what serving from it costs + leakage, for arrays of cut and leak bounds."""
+        cut = np.asarray(cut_energy_pj, float)[..., None]
+        best = np.min(np.maximum(cut, self.picks_dram) + self.picks_inner, axis=-1)
+        return self.compute_pj + best + np.asarray(leak_pj, float)
+
+
+_RECENT: list[tuple[LoopNest, Architecture, LayerTerms]] = []  # the last few, by identity
+_RECENT_SIZE = 4
+
+
+def layer_terms(nest: LoopNest, arch: Architecture) -> LayerTerms:
+    """LayerTerms of (nest, arch), reused when the same objects were asked for recently (the search bounds a
+    layer, then its branch and bound needs the same tables)."""
+    for n, a, terms in _RECENT:
+        if n is nest and a is arch:
+            return terms
+    terms = LayerTerms(nest, arch)
+    _RECENT.append((nest, arch, terms))
+    del _RECENT[:-_RECENT_SIZE]
+    return terms
+
+
 def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> LayerBound:
     """Lower bounds of `nest` on `arch`, valid for every mapping of its map space under any constraints."""
-    L, T = len(arch.levels), len(nest.tensors)
-    levels = arch.levels
-    real = [i for i in range(L) if not levels[i].virtual]
-    must, may = keep_rules(nest, arch)
-    rw = [t.read_write for t in nest.tensors]
-    outputs = next((t.extent(nest.bounds) for t in nest.tensors if t.read_write), 0)
-    compulsory = [0 if t.read_write else t.distinct(nest.bounds) for t in nest.tensors]
-    n_mac = arch.compute.instances
-
-    def options(first: int, top_instances: int) -> list[tuple[Fit, bool]]:
-        """Tile constraints for a cut above level `first`: one per resident level c* and tensor it holds."""
-        out: list[tuple[Fit, bool]] = []
-        for c in range(first, L):
-            if levels[c].virtual:
-                continue
-            ratio = levels[c].instances // top_instances
-            size_words = levels[c].size_words
-            cap = None if size_words is None else ratio * size_words
-            fixed = tuple(t for t in range(T) if must[c][t])
-            for t in range(T):
-                if may[c][t]:
-                    out.append((((tuple(sorted({t, *fixed})), cap),), ratio > 1))
-            if fixed:
-                return out
-        ratio = n_mac // top_instances  # every tensor bypasses every level: one operand per MAC
-        out.append((tuple(((t,), ratio) for t in range(T)), ratio > 1))
-        return out
-
-    b = _Bounder(nest)
-    top = levels[real[0]]
-    bs0, e0 = top.block_size, top.energy
-    w_dram = tuple((e0.read_pj + e0.update_pj) / bs0 if rw[t] else e0.read_pj / bs0 for t in range(T))
-    w_back = tuple(1.0 if rw[t] else 0.0 for t in range(T))
-    dram_opts = options(real[0] + 1, top.instances)
-    b.ask(w_dram, dram_opts)
-    b.ask(w_back, dram_opts)
-    inner = {}
-    for c in real[1:]:
-        w = tuple(1.0 if (not rw[t] or levels[c].instances == 1) else 0.0 for t in range(T))
-        inner[c] = (w, options(c, levels[c].instances))
-        b.ask(*inner[c])
-    b.solve()
-
-    macs = nest.macs
+    terms = layer_terms(nest, arch)
+    levels, real, b = arch.levels, terms.real, terms.bounder
+    outputs, rw = terms.outputs, terms.rw
     out_levels = []
-    cut_energy = 0.0
     for c in real:
         lv = levels[c]
         if c == real[0]:
-            low = b.minimum(w_dram, dram_opts) - e0.read_pj / bs0 * outputs
-            floor = (e0.read_pj * sum(compulsory) + e0.update_pj * outputs) / bs0
-            cut_energy = max(low, floor)
-            words = max(b.minimum(w_back, dram_opts), outputs)
+            words = max(b.minimum(terms.w_back, terms.dram_opts), outputs)
         else:
-            w, opts = inner[c]
+            w, opts = terms.inner[c]
             minus = outputs if (levels[c].instances == 1 and any(rw)) else 0
-            words = max(b.minimum(w, opts) - minus, sum(compulsory))
+            words = max(b.minimum(w, opts) - minus, sum(terms.compulsory))
         if not np.isfinite(words):
             raise StationaryError(f"no tile of {nest.name} fits the levels below {lv.name} of {arch.name}")
         out_levels.append(LevelBound(lv.name, lv.size_words, int(round(words))))
-    compute = macs * arch.compute.energy_pj
-    total = compute + _operands_and_leakage(b.traffic, arch, must, may, rw, compulsory, outputs, cut_energy)
-    return LayerBound(name or nest.name, macs, total, tuple(out_levels), compute, cut_energy)
+    total = float(terms.energy_pj(np.array(terms.cut_energy_pj), np.array(terms.leak_floor_pj)))
+    return LayerBound(name or nest.name, nest.macs, total, tuple(out_levels), terms.compute_pj,
+                      terms.cut_energy_pj)
 
 
 def spatial_boxes(bounds: list[int], fanout: int) -> np.ndarray:
@@ -198,47 +240,48 @@ def spatial_boxes(bounds: list[int], fanout: int) -> np.ndarray:
     return np.array(out, np.int64).reshape(-1, len(bounds))
 
 
-def _operands_and_leakage(tt: TileTraffic, arch: Architecture, must: list[list[bool]], may: list[list[bool]],
-                          rw: list[bool], compulsory: list[int], outputs: int, cut_energy: float) -> float:
-    """Energy of the outermost level, of the levels that serve the MACs, and leakage: the minimum over every
-    choice of the level that serves each tensor to the MACs (its innermost keeper). A serving level with one
-    MAC per instance reads each operand once per MAC (partial sums: one update per MAC); one that fans out
-    may multicast and forward over links, so it is only held to each element once. Leakage runs for at least
-    MACs / (most MACs any spatial box of the layer's divisors can use) cycles."""
-    levels = arch.levels
-    L, T = len(levels), len(rw)
-    real = [i for i in range(L) if not levels[i].virtual]
-    top = real[0]
-    macs, n_mac = tt.nest.macs, arch.compute.instances
-    boxes = spatial_boxes([int(x) for x in tt.bounds], n_mac // levels[top].instances)
-    used = np.prod(boxes, axis=1).astype(float)
-    leak = sum(levels[i].energy.leak_pj for i in real) * macs / used
-
-    def serve(t: int, j: int) -> float:
-        """Energy at level j for serving tensor t to the MACs (and, inner levels, filling it at least once)."""
+def _serving(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
+    """(L, T) energies, per level and tensor: serving the tensor to the MACs from that level, and holding it
+    there without serving the MACs (inputs and weights only). A serving level with one MAC per instance reads
+    each operand once per MAC (partial sums: one update per MAC); one that fans out may multicast and forward
+    over links, so it is only held to each element once, as is a level that only holds the tensor; an inner
+    level is filled with each element at least once."""
+    levels = terms.arch.levels
+    L, T = len(levels), len(terms.rw)
+    top, macs, n_mac = terms.real[0], terms.nest.macs, terms.arch.compute.instances
+    serve, hold = np.zeros((L, T)), np.zeros((L, T))
+    for j in terms.real:
         lv = levels[j]
         direct = lv.instances == n_mac  # one MAC per instance: every MAC's operand is a read (update) here
-        if rw[t]:
-            words = macs if direct else outputs
-            energy = (lv.energy.update_pj * words + lv.energy.read_pj * max(0, words - lv.instances * outputs))
-            return energy / lv.block_size
-        energy = lv.energy.read_pj * (macs if direct else compulsory[t])
-        if j != top:
-            energy += lv.energy.write_pj * compulsory[t]
-        return energy / lv.block_size
+        for t in range(T):
+            if terms.rw[t]:
+                words = macs if direct else terms.outputs
+                energy = lv.energy.update_pj * words + lv.energy.read_pj * max(0, words - lv.instances * terms.outputs)
+                serve[j, t] = energy / lv.block_size
+                continue
+            fill = lv.energy.write_pj * terms.compulsory[t] if j != top else 0.0
+            serve[j, t] = (lv.energy.read_pj * (macs if direct else terms.compulsory[t]) + fill) / lv.block_size
+            hold[j, t] = (lv.energy.read_pj * terms.compulsory[t] + fill) / lv.block_size
+    return serve, hold
 
+
+def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
+    """Every choice of the level that serves each tensor to the MACs (its innermost keeper) that the keep
+    rules allow, as (outermost level's energy, inner levels' energy) per choice."""
+    levels = terms.arch.levels
+    real, top, rw = terms.real, terms.real[0], terms.rw
     e0, bs0 = levels[top].energy, levels[top].block_size
-    dram_floor = [(e0.update_pj * outputs if rw[t] else e0.read_pj * compulsory[t]) / bs0 for t in range(T)]
+    dram_floor = [(e0.update_pj * terms.outputs if rw[t] else e0.read_pj * terms.compulsory[t]) / bs0
+                  for t in range(len(rw))]
     choices = []
-    for t in range(T):
-        deepest = max((j for j in real if must[j][t]), default=top)
-        choices.append([j for j in real if j >= deepest and may[j][t]] or [top])
-    best = np.inf
+    for t in range(len(rw)):
+        deepest = max((j for j in real if terms.must[j][t]), default=top)
+        choices.append([j for j in real if j >= deepest and terms.may[j][t]] or [top])
+    dram, inner = [], []
     for pick in itertools.product(*choices):
-        dram = sum((serve(t, j) if j == top else dram_floor[t]) for t, j in enumerate(pick))
-        inner = sum(serve(t, j) for t, j in enumerate(pick) if j != top)
-        best = min(best, max(cut_energy, dram) + inner + float(leak.min()))
-    return best
+        dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
+        inner.append(sum(terms.serve_pj[j, t] for t, j in enumerate(pick) if j != top))
+    return np.array(dram), np.array(inner)
 
 
 def keep_rules(nest: LoopNest, arch: Architecture) -> tuple[list[list[bool]], list[list[bool]]]:

@@ -1,0 +1,103 @@
+"""Energy lower bounds for partial factorizations (the branch and bound's inner nodes): some dimensions'
+factor rows fixed, the others open. The layer bound (layer.py) restricted to the mappings of the subtree: the
+cut below the outermost level is bounded over the single-level tilings whose extents on the fixed dimensions
+are those of the resident level's tile, which those dimensions pin (docs/mapper.md, "Exact search").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stationary.mapper.bounds.layer import LayerTerms
+from stationary.mapper.space import MapSpace
+
+
+def level_factors(space: MapSpace) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per dim, per factor row of the space: (cumulative factor at and below each level, spatial factor at
+    each level), both (rows, L) — the extents every level's tile has on that dim."""
+    L = space.n_levels
+    cums, spatials = [], []
+    for opts in space.options:
+        cum = np.ones((len(opts), L), np.int64)
+        sp = np.ones((len(opts), L), np.int64)
+        for j, s in enumerate(space.slots):
+            cum[:, :s.level + 1] *= opts[:, j:j + 1]
+            if s.spatial:
+                sp[:, s.level] *= opts[:, j]
+        cums.append(cum)
+        spatials.append(sp)
+    return cums, spatials
+
+
+class PartialBound:
+    """The energy bound of every completion of a partial factorization whose fixed dims are `order[:k]`.
+
+    For each way the cut below the outermost level can be crossed (a resident level c* and the tensors it
+    holds, layer.py), the resident tile of any mapping of the subtree has, on a fixed dim d, the extent
+    cum[c*][d] x the spatial factors of d between the cut and c* (the MACs: the spatial factors alone): the
+    bound is the least weighted traffic over the fitting divisor tiles with those extents, looked up in a table
+    reduced (minimum) over the open dims' extents. Everything else is the layer bound's (LayerTerms)."""
+
+    def __init__(self, space: MapSpace, order: list[int], terms: LayerTerms) -> None:
+        self.terms, self.order = terms, list(order)
+        b = terms.bounder
+        tt = b.traffic
+        self.shape = tuple(len(x) for x in tt.per_dim)
+        values = b.best[terms.w_dram]
+        cums, spatials = level_factors(space)
+        top, L = terms.real[0], space.n_levels
+        self.grids: list[np.ndarray] = []
+        self.index: list[list[np.ndarray]] = []  # per option, per dim: divisor index of its extent, per row
+        for c, fit, distinct in terms.dram_residents:
+            good = b.prints[(fit, distinct)]
+            self.grids.append(np.where(good, values, np.inf).reshape(self.shape))
+            per_dim = []
+            for d in range(space.n_dims):
+                ext = cums[d][:, c] if c < L else np.ones(len(cums[d]), np.int64)
+                ext = ext * np.prod(spatials[d][:, top:c], axis=1)
+                divs = np.array(tt.per_dim[d], np.int64)
+                idx = np.searchsorted(divs, ext)
+                if not (idx < len(divs)).all() or not (divs[np.minimum(idx, len(divs) - 1)] == ext).all():
+                    raise AssertionError("a resident tile extent is not a divisor of its dimension")
+                per_dim.append(idx)
+            self.index.append(per_dim)
+        self.tables: dict[tuple[int, int], np.ndarray] = {}
+
+    def _table(self, option: int, k: int) -> np.ndarray:
+        """Least traffic of one option's fitting tiles per extents of the first k dims of `order` (axes in
+        that order), minimum over the other dims' extents."""
+        key = (option, k)
+        if key not in self.tables:
+            grid = self.grids[option]
+            fixed = self.order[:k]
+            rest = tuple(d for d in range(grid.ndim) if d not in fixed)
+            reduced = grid.min(axis=rest) if rest else grid
+            # min keeps the fixed axes in nest order: put them in `order`
+            nest_order = sorted(fixed)
+            self.tables[key] = np.transpose(reduced, [nest_order.index(d) for d in fixed]) if k else reduced
+        return self.tables[key]
+
+    def cut_energy_pj(self, prefix: np.ndarray) -> np.ndarray:
+        """(n,) bound on the outermost level's cut energy for partial rows (factor row of order[j] in column
+        j), valid for every completion."""
+        n, k = prefix.shape
+        low = np.full(n, np.inf)
+        for o in range(len(self.grids)):
+            table = self._table(o, k)
+            if k == 0:
+                low = np.minimum(low, float(table))
+                continue
+            idx = tuple(self.index[o][self.order[j]][prefix[:, j]] for j in range(k))
+            low = np.minimum(low, table[idx])
+        return np.maximum(low - self.terms.first_read_pj, self.terms.cut_floor_pj)
+
+    def energy_pj(self, prefix: np.ndarray | None, cycles_lb: np.ndarray,
+                  cut_pj: np.ndarray | None = None) -> np.ndarray:
+        """(n,) energy bound for partial rows whose completions all run at least `cycles_lb` cycles (leakage is
+        linear in cycles); `cut_pj`: their cut energy bounds when already known (then `prefix` is unused)."""
+        leak = np.maximum(self.terms.leak_floor_pj, self.terms.leak_per_cycle_pj * np.asarray(cycles_lb, float))
+        if cut_pj is None:
+            if prefix is None:
+                raise ValueError("energy_pj needs the partial rows or their cut energy bounds")
+            cut_pj = self.cut_energy_pj(prefix)
+        return self.terms.energy_pj(cut_pj, leak)
