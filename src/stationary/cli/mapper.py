@@ -25,7 +25,7 @@ from stationary.cli.common import (
     print_json,
 )
 from stationary.errors import StationaryError
-from stationary.fusion.report import fusion_section
+from stationary.fusion.report import fusion_renderables, fusion_section
 from stationary.fusion.search import check_fuse
 from stationary.mapper.bounds.certificate import certify
 from stationary.mapper.exact import Budget
@@ -35,6 +35,9 @@ from stationary.mapping.constraints import load_constraints
 from stationary.mapping.dataflows import dataflow_constraints
 from stationary.mapping.timeloop import mapping_to_dict
 from stationary.model.costing import check_update_energy
+from stationary.report.html import write_html_report
+from stationary.report.metrics import benchmark_report
+from stationary.report.tables import result_renderables
 from stationary.workload.problem import load_loop_nest
 from stationary.workload.zoo import get_model
 
@@ -97,10 +100,8 @@ def map_cmd(
     if as_json:
         print_json(out)
         return
-    from stationary.cli.model import print_result
-
-    print_result(found.result, nest, architecture, found.mapping)
     c = out_console()
+    c.print(*result_renderables(found.result, nest, architecture, found.mapping))
     c.print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
     c.print(f"optimality ({objective}): {cert.label()} (energy lower bound {cert.lower_bound_pj:,.0f} pJ; "
             + ("proven optimal over the map space" if cert.status == "optimal" else
@@ -148,13 +149,14 @@ def evaluate(
     totals = network_totals(plans)
     totals.update(network_performance(plans, architecture, clock_mhz))
     totals["wall_seconds"] = time.perf_counter() - start
-    fusion = fusion_section(fuse, net, architecture, plans, options, quiet=as_json)
+    fusion = fusion_section(fuse, net, architecture, plans, options)
+    if fusion and not as_json:
+        out_console().print(*fusion_renderables(fusion["fusion"], fuse))
     if report:
-        from stationary.cli.report import write_report
-        from stationary.report.metrics import benchmark_report
-
-        write_report(report, benchmark_report(net, model, architecture, plans, dataflow, objective), plans,
-                     architecture, quiet=as_json, fusion=fusion.get("fusion"))
+        write_html_report(report, benchmark_report(net, model, architecture, plans, dataflow, objective), plans,
+                          architecture, fusion.get("fusion"))
+        if not as_json:
+            out_console(stderr=True).print(f"report written to {report}")
     layers: list[dict[str, Any]] = []
     for p in plans:
         r = p.found.result

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from stationary.arch.native import load_arch
-from stationary.arch.spec import Architecture
 from stationary.cli import app
 from stationary.cli.common import (
     ArchOption,
@@ -26,22 +23,11 @@ from stationary.cli.common import (
 )
 from stationary.fusion.report import fusion_section
 from stationary.fusion.search import check_fuse
-from stationary.mapper.network import LayerPlan
 from stationary.mapper.search import SearchOptions, check_objective
+from stationary.report.html import write_html_report
 from stationary.report.metrics import Densities, benchmark_report
 from stationary.report.tables import template_table
 from stationary.workload.zoo import get_model
-
-
-def write_report(path: str | Path, report: dict[str, Any], plans: list[LayerPlan], arch: Architecture,
-                 quiet: bool = False, fusion: dict[str, Any] | None = None) -> None:
-    """Write the self-contained HTML report (template, breakdowns, roofline, loop nests, and the fused groups
-    when `fusion`, the JSON "fusion" section, is given) of `report` to `path`."""
-    from stationary.report.html import evaluation_html
-
-    Path(path).write_text(evaluation_html(report, plans, arch, fusion))
-    if not quiet:
-        Console(stderr=True).print(f"report written to {path}")
 
 
 @app.command("report")
@@ -73,8 +59,10 @@ def report_cmd(
     plans = map_with_progress(net, architecture, dataflow, options, jobs, as_json)
     rep = benchmark_report(net, model, architecture, plans, dataflow, objective, densities)
     if html:
-        fusion = fusion_section(fuse, net, architecture, plans, options, quiet=True).get("fusion")
-        write_report(html, rep, plans, architecture, quiet=as_json, fusion=fusion)
+        fusion = fusion_section(fuse, net, architecture, plans, options).get("fusion")
+        write_html_report(html, rep, plans, architecture, fusion)
+        if not as_json:
+            out_console(stderr=True).print(f"report written to {html}")
     if as_json:
         print_json(rep)
     else:

@@ -1,8 +1,11 @@
-"""The fusion section of `stationary evaluate --fuse`: JSON and a printed table, fused vs layer by layer."""
+"""The fusion section of `stationary evaluate --fuse`: its JSON, and a table with summary lines for a terminal."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
 
 from stationary.arch.spec import Architecture
 from stationary.fusion.search import FusionPlan, check_fuse, plan_fusion
@@ -31,39 +34,36 @@ def fusion_json(plan: FusionPlan) -> dict[str, Any]:
             "not_fusible": plan.not_fusible}
 
 
-def fusion_section(mode: str, net: Network, arch: Architecture, plans: list[LayerPlan], options: SearchOptions,
-                   quiet: bool) -> dict[str, Any]:
-    """`{"fusion": ...}` for `evaluate`'s JSON ({} for --fuse none); prints the groups unless `quiet`."""
+def fusion_section(mode: str, net: Network, arch: Architecture, plans: list[LayerPlan],
+                   options: SearchOptions) -> dict[str, Any]:
+    """`{"fusion": ...}` for `evaluate`'s JSON ({} for --fuse none)."""
     if check_fuse(mode) == "none":
         return {}
-    out = fusion_json(plan_fusion(net, arch, plans, mode, options))
-    if not quiet:
-        from rich.table import Table
+    return {"fusion": fusion_json(plan_fusion(net, arch, plans, mode, options))}
 
-        from stationary.cli.common import out_console
 
-        t = Table(title=f"fused groups at {out['level']} ({out['capacity_words']:,} words), --fuse {mode}")
-        for col in ("layers", "tile", "halo", "DRAM (MB)", "saved (MB)", "buffer (words)", "recompute MACs",
-                    "energy (pJ)", "cycles"):
-            t.add_column(col, justify="left" if col == "layers" else "right")
-        for g in out["groups"]:
-            if g["fused"]:
-                heads = f", {g['heads_per_tile']} heads" if g["heads_per_tile"] else ""
-                saved = (g["dram_bytes_layer_by_layer"] - g["dram_bytes"]) / 1e6
-                t.add_row("+".join(g["layers"]) + (" (attention)" if g["attention"] else ""),
-                          "x".join(map(str, g["tile"])) + heads, g["halo"], f"{g['dram_bytes'] / 1e6:.4g}",
-                          f"{saved:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
-                          f"{g['energy_pj']:,.0f}", f"{g['cycles']:,}")
-        c = out_console()
-        if any(g["fused"] for g in out["groups"]):
-            c.print(t)
-        lbl, fused = out["dram_bytes_layer_by_layer"], out["dram_bytes_fused"]
-        c.print(f"DRAM {lbl / 1e6:.4g} MB layer by layer -> {fused / 1e6:.4g} MB fused "
-                f"({(1 - fused / lbl) * 100 if lbl else 0:.1f} % saved); energy "
-                f"{out['energy_pj_layer_by_layer']:,.0f} -> {out['energy_pj_fused']:,.0f} pJ; cycles "
-                f"{out['cycles_layer_by_layer']:,} -> {out['cycles_fused']:,}")
-        if not any(g["fused"] for g in out["groups"]):
-            c.print("no group is worth fusing (or fits): every layer runs alone")
-        for why in out["not_fusible"]:
-            c.print(f"not fusible: {why}")
-    return {"fusion": out}
+def fusion_renderables(out: dict[str, Any], mode: str) -> list[RenderableType]:
+    """The fused groups as a table (when any group is fused) and summary lines, for a terminal."""
+    t = Table(title=f"fused groups at {out['level']} ({out['capacity_words']:,} words), --fuse {mode}")
+    for col in ("layers", "tile", "halo", "DRAM (MB)", "saved (MB)", "buffer (words)", "recompute MACs",
+                "energy (pJ)", "cycles"):
+        t.add_column(col, justify="left" if col == "layers" else "right")
+    for g in out["groups"]:
+        if g["fused"]:
+            heads = f", {g['heads_per_tile']} heads" if g["heads_per_tile"] else ""
+            saved = (g["dram_bytes_layer_by_layer"] - g["dram_bytes"]) / 1e6
+            t.add_row("+".join(g["layers"]) + (" (attention)" if g["attention"] else ""),
+                      "x".join(map(str, g["tile"])) + heads, g["halo"], f"{g['dram_bytes'] / 1e6:.4g}",
+                      f"{saved:.4g}", f"{g['buffer_words']:,}", f"{g['recompute_macs']:,}",
+                      f"{g['energy_pj']:,.0f}", f"{g['cycles']:,}")
+    fused_any = any(g["fused"] for g in out["groups"])
+    lbl, fused = out["dram_bytes_layer_by_layer"], out["dram_bytes_fused"]
+    lines: list[RenderableType] = [t] if fused_any else []
+    lines.append(f"DRAM {lbl / 1e6:.4g} MB layer by layer -> {fused / 1e6:.4g} MB fused "
+                 f"({(1 - fused / lbl) * 100 if lbl else 0:.1f} % saved); energy "
+                 f"{out['energy_pj_layer_by_layer']:,.0f} -> {out['energy_pj_fused']:,.0f} pJ; cycles "
+                 f"{out['cycles_layer_by_layer']:,} -> {out['cycles_fused']:,}")
+    if not fused_any:
+        lines.append("no group is worth fusing (or fits): every layer runs alone")
+    lines += [f"not fusible: {why}" for why in out["not_fusible"]]
+    return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import Any
 
 from stationary.arch.spec import Architecture
@@ -113,6 +114,15 @@ def evaluation_html(report: dict[str, Any], plans: list[LayerPlan], arch: Archit
     body.append("<h2>Report as JSON</h2><details><summary>JSON</summary><pre>"
                 + html.escape(json.dumps(report, indent=1)) + "</pre></details>")
     return _page(f"{m['name']} on {h['name']}", body)
+
+
+def write_html_report(path: str | Path, report: dict[str, Any], plans: list[LayerPlan], arch: Architecture,
+                      fusion: dict[str, Any] | None = None) -> Path:
+    """Write the self-contained HTML report (template, breakdowns, roofline, loop nests, and the fused groups
+    when `fusion`, the JSON "fusion" section, is given) of `report` to `path`."""
+    out = Path(path)
+    out.write_text(evaluation_html(report, plans, arch, fusion))
+    return out
 
 
 def sweep_html(result: dict[str, Any]) -> str:

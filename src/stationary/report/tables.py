@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
+
+from stationary.arch.spec import Architecture
+from stationary.mapping.looptext import loop_nest_text
+from stationary.mapping.mapping import Mapping
+from stationary.model.result import Result
+from stationary.workload.loopnest import LoopNest
 
 
 def _si(v: float | int | None, unit: str = "", base: int = 1000) -> str:
@@ -70,3 +78,22 @@ def template_table(report: dict[str, Any]) -> Table:
         t.add_row(section if section != last else "", metric, value)
         last = section
     return t
+
+
+def result_renderables(r: Result, nest: LoopNest, arch: Architecture, mapping: Mapping) -> list[RenderableType]:
+    """One mapping's cost for a terminal: its loop nest, actions and energy per level and tensor, totals."""
+    t = Table(title="actions and energy per level (totals over utilized instances)")
+    for col in ("level", "tensor", "reads", "fills", "updates", "energy (pJ)", "share"):
+        t.add_column(col, justify="left" if col in ("level", "tensor") else "right")
+    for lv in r.levels:
+        for name, tc in lv.tensors.items():
+            if tc.kept:
+                t.add_row(lv.name, name, f"{tc.reads:,}", f"{tc.fills:,}", f"{tc.updates:,}",
+                          f"{tc.energy_pj:,.3f}", f"{tc.energy_pj / r.energy_pj:.1%}")
+        if lv.leak_energy_pj:
+            t.add_row(lv.name, "(leakage)", "", "", "", f"{lv.leak_energy_pj:,.3f}",
+                      f"{lv.leak_energy_pj / r.energy_pj:.1%}")
+    t.add_row("MAC", "(compute)", "", "", "", f"{r.compute_energy_pj:,.3f}", f"{r.compute_energy_pj / r.energy_pj:.1%}")
+    return [Text(loop_nest_text(nest, arch, mapping)), t,
+            Text(f"MACs {r.macs:,}   cycles {r.cycles:,}   utilization {r.utilization:.1%}   "
+                 f"energy {r.energy_pj:,.3f} pJ ({r.energy_per_mac_pj:.4f} pJ/MAC)")]
