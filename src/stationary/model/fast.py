@@ -49,6 +49,9 @@ class MappingArrays:
     spatial_x: Array  # bool (B, L, D)
     permutation: Array  # int64 (B, L, D), innermost first
     keep: Array  # bool (B, L, T)
+    # int64 (B, L, D): spatial loop order, innermost first (it decides which children are mesh neighbours);
+    # None: the mapper's order, X dims then Y dims, each in problem order (what row_to_mapping writes)
+    spatial_order: Array | None = None
 
     @property
     def size(self) -> int:
@@ -57,12 +60,24 @@ class MappingArrays:
     def take(self, index: Array) -> MappingArrays:
         """A sub-batch (rows `index`)."""
         return MappingArrays(self.temporal[index], self.spatial[index], self.spatial_x[index],
-                             self.permutation[index], self.keep[index])
+                             self.permutation[index], self.keep[index],
+                             None if self.spatial_order is None else self.spatial_order[index])
 
     @staticmethod
     def concat(parts: list[MappingArrays]) -> MappingArrays:
-        return MappingArrays(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                               ("temporal", "spatial", "spatial_x", "permutation", "keep")))
+        fields = [np.concatenate([getattr(p, f) for p in parts]) for f in
+                  ("temporal", "spatial", "spatial_x", "permutation", "keep")]
+        if all(p.spatial_order is None for p in parts):
+            return MappingArrays(*fields)
+        return MappingArrays(*fields, np.concatenate([p.spatial_orders() for p in parts]))
+
+    def spatial_orders(self) -> Array:
+        """The spatial loop order (B, L, D), innermost first, the default filled in."""
+        if self.spatial_order is not None:
+            return self.spatial_order
+        n_dims = self.temporal.shape[2]
+        # X dims first, then Y dims, each in problem order: a stable sort on "is on Y"
+        return np.argsort(~self.spatial_x, axis=2, kind="stable") if n_dims else self.permutation.copy()
 
 
 def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) -> MappingArrays:
@@ -73,6 +88,7 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
     sf = np.ones((B, L, D), np.int64)
     sx = np.ones((B, L, D), bool)
     perm = np.zeros((B, L, D), np.int64)
+    sp_order = np.zeros((B, L, D), np.int64)
     keep = np.zeros((B, L, T), bool)
     for b, m in enumerate(mappings):
         if m.has_residuals():
@@ -86,8 +102,9 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
                 sf[b, i, k] = lm.spatial.get(d, 1)
                 sx[b, i, k] = axis[d] == "X"
             perm[b, i] = [dims.index(d) for d in lm.temporal_order(dims)]
+            sp_order[b, i] = [dims.index(d) for d in lm.spatial_order(dims)]
             keep[b, i] = kept[i]
-    return MappingArrays(tf, sf, sx, perm, keep)
+    return MappingArrays(tf, sf, sx, perm, keep, sp_order)
 
 
 def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architecture) -> Mapping:
@@ -97,8 +114,9 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
     for i, _lv in enumerate(arch.levels):
         temporal = {d: int(arrays.temporal[b, i, k]) for k, d in enumerate(dims) if arrays.temporal[b, i, k] > 1}
         spatial = {d: int(arrays.spatial[b, i, k]) for k, d in enumerate(dims) if arrays.spatial[b, i, k] > 1}
-        xs = [d for k, d in enumerate(dims) if arrays.spatial_x[b, i, k]]
-        ys = [d for k, d in enumerate(dims) if not arrays.spatial_x[b, i, k]]
+        order = [int(k) for k in arrays.spatial_orders()[b, i]]
+        xs = [dims[k] for k in order if arrays.spatial_x[b, i, k]]
+        ys = [dims[k] for k in order if not arrays.spatial_x[b, i, k]]
         perm = tuple(dims[int(k)] for k in arrays.permutation[b, i])
         kept = frozenset(t.name for j, t in enumerate(nest.tensors) if arrays.keep[b, i, j])
         others = frozenset(t.name for t in nest.tensors) - kept
@@ -134,6 +152,10 @@ class FastModel:
                 if len(axis) > 2:
                     raise StationaryError(f"the fast model handles at most 2 dimensions per tensor axis "
                                           f"({tensor.name}); use the exact model")
+        # per tensor: coefficient of each dim on each axis (A, D)
+        self.coef_axes = [np.array([[next((c for c, dd in axis if dd == d), 0) for d in range(self.n_dims)]
+                                    for axis in axes], np.int64).reshape(len(axes), self.n_dims)
+                          for axes in self.axes]
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
@@ -191,6 +213,7 @@ class FastModel:
         sx = m.spatial_x[:, ::-1]
         keep = m.keep[:, ::-1]
         rows = np.arange(B)
+        sp_order = m.spatial_orders()[:, ::-1]
         cum_below = [np.ones((B, self.n_dims), np.int64)]
         cum_sp, cum_at = [], []
         for j in range(L):
@@ -225,7 +248,16 @@ class FastModel:
             delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, n_loops, rel,
                                                              rows, cum_at[c]) for c in range(L - 1)]
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
-            content = [distinct[j] * delivered[j] for j in range(L)]
+            # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
+            # parent reads they save (saved)
+            zero = np.zeros(B, np.int64)
+            links = [self._links(t, j, sf, sx, sp_order, cum_below, cum_sp, cum_at, perm, loop_n, n_loops, spread,
+                                 rows) if spread[:, j].max(initial=1) > 1 else (zero, zero) for j in range(L)]
+            content = [distinct[j] * delivered[j] - links[j][1] for j in range(L)]
+            weighted = [spread[:, j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
+            has_link = np.zeros(B, bool)
+            for lk, _ in links:
+                has_link |= lk > 0
             share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
             part: list[Any] = [None] * L
             part[L - 1] = size[L - 1]
@@ -235,12 +267,21 @@ class FastModel:
             kept = keep[:, :, t]
             # bypass: a masked level's content is served by its parent, multiplied by the parent's U
             eff = list(content)
+            eff_f = [x.astype(np.float64) for x in content]  # Timeloop's float path, where links make it fractional
             for c in range(L - 1):
                 u_parent = distinct[c + 1]
                 eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
+                if has_link.any():
+                    w = weighted[c + 1].astype(np.float64)
+                    scaled = content[c + 1] * (eff_f[c] * spread[:, c + 1] / np.where(w > 0, w, 1))
+                    eff_f[c + 1] = np.where(kept[:, c], eff_f[c + 1], np.where(w > 0, scaled, 0.0))
             any_kept_above = np.zeros(B, bool)
             for j in range(L - 1, -1, -1):
                 outermost = kept[:, j] & ~any_kept_above
+                # words this level's instance takes over links from its neighbours (the parent's fan-out)
+                peer = (np.where(any_kept_above, links[j + 1][0], 0) / np.maximum(replication[:, j], 1)
+                        if j + 1 < L else np.zeros(B))
+                share_f = (weighted[j + 1] / spread[:, j + 1] if j + 1 < L else np.zeros(B))
                 any_kept_above |= kept[:, j]
                 sh = np.where(outermost, 0, share[j])
                 if self.read_write[t]:
@@ -250,6 +291,12 @@ class FastModel:
                 else:
                     u = np.zeros(B, np.int64)
                     r, f = eff[j], sh
+                if has_link.any():
+                    minus = part[j] if self.read_write[t] else 0
+                    r = np.where(has_link, _round(eff_f[j] + peer - minus), r)
+                    f = np.where(has_link, np.where(outermost, 0, _round(share_f + peer - minus)), f)
+                    if self.read_write[t]:
+                        u = np.where(has_link, _round(eff_f[j]), u)
                 reads[:, j, t] = np.where(kept[:, j], r, 0)
                 fills[:, j, t] = np.where(kept[:, j], f, 0)
                 updates[:, j, t] = np.where(kept[:, j], u, 0)
@@ -315,6 +362,129 @@ class FastModel:
         slab = np.where((axis >= 0) & ~pinned, tile // axis_ext * np.minimum(shift, axis_ext), tile)
         return np.where(phase == 0, tile, mult * (tile + (n_r - 1) * slab))
 
+    def _links(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
+               cum_sp: list[Array], cum_at: list[Array], perm: Array, loop_n: Array, n_loops: Array, spread: Array,
+               rows: Array) -> tuple[Array, Array]:
+        """Neighbour link transfers at the fan-out below inner level j (Timeloop's ComputeNetworkLinkTransfers):
+        (words the children of one instance take over links, parent reads that saves), per mapping.
+
+        The walk invokes the fan-out once per simulated iteration of the temporal loops above it (iterations 0
+        and 1 of each, weighted by n - 1): a binary counter over those loops, innermost bit first. A move whose
+        lowest set bit is k shifts each child's tile by tau_k = u_k - sum_{i<k} u_i (u_i: loop i's step on each
+        axis); the child's remembered step makes its new data the slab of tau_k (k = 0, or tau_k = tau_0) or
+        the whole tile. A child takes its new data over a link when a mesh neighbour's new data of the previous
+        invocation is the same box; the fan-out uses links when that lowers the parent's reads. Three kinds of
+        invocation occur (b = 1; b odd after a move k'; b even, move k), each with a closed-form weight.
+        """
+        B = sf.shape[0]
+        zero = np.zeros(B, np.int64)
+        C = self.coef_axes[t]  # (A, D)
+        A = C.shape[0]
+        num = spread[:, j]
+        nmax = int(num.max())
+        ds_l, ns_l, vs_l = [], [], []
+        for lev in range(j, self.n_levels):
+            for k in range(int(n_loops[lev])):
+                d = perm[:, lev, k]
+                ds_l.append(d)
+                ns_l.append(loop_n[:, lev, k])
+                vs_l.append(cum_sp[lev][rows, d])
+        if not ds_l or A == 0:
+            return zero, zero
+        ds, ns, vs = np.stack(ds_l, 1), np.stack(ns_l, 1), np.stack(vs_l, 1)
+        o = np.argsort(ns <= 1, axis=1, kind="stable")  # the active loops first, in order (inner first)
+        ds, ns, vs = (np.take_along_axis(x, o, 1) for x in (ds, ns, vs))
+        K = ds.shape[1]
+        u = C.T[ds] * vs[:, :, None] * (ns > 1)[:, :, None]  # (B, K, A)
+        before = np.cumsum(u, axis=1) - u
+        tau = u - before
+        suffix = np.ones((B, K + 1), np.int64)  # suffix[:, k] = prod of ns[:, k:]
+        for k in range(K - 1, -1, -1):
+            suffix[:, k] = suffix[:, k + 1] * ns[:, k]
+        mac = j == 0
+        if mac:
+            ext = np.ones((B, A), np.int64)
+        else:
+            ext = 1 + (cum_at[j - 1] - 1) @ C.T
+        tile = np.prod(ext, axis=1)
+        # children: mixed radix over the group's spatial loops (innermost loop least significant)
+        order = sp_order[:, j]  # (B, D)
+        ends = sf[rows[:, None], j, order]  # (B, D)
+        radix = np.cumprod(ends, axis=1) // ends
+        i = np.arange(nmax)
+        idx = (i[None, :, None] // radix[:, None, :]) % ends[:, None, :]  # (B, n, D)
+        step = C.T[order] * cum_below[j][rows[:, None], order][:, :, None]  # (B, D, A)
+        off = np.einsum("bnd,bda->bna", idx, step)  # (B, n, A)
+        valid = i[None, :] < num[:, None]
+        # multicast classes: equal boxes, split by mesh position where the network cannot multicast
+        x_prod = np.prod(np.where(sx[:, j] & (sf[:, j] > 1), sf[:, j], 1), axis=1)
+        x_off, y_off = self.multicast_off[self.n_levels - 1 - j][t]
+        key = np.zeros((B, nmax), np.int64)
+        for a in range(A):
+            key = key * (int(off[:, :, a].max()) + 1) + off[:, :, a]
+        key = key * nmax + (i[None, :] % x_prod[:, None] if x_off else 0)
+        key = key * nmax + (i[None, :] // x_prod[:, None] if y_off else 0)
+
+        def distinct(mask: Array) -> Array:
+            k = np.sort(np.where(mask, key, -1), axis=1)
+            first = np.ones_like(k, bool)
+            first[:, 1:] = k[:, 1:] != k[:, :-1]
+            return (first & (k >= 0)).sum(axis=1)
+
+        cls_all = distinct(valid)
+        h, v = (int(x) for x in self.fanout[self.n_levels - 1 - j])
+        neighbours = []
+        if h > 1:
+            neighbours += [(-1, i % h >= 1), (1, (i % h <= h - 2))]
+        if v > 1:
+            neighbours += [(-h, i >= h), (h, np.ones(nmax, bool))]
+        nb_diff = []
+        for shift, ok in neighbours:
+            jn = i + shift
+            inside = ok[None, :] & (jn >= 0)[None, :] & (jn[None, :] < num[:, None]) & valid
+            nb_diff.append((inside, off[:, np.clip(jn, 0, nmax - 1)] - off))
+
+        def desc(tv: Array, sub: Array) -> tuple[Array, Array, Array, Array, Array]:
+            """(kind 0 empty / 1 slab / 2 whole tile, axis, |step|, box low offset, words) of new data."""
+            nz = tv != 0
+            nnz = nz.sum(axis=1)
+            a = np.argmax(nz, axis=1)
+            ta = tv[rows, a]
+            ea = ext[rows, a]
+            slab = sub & (nnz == 1) & (np.abs(ta) < ea) & (not mac)
+            empty = sub & (nnz == 0) & (not mac)
+            kind = np.where(empty, 0, np.where(slab, 1, 2))
+            low = np.zeros((B, A), np.int64)
+            low[rows, a] = np.where(slab & (ta > 0), ea - ta, 0)
+            words = np.where(slab, tile // ea * np.abs(ta), np.where(empty, 0, tile))
+            return kind, a, np.abs(ta), low, words
+
+        link, saved = zero.copy(), zero.copy()
+        true = np.ones(B, bool)
+        tau0 = tau[:, 0]
+        first = (np.full(B, 2), zero, zero, np.zeros((B, A), np.int64), tile)
+        s0 = desc(tau0, true)
+        cases = [(s0, first, tau0, ns[:, 0] - 1)]
+        for k in range(1, K):
+            dk = desc(tau[:, k], (tau[:, k] == tau0).all(axis=1))
+            cases.append((s0, dk, tau0, (ns[:, 0] - 1) * (ns[:, k] - 1) * suffix[:, k + 1]))
+            cases.append((dk, s0, tau[:, k], (ns[:, k] - 1) * suffix[:, k + 1]))
+        for cur, prev, move, weight in cases:
+            same = ((cur[0] == prev[0]) & (cur[0] > 0)
+                    & ((cur[0] == 2) | ((cur[1] == prev[1]) & (cur[2] == prev[2]))) & (weight > 0))
+            if not same.any():
+                continue
+            delta = move + cur[3] - prev[3]  # box of the previous new data minus this one's, per axis
+            linked = np.zeros((B, nmax), bool)
+            for inside, diff in nb_diff:
+                linked |= inside & (diff == delta[:, None, :]).all(axis=2)
+            linked &= same[:, None]
+            rest = distinct(valid & ~linked)
+            use = rest < cls_all
+            link += np.where(use, linked.sum(axis=1) * cur[4] * weight, 0)
+            saved += np.where(use, (cls_all - rest) * cur[4] * weight, 0)
+        return link, saved
+
     def is_exact_for(self) -> bool:
         """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
         with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
@@ -325,3 +495,8 @@ class FastModel:
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
         return self.costing.result(fr, b, self.nest)
+
+
+def _round(x: Array) -> Array:
+    """std::round of non-negative or negative floats (halves away from zero), as the walk rounds."""
+    return np.where(x >= 0, np.floor(x + 0.5), -np.floor(-x + 0.5)).astype(np.int64)
