@@ -245,8 +245,8 @@ class FastModel:
             rel = self.relevant[t]
             size = [self._tile(t, cum_at[j]) for j in range(L)]
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
-            delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, n_loops, rel,
-                                                             rows, cum_at[c]) for c in range(L - 1)]
+            delivered = [compute_cycles] + [self._delivered_walk(t, c, cum_sp, cum_at, perm, loop_n, n_loops, rows)
+                                            for c in range(L - 1)]
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
             # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
             # parent reads they save (saved)
@@ -382,30 +382,13 @@ class FastModel:
         A = C.shape[0]
         num = spread[:, j]
         nmax = int(num.max())
-        ds_l, ns_l, vs_l = [], [], []
-        for lev in range(j, self.n_levels):
-            for k in range(int(n_loops[lev])):
-                d = perm[:, lev, k]
-                ds_l.append(d)
-                ns_l.append(loop_n[:, lev, k])
-                vs_l.append(cum_sp[lev][rows, d])
-        if not ds_l or A == 0:
+        above = self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows)
+        if above is None or A == 0:
             return zero, zero
-        ds, ns, vs = np.stack(ds_l, 1), np.stack(ns_l, 1), np.stack(vs_l, 1)
-        o = np.argsort(ns <= 1, axis=1, kind="stable")  # the active loops first, in order (inner first)
-        ds, ns, vs = (np.take_along_axis(x, o, 1) for x in (ds, ns, vs))
-        K = ds.shape[1]
-        u = C.T[ds] * vs[:, :, None] * (ns > 1)[:, :, None]  # (B, K, A)
-        before = np.cumsum(u, axis=1) - u
-        tau = u - before
-        suffix = np.ones((B, K + 1), np.int64)  # suffix[:, k] = prod of ns[:, k:]
-        for k in range(K - 1, -1, -1):
-            suffix[:, k] = suffix[:, k + 1] * ns[:, k]
+        ns, tau, suffix = self._moves(t, above)
+        K = ns.shape[1]
         mac = j == 0
-        if mac:
-            ext = np.ones((B, A), np.int64)
-        else:
-            ext = 1 + (cum_at[j - 1] - 1) @ C.T
+        ext = np.ones((B, A), np.int64) if mac else 1 + (cum_at[j - 1] - 1) @ C.T
         tile = np.prod(ext, axis=1)
         # children: mixed radix over the group's spatial loops (innermost loop least significant)
         order = sp_order[:, j]  # (B, D)
@@ -445,19 +428,7 @@ class FastModel:
             nb_diff.append((inside, off[:, np.clip(jn, 0, nmax - 1)] - off))
 
         def desc(tv: Array, sub: Array) -> tuple[Array, Array, Array, Array, Array]:
-            """(kind 0 empty / 1 slab / 2 whole tile, axis, |step|, box low offset, words) of new data."""
-            nz = tv != 0
-            nnz = nz.sum(axis=1)
-            a = np.argmax(nz, axis=1)
-            ta = tv[rows, a]
-            ea = ext[rows, a]
-            slab = sub & (nnz == 1) & (np.abs(ta) < ea) & (not mac)
-            empty = sub & (nnz == 0) & (not mac)
-            kind = np.where(empty, 0, np.where(slab, 1, 2))
-            low = np.zeros((B, A), np.int64)
-            low[rows, a] = np.where(slab & (ta > 0), ea - ta, 0)
-            words = np.where(slab, tile // ea * np.abs(ta), np.where(empty, 0, tile))
-            return kind, a, np.abs(ta), low, words
+            return _new_data(tv, sub & (not mac), ext, tile, rows)
 
         link, saved = zero.copy(), zero.copy()
         true = np.ones(B, bool)
@@ -485,6 +456,56 @@ class FastModel:
             saved += np.where(use, (cls_all - rest) * cur[4] * weight, 0)
         return link, saved
 
+    def _loops_above(self, j: int, cum_sp: list[Array], perm: Array, loop_n: Array, n_loops: Array,
+                     rows: Array) -> tuple[Array, Array, Array] | None:
+        """The temporal loops of inner levels j and above, innermost first, trip count > 1 first:
+        (dims, trip counts, steps on their dim), each (B, K); None when there is none."""
+        ds_l, ns_l, vs_l = [], [], []
+        for lev in range(j, self.n_levels):
+            for k in range(int(n_loops[lev])):
+                d = perm[:, lev, k]
+                ds_l.append(d)
+                ns_l.append(loop_n[:, lev, k])
+                vs_l.append(cum_sp[lev][rows, d])
+        if not ds_l:
+            return None
+        ds, ns, vs = np.stack(ds_l, 1), np.stack(ns_l, 1), np.stack(vs_l, 1)
+        o = np.argsort(ns <= 1, axis=1, kind="stable")  # the active loops first, in order (inner first)
+        return tuple(np.take_along_axis(x, o, 1) for x in (ds, ns, vs))  # type: ignore[return-value]
+
+    def _moves(self, t: int, above: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+        """(trip counts (B, K), tau (B, K, A): the tile's shift on a move whose lowest advancing loop is k
+        (loop k steps, the loops inside it wrap), suffix (B, K + 1): products of the trip counts from k out)."""
+        ds, ns, vs = above
+        C = self.coef_axes[t]
+        B, K = ns.shape
+        u = C.T[ds] * vs[:, :, None] * (ns > 1)[:, :, None]  # (B, K, A)
+        tau = u - (np.cumsum(u, axis=1) - u)
+        suffix = np.ones((B, K + 1), np.int64)
+        for k in range(K - 1, -1, -1):
+            suffix[:, k] = suffix[:, k + 1] * ns[:, k]
+        return ns, tau, suffix
+
+    def _delivered_walk(self, t: int, c: int, cum_sp: list[Array], cum_at: list[Array], perm: Array,
+                        loop_n: Array, n_loops: Array, rows: Array) -> Array:
+        """D: words delivered to one instance of child level c's tile over the run, as Timeloop's walk counts
+        them: the first tile, then per move k (weight (n_k - 1) x the trip counts outside k) the new data —
+        the slab of tau_k when k is the innermost loop or tau_k = tau_0 (the remembered step), else the tile."""
+        C = self.coef_axes[t]
+        ext = 1 + (cum_at[c] - 1) @ C.T
+        tile = np.prod(ext, axis=1)
+        above = self._loops_above(c + 1, cum_sp, perm, loop_n, n_loops, rows)
+        if above is None:
+            return tile
+        ns, tau, suffix = self._moves(t, above)
+        total = tile.copy()
+        tau0 = tau[:, 0]
+        for k in range(ns.shape[1]):
+            sub = np.ones(len(rows), bool) if k == 0 else (tau[:, k] == tau0).all(axis=1)
+            words = _new_data(tau[:, k], sub, ext, tile, rows)[4]
+            total += (ns[:, k] - 1) * suffix[:, k + 1] * words
+        return total
+
     def is_exact_for(self) -> bool:
         """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
         with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
@@ -500,3 +521,23 @@ class FastModel:
 def _round(x: Array) -> Array:
     """std::round of non-negative or negative floats (halves away from zero), as the walk rounds."""
     return np.where(x >= 0, np.floor(x + 0.5), -np.floor(-x + 0.5)).astype(np.int64)
+
+
+def _new_data(tv: Array, sub: Array, ext: Array, tile: Array, rows: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """A tile moved by tv (B, A): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile, axis,
+    |step|, low corner of the box relative to the tile's, words). `sub`: the move is subtracted (it repeats
+    the remembered step); else the whole tile is new. A subtracted move is a slab when it shifts one axis by
+    less than the tile's extent there, nothing when it does not move, else the whole tile (AAHR Subtract)."""
+    B, A = tv.shape
+    nz = tv != 0
+    nnz = nz.sum(axis=1)
+    a = np.argmax(nz, axis=1)
+    ta = tv[rows, a]
+    ea = ext[rows, a]
+    slab = sub & (nnz == 1) & (np.abs(ta) < ea)
+    empty = sub & (nnz == 0)
+    kind = np.where(empty, 0, np.where(slab, 1, 2))
+    low = np.zeros((B, A), np.int64)
+    low[rows, a] = np.where(slab & (ta > 0), ea - ta, 0)
+    words = np.where(slab, tile // ea * np.abs(ta), np.where(empty, 0, tile))
+    return kind, a, np.abs(ta), low, words
