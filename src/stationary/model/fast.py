@@ -1,24 +1,29 @@
 """The fast model: closed-form counts for a whole batch of mappings at once, vectorized with NumPy.
 
-It reproduces the exact nest analysis (evaluate.py) without walking the loops. Per storage level and tensor:
+It equals the loop walk (evaluate.py + nest_analysis.py, Timeloop's NestAnalysis with its extrapolation)
+on every mapping, without walking the loops. Per storage level and tensor:
 
 * tile T(s): the projection extent of the cumulative factors at and below level s;
-* words delivered to a child tile over the run,
-  D = Π(temporal ends above r) × (T + (n_r − 1) × slab), where r is the innermost relevant temporal loop
-  above the tile (trip count > 1; consecutive loops of r's dimension merge), and `slab` is the new part
-  of the tile when r moves a window along an axis shared with dims inside the tile (else slab = T);
-  with no relevant loop above, D = T. Irrelevant loops below r are free; every loop above r multiplies.
-* spatial fan-out below a level: the parent reads U × D, U = distinct child tiles (per axis, the distinct
-  values of Σ coef × index over the spatial loops; irrelevant spatial loops multicast); children get D;
+* the walk sees a child tile once per simulated iteration of the temporal loops above it (iterations 0 and 1
+  of each, the second weighted n - 1): a binary counter. A move whose lowest advancing loop is k shifts the
+  tile by tau_k = u_k - sum_{i<k} u_i (u_i: loop i's step on each tensor axis) and happens with weight
+  (n_k - 1) x prod_{i>k} n_i. Its new data (Timeloop's delta) is the slab of tau_k when k = 0 or tau_k = tau_0
+  (the step the tile remembers), else the whole tile — so an irrelevant loop between a tile and a sliding loop
+  forfeits the halo (zero-step rule), and a halo that survives a wrap by a coincidence of strides is kept.
+  Words delivered D = T + sum_k weight_k x new_k;
+* spatial fan-out below a level: the parent reads U x D, U = distinct child tiles (per axis, the distinct
+  values of sum coef x index over the spatial loops; irrelevant spatial loops multicast); children get D;
+* neighbour link transfers: on each of those moves a child whose new data is the box a mesh neighbour's new
+  data was on the previous one takes it over the link; children are enumerated (at most the fan-out);
 * read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
-  outermost kept level); partitions divide only across spatial fan-outs;
+  outermost kept level); partitions divide only across spatial fan-outs; links add link / instances to the
+  child's reads and fills, as Timeloop's tiling does;
 * bypass: the nearest kept ancestor serves a bypassed level's children (content × U of each level passed).
 
-Not modelled (the exact model does them): Timeloop's neighbour link transfers, and halo reuse that
-survives a loop wrap by coincidence of strides. docs/mapper.md gives the measured differences.
-Arrays use the architecture's order (outermost level first): `temporal` and `spatial` factors
+docs/counting-rules.md gives the rules with worked examples; tests/model/test_fast.py checks every count
+against the walk. Arrays use the architecture's order (outermost level first): `temporal` and `spatial` factors
 (B, levels, dims), `spatial_x` (True: the dim's spatial factor is on mesh X), `permutation` (B, levels,
-dims; dimension indices, innermost loop first) and `keep` (B, levels, tensors).
+dims; dimension indices, innermost loop first), `keep` (B, levels, tensors) and optionally `spatial_order`.
 """
 
 from __future__ import annotations
@@ -65,11 +70,11 @@ class MappingArrays:
 
     @staticmethod
     def concat(parts: list[MappingArrays]) -> MappingArrays:
-        fields = [np.concatenate([getattr(p, f) for p in parts]) for f in
-                  ("temporal", "spatial", "spatial_x", "permutation", "keep")]
-        if all(p.spatial_order is None for p in parts):
-            return MappingArrays(*fields)
-        return MappingArrays(*fields, np.concatenate([p.spatial_orders() for p in parts]))
+        t, s, x, p, k = (np.concatenate([getattr(q, f) for q in parts]) for f in
+                         ("temporal", "spatial", "spatial_x", "permutation", "keep"))
+        order = None if all(q.spatial_order is None for q in parts) else np.concatenate(
+            [q.spatial_orders() for q in parts])
+        return MappingArrays(t, s, x, p, k, order)
 
     def spatial_orders(self) -> Array:
         """The spatial loop order (B, L, D), innermost first, the default filled in."""
@@ -228,7 +233,7 @@ class FastModel:
         for j in range(L - 2, -1, -1):
             replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
         loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
-        # loops with a trip count of 1 change no count: move them last (stable), so _delivered visits only the
+        # loops with a trip count of 1 change no count: move them last (stable), so the loops above a level list only the
         # first n_loops[j] positions of each level
         active = loop_n > 1
         order = np.argsort(~active, axis=2, kind="stable")
@@ -242,7 +247,6 @@ class FastModel:
         tiles = np.zeros((B, L, T), np.int64)
         partition = np.zeros((B, L, T), np.int64)
         for t in range(T):
-            rel = self.relevant[t]
             size = [self._tile(t, cum_at[j]) for j in range(L)]
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
             delivered = [compute_cycles] + [self._delivered_walk(t, c, cum_sp, cum_at, perm, loop_n, n_loops, rows)
@@ -326,41 +330,6 @@ class FastModel:
             raise StationaryError(
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
-
-    def _delivered(self, t: int, c: int, tile: Array, cum_sp: list[Array], sf: Array, perm: Array,
-                   loop_n: Array, n_loops: Array, rel: Array, rows: Array, ext: Array) -> Array:
-        """D: words delivered to one instance of child level c's tile over the whole run."""
-        B = tile.shape[0]
-        phase = np.zeros(B, np.int8)  # 0: looking for r, 1: r found (merging its dim), 2: multiplying
-        mult = np.ones(B, np.int64)
-        n_r = np.ones(B, np.int64)
-        d_r = np.zeros(B, np.int64)
-        stride_r = np.ones(B, np.int64)
-        pinned = np.zeros(B, bool)  # an irrelevant loop below r pins Timeloop's remembered step at zero
-        for j in range(c + 1, self.n_levels):
-            breaks = (phase == 1) & (sf[rows, j, d_r] > 1)  # a spatial loop on r's dim ends the merge
-            phase = np.where(breaks, 2, phase)
-            for k in range(int(n_loops[j])):
-                n = loop_n[:, j, k]
-                active = n > 1
-                d = perm[:, j, k]
-                start = (phase == 0) & active & rel[d]
-                pinned |= (phase == 0) & active & ~rel[d]
-                merge = (phase == 1) & active & (d == d_r)
-                stop = (phase == 1) & active & (d != d_r)
-                d_r = np.where(start, d, d_r)
-                stride_r = np.where(start, cum_sp[j][rows, d], stride_r)
-                n_r = np.where(start, n, np.where(merge, n_r * n, n_r))
-                mult = np.where((phase == 2) | stop, mult * n, mult)
-                phase = np.where(start, 1, np.where(stop, 2, phase))
-        axis = self.axis_of[t][d_r]
-        shift = self.coef[t][d_r] * stride_r
-        extents = self._axis_extents(t, ext)
-        axis_ext = np.ones(B, np.int64)
-        for a, e in enumerate(extents):
-            axis_ext = np.where(axis == a, e, axis_ext)
-        slab = np.where((axis >= 0) & ~pinned, tile // axis_ext * np.minimum(shift, axis_ext), tile)
-        return np.where(phase == 0, tile, mult * (tile + (n_r - 1) * slab))
 
     def _links(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                cum_sp: list[Array], cum_at: list[Array], perm: Array, loop_n: Array, n_loops: Array, spread: Array,
@@ -507,11 +476,11 @@ class FastModel:
         return total
 
     def is_exact_for(self) -> bool:
-        """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
-        with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
-        windows = any(sum(self.nest.bounds[self.dims[d]] > 1 for _, d in axis) >= 2
-                      for axes in self.axes for axis in axes)
-        return not windows and tuple(self.fanout[-1]) == (1, 1)
+        """True: the closed forms equal the loop walk on every mapping of this nest and architecture (sliding
+        windows, strides, dilation, link transfers, bypass, multicast rules; property-tested in test_fast.py).
+        Kept for the callers that used to re-score with the walk; nests the closed forms cannot take (negative
+        coefficients, more than two dims on one tensor axis) are refused when the model is built."""
+        return True
 
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
