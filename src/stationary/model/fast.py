@@ -488,8 +488,8 @@ class FastModel:
 
 
 def _round(x: Array) -> Array:
-    """std::round of non-negative or negative floats (halves away from zero), as the walk rounds."""
-    return np.where(x >= 0, np.floor(x + 0.5), -np.floor(-x + 0.5)).astype(np.int64)
+    """floor(x + 0.5): how the walk (tiling.py) rounds its float counts, negative ones included."""
+    return np.floor(x + 0.5).astype(np.int64)
 
 
 def _new_data(tv: Array, sub: Array, ext: Array, tile: Array, rows: Array) -> tuple[Array, Array, Array, Array, Array]:
