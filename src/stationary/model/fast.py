@@ -233,8 +233,8 @@ class FastModel:
         for j in range(L - 2, -1, -1):
             replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
         loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
-        # loops with a trip count of 1 change no count: move them last (stable), so the loops above a level list only the
-        # first n_loops[j] positions of each level
+        # loops with a trip count of 1 change no count: move them last (stable), so the loops above a level
+        # list only the first n_loops[j] positions of each level
         active = loop_n > 1
         order = np.argsort(~active, axis=2, kind="stable")
         perm = np.take_along_axis(perm, order, axis=2)
@@ -395,6 +395,13 @@ class FastModel:
             jn = i + shift
             inside = ok[None, :] & (jn >= 0)[None, :] & (jn[None, :] < num[:, None]) & valid
             nb_diff.append((inside, off[:, np.clip(jn, 0, nmax - 1)] - off))
+        # one integer per box difference (exact while the radix^axes stays in int64), compared once per move
+        span = 2 * (max([int(np.abs(d).max(initial=0)) for _, d in nb_diff], default=0)
+                    + int(np.abs(tau).max(initial=0)) + int(ext.max(initial=1))) + 1  # bounds |delta| too
+        packed = span ** A < 2**62
+        weights = np.array([span**a for a in range(A)], np.int64) if packed else np.zeros(A, np.int64)
+        if packed:
+            nb_diff = [(inside, diff @ weights) for inside, diff in nb_diff]
 
         def desc(tv: Array, sub: Array) -> tuple[Array, Array, Array, Array, Array]:
             return _new_data(tv, sub & (not mac), ext, tile, rows)
@@ -417,7 +424,10 @@ class FastModel:
             delta = move + cur[3] - prev[3]  # box of the previous new data minus this one's, per axis
             linked = np.zeros((B, nmax), bool)
             for inside, diff in nb_diff:
-                linked |= inside & (diff == delta[:, None, :]).all(axis=2)
+                if packed:
+                    linked |= inside & (diff == (delta @ weights)[:, None])
+                else:
+                    linked |= inside & (diff == delta[:, None, :]).all(axis=2)
             linked &= same[:, None]
             rest = distinct(valid & ~linked)
             use = rest < cls_all
