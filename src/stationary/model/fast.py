@@ -350,7 +350,6 @@ class FastModel:
         C = self.coef_axes[t]  # (A, D)
         A = C.shape[0]
         num = spread[:, j]
-        nmax = int(num.max())
         above = self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows)
         if above is None or A == 0:
             return zero, zero
@@ -359,13 +358,61 @@ class FastModel:
         mac = j == 0
         ext = np.ones((B, A), np.int64) if mac else 1 + (cum_at[j - 1] - 1) @ C.T
         tile = np.prod(ext, axis=1)
+
+        def desc(tv: Array, sub: Array) -> tuple[Array, Array, Array, Array, Array]:
+            return _new_data(tv, sub & (not mac), ext, tile, rows)
+
+        true = np.ones(B, bool)
+        tau0 = tau[:, 0]
+        first = (np.full(B, 2), zero, zero, np.zeros((B, A), np.int64), tile)
+        s0 = desc(tau0, true)
+        cases = [(s0, first, tau0, ns[:, 0] - 1)]
+        for k in range(1, K):
+            dk = desc(tau[:, k], (tau[:, k] == tau0).all(axis=1))
+            cases.append((s0, dk, tau0, (ns[:, 0] - 1) * (ns[:, k] - 1) * suffix[:, k + 1]))
+            cases.append((dk, s0, tau[:, k], (ns[:, k] - 1) * suffix[:, k + 1]))
+        # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
+        # one's, and only when it has a neighbour (num > 1): other rows transfer nothing, so the box
+        # comparisons below run on the rows that pass this test only
+        sames = [(cur[0] == prev[0]) & (cur[0] > 0) & ((cur[0] == 2) | ((cur[1] == prev[1]) & (cur[2] == prev[2])))
+                 & (weight > 0) for cur, prev, _, weight in cases]
+        need = np.zeros(B, bool)
+        for same in sames:
+            need |= same
+        need &= num > 1
+        sel = np.flatnonzero(need)
+        if not sel.size:
+            return zero, zero
+        # the comparisons take (rows, most children) arrays: group the rows by children count (powers of
+        # two), so one wide fan-out in the batch does not widen every row's arrays
+        link, saved = zero.copy(), zero.copy()
+        bucket = np.ceil(np.log2(num[sel])).astype(np.int64)
+        for b in np.unique(bucket):
+            g = sel[bucket == b]
+            cases_g = [(tuple(x[g] for x in cur), tuple(x[g] for x in prev), move[g], weight[g], same[g])
+                       for (cur, prev, move, weight), same in zip(cases, sames)]
+            link[g], saved[g] = self._link_boxes(t, j, sf[g], sx[g], sp_order[g], cum_below[j][g], num[g], ext[g],
+                                                 tau[g], cases_g)
+        return link, saved
+
+    def _link_boxes(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, below: Array, num: Array,
+                    ext: Array, tau: Array, cases: list[tuple[Any, Any, Array, Array, Array]]) -> tuple[Array, Array]:
+        """The box comparisons of `_links` on the rows that can link: per invocation kind (new data of this and
+        the previous invocation, move, weight, same kind), the children whose new data a mesh neighbour
+        had, and the link words and saved parent reads when the fan-out uses links."""
+        B = sf.shape[0]
+        rows = np.arange(B)
+        zero = np.zeros(B, np.int64)
+        C = self.coef_axes[t]
+        A = C.shape[0]
+        nmax = int(num.max())
         # children: mixed radix over the group's spatial loops (innermost loop least significant)
         order = sp_order[:, j]  # (B, D)
         ends = sf[rows[:, None], j, order]  # (B, D)
         radix = np.cumprod(ends, axis=1) // ends
         i = np.arange(nmax)
         idx = (i[None, :, None] // radix[:, None, :]) % ends[:, None, :]  # (B, n, D)
-        step = C.T[order] * cum_below[j][rows[:, None], order][:, :, None]  # (B, D, A)
+        step = C.T[order] * below[rows[:, None], order][:, :, None]  # (B, D, A)
         off = np.einsum("bnd,bda->bna", idx, step)  # (B, n, A)
         valid = i[None, :] < num[:, None]
         # multicast classes: equal boxes, split by mesh position where the network cannot multicast
@@ -403,22 +450,8 @@ class FastModel:
         if packed:
             nb_diff = [(inside, diff @ weights) for inside, diff in nb_diff]
 
-        def desc(tv: Array, sub: Array) -> tuple[Array, Array, Array, Array, Array]:
-            return _new_data(tv, sub & (not mac), ext, tile, rows)
-
         link, saved = zero.copy(), zero.copy()
-        true = np.ones(B, bool)
-        tau0 = tau[:, 0]
-        first = (np.full(B, 2), zero, zero, np.zeros((B, A), np.int64), tile)
-        s0 = desc(tau0, true)
-        cases = [(s0, first, tau0, ns[:, 0] - 1)]
-        for k in range(1, K):
-            dk = desc(tau[:, k], (tau[:, k] == tau0).all(axis=1))
-            cases.append((s0, dk, tau0, (ns[:, 0] - 1) * (ns[:, k] - 1) * suffix[:, k + 1]))
-            cases.append((dk, s0, tau[:, k], (ns[:, k] - 1) * suffix[:, k + 1]))
-        for cur, prev, move, weight in cases:
-            same = ((cur[0] == prev[0]) & (cur[0] > 0)
-                    & ((cur[0] == 2) | ((cur[1] == prev[1]) & (cur[2] == prev[2]))) & (weight > 0))
+        for cur, prev, move, weight, same in cases:
             if not same.any():
                 continue
             delta = move + cur[3] - prev[3]  # box of the previous new data minus this one's, per axis
