@@ -413,7 +413,9 @@ class FastModel:
         i = np.arange(nmax)
         idx = (i[None, :, None] // radix[:, None, :]) % ends[:, None, :]  # (B, n, D)
         step = C.T[order] * below[rows[:, None], order][:, :, None]  # (B, D, A)
-        off = np.einsum("bnd,bda->bna", idx, step)  # (B, n, A)
+        off = np.zeros((B, nmax, A), np.int64)  # (B, n, A); a sum over dims (einsum's int path is slow)
+        for d in range(idx.shape[2]):
+            off += idx[:, :, d, None] * step[:, None, d, :]
         valid = i[None, :] < num[:, None]
         # multicast classes: equal boxes, split by mesh position where the network cannot multicast
         x_prod = np.prod(np.where(sx[:, j] & (sf[:, j] > 1), sf[:, j], 1), axis=1)
@@ -424,7 +426,7 @@ class FastModel:
         key = key * nmax + (i[None, :] % x_prod[:, None] if x_off else 0)
         key = key * nmax + (i[None, :] // x_prod[:, None] if y_off else 0)
 
-        def distinct(mask: Array) -> Array:
+        def distinct(mask: Array, key: Array = key) -> Array:
             k = np.sort(np.where(mask, key, -1), axis=1)
             first = np.ones_like(k, bool)
             first[:, 1:] = k[:, 1:] != k[:, :-1]
@@ -462,7 +464,11 @@ class FastModel:
                 else:
                     linked |= inside & (diff == delta[:, None, :]).all(axis=2)
             linked &= same[:, None]
-            rest = distinct(valid & ~linked)
+            # rows with no linked child keep every class (rest = cls_all): sort only the others
+            some = linked.any(axis=1)
+            rest = cls_all.copy()
+            if some.any():
+                rest[some] = distinct(valid[some] & ~linked[some], key[some])
             use = rest < cls_all
             link += np.where(use, linked.sum(axis=1) * cur[4] * weight, 0)
             saved += np.where(use, (cls_all - rest) * cur[4] * weight, 0)
