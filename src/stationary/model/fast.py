@@ -131,6 +131,28 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
     return Mapping(tuple(levels))
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """One tensor's tile below a level under the temporal loops above it, as Timeloop's walk sees it: a binary
+    counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k."""
+
+    ext: Array  # (B, A) the tile's extent per tensor axis
+    tile: Array  # (B,) its words
+    ns: Array  # (B, K) trip counts of the loops above, innermost first
+    tau: Array  # (B, K, A) the shift of move k
+    suffix: Array  # (B, K + 1) products of the trip counts from k out
+    kind: Array  # (B, K) new data of move k: 0 empty, 1 slab, 2 whole tile
+    axis: Array  # (B, K) the slab's axis
+    step: Array  # (B, K) the slab's width
+    low: Array  # (B, K, A) the new data's low corner relative to the tile's
+    words: Array  # (B, K) new words of move k
+
+    def delivered(self) -> Array:
+        """D: words delivered to one instance of the child over the run: the first tile, then per move k (weight
+        (n_k - 1) x the trip counts outside k) its new data."""
+        return self.tile + ((self.ns - 1) * self.suffix[:, 1:] * self.words).sum(axis=1)
+
+
 class FastModel:
     """The closed-form model bound to one loop nest and one architecture (precomputed tables)."""
 
@@ -246,17 +268,23 @@ class FastModel:
         updates = np.zeros((B, L, T), np.int64)
         tiles = np.zeros((B, L, T), np.int64)
         partition = np.zeros((B, L, T), np.int64)
+        # the temporal loops above each level (the same for every tensor)
+        aboves = [self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows) if j or spread[:, 0].max(initial=1) > 1
+                  else None for j in range(L)]
         for t in range(T):
             size = [self._tile(t, cum_at[j]) for j in range(L)]
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
-            delivered = [compute_cycles] + [self._delivered_walk(t, c, cum_sp, cum_at, perm, loop_n, n_loops, rows)
-                                            for c in range(L - 1)]
+            # the moves of the tile below each level j (child level j - 1; one MAC's operand at j = 0)
+            walks = [self._walk(t, j, aboves[j], cum_at) if j or spread[:, 0].max(initial=1) > 1 else None
+                     for j in range(L)]
+            delivered = [compute_cycles] + [w.delivered() for w in walks[1:] if w is not None]
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
             # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
             # parent reads they save (saved)
             zero = np.zeros(B, np.int64)
-            links = [self._links(t, j, sf, sx, sp_order, cum_below, cum_sp, cum_at, perm, loop_n, n_loops, spread,
-                                 rows) if spread[:, j].max(initial=1) > 1 else (zero, zero) for j in range(L)]
+            links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread)
+                     if w is not None and spread[:, j].max(initial=1) > 1 else (zero, zero)
+                     for j, w in enumerate(walks)]
             content = [distinct[j] * delivered[j] - links[j][1] for j in range(L)]
             weighted = [spread[:, j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
             has_link = np.zeros(B, bool)
@@ -331,75 +359,130 @@ class FastModel:
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
-    def _links(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
-               cum_sp: list[Array], cum_at: list[Array], perm: Array, loop_n: Array, n_loops: Array, spread: Array,
-               rows: Array) -> tuple[Array, Array]:
+    def _walk(self, t: int, j: int, above: tuple[Array, Array, Array] | None, cum_at: list[Array]) -> _Walk:
+        """The moves of tensor t's tile below inner level j (child level j - 1; at j = 0 one MAC's operand, whose
+        moves are never subtracted) under the temporal loops above level j, and each move's new data."""
+        C = self.coef_axes[t]
+        B, A = cum_at[0].shape[0], C.shape[0]
+        ext = np.ones((B, A), np.int64) if j == 0 else 1 + (cum_at[j - 1] - 1) @ C.T
+        tile = np.prod(ext, axis=1)
+        if above is None:
+            ns, tau, suffix = np.ones((B, 0), np.int64), np.zeros((B, 0, A), np.int64), np.ones((B, 1), np.int64)
+        else:
+            ns, tau, suffix = self._moves(t, above)
+        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does)
+        sub = (tau == tau[:, :1]).all(axis=2) & (j > 0)
+        return _Walk(ext, tile, ns, tau, suffix, *_new_data(tau, sub, ext, tile))
+
+    def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
+               spread: Array) -> tuple[Array, Array]:
         """Neighbour link transfers at the fan-out below inner level j (Timeloop's ComputeNetworkLinkTransfers):
         (words the children of one instance take over links, parent reads that saves), per mapping.
 
         The walk invokes the fan-out once per simulated iteration of the temporal loops above it (iterations 0
-        and 1 of each, weighted by n - 1): a binary counter over those loops, innermost bit first. A move whose
-        lowest set bit is k shifts each child's tile by tau_k = u_k - sum_{i<k} u_i (u_i: loop i's step on each
-        axis); the child's remembered step makes its new data the slab of tau_k (k = 0, or tau_k = tau_0) or
-        the whole tile. A child takes its new data over a link when a mesh neighbour's new data of the previous
-        invocation is the same box; the fan-out uses links when that lowers the parent's reads. Three kinds of
-        invocation occur (b = 1; b odd after a move k'; b even, move k), each with a closed-form weight.
+        and 1 of each, weighted by n - 1): a binary counter over those loops, innermost bit first (`walk`).
+        A child takes its new data over a link when a mesh neighbour's new data of the previous invocation is
+        the same box; the fan-out uses links when that lowers the parent's reads. Three kinds of invocation
+        occur (b = 1; b odd after a move k; b even, move k), each with a closed-form weight. Only the rows and
+        kinds where a neighbour difference of child boxes (`_link_candidates`, no per-child enumeration) equals
+        the box difference of the two invocations go on to the per-child comparison (`_link_boxes`).
         """
         B = sf.shape[0]
         zero = np.zeros(B, np.int64)
-        C = self.coef_axes[t]  # (A, D)
-        A = C.shape[0]
+        K, A = walk.ns.shape[1], walk.ext.shape[1]
         num = spread[:, j]
-        above = self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows)
-        if above is None or A == 0:
+        if K == 0 or A == 0:
             return zero, zero
-        ns, tau, suffix = self._moves(t, above)
-        K = ns.shape[1]
-        mac = j == 0
-        ext = np.ones((B, A), np.int64) if mac else 1 + (cum_at[j - 1] - 1) @ C.T
-        tile = np.prod(ext, axis=1)
-
-        def desc(tv: Array, sub: Array) -> tuple[Array, Array, Array, Array, Array]:
-            return _new_data(tv, sub & (not mac), ext, tile, rows)
-
-        true = np.ones(B, bool)
-        tau0 = tau[:, 0]
-        first = (np.full(B, 2), zero, zero, np.zeros((B, A), np.int64), tile)
-        s0 = desc(tau0, true)
-        cases = [(s0, first, tau0, ns[:, 0] - 1)]
-        for k in range(1, K):
-            dk = desc(tau[:, k], (tau[:, k] == tau0).all(axis=1))
-            cases.append((s0, dk, tau0, (ns[:, 0] - 1) * (ns[:, k] - 1) * suffix[:, k + 1]))
-            cases.append((dk, s0, tau[:, k], (ns[:, k] - 1) * suffix[:, k + 1]))
+        # the invocation kinds as columns: [b = 1] + [b odd after move k, k >= 1] + [b even, move k >= 1];
+        # descriptor K is the first invocation's (the whole tile)
+        ks = np.arange(1, K)
+        zeros_k = np.zeros(K - 1, np.int64)
+        cur_i = np.concatenate([[0], zeros_k, ks])
+        prev_i = np.concatenate([[K], ks, zeros_k])
+        kind = np.concatenate([walk.kind, np.full((B, 1), 2)], axis=1)
+        axis = np.concatenate([walk.axis, np.zeros((B, 1), np.int64)], axis=1)
+        step = np.concatenate([walk.step, np.zeros((B, 1), np.int64)], axis=1)
+        n0 = walk.ns[:, :1] - 1
+        nk = (walk.ns[:, 1:] - 1) * walk.suffix[:, 2:]
+        weight = np.concatenate([n0, n0 * nk, nk], axis=1)
         # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
-        # one's, and only when it has a neighbour (num > 1): other rows transfer nothing, so the box
-        # comparisons below run on the rows that pass this test only
-        sames = [(cur[0] == prev[0]) & (cur[0] > 0) & ((cur[0] == 2) | ((cur[1] == prev[1]) & (cur[2] == prev[2])))
-                 & (weight > 0) for cur, prev, _, weight in cases]
-        need = np.zeros(B, bool)
-        for same in sames:
-            need |= same
-        need &= num > 1
-        sel = np.flatnonzero(need)
+        # one's, and only when it has a neighbour (num > 1)
+        ck, pk = kind[:, cur_i], kind[:, prev_i]
+        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[:, cur_i] == axis[:, prev_i])
+                                                      & (step[:, cur_i] == step[:, prev_i])))
+                & (weight > 0) & (num > 1)[:, None])
+        sel = np.flatnonzero(same.any(axis=1))
         if not sel.size:
             return zero, zero
+        low = np.concatenate([walk.low[sel], np.zeros((sel.size, 1, A), np.int64)], axis=1)
+        move_i = np.concatenate([[0], zeros_k, ks])
+        delta = walk.tau[sel][:, move_i] + low[:, cur_i] - low[:, prev_i]  # previous new data's box minus this one's
+        # the candidates depend on the fan-out's spatial loops only: found once per distinct configuration
+        first, config = _configurations(sf[sel, j], sp_order[sel, j], cum_below[j][sel])
+        rep = sel[first]
+        cand, occurs = self._link_candidates(t, j, sf[rep, j], sp_order[rep, j], cum_below[j][rep])
+        hit = same[sel] & _contains(cand, occurs, config, delta)
+        keep = np.flatnonzero(hit.any(axis=1))
+        if not keep.size:
+            return zero, zero
+        sel, delta, hit = sel[keep], delta[keep], hit[keep]
+        words = np.concatenate([walk.words, walk.tile[:, None]], axis=1)[sel][:, cur_i]
+        weight = weight[sel]
         # the comparisons take (rows, most children) arrays: group the rows by children count (powers of
-        # two), so one wide fan-out in the batch does not widen every row's arrays
+        # two), so one wide fan-out does not widen every row's arrays
         link, saved = zero.copy(), zero.copy()
         bucket = np.ceil(np.log2(num[sel])).astype(np.int64)
         for b in np.unique(bucket):
-            g = sel[bucket == b]
-            cases_g = [(tuple(x[g] for x in cur), tuple(x[g] for x in prev), move[g], weight[g], same[g])
-                       for (cur, prev, move, weight), same in zip(cases, sames)]
-            link[g], saved[g] = self._link_boxes(t, j, sf[g], sx[g], sp_order[g], cum_below[j][g], num[g], ext[g],
-                                                 tau[g], cases_g)
+            g = bucket == b
+            rows = sel[g]
+            link[rows], saved[rows] = self._link_boxes(t, j, sf[rows], sx[rows], sp_order[rows], cum_below[j][rows],
+                                                       num[rows], delta[g], words[g], weight[g], hit[g])
         return link, saved
 
+    def _link_candidates(self, t: int, j: int, sf_j: Array, order: Array, below: Array) -> tuple[Array, Array]:
+        """The values off(i + s) - off(i) of the box offsets of children i and i + s at the fan-out below inner
+        level j, for the mesh neighbours s = ±1 (X) and ±(mesh width) (Y), found without enumerating children:
+        (rows, M, axes) candidates and (rows, M) whether each occurs. In the children's mixed radix (spatial loop
+        p: e_p positions, step w_p) adding s adds its digits s_p with carries c_p in {0, 1}: off(i + s) - off(i)
+        = sum_p (s_p + c_p - e_p c_(p+1)) w_p, one value per carry pattern (the mesh rows are not applied)."""
+        C = self.coef_axes[t]
+        ends = np.take_along_axis(sf_j, order, axis=1)  # (S, D), innermost spatial loop first
+        step = C.T[order] * np.take_along_axis(below, order, axis=1)[:, :, None]  # (S, D, A)
+        # loops of one position add no digit: drop them (stably, the others keep their order)
+        act = np.argsort(ends <= 1, axis=1, kind="stable")
+        ends = np.take_along_axis(ends, act, axis=1)
+        step = np.take_along_axis(step, act[:, :, None], axis=1)
+        P = max(1, int((ends > 1).sum(axis=1).max(initial=0)))
+        ends, step = ends[:, :P], step[:, :P]
+        radix = np.cumprod(ends, axis=1) // ends
+        bits = (np.arange(2 ** (P - 1))[:, None] >> np.arange(P - 1)[None, :]) & 1  # carries into digits 1..P-1
+        c_in = np.concatenate([np.zeros((bits.shape[0], 1), np.int64), bits], axis=1)  # (M, P)
+        c_out = np.concatenate([bits, np.zeros((bits.shape[0], 1), np.int64)], axis=1)
+        num = np.prod(ends, axis=1)
+        h, v = (int(x) for x in self.fanout[self.n_levels - 1 - j])
+        cands, oks = [], []
+        for s in ([1] if h > 1 else []) + ([h] if v > 1 else []):
+            digit = (s // radix) % ends  # (S, P)
+            into = digit[:, None, :] + c_in[None]  # (S, M, P): s_p + c_p
+            # a pattern occurs for some child iff every digit allows it: a carry out needs s_p + c_p >= 1, none
+            # needs s_p + c_p <= e_p - 1 (the top digit never carries: i + s stays below the children count)
+            ok = np.where(c_out[None] == 1, into >= 1, into <= ends[:, None, :] - 1).all(axis=2) & (s < num)[:, None]
+            coeff = into - ends[:, None, :] * c_out[None]
+            cand = np.zeros((ends.shape[0], coeff.shape[1], C.shape[0]), np.int64)
+            for p in range(P):
+                cand += coeff[:, :, p, None] * step[:, None, p, :]
+            cands += [cand, -cand]
+            oks += [ok, ok]
+        if not cands:
+            return np.zeros((ends.shape[0], 0, C.shape[0]), np.int64), np.zeros((ends.shape[0], 0), bool)
+        return np.concatenate(cands, axis=1), np.concatenate(oks, axis=1)
+
     def _link_boxes(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, below: Array, num: Array,
-                    ext: Array, tau: Array, cases: list[tuple[Any, Any, Array, Array, Array]]) -> tuple[Array, Array]:
-        """The box comparisons of `_links` on the rows that can link: per invocation kind (new data of this and
-        the previous invocation, move, weight, same kind), the children whose new data a mesh neighbour
-        had, and the link words and saved parent reads when the fan-out uses links."""
+                    delta: Array, words: Array, weight: Array, hit: Array) -> tuple[Array, Array]:
+        """The per-child comparisons of `_links` on the rows that can link: per invocation kind (columns of
+        `delta`: previous new data's box minus this one's; `words`: new words per child; `weight`; `hit`: rows
+        where a neighbour difference equals delta), the children whose new data a mesh neighbour had, and the
+        link words and saved parent reads when the fan-out uses links."""
         B = sf.shape[0]
         rows = np.arange(B)
         zero = np.zeros(B, np.int64)
@@ -444,25 +527,24 @@ class FastModel:
             jn = i + shift
             inside = ok[None, :] & (jn >= 0)[None, :] & (jn[None, :] < num[:, None]) & valid
             nb_diff.append((inside, off[:, np.clip(jn, 0, nmax - 1)] - off))
-        # one integer per box difference (exact while the radix^axes stays in int64), compared once per move
-        span = 2 * (max([int(np.abs(d).max(initial=0)) for _, d in nb_diff], default=0)
-                    + int(np.abs(tau).max(initial=0)) + int(ext.max(initial=1))) + 1  # bounds |delta| too
+        # one integer per box difference (exact while the radix^axes stays in int64), compared once per kind
+        span = 2 * max([int(np.abs(d).max(initial=0)) for _, d in nb_diff] + [int(np.abs(delta).max(initial=0))]) + 1
         packed = span ** A < 2**62
         weights = np.array([span**a for a in range(A)], np.int64) if packed else np.zeros(A, np.int64)
         if packed:
             nb_diff = [(inside, diff @ weights) for inside, diff in nb_diff]
 
         link, saved = zero.copy(), zero.copy()
-        for cur, prev, move, weight, same in cases:
+        for c in range(delta.shape[1]):
+            same = hit[:, c]
             if not same.any():
                 continue
-            delta = move + cur[3] - prev[3]  # box of the previous new data minus this one's, per axis
             linked = np.zeros((B, nmax), bool)
             for inside, diff in nb_diff:
                 if packed:
-                    linked |= inside & (diff == (delta @ weights)[:, None])
+                    linked |= inside & (diff == (delta[:, c] @ weights)[:, None])
                 else:
-                    linked |= inside & (diff == delta[:, None, :]).all(axis=2)
+                    linked |= inside & (diff == delta[:, c, None, :]).all(axis=2)
             linked &= same[:, None]
             # rows with no linked child keep every class (rest = cls_all): sort only the others
             some = linked.any(axis=1)
@@ -470,8 +552,8 @@ class FastModel:
             if some.any():
                 rest[some] = distinct(valid[some] & ~linked[some], key[some])
             use = rest < cls_all
-            link += np.where(use, linked.sum(axis=1) * cur[4] * weight, 0)
-            saved += np.where(use, (cls_all - rest) * cur[4] * weight, 0)
+            link += np.where(use, linked.sum(axis=1) * words[:, c] * weight[:, c], 0)
+            saved += np.where(use, (cls_all - rest) * words[:, c] * weight[:, c], 0)
         return link, saved
 
     def _loops_above(self, j: int, cum_sp: list[Array], perm: Array, loop_n: Array, n_loops: Array,
@@ -489,6 +571,7 @@ class FastModel:
             return None
         ds, ns, vs = np.stack(ds_l, 1), np.stack(ns_l, 1), np.stack(vs_l, 1)
         o = np.argsort(ns <= 1, axis=1, kind="stable")  # the active loops first, in order (inner first)
+        o = o[:, :max(1, int((ns > 1).sum(axis=1).max(initial=0)))]  # loops of one trip move nothing: dropped
         return tuple(np.take_along_axis(x, o, 1) for x in (ds, ns, vs))  # type: ignore[return-value]
 
     def _moves(self, t: int, above: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
@@ -503,26 +586,6 @@ class FastModel:
         for k in range(K - 1, -1, -1):
             suffix[:, k] = suffix[:, k + 1] * ns[:, k]
         return ns, tau, suffix
-
-    def _delivered_walk(self, t: int, c: int, cum_sp: list[Array], cum_at: list[Array], perm: Array,
-                        loop_n: Array, n_loops: Array, rows: Array) -> Array:
-        """D: words delivered to one instance of child level c's tile over the run, as Timeloop's walk counts
-        them: the first tile, then per move k (weight (n_k - 1) x the trip counts outside k) the new data —
-        the slab of tau_k when k is the innermost loop or tau_k = tau_0 (the remembered step), else the tile."""
-        C = self.coef_axes[t]
-        ext = 1 + (cum_at[c] - 1) @ C.T
-        tile = np.prod(ext, axis=1)
-        above = self._loops_above(c + 1, cum_sp, perm, loop_n, n_loops, rows)
-        if above is None:
-            return tile
-        ns, tau, suffix = self._moves(t, above)
-        total = tile.copy()
-        tau0 = tau[:, 0]
-        for k in range(ns.shape[1]):
-            sub = np.ones(len(rows), bool) if k == 0 else (tau[:, k] == tau0).all(axis=1)
-            words = _new_data(tau[:, k], sub, ext, tile, rows)[4]
-            total += (ns[:, k] - 1) * suffix[:, k + 1] * words
-        return total
 
     def is_exact_for(self) -> bool:
         """True: the closed forms equal the loop walk on every mapping of this nest and architecture (sliding
@@ -541,21 +604,63 @@ def _round(x: Array) -> Array:
     return np.floor(x + 0.5).astype(np.int64)
 
 
-def _new_data(tv: Array, sub: Array, ext: Array, tile: Array, rows: Array) -> tuple[Array, Array, Array, Array, Array]:
-    """A tile moved by tv (B, A): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile, axis,
-    |step|, low corner of the box relative to the tile's, words). `sub`: the move is subtracted (it repeats
-    the remembered step); else the whole tile is new. A subtracted move is a slab when it shifts one axis by
-    less than the tile's extent there, nothing when it does not move, else the whole tile (AAHR Subtract)."""
-    B, A = tv.shape
+def _configurations(sf: Array, order: Array, below: Array) -> tuple[Array, Array]:
+    """Rows with the same spatial loops (factors > 1, their order and steps): (a first row of each configuration,
+    each row's configuration number). The columns are packed into one integer when that fits in int64."""
+    used = sf > 1
+    pos = np.zeros_like(order)
+    np.put_along_axis(pos, order, np.broadcast_to(np.arange(order.shape[1]), order.shape), axis=1)
+    cols = np.concatenate([np.where(used, sf, 1), np.where(used, below, 0), np.where(used, pos, 0)], axis=1)
+    low = cols.min(axis=0)
+    radix = cols.max(axis=0, initial=0) - low + 1
+    if math.prod(int(r) for r in radix) < 2**62:
+        scale = np.cumprod(np.concatenate([[1], radix[:-1]]))
+        _, first, config = np.unique((cols - low) @ scale, return_index=True, return_inverse=True)
+    else:
+        _, first, config = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+    return first, config.reshape(-1)
+
+
+def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
+    """(rows, kinds): whether row r's box difference delta[r, c] (A axes) is one of the candidates
+    cand[config[r], m] that occur (occurs[config[r], m]); candidates are given per configuration."""
+    A = delta.shape[2]
+    big = max(int(np.abs(cand).max(initial=0)), int(np.abs(delta).max(initial=0)))
+    span = 2 * big + 1
+    if span**A >= 2**62:
+        equal = (delta[:, :, None, :] == cand[config][:, None, :, :]).all(axis=3) & occurs[config][:, None, :]
+        return equal.any(axis=2)
+    # one integer per vector (exact: every component lies in [-big, big]); per configuration the distinct
+    # candidates that occur, the rest set to a value no vector packs to
+    w = np.array([span**a for a in range(A)], np.int64)
+    none = np.iinfo(np.int64).min
+    packed = np.sort(np.where(occurs, cand @ w, none), axis=1)
+    packed[:, 1:] = np.where(packed[:, 1:] == packed[:, :-1], none, packed[:, 1:])
+    packed = np.sort(packed, axis=1)
+    width = int((packed != none).sum(axis=1).max(initial=0))
+    packed = packed[:, packed.shape[1] - width:]
+    return ((delta @ w)[:, :, None] == packed[config][:, None, :]).any(axis=2)
+
+
+def _new_data(tv: Array, sub: Array, ext: Array, tile: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """Tiles moved by tv (B, K, A): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile, axis,
+    |step|, low corner of the box relative to the tile's, words), each (B, K) (the corner (B, K, A)). `sub`:
+    the move is subtracted (it repeats the remembered step); else the whole tile is new. A subtracted move is a
+    slab when it shifts one axis by less than the tile's extent there, nothing when it does not move, else the
+    whole tile (AAHR Subtract). ext (B, A): the tile's extents; tile (B,): its words."""
+    B, K, A = tv.shape
     nz = tv != 0
-    nnz = nz.sum(axis=1)
-    a = np.argmax(nz, axis=1)
-    ta = tv[rows, a]
-    ea = ext[rows, a]
+    nnz = nz.sum(axis=2)
+    if A:
+        a = np.argmax(nz, axis=2)
+        ta = np.take_along_axis(tv, a[:, :, None], axis=2)[:, :, 0]
+        ea = np.take_along_axis(ext, a, axis=1)
+    else:
+        a, ta, ea = (np.zeros((B, K), np.int64), np.zeros((B, K), np.int64), np.ones((B, K), np.int64))
     slab = sub & (nnz == 1) & (np.abs(ta) < ea)
     empty = sub & (nnz == 0)
     kind = np.where(empty, 0, np.where(slab, 1, 2))
-    low = np.zeros((B, A), np.int64)
-    low[rows, a] = np.where(slab & (ta > 0), ea - ta, 0)
-    words = np.where(slab, tile // ea * np.abs(ta), np.where(empty, 0, tile))
+    corner = (np.arange(A)[None, None, :] == a[:, :, None]) & (slab & (ta > 0))[:, :, None]
+    low = np.where(corner, (ea - ta)[:, :, None], 0)
+    words = np.where(slab, tile[:, None] // ea * np.abs(ta), np.where(empty, 0, tile[:, None]))
     return kind, a, np.abs(ta), low, words
