@@ -144,7 +144,7 @@ class _Walk:
     kind: Array  # (B, K) new data of move k: 0 empty, 1 slab, 2 whole tile
     axis: Array  # (B, K) the slab's axis
     step: Array  # (B, K) the slab's width
-    low: Array  # (B, K, A) the new data's low corner relative to the tile's
+    low: Array  # (B, K) the new data's low corner relative to the tile's, on `axis` (0 on the others)
     words: Array  # (B, K) new words of move k
 
     def delivered(self) -> Array:
@@ -179,10 +179,15 @@ class FastModel:
                 if len(axis) > 2:
                     raise StationaryError(f"the fast model handles at most 2 dimensions per tensor axis "
                                           f"({tensor.name}); use the exact model")
-        # per tensor: coefficient of each dim on each axis (A, D)
-        self.coef_axes = [np.array([[next((c for c, dd in axis if dd == d), 0) for d in range(self.n_dims)]
-                                    for axis in axes], np.int64).reshape(len(axes), self.n_dims)
-                          for axes in self.axes]
+        # per tensor: coefficient of each dim on each axis (A, D) the tile moves along: an axis whose dims all
+        # have bound 1 keeps extent 1 and never moves, so the walk and the link comparisons leave it out (all
+        # but one, when no axis moves: a one-word tile still passes over links)
+        bound = [nest.bounds[d] for d in self.dims]
+        self.coef_axes = []
+        for axes in self.axes:
+            moving = [axis for axis in axes if any(bound[d] > 1 for _, d in axis)] or axes[:1]
+            self.coef_axes.append(np.array([[next((c for c, dd in axis if dd == d), 0) for d in range(self.n_dims)]
+                                            for axis in moving], np.int64).reshape(-1, self.n_dims))
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
@@ -414,7 +419,9 @@ class FastModel:
         sel = np.flatnonzero(same.any(axis=1))
         if not sel.size:
             return zero, zero
-        low = np.concatenate([walk.low[sel], np.zeros((sel.size, 1, A), np.int64)], axis=1)
+        corner = np.concatenate([walk.low[sel], np.zeros((sel.size, 1), np.int64)], axis=1)  # (S, 2K - 1)
+        on_axis = np.concatenate([walk.axis[sel], np.zeros((sel.size, 1), np.int64)], axis=1)
+        low = np.where(on_axis[:, :, None] == np.arange(A), corner[:, :, None], 0)  # (S, 2K - 1, A)
         move_i = np.concatenate([[0], zeros_k, ks])
         delta = walk.tau[sel][:, move_i] + low[:, cur_i] - low[:, prev_i]  # previous new data's box minus this one's
         # the candidates depend on the fan-out's spatial loops only: found once per distinct configuration
@@ -580,11 +587,10 @@ class FastModel:
         ds, ns, vs = above
         C = self.coef_axes[t]
         B, K = ns.shape
-        u = C.T[ds] * vs[:, :, None] * (ns > 1)[:, :, None]  # (B, K, A)
-        tau = u - (np.cumsum(u, axis=1) - u)
+        u = C.T[ds] * np.where(ns > 1, vs, 0)[:, :, None]  # (B, K, A)
+        tau = 2 * u - np.cumsum(u, axis=1)
         suffix = np.ones((B, K + 1), np.int64)
-        for k in range(K - 1, -1, -1):
-            suffix[:, k] = suffix[:, k + 1] * ns[:, k]
+        suffix[:, :K] = np.cumprod(ns[:, ::-1], axis=1)[:, ::-1]
         return ns, tau, suffix
 
     def is_exact_for(self) -> bool:
@@ -644,23 +650,26 @@ def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
 
 def _new_data(tv: Array, sub: Array, ext: Array, tile: Array) -> tuple[Array, Array, Array, Array, Array]:
     """Tiles moved by tv (B, K, A): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile, axis,
-    |step|, low corner of the box relative to the tile's, words), each (B, K) (the corner (B, K, A)). `sub`:
-    the move is subtracted (it repeats the remembered step); else the whole tile is new. A subtracted move is a
-    slab when it shifts one axis by less than the tile's extent there, nothing when it does not move, else the
-    whole tile (AAHR Subtract). ext (B, A): the tile's extents; tile (B,): its words."""
+    |step|, low corner of the box relative to the tile's on that axis, words), each (B, K). `sub`: the move is
+    subtracted (it repeats the remembered step); else the whole tile is new. A subtracted move is a slab when
+    it shifts one axis by less than the tile's extent there, nothing when it does not move, else the whole
+    tile (AAHR Subtract). ext (B, A): the tile's extents; tile (B,): its words."""
     B, K, A = tv.shape
-    nz = tv != 0
-    nnz = nz.sum(axis=2)
-    if A:
-        a = np.argmax(nz, axis=2)
-        ta = np.take_along_axis(tv, a[:, :, None], axis=2)[:, :, 0]
-        ea = np.take_along_axis(ext, a, axis=1)
-    else:
-        a, ta, ea = (np.zeros((B, K), np.int64), np.zeros((B, K), np.int64), np.ones((B, K), np.int64))
+    nnz = np.zeros((B, K), np.int64)
+    a = np.zeros((B, K), np.int64)  # the first axis that moves (0 when none does)
+    ta = np.zeros((B, K), np.int64)
+    ea = np.ones((B, K), np.int64) if not A else np.broadcast_to(ext[:, :1], (B, K))
+    for x in range(A):  # a loop over the few axes keeps every array (B, K)
+        col = tv[:, :, x]
+        moved = col != 0
+        first = moved & (nnz == 0)
+        a = np.where(first, x, a)
+        ta = np.where(first, col, ta)
+        ea = np.where(first, ext[:, x, None], ea)
+        nnz += moved
     slab = sub & (nnz == 1) & (np.abs(ta) < ea)
     empty = sub & (nnz == 0)
     kind = np.where(empty, 0, np.where(slab, 1, 2))
-    corner = (np.arange(A)[None, None, :] == a[:, :, None]) & (slab & (ta > 0))[:, :, None]
-    low = np.where(corner, (ea - ta)[:, :, None], 0)
+    low = np.where(slab & (ta > 0), ea - ta, 0)
     words = np.where(slab, tile[:, None] // ea * np.abs(ta), np.where(empty, 0, tile[:, None]))
     return kind, a, np.abs(ta), low, words
