@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -192,3 +193,40 @@ def test_fast_result_object_equals_exact_json(seed: int) -> None:
         return a == b
 
     assert close(fast, exact)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_link_candidates_are_the_neighbour_differences(seed: int) -> None:
+    """The closed-form neighbour differences (carry patterns, no children enumerated) that `_links` filters with
+    are exactly the differences off(i + s) - off(i) of the children's box offsets, s = 1 and the mesh width,
+    enumerated child by child (i + s below the children count), at every fan-out of a wide random case."""
+    nest, arch, mapping = wide_case(seed)
+    model = FastModel(nest, arch)
+    m = mapping_arrays([mapping], nest, arch)
+    sf, order = m.spatial[:, ::-1], m.spatial_orders()[:, ::-1]
+    below = np.ones_like(sf[:, 0])
+    for j in range(len(arch.levels)):
+        num = int(np.prod(sf[0, j]))
+        h, v = (int(x) for x in model.fanout[len(arch.levels) - 1 - j])
+        for t in range(len(nest.tensors)):
+            C = model.coef_axes[t]
+            cand, occurs = model._link_candidates(t, j, sf[:, j], order[:, j], below)
+            got = {tuple(int(x) for x in c) for c, ok in zip(cand[0], occurs[0]) if ok}
+            ends = [int(sf[0, j, d]) for d in order[0, j]]
+            steps = [C[:, d] * below[0, d] for d in order[0, j]]
+
+            def off(i: int, ends: list[int] = ends, steps: list = steps, n_axes: int = C.shape[0]) -> np.ndarray:
+                total = np.zeros(n_axes, np.int64)
+                for e, w in zip(ends, steps):
+                    total += (i % e) * w
+                    i //= e
+                return total
+
+            want = set()
+            for s in ([1] if h > 1 else []) + ([h] if v > 1 else []):
+                for i in range(num - s):
+                    d = tuple(int(x) for x in off(i + s) - off(i))
+                    want |= {d, tuple(-x for x in d)}
+            assert got == want, (seed, j, t)
+        below = below * sf[:, j] * m.temporal[:, ::-1][:, j]
