@@ -375,9 +375,19 @@ class FastModel:
             ns, tau, suffix = np.ones((B, 0), np.int64), np.zeros((B, 0, A), np.int64), np.ones((B, 1), np.int64)
         else:
             ns, tau, suffix = self._moves(t, above)
-        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does)
+        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
+        # any other move brings the whole tile, so the slab rules run on the subtracted moves only
         sub = (tau == tau[:, :1]).all(axis=2) & (j > 0)
-        return _Walk(ext, tile, ns, tau, suffix, *_new_data(tau, sub, ext, tile))
+        K = ns.shape[1]
+        kind = np.full((B, K), 2, np.int64)
+        axis, step, low = (np.zeros((B, K), np.int64) for _ in range(3))
+        words = np.repeat(tile[:, None], K, axis=1)
+        r, k = np.nonzero(sub)
+        if r.size:
+            new = _new_data(tau[r, k][:, None, :], np.ones((r.size, 1), bool), ext[r], tile[r])
+            for whole, part in zip((kind, axis, step, low, words), new):
+                whole[r, k] = part[:, 0]
+        return _Walk(ext, tile, ns, tau, suffix, kind, axis, step, low, words)
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array) -> tuple[Array, Array]:
