@@ -14,7 +14,9 @@ on every mapping, without walking the loops. Per storage level and tensor:
 * spatial fan-out below a level: the parent reads U x D, U = distinct child tiles (per axis, the distinct
   values of sum coef x index over the spatial loops; irrelevant spatial loops multicast); children get D;
 * neighbour link transfers: on each of those moves a child whose new data is the box a mesh neighbour's new
-  data was on the previous one takes it over the link; children are enumerated (at most the fan-out);
+  data was on the previous one takes it over the link. The differences of neighbours' box offsets come in
+  closed form (one per carry pattern of the children's mixed radix); only where one equals the move's box
+  difference are children enumerated (at most the fan-out) to count linked children and multicast classes;
 * read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
   outermost kept level); partitions divide only across spatial fan-outs; links add link / instances to the
   child's reads and fills, as Timeloop's tiling does;
