@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
@@ -21,10 +23,16 @@ def _primes(n: int) -> list[int]:
 
 
 def random_case(seed: int, windows: bool, mapping_seed: int | None = None, n_levels: tuple[int, ...] = (2, 3, 4),
-                strided: bool = False, mac_fanout: bool = False) -> tuple[LoopNest, Architecture, Mapping]:
+                strided: bool = False, mac_fanout: bool = False, dilated: bool = False,
+                transposed: bool = False, no_multicast: bool = False,
+                shuffle_spatial: bool = False, wide_mesh: bool = False) -> tuple[LoopNest, Architecture, Mapping]:
     """A layer (R=S=1 unless `windows`), a 2-4 level architecture with fan-outs, and a valid mapping
     (drawn from `mapping_seed` when given, so one layer and architecture can get many mappings).
-    `strided`: strides of 1-2 without windows too; `mac_fanout`: several MACs under an innermost instance."""
+    `strided`: strides of 1-2 without windows too; `mac_fanout`: several MACs under an innermost instance;
+    `dilated`: dilations of 1-2; `transposed`: a transposed convolution (the window indexes the output);
+    `no_multicast`: some levels cannot multicast (some tensors along some mesh axes, or at all);
+    `shuffle_spatial`: the spatial loops of each mesh axis in a random order (it decides who neighbours whom);
+    `wide_mesh`: fan-outs of up to 6 x 4 per level, so several spatial loops share a mesh axis."""
     rng = np.random.default_rng(seed)
 
     def pick(xs: list[int]) -> int:
@@ -34,19 +42,29 @@ def random_case(seed: int, windows: bool, mapping_seed: int | None = None, n_lev
     st = (pick([1, 2]), pick([1, 2])) if windows or strided else (1, 1)
     dims = {"N": pick([1, 2]), "G": 1, "M": pick([1, 2, 3, 4]), "C": pick([1, 2, 4, 6]), "P": pick([1, 2, 3, 4, 6]),
                 "Q": pick([1, 2, 4]), "R": r, "S": s}
-    layer = Layer("rand", LayerKind.CONV, **dims, H=1, W=1, stride=st)
+    dl = (pick([1, 2]), pick([1, 2])) if dilated else (1, 1)
+    layer = Layer("rand", LayerKind.CONV, **dims, H=1, W=1, stride=st, dilation=dl, transposed=transposed)
     nest = layer.loop_nest()
     n_levels = pick(list(n_levels))
     levels, mx, my = [], 1, 1
     for i in range(n_levels):
         if i > 0:
-            mx *= pick([1, 1, 2, 3])
-            my *= pick([1, 1, 2])
+            mx *= pick([1, 2, 4, 6] if wide_mesh else [1, 1, 2, 3])
+            my *= pick([1, 2, 4] if wide_mesh else [1, 1, 2])
         virtual = i > 0 and i < n_levels - 1 and rng.random() < 0.15
         e = ActionEnergy(*(float(x) for x in rng.uniform(0.1, 10, 3)), leak_pj=float(rng.choice([0, 0.01])))
         levels.append(StorageLevel(f"L{i}", depth=None, block_size=1 if virtual else pick([1, 1, 2, 4]),
                                    instances=mx * my, mesh_x=mx, mesh_y=my,
                                    energy=ActionEnergy() if virtual else e, virtual=virtual))
+    if no_multicast:  # drawn from its own stream, so the layer and mapping of a seed stay the same
+        mrng = np.random.default_rng([seed, 7])
+        names = [t.name for t in nest.tensors]
+        for i, lv in enumerate(levels):
+            if mrng.random() < 0.2:
+                levels[i] = replace(lv, multicast=False)
+            elif mrng.random() < 0.5:
+                off = frozenset((n, ax) for n in names for ax in "XY" if mrng.random() < 0.3)
+                levels[i] = replace(lv, no_multicast=off)
     cx, cy = mx, my  # one MAC per innermost instance (see docs/mapper.md: link transfers to MACs)
     if mac_fanout:
         cx, cy = mx * pick([1, 2, 3]), my * pick([1, 2])
@@ -77,6 +95,9 @@ def random_case(seed: int, windows: bool, mapping_seed: int | None = None, n_lev
         perm = tuple(rng.permutation(list(nest.dims)))
         xs = [d for d in spatial[i] if axis[i][d] == "X"]
         ys = [d for d in spatial[i] if axis[i][d] == "Y"]
+        if shuffle_spatial:
+            srng = np.random.default_rng([seed, 11, i])
+            xs, ys = [str(d) for d in srng.permutation(xs)], [str(d) for d in srng.permutation(ys)]
         rest = [d for d in nest.dims if d not in xs + ys]
         if lv.virtual:
             keep, bypass = frozenset(), frozenset(names)
@@ -90,3 +111,58 @@ def random_case(seed: int, windows: bool, mapping_seed: int | None = None, n_lev
     mapping = Mapping(tuple(mls))
     mapping.validate(nest, arch)
     return nest, arch, mapping
+
+
+COUNT_FIELDS = ("reads", "fills", "updates", "tile_words", "partition_words", "kept", "utilized_instances",
+                "active_instances", "macs", "compute_cycles", "utilized_macs", "cycles", "level_cycles")
+ENERGY_FIELDS = ("energy_pj", "tensor_energy_pj", "leak_energy_pj", "compute_energy_pj")
+
+
+def wide_case(seed: int) -> tuple[LoopNest, Architecture, Mapping]:
+    """One random case of the widest kind the fast model must be exact on: sliding windows (or not), strides,
+    dilations, transposed convolutions, 3-5 levels with meshes, bypass, several MACs under one buffer, networks
+    that cannot multicast."""
+    rng = np.random.default_rng([seed, 99])
+    return random_case(seed, windows=bool(rng.random() < 0.8), n_levels=(3, 4, 5), strided=bool(rng.random() < 0.5),
+                       mac_fanout=bool(rng.random() < 0.4), dilated=bool(rng.random() < 0.3),
+                       transposed=bool(rng.random() < 0.15), no_multicast=bool(rng.random() < 0.3),
+                       shuffle_spatial=bool(rng.random() < 0.5), wide_mesh=bool(rng.random() < 0.5))
+
+
+def walk_mismatches(nest: LoopNest, arch: Architecture, mapping: Mapping) -> list[str]:
+    """Every count field (and energy to 1e-9 relative) where the fast model differs from the loop walk."""
+    from stationary.model.costing import Costing
+    from stationary.model.evaluate import exact_counts
+    from stationary.model.fast import FastModel, mapping_arrays
+
+    want = Costing(arch).cost(exact_counts(nest, arch, mapping))
+    got = FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch))
+    bad = []
+    for f in COUNT_FIELDS:
+        a, b = np.asarray(getattr(want, f)), np.asarray(getattr(got, f))
+        if a.shape != b.shape or not (a.astype(object) == b.astype(object)).all():
+            bad.append(f"{f}: walk {a.tolist()} fast {b.tolist()}")
+    for f in ENERGY_FIELDS:
+        a, b = np.asarray(getattr(want, f), float).ravel(), np.asarray(getattr(got, f), float).ravel()
+        if not np.allclose(a, b, rtol=1e-9, atol=1e-9):
+            bad.append(f"{f}: walk {a.tolist()} fast {b.tolist()}")
+    return bad
+
+
+def main() -> None:
+    """`python3 tests/model/random_cases.py [first] [count]`: the mismatch rate of the fast model against the walk."""
+    import sys
+
+    first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    failed = 0
+    for seed in range(first, first + count):
+        bad = walk_mismatches(*wide_case(seed))
+        if bad:
+            failed += 1
+            print(seed, bad[0][:300], flush=True)
+    print(f"{failed} of {count} cases differ ({100 * failed / count:.2f}%)")
+
+
+if __name__ == "__main__":
+    main()

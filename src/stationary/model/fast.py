@@ -1,24 +1,31 @@
 """The fast model: closed-form counts for a whole batch of mappings at once, vectorized with NumPy.
 
-It reproduces the exact nest analysis (evaluate.py) without walking the loops. Per storage level and tensor:
+It equals the loop walk (evaluate.py + nest_analysis.py, Timeloop's NestAnalysis with its extrapolation)
+on every mapping, without walking the loops. Per storage level and tensor:
 
 * tile T(s): the projection extent of the cumulative factors at and below level s;
-* words delivered to a child tile over the run,
-  D = Π(temporal ends above r) × (T + (n_r − 1) × slab), where r is the innermost relevant temporal loop
-  above the tile (trip count > 1; consecutive loops of r's dimension merge), and `slab` is the new part
-  of the tile when r moves a window along an axis shared with dims inside the tile (else slab = T);
-  with no relevant loop above, D = T. Irrelevant loops below r are free; every loop above r multiplies.
-* spatial fan-out below a level: the parent reads U × D, U = distinct child tiles (per axis, the distinct
-  values of Σ coef × index over the spatial loops; irrelevant spatial loops multicast); children get D;
+* the walk sees a child tile once per simulated iteration of the temporal loops above it (iterations 0 and 1
+  of each, the second weighted n - 1): a binary counter. A move whose lowest advancing loop is k shifts the
+  tile by tau_k = u_k - sum_{i<k} u_i (u_i: loop i's step on each tensor axis) and happens with weight
+  (n_k - 1) x prod_{i>k} n_i. Its new data (Timeloop's delta) is the slab of tau_k when k = 0 or tau_k = tau_0
+  (the step the tile remembers), else the whole tile — so an irrelevant loop between a tile and a sliding loop
+  forfeits the halo (zero-step rule), and a halo that survives a wrap by a coincidence of strides is kept.
+  Words delivered D = T + sum_k weight_k x new_k;
+* spatial fan-out below a level: the parent reads U x D, U = distinct child tiles (per axis, the distinct
+  values of sum coef x index over the spatial loops; irrelevant spatial loops multicast); children get D;
+* neighbour link transfers: on each of those moves a child whose new data is the box a mesh neighbour's new
+  data was on the previous one takes it over the link. The differences of neighbours' box offsets come in
+  closed form (one per carry pattern of the children's mixed radix); only where one equals the move's box
+  difference are children enumerated (at most the fan-out) to count linked children and multicast classes;
 * read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
-  outermost kept level); partitions divide only across spatial fan-outs;
+  outermost kept level); partitions divide only across spatial fan-outs; links add link / instances to the
+  child's reads and fills, as Timeloop's tiling does;
 * bypass: the nearest kept ancestor serves a bypassed level's children (content × U of each level passed).
 
-Not modelled (the exact model does them): Timeloop's neighbour link transfers, and halo reuse that
-survives a loop wrap by coincidence of strides. docs/mapper.md gives the measured differences.
-Arrays use the architecture's order (outermost level first): `temporal` and `spatial` factors
+docs/counting-rules.md gives the rules with worked examples; tests/model/test_fast.py checks every count
+against the walk. Arrays use the architecture's order (outermost level first): `temporal` and `spatial` factors
 (B, levels, dims), `spatial_x` (True: the dim's spatial factor is on mesh X), `permutation` (B, levels,
-dims; dimension indices, innermost loop first) and `keep` (B, levels, tensors).
+dims; dimension indices, innermost loop first), `keep` (B, levels, tensors) and optionally `spatial_order`.
 """
 
 from __future__ import annotations
@@ -49,6 +56,9 @@ class MappingArrays:
     spatial_x: Array  # bool (B, L, D)
     permutation: Array  # int64 (B, L, D), innermost first
     keep: Array  # bool (B, L, T)
+    # int64 (B, L, D): spatial loop order, innermost first (it decides which children are mesh neighbours);
+    # None: the mapper's order, X dims then Y dims, each in problem order (what row_to_mapping writes)
+    spatial_order: Array | None = None
 
     @property
     def size(self) -> int:
@@ -57,12 +67,24 @@ class MappingArrays:
     def take(self, index: Array) -> MappingArrays:
         """A sub-batch (rows `index`)."""
         return MappingArrays(self.temporal[index], self.spatial[index], self.spatial_x[index],
-                             self.permutation[index], self.keep[index])
+                             self.permutation[index], self.keep[index],
+                             None if self.spatial_order is None else self.spatial_order[index])
 
     @staticmethod
     def concat(parts: list[MappingArrays]) -> MappingArrays:
-        return MappingArrays(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                               ("temporal", "spatial", "spatial_x", "permutation", "keep")))
+        t, s, x, p, k = (np.concatenate([getattr(q, f) for q in parts]) for f in
+                         ("temporal", "spatial", "spatial_x", "permutation", "keep"))
+        order = None if all(q.spatial_order is None for q in parts) else np.concatenate(
+            [q.spatial_orders() for q in parts])
+        return MappingArrays(t, s, x, p, k, order)
+
+    def spatial_orders(self) -> Array:
+        """The spatial loop order (B, L, D), innermost first, the default filled in."""
+        if self.spatial_order is not None:
+            return self.spatial_order
+        n_dims = self.temporal.shape[2]
+        # X dims first, then Y dims, each in problem order: a stable sort on "is on Y"
+        return np.argsort(~self.spatial_x, axis=2, kind="stable") if n_dims else self.permutation.copy()
 
 
 def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) -> MappingArrays:
@@ -73,6 +95,7 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
     sf = np.ones((B, L, D), np.int64)
     sx = np.ones((B, L, D), bool)
     perm = np.zeros((B, L, D), np.int64)
+    sp_order = np.zeros((B, L, D), np.int64)
     keep = np.zeros((B, L, T), bool)
     for b, m in enumerate(mappings):
         if m.has_residuals():
@@ -86,8 +109,9 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
                 sf[b, i, k] = lm.spatial.get(d, 1)
                 sx[b, i, k] = axis[d] == "X"
             perm[b, i] = [dims.index(d) for d in lm.temporal_order(dims)]
+            sp_order[b, i] = [dims.index(d) for d in lm.spatial_order(dims)]
             keep[b, i] = kept[i]
-    return MappingArrays(tf, sf, sx, perm, keep)
+    return MappingArrays(tf, sf, sx, perm, keep, sp_order)
 
 
 def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architecture) -> Mapping:
@@ -97,8 +121,9 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
     for i, _lv in enumerate(arch.levels):
         temporal = {d: int(arrays.temporal[b, i, k]) for k, d in enumerate(dims) if arrays.temporal[b, i, k] > 1}
         spatial = {d: int(arrays.spatial[b, i, k]) for k, d in enumerate(dims) if arrays.spatial[b, i, k] > 1}
-        xs = [d for k, d in enumerate(dims) if arrays.spatial_x[b, i, k]]
-        ys = [d for k, d in enumerate(dims) if not arrays.spatial_x[b, i, k]]
+        order = [int(k) for k in arrays.spatial_orders()[b, i]]
+        xs = [dims[k] for k in order if arrays.spatial_x[b, i, k]]
+        ys = [dims[k] for k in order if not arrays.spatial_x[b, i, k]]
         perm = tuple(dims[int(k)] for k in arrays.permutation[b, i])
         kept = frozenset(t.name for j, t in enumerate(nest.tensors) if arrays.keep[b, i, j])
         others = frozenset(t.name for t in nest.tensors) - kept
@@ -106,6 +131,28 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
                                    spatial_permutation=tuple(xs + ys), split=len(xs),
                                    keep=kept, bypass=others))
     return Mapping(tuple(levels))
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One tensor's tile below a level under the temporal loops above it, as Timeloop's walk sees it: a binary
+    counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k."""
+
+    ext: Array  # (B, A) the tile's extent per tensor axis
+    tile: Array  # (B,) its words
+    ns: Array  # (B, K) trip counts of the loops above, innermost first
+    tau: Array  # (B, K, A) the shift of move k
+    suffix: Array  # (B, K + 1) products of the trip counts from k out
+    kind: Array  # (B, K) new data of move k: 0 empty, 1 slab, 2 whole tile
+    axis: Array  # (B, K) the slab's axis
+    step: Array  # (B, K) the slab's width
+    low: Array  # (B, K) the new data's low corner relative to the tile's, on `axis` (0 on the others)
+    words: Array  # (B, K) new words of move k
+
+    def delivered(self) -> Array:
+        """D: words delivered to one instance of the child over the run: the first tile, then per move k (weight
+        (n_k - 1) x the trip counts outside k) its new data."""
+        return self.tile + ((self.ns - 1) * self.suffix[:, 1:] * self.words).sum(axis=1)
 
 
 class FastModel:
@@ -134,6 +181,15 @@ class FastModel:
                 if len(axis) > 2:
                     raise StationaryError(f"the fast model handles at most 2 dimensions per tensor axis "
                                           f"({tensor.name}); use the exact model")
+        # per tensor: coefficient of each dim on each axis (A, D) the tile moves along: an axis whose dims all
+        # have bound 1 keeps extent 1 and never moves, so the walk and the link comparisons leave it out (all
+        # but one, when no axis moves: a one-word tile still passes over links)
+        bound = [nest.bounds[d] for d in self.dims]
+        self.coef_axes = []
+        for axes in self.axes:
+            moving = [axis for axis in axes if any(bound[d] > 1 for _, d in axis)] or axes[:1]
+            self.coef_axes.append(np.array([[next((c for c, dd in axis if dd == d), 0) for d in range(self.n_dims)]
+                                            for axis in moving], np.int64).reshape(-1, self.n_dims))
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
@@ -191,6 +247,7 @@ class FastModel:
         sx = m.spatial_x[:, ::-1]
         keep = m.keep[:, ::-1]
         rows = np.arange(B)
+        sp_order = m.spatial_orders()[:, ::-1]
         cum_below = [np.ones((B, self.n_dims), np.int64)]
         cum_sp, cum_at = [], []
         for j in range(L):
@@ -205,8 +262,8 @@ class FastModel:
         for j in range(L - 2, -1, -1):
             replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
         loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
-        # loops with a trip count of 1 change no count: move them last (stable), so _delivered visits only the
-        # first n_loops[j] positions of each level
+        # loops with a trip count of 1 change no count: move them last (stable), so the loops above a level
+        # list only the first n_loops[j] positions of each level
         active = loop_n > 1
         order = np.argsort(~active, axis=2, kind="stable")
         perm = np.take_along_axis(perm, order, axis=2)
@@ -218,14 +275,28 @@ class FastModel:
         updates = np.zeros((B, L, T), np.int64)
         tiles = np.zeros((B, L, T), np.int64)
         partition = np.zeros((B, L, T), np.int64)
+        # the temporal loops above each level (the same for every tensor)
+        aboves = [self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows) if j or spread[:, 0].max(initial=1) > 1
+                  else None for j in range(L)]
         for t in range(T):
-            rel = self.relevant[t]
             size = [self._tile(t, cum_at[j]) for j in range(L)]
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
-            delivered = [compute_cycles] + [self._delivered(t, c, size[c], cum_sp, sf, perm, loop_n, n_loops, rel,
-                                                             rows, cum_at[c]) for c in range(L - 1)]
+            # the moves of the tile below each level j (child level j - 1; one MAC's operand at j = 0)
+            walks = [self._walk(t, j, aboves[j], cum_at) if j or spread[:, 0].max(initial=1) > 1 else None
+                     for j in range(L)]
+            delivered = [compute_cycles] + [w.delivered() for w in walks[1:] if w is not None]
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
-            content = [distinct[j] * delivered[j] for j in range(L)]
+            # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
+            # parent reads they save (saved)
+            zero = np.zeros(B, np.int64)
+            links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread)
+                     if w is not None and spread[:, j].max(initial=1) > 1 else (zero, zero)
+                     for j, w in enumerate(walks)]
+            content = [distinct[j] * delivered[j] - links[j][1] for j in range(L)]
+            weighted = [spread[:, j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
+            has_link = np.zeros(B, bool)
+            for lk, _ in links:
+                has_link |= lk > 0
             share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
             part: list[Any] = [None] * L
             part[L - 1] = size[L - 1]
@@ -235,12 +306,21 @@ class FastModel:
             kept = keep[:, :, t]
             # bypass: a masked level's content is served by its parent, multiplied by the parent's U
             eff = list(content)
+            eff_f = [x.astype(np.float64) for x in content]  # Timeloop's float path, where links make it fractional
             for c in range(L - 1):
                 u_parent = distinct[c + 1]
                 eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
+                if has_link.any():
+                    w = weighted[c + 1].astype(np.float64)
+                    scaled = content[c + 1] * (eff_f[c] * spread[:, c + 1] / np.where(w > 0, w, 1))
+                    eff_f[c + 1] = np.where(kept[:, c], eff_f[c + 1], np.where(w > 0, scaled, 0.0))
             any_kept_above = np.zeros(B, bool)
             for j in range(L - 1, -1, -1):
                 outermost = kept[:, j] & ~any_kept_above
+                # words this level's instance takes over links from its neighbours (the parent's fan-out)
+                peer = (np.where(any_kept_above, links[j + 1][0], 0) / np.maximum(replication[:, j], 1)
+                        if j + 1 < L else np.zeros(B))
+                share_f = (weighted[j + 1] / spread[:, j + 1] if j + 1 < L else np.zeros(B))
                 any_kept_above |= kept[:, j]
                 sh = np.where(outermost, 0, share[j])
                 if self.read_write[t]:
@@ -250,6 +330,12 @@ class FastModel:
                 else:
                     u = np.zeros(B, np.int64)
                     r, f = eff[j], sh
+                if has_link.any():
+                    minus = part[j] if self.read_write[t] else 0
+                    r = np.where(has_link, _round(eff_f[j] + peer - minus), r)
+                    f = np.where(has_link, np.where(outermost, 0, _round(share_f + peer - minus)), f)
+                    if self.read_write[t]:
+                        u = np.where(has_link, _round(eff_f[j]), u)
                 reads[:, j, t] = np.where(kept[:, j], r, 0)
                 fills[:, j, t] = np.where(kept[:, j], f, 0)
                 updates[:, j, t] = np.where(kept[:, j], u, 0)
@@ -280,48 +366,322 @@ class FastModel:
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
-    def _delivered(self, t: int, c: int, tile: Array, cum_sp: list[Array], sf: Array, perm: Array,
-                   loop_n: Array, n_loops: Array, rel: Array, rows: Array, ext: Array) -> Array:
-        """D: words delivered to one instance of child level c's tile over the whole run."""
-        B = tile.shape[0]
-        phase = np.zeros(B, np.int8)  # 0: looking for r, 1: r found (merging its dim), 2: multiplying
-        mult = np.ones(B, np.int64)
-        n_r = np.ones(B, np.int64)
-        d_r = np.zeros(B, np.int64)
-        stride_r = np.ones(B, np.int64)
-        pinned = np.zeros(B, bool)  # an irrelevant loop below r pins Timeloop's remembered step at zero
-        for j in range(c + 1, self.n_levels):
-            breaks = (phase == 1) & (sf[rows, j, d_r] > 1)  # a spatial loop on r's dim ends the merge
-            phase = np.where(breaks, 2, phase)
-            for k in range(int(n_loops[j])):
-                n = loop_n[:, j, k]
-                active = n > 1
-                d = perm[:, j, k]
-                start = (phase == 0) & active & rel[d]
-                pinned |= (phase == 0) & active & ~rel[d]
-                merge = (phase == 1) & active & (d == d_r)
-                stop = (phase == 1) & active & (d != d_r)
-                d_r = np.where(start, d, d_r)
-                stride_r = np.where(start, cum_sp[j][rows, d], stride_r)
-                n_r = np.where(start, n, np.where(merge, n_r * n, n_r))
-                mult = np.where((phase == 2) | stop, mult * n, mult)
-                phase = np.where(start, 1, np.where(stop, 2, phase))
-        axis = self.axis_of[t][d_r]
-        shift = self.coef[t][d_r] * stride_r
-        extents = self._axis_extents(t, ext)
-        axis_ext = np.ones(B, np.int64)
-        for a, e in enumerate(extents):
-            axis_ext = np.where(axis == a, e, axis_ext)
-        slab = np.where((axis >= 0) & ~pinned, tile // axis_ext * np.minimum(shift, axis_ext), tile)
-        return np.where(phase == 0, tile, mult * (tile + (n_r - 1) * slab))
+    def _walk(self, t: int, j: int, above: tuple[Array, Array, Array] | None, cum_at: list[Array]) -> _Walk:
+        """The moves of tensor t's tile below inner level j (child level j - 1; at j = 0 one MAC's operand, whose
+        moves are never subtracted) under the temporal loops above level j, and each move's new data."""
+        C = self.coef_axes[t]
+        B, A = cum_at[0].shape[0], C.shape[0]
+        ext = np.ones((B, A), np.int64) if j == 0 else 1 + (cum_at[j - 1] - 1) @ C.T
+        tile = np.prod(ext, axis=1)
+        if above is None:
+            ns, tau, suffix = np.ones((B, 0), np.int64), np.zeros((B, 0, A), np.int64), np.ones((B, 1), np.int64)
+        else:
+            ns, tau, suffix = self._moves(t, above)
+        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
+        # any other move brings the whole tile, so the slab rules run on the subtracted moves only
+        sub = (tau == tau[:, :1]).all(axis=2) & (j > 0)
+        K = ns.shape[1]
+        kind = np.full((B, K), 2, np.int64)
+        axis, step, low = (np.zeros((B, K), np.int64) for _ in range(3))
+        words = np.repeat(tile[:, None], K, axis=1)
+        r, k = np.nonzero(sub)
+        if r.size:
+            new = _new_data(tau[r, k][:, None, :], np.ones((r.size, 1), bool), ext[r], tile[r])
+            for whole, part in zip((kind, axis, step, low, words), new):
+                whole[r, k] = part[:, 0]
+        return _Walk(ext, tile, ns, tau, suffix, kind, axis, step, low, words)
+
+    def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
+               spread: Array) -> tuple[Array, Array]:
+        """Neighbour link transfers at the fan-out below inner level j (Timeloop's ComputeNetworkLinkTransfers):
+        (words the children of one instance take over links, parent reads that saves), per mapping.
+
+        The walk invokes the fan-out once per simulated iteration of the temporal loops above it (iterations 0
+        and 1 of each, weighted by n - 1): a binary counter over those loops, innermost bit first (`walk`).
+        A child takes its new data over a link when a mesh neighbour's new data of the previous invocation is
+        the same box; the fan-out uses links when that lowers the parent's reads. Three kinds of invocation
+        occur (b = 1; b odd after a move k; b even, move k), each with a closed-form weight. Only the rows and
+        kinds where a neighbour difference of child boxes (`_link_candidates`, no per-child enumeration) equals
+        the box difference of the two invocations go on to the per-child comparison (`_link_boxes`).
+        """
+        B = sf.shape[0]
+        zero = np.zeros(B, np.int64)
+        K, A = walk.ns.shape[1], walk.ext.shape[1]
+        num = spread[:, j]
+        if K == 0 or A == 0:
+            return zero, zero
+        # the invocation kinds as columns: [b = 1] + [b odd after move k, k >= 1] + [b even, move k >= 1];
+        # descriptor K is the first invocation's (the whole tile)
+        ks = np.arange(1, K)
+        zeros_k = np.zeros(K - 1, np.int64)
+        cur_i = np.concatenate([[0], zeros_k, ks])
+        prev_i = np.concatenate([[K], ks, zeros_k])
+        kind = np.concatenate([walk.kind, np.full((B, 1), 2)], axis=1)
+        axis = np.concatenate([walk.axis, np.zeros((B, 1), np.int64)], axis=1)
+        step = np.concatenate([walk.step, np.zeros((B, 1), np.int64)], axis=1)
+        n0 = walk.ns[:, :1] - 1
+        nk = (walk.ns[:, 1:] - 1) * walk.suffix[:, 2:]
+        weight = np.concatenate([n0, n0 * nk, nk], axis=1)
+        # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
+        # one's, and only when it has a neighbour (num > 1)
+        ck, pk = kind[:, cur_i], kind[:, prev_i]
+        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[:, cur_i] == axis[:, prev_i])
+                                                      & (step[:, cur_i] == step[:, prev_i])))
+                & (weight > 0) & (num > 1)[:, None])
+        sel = np.flatnonzero(same.any(axis=1))
+        if not sel.size:
+            return zero, zero
+        corner = np.concatenate([walk.low[sel], np.zeros((sel.size, 1), np.int64)], axis=1)  # (S, 2K - 1)
+        on_axis = np.concatenate([walk.axis[sel], np.zeros((sel.size, 1), np.int64)], axis=1)
+        low = np.where(on_axis[:, :, None] == np.arange(A), corner[:, :, None], 0)  # (S, 2K - 1, A)
+        move_i = np.concatenate([[0], zeros_k, ks])
+        delta = walk.tau[sel][:, move_i] + low[:, cur_i] - low[:, prev_i]  # previous new data's box minus this one's
+        # the candidates depend on the fan-out's spatial loops only: found once per distinct configuration
+        first, config = _configurations(sf[sel, j], sp_order[sel, j], cum_below[j][sel])
+        rep = sel[first]
+        cand, occurs = self._link_candidates(t, j, sf[rep, j], sp_order[rep, j], cum_below[j][rep])
+        hit = same[sel] & _contains(cand, occurs, config, delta)
+        keep = np.flatnonzero(hit.any(axis=1))
+        if not keep.size:
+            return zero, zero
+        sel, delta, hit = sel[keep], delta[keep], hit[keep]
+        words = np.concatenate([walk.words, walk.tile[:, None]], axis=1)[sel][:, cur_i]
+        weight = weight[sel]
+        # the comparisons take (rows, most children) arrays: group the rows by children count (powers of
+        # two), so one wide fan-out does not widen every row's arrays
+        link, saved = zero.copy(), zero.copy()
+        bucket = np.ceil(np.log2(num[sel])).astype(np.int64)
+        for b in np.unique(bucket):
+            g = bucket == b
+            rows = sel[g]
+            link[rows], saved[rows] = self._link_boxes(t, j, sf[rows], sx[rows], sp_order[rows], cum_below[j][rows],
+                                                       num[rows], delta[g], words[g], weight[g], hit[g])
+        return link, saved
+
+    def _link_candidates(self, t: int, j: int, sf_j: Array, order: Array, below: Array) -> tuple[Array, Array]:
+        """The values off(i + s) - off(i) of the box offsets of children i and i + s at the fan-out below inner
+        level j, for the mesh neighbours s = ±1 (X) and ±(mesh width) (Y), found without enumerating children:
+        (rows, M, axes) candidates and (rows, M) whether each occurs. In the children's mixed radix (spatial loop
+        p: e_p positions, step w_p) adding s adds its digits s_p with carries c_p in {0, 1}: off(i + s) - off(i)
+        = sum_p (s_p + c_p - e_p c_(p+1)) w_p, one value per carry pattern (the mesh rows are not applied)."""
+        C = self.coef_axes[t]
+        ends = np.take_along_axis(sf_j, order, axis=1)  # (S, D), innermost spatial loop first
+        step = C.T[order] * np.take_along_axis(below, order, axis=1)[:, :, None]  # (S, D, A)
+        # loops of one position add no digit: drop them (stably, the others keep their order)
+        act = np.argsort(ends <= 1, axis=1, kind="stable")
+        ends = np.take_along_axis(ends, act, axis=1)
+        step = np.take_along_axis(step, act[:, :, None], axis=1)
+        P = max(1, int((ends > 1).sum(axis=1).max(initial=0)))
+        ends, step = ends[:, :P], step[:, :P]
+        radix = np.cumprod(ends, axis=1) // ends
+        bits = (np.arange(2 ** (P - 1))[:, None] >> np.arange(P - 1)[None, :]) & 1  # carries into digits 1..P-1
+        c_in = np.concatenate([np.zeros((bits.shape[0], 1), np.int64), bits], axis=1)  # (M, P)
+        c_out = np.concatenate([bits, np.zeros((bits.shape[0], 1), np.int64)], axis=1)
+        num = np.prod(ends, axis=1)
+        h, v = (int(x) for x in self.fanout[self.n_levels - 1 - j])
+        cands, oks = [], []
+        for s in ([1] if h > 1 else []) + ([h] if v > 1 else []):
+            digit = (s // radix) % ends  # (S, P)
+            into = digit[:, None, :] + c_in[None]  # (S, M, P): s_p + c_p
+            # a pattern occurs for some child iff every digit allows it: a carry out needs s_p + c_p >= 1, none
+            # needs s_p + c_p <= e_p - 1 (the top digit never carries: i + s stays below the children count)
+            ok = np.where(c_out[None] == 1, into >= 1, into <= ends[:, None, :] - 1).all(axis=2) & (s < num)[:, None]
+            coeff = into - ends[:, None, :] * c_out[None]
+            cand = np.zeros((ends.shape[0], coeff.shape[1], C.shape[0]), np.int64)
+            for p in range(P):
+                cand += coeff[:, :, p, None] * step[:, None, p, :]
+            cands += [cand, -cand]
+            oks += [ok, ok]
+        if not cands:
+            return np.zeros((ends.shape[0], 0, C.shape[0]), np.int64), np.zeros((ends.shape[0], 0), bool)
+        return np.concatenate(cands, axis=1), np.concatenate(oks, axis=1)
+
+    def _link_boxes(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, below: Array, num: Array,
+                    delta: Array, words: Array, weight: Array, hit: Array) -> tuple[Array, Array]:
+        """The per-child comparisons of `_links` on the rows that can link: per invocation kind (columns of
+        `delta`: previous new data's box minus this one's; `words`: new words per child; `weight`; `hit`: rows
+        where a neighbour difference equals delta), the children whose new data a mesh neighbour had, and the
+        link words and saved parent reads when the fan-out uses links."""
+        B = sf.shape[0]
+        rows = np.arange(B)
+        zero = np.zeros(B, np.int64)
+        C = self.coef_axes[t]
+        A = C.shape[0]
+        nmax = int(num.max())
+        # children: mixed radix over the group's spatial loops (innermost loop least significant)
+        order = sp_order[:, j]  # (B, D)
+        ends = sf[rows[:, None], j, order]  # (B, D)
+        radix = np.cumprod(ends, axis=1) // ends
+        i = np.arange(nmax)
+        idx = (i[None, :, None] // radix[:, None, :]) % ends[:, None, :]  # (B, n, D)
+        step = C.T[order] * below[rows[:, None], order][:, :, None]  # (B, D, A)
+        off = np.zeros((B, nmax, A), np.int64)  # (B, n, A); a sum over dims (einsum's int path is slow)
+        for d in range(idx.shape[2]):
+            off += idx[:, :, d, None] * step[:, None, d, :]
+        valid = i[None, :] < num[:, None]
+        # multicast classes: equal boxes, split by mesh position where the network cannot multicast
+        x_prod = np.prod(np.where(sx[:, j] & (sf[:, j] > 1), sf[:, j], 1), axis=1)
+        x_off, y_off = self.multicast_off[self.n_levels - 1 - j][t]
+        key = np.zeros((B, nmax), np.int64)
+        for a in range(A):
+            key = key * (int(off[:, :, a].max()) + 1) + off[:, :, a]
+        key = key * nmax + (i[None, :] % x_prod[:, None] if x_off else 0)
+        key = key * nmax + (i[None, :] // x_prod[:, None] if y_off else 0)
+
+        def distinct(mask: Array, key: Array = key) -> Array:
+            k = np.sort(np.where(mask, key, -1), axis=1)
+            first = np.ones_like(k, bool)
+            first[:, 1:] = k[:, 1:] != k[:, :-1]
+            return (first & (k >= 0)).sum(axis=1)
+
+        cls_all = distinct(valid)
+        h, v = (int(x) for x in self.fanout[self.n_levels - 1 - j])
+        neighbours = []
+        if h > 1:
+            neighbours += [(-1, i % h >= 1), (1, (i % h <= h - 2))]
+        if v > 1:
+            neighbours += [(-h, i >= h), (h, np.ones(nmax, bool))]
+        nb_diff = []
+        for shift, ok in neighbours:
+            jn = i + shift
+            inside = ok[None, :] & (jn >= 0)[None, :] & (jn[None, :] < num[:, None]) & valid
+            nb_diff.append((inside, off[:, np.clip(jn, 0, nmax - 1)] - off))
+        # one integer per box difference (exact while the radix^axes stays in int64), compared once per kind
+        span = 2 * max([int(np.abs(d).max(initial=0)) for _, d in nb_diff] + [int(np.abs(delta).max(initial=0))]) + 1
+        packed = span ** A < 2**62
+        weights = np.array([span**a for a in range(A)], np.int64) if packed else np.zeros(A, np.int64)
+        if packed:
+            nb_diff = [(inside, diff @ weights) for inside, diff in nb_diff]
+
+        link, saved = zero.copy(), zero.copy()
+        for c in range(delta.shape[1]):
+            same = hit[:, c]
+            if not same.any():
+                continue
+            linked = np.zeros((B, nmax), bool)
+            for inside, diff in nb_diff:
+                if packed:
+                    linked |= inside & (diff == (delta[:, c] @ weights)[:, None])
+                else:
+                    linked |= inside & (diff == delta[:, c, None, :]).all(axis=2)
+            linked &= same[:, None]
+            # rows with no linked child keep every class (rest = cls_all): sort only the others
+            some = linked.any(axis=1)
+            rest = cls_all.copy()
+            if some.any():
+                rest[some] = distinct(valid[some] & ~linked[some], key[some])
+            use = rest < cls_all
+            link += np.where(use, linked.sum(axis=1) * words[:, c] * weight[:, c], 0)
+            saved += np.where(use, (cls_all - rest) * words[:, c] * weight[:, c], 0)
+        return link, saved
+
+    def _loops_above(self, j: int, cum_sp: list[Array], perm: Array, loop_n: Array, n_loops: Array,
+                     rows: Array) -> tuple[Array, Array, Array] | None:
+        """The temporal loops of inner levels j and above, innermost first, trip count > 1 first:
+        (dims, trip counts, steps on their dim), each (B, K); None when there is none."""
+        ds_l, ns_l, vs_l = [], [], []
+        for lev in range(j, self.n_levels):
+            for k in range(int(n_loops[lev])):
+                d = perm[:, lev, k]
+                ds_l.append(d)
+                ns_l.append(loop_n[:, lev, k])
+                vs_l.append(cum_sp[lev][rows, d])
+        if not ds_l:
+            return None
+        ds, ns, vs = np.stack(ds_l, 1), np.stack(ns_l, 1), np.stack(vs_l, 1)
+        o = np.argsort(ns <= 1, axis=1, kind="stable")  # the active loops first, in order (inner first)
+        o = o[:, :max(1, int((ns > 1).sum(axis=1).max(initial=0)))]  # loops of one trip move nothing: dropped
+        return tuple(np.take_along_axis(x, o, 1) for x in (ds, ns, vs))  # type: ignore[return-value]
+
+    def _moves(self, t: int, above: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+        """(trip counts (B, K), tau (B, K, A): the tile's shift on a move whose lowest advancing loop is k
+        (loop k steps, the loops inside it wrap), suffix (B, K + 1): products of the trip counts from k out)."""
+        ds, ns, vs = above
+        C = self.coef_axes[t]
+        B, K = ns.shape
+        u = C.T[ds] * np.where(ns > 1, vs, 0)[:, :, None]  # (B, K, A)
+        tau = 2 * u - np.cumsum(u, axis=1)
+        suffix = np.ones((B, K + 1), np.int64)
+        suffix[:, :K] = np.cumprod(ns[:, ::-1], axis=1)[:, ::-1]
+        return ns, tau, suffix
 
     def is_exact_for(self) -> bool:
-        """True when the closed forms provably equal the exact model here (property-tested): no tensor axis
-        with two dims that both exceed 1 (no sliding window), and one MAC per innermost-level instance."""
-        windows = any(sum(self.nest.bounds[self.dims[d]] > 1 for _, d in axis) >= 2
-                      for axes in self.axes for axis in axes)
-        return not windows and tuple(self.fanout[-1]) == (1, 1)
+        """True: the closed forms equal the loop walk on every mapping of this nest and architecture (sliding
+        windows, strides, dilation, link transfers, bypass, multicast rules; property-tested in test_fast.py).
+        Kept for the callers that used to re-score with the walk; nests the closed forms cannot take (negative
+        coefficients, more than two dims on one tensor axis) are refused when the model is built."""
+        return True
 
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
         return self.costing.result(fr, b, self.nest)
+
+
+def _round(x: Array) -> Array:
+    """floor(x + 0.5): how the walk (tiling.py) rounds its float counts, negative ones included."""
+    return np.floor(x + 0.5).astype(np.int64)
+
+
+def _configurations(sf: Array, order: Array, below: Array) -> tuple[Array, Array]:
+    """Rows with the same spatial loops (factors > 1, their order and steps): (a first row of each configuration,
+    each row's configuration number). The columns are packed into one integer when that fits in int64."""
+    used = sf > 1
+    pos = np.zeros_like(order)
+    np.put_along_axis(pos, order, np.broadcast_to(np.arange(order.shape[1]), order.shape), axis=1)
+    cols = np.concatenate([np.where(used, sf, 1), np.where(used, below, 0), np.where(used, pos, 0)], axis=1)
+    low = cols.min(axis=0)
+    radix = cols.max(axis=0, initial=0) - low + 1
+    if math.prod(int(r) for r in radix) < 2**62:
+        scale = np.cumprod(np.concatenate([[1], radix[:-1]]))
+        _, first, config = np.unique((cols - low) @ scale, return_index=True, return_inverse=True)
+    else:
+        _, first, config = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+    return first, config.reshape(-1)
+
+
+def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
+    """(rows, kinds): whether row r's box difference delta[r, c] (A axes) is one of the candidates
+    cand[config[r], m] that occur (occurs[config[r], m]); candidates are given per configuration."""
+    A = delta.shape[2]
+    big = max(int(np.abs(cand).max(initial=0)), int(np.abs(delta).max(initial=0)))
+    span = 2 * big + 1
+    if span**A >= 2**62:
+        equal = (delta[:, :, None, :] == cand[config][:, None, :, :]).all(axis=3) & occurs[config][:, None, :]
+        return equal.any(axis=2)
+    # one integer per vector (exact: every component lies in [-big, big]); per configuration the distinct
+    # candidates that occur, the rest set to a value no vector packs to
+    w = np.array([span**a for a in range(A)], np.int64)
+    none = np.iinfo(np.int64).min
+    packed = np.sort(np.where(occurs, cand @ w, none), axis=1)
+    packed[:, 1:] = np.where(packed[:, 1:] == packed[:, :-1], none, packed[:, 1:])
+    packed = np.sort(packed, axis=1)
+    width = int((packed != none).sum(axis=1).max(initial=0))
+    packed = packed[:, packed.shape[1] - width:]
+    return ((delta @ w)[:, :, None] == packed[config][:, None, :]).any(axis=2)
+
+
+def _new_data(tv: Array, sub: Array, ext: Array, tile: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """Tiles moved by tv (B, K, A): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile, axis,
+    |step|, low corner of the box relative to the tile's on that axis, words), each (B, K). `sub`: the move is
+    subtracted (it repeats the remembered step); else the whole tile is new. A subtracted move is a slab when
+    it shifts one axis by less than the tile's extent there, nothing when it does not move, else the whole
+    tile (AAHR Subtract). ext (B, A): the tile's extents; tile (B,): its words."""
+    B, K, A = tv.shape
+    nnz = np.zeros((B, K), np.int64)
+    a = np.zeros((B, K), np.int64)  # the first axis that moves (0 when none does)
+    ta = np.zeros((B, K), np.int64)
+    ea = np.ones((B, K), np.int64) if not A else np.broadcast_to(ext[:, :1], (B, K))
+    for x in range(A):  # a loop over the few axes keeps every array (B, K)
+        col = tv[:, :, x]
+        moved = col != 0
+        first = moved & (nnz == 0)
+        a = np.where(first, x, a)
+        ta = np.where(first, col, ta)
+        ea = np.where(first, ext[:, x, None], ea)
+        nnz += moved
+    slab = sub & (nnz == 1) & (np.abs(ta) < ea)
+    empty = sub & (nnz == 0)
+    kind = np.where(empty, 0, np.where(slab, 1, 2))
+    low = np.where(slab & (ta > 0), ea - ta, 0)
+    words = np.where(slab, tile[:, None] // ea * np.abs(ta), np.where(empty, 0, tile[:, None]))
+    return kind, a, np.abs(ta), low, words
