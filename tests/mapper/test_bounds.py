@@ -13,8 +13,7 @@ from stationary.errors import StationaryError
 from stationary.mapper.bounds import layer_bound
 from stationary.mapper.bounds.tiles import TileTraffic
 from stationary.mapper.space import MapSpace, divisors
-from stationary.model.evaluate import evaluate
-from stationary.model.fast import FastModel, row_to_mapping
+from stationary.model.fast import FastModel
 from stationary.workload.layer import Layer, LayerKind
 
 TENSORS = ("Weights", "Inputs", "Outputs")
@@ -53,49 +52,28 @@ def random_case(rng: np.random.Generator) -> tuple[Layer, Architecture]:
     return layer, Architecture("rand", tuple(levels), ComputeUnit("MAC", macs, macs, 1, float(rng.integers(1, 4))))
 
 
-def optimum(layer: Layer, arch: Architecture, exact_all: int) -> float | None:
-    """The model's minimum energy over every mapping of the map space (None when the space is too big here).
-
-    Where the fast model is exact (FastModel.is_exact_for) it scores every mapping; elsewhere the exact model
-    re-scores every mapping of spaces up to `exact_all` mappings, else the fast model's 16 best."""
+def optimum(layer: Layer, arch: Architecture) -> float | None:
+    """The model's minimum energy over every mapping of the map space (None when the space is too big here),
+    scored by the fast model, which equals the loop walk on every mapping (tests/model/test_fast.py)."""
     nest = layer.loop_nest()
     try:
         space = MapSpace(nest, arch)
     except StationaryError:
         return None
-    size = space.size()
-    if size > SPACE_LIMIT:
+    if space.size() > SPACE_LIMIT:
         return None
     model = FastModel(nest, arch)
-    exact = model.is_exact_for()
-    if not exact and size > exact_all:
-        pool: list[tuple[float, object]] = []
-        for batch in space.enumerate(2048):
-            fr = model.evaluate(batch)
-            energy = np.where(fr.valid, fr.energy_pj, np.inf)
-            for b in np.argsort(energy)[:16]:
-                if np.isfinite(energy[b]):
-                    pool.append((float(energy[b]), row_to_mapping(batch, int(b), nest, arch)))
-        pool.sort(key=lambda x: x[0])
-        return min((evaluate(nest, arch, m).energy_pj for _, m in pool[:16]), default=math.inf)
     best = math.inf
     for batch in space.enumerate(2048):
-        if exact:
-            fr = model.evaluate(batch)
-            best = min(best, float(np.where(fr.valid, fr.energy_pj, np.inf).min()))
-            continue
-        for b in range(batch.size):
-            try:
-                best = min(best, evaluate(nest, arch, row_to_mapping(batch, b, nest, arch)).energy_pj)
-            except StationaryError:  # a tile overflows its level
-                continue
+        fr = model.evaluate(batch)
+        best = min(best, float(np.where(fr.valid, fr.energy_pj, np.inf).min()))
     return best
 
 
-def check(seed: int, exact_all: int = 300) -> float | None:
+def check(seed: int) -> float | None:
     """Assert bound <= the model's optimum for one random case; return optimum / bound (None when skipped)."""
     layer, arch = random_case(np.random.default_rng(seed))
-    best = optimum(layer, arch, exact_all)
+    best = optimum(layer, arch)
     if best is None or not math.isfinite(best):
         return None
     bound = layer_bound(layer.loop_nest(), arch)
@@ -134,7 +112,7 @@ def test_words_into_each_level_are_never_above_what_a_mapping_moves() -> None:
         except StationaryError:
             continue
         model = FastModel(nest, arch)
-        if space.size() > SPACE_LIMIT or not model.is_exact_for():
+        if space.size() > SPACE_LIMIT:
             continue
         bound = layer_bound(nest, arch)
         rw = np.array([t.read_write for t in nest.tensors])

@@ -12,7 +12,6 @@ from stationary.mapper.bounds.certificate import certify, combine
 from stationary.mapper.network import map_network, network_totals
 from stationary.mapper.search import SearchOptions, search
 from stationary.model.evaluate import evaluate
-from stationary.model.fast import FastModel
 from stationary.workload.layer import Layer, LayerKind
 from stationary.workload.network import Network
 from tests.mapper.test_search import brute_force, tiny_arch
@@ -29,7 +28,6 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_optimal_certificate_equals_brute_force() -> None:
     nest, arch = small_layer().loop_nest(), tiny_arch()
-    assert FastModel(nest, arch).is_exact_for()
     found = search(nest, arch)
     assert found.strategy == "exhaustive"
     cert = certify(found, nest, arch)
@@ -47,7 +45,6 @@ def test_heuristic_results_are_only_bounded_and_sliding_windows_are_certified() 
     # a sliding window: the fast model equals the walk there too (test_fast.py), so an exhaustive search of it
     # is proven optimal, and the number it reports is the walk's
     window = Layer("w", LayerKind.CONV, M=2, C=1, P=2, R=2, H=3).loop_nest()
-    assert FastModel(window, arch).is_exact_for()
     found = search(window, arch, options=SearchOptions(strategy="exhaustive"))
     cert = certify(found, window, arch)
     assert cert.status == "optimal" and cert.gap == 0.0

@@ -21,7 +21,6 @@ from stationary.mapping.check import violations
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import DATAFLOWS, dataflow_constraints
 from stationary.mapping.mapping import Mapping
-from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, FastResult, MappingArrays, row_to_mapping
 from stationary.model.result import Result
 from stationary.workload.loopnest import LoopNest
@@ -45,11 +44,6 @@ def score(fr: FastResult, objective: str) -> np.ndarray:
     return np.where(fr.valid, value, np.inf)
 
 
-def _exact_score(r: Result, objective: str) -> tuple[float, float, float]:
-    value = {"energy": r.energy_pj, "cycles": float(r.cycles), "edp": r.energy_pj * r.cycles}[objective]
-    return value, r.energy_pj, float(r.cycles)
-
-
 @dataclass(frozen=True)
 class SearchOptions:
     """How hard to search: fast-model evaluations, batch size, elites, when the space is small enough."""
@@ -64,8 +58,6 @@ class SearchOptions:
     budget_s: float | None = None  # exact: wall seconds for the branch and bound (None: no limit)
     budget_evals: int | None = 50_000  # exact: fast-model rows for the branch and bound (None: no limit)
     seed_exact: bool = True  # exact: seed the incumbent with the heuristic search (its `budget`)
-    finalists: int = 1  # best fast-model mappings re-evaluated exactly (where fast and exact can differ)
-    exact_check: bool = True  # False: report the fast model's numbers even where the exact model may differ
     pareto: bool = False
     seed_dataflows: bool = True  # a free heuristic search also runs every built-in dataflow's search
     seed_share: float = 0.25  # ... each with this share of the budget (1.0: never worse than any dataflow)
@@ -115,15 +107,11 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
         evaluated = _run(space, model, pool, opts, strategy, progress)
     if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
         raise StationaryError(explain_empty(space))
-    finalists = []
-    exact_needed = opts.exact_check and not model.is_exact_for()
-    top = pool.best_rows.take(np.arange(min(opts.finalists if exact_needed else 1, pool.best_rows.size)))
+    # the fast model equals the loop walk on every mapping it scores (tests/model/test_fast.py): no re-check
+    top = pool.best_rows.take(np.arange(1))
     top_fast = model.evaluate(top)
-    for b in range(top.size):
-        m = row_to_mapping(top, b, nest, arch)
-        r = evaluate(nest, arch, m, update_energy=opts.update_energy) if exact_needed else model.result(top_fast, b)
-        finalists.append((_exact_score(r, objective), b, m, r, float(top_fast.energy_pj[b])))
-    (_, _, mapping, result, fast_energy) = min(finalists, key=lambda f: (f[0], f[1]))
+    mapping, result = row_to_mapping(top, 0, nest, arch), model.result(top_fast, 0)
+    fast_energy = float(top_fast.energy_pj[0])
     pareto = []
     if opts.pareto and pool.front is not None:
         front_fast = model.evaluate(pool.front)
@@ -146,9 +134,8 @@ def _exact(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, 
     bb = BranchAndBound(space, model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
                         bound.energy_lower_bound_pj)
     out = bb.run()
-    exact_model = model.is_exact_for()
-    proven = max(out.root_bound, out.open_bound) if exact_model else out.root_bound
-    if out.complete and exact_model and pool.best_rows is not None:
+    proven = max(out.root_bound, out.open_bound)
+    if out.complete and pool.best_rows is not None:
         proven = float(pool.best_scores[0])  # the optimum itself
     return evaluated + out.evaluated, {"complete": out.complete, "pruned": out.pruned,
                                        "objective_bound": float(min(proven, np.inf)),

@@ -605,13 +605,6 @@ class FastModel:
         suffix[:, :K] = np.cumprod(ns[:, ::-1], axis=1)[:, ::-1]
         return ns, tau, suffix
 
-    def is_exact_for(self) -> bool:
-        """True: the closed forms equal the loop walk on every mapping of this nest and architecture (sliding
-        windows, strides, dilation, link transfers, bypass, multicast rules; property-tested in test_fast.py).
-        Kept for the callers that used to re-score with the walk; nests the closed forms cannot take (negative
-        coefficients, more than two dims on one tensor axis) are refused when the model is built."""
-        return True
-
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
         return self.costing.result(fr, b, self.nest)

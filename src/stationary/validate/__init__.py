@@ -21,7 +21,7 @@ from stationary.validate.points import Point
 
 # Mapper effort for validation: the fast model's numbers (the exact re-check is skipped; docs/mapper.md bounds
 # the difference), 40,000 evaluations per distinct layer shape, seed 0.
-VALIDATE_OPTIONS = SearchOptions(budget=40_000, seed=0, exact_check=False)
+VALIDATE_OPTIONS = SearchOptions(budget=40_000, seed=0)
 GROUPS = ("eyeriss", "nvdla", "isca16", "survey", "timeloop", "scalesim")
 
 
