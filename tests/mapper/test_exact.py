@@ -26,7 +26,7 @@ from stationary.workload.layer import Layer, LayerKind
 from tests.mapper.test_certificate import run_cli
 from tests.mapper.test_search import tiny_arch
 
-CASES = [  # (layer, RF words): plain layers, a window (fast model inexact there: the B&B still equals it), N > 1
+CASES = [  # (layer, RF words): plain layers, a window (sliding: the B&B equals brute force there too), N > 1
     (Layer("a", LayerKind.CONV, M=2, C=2, P=4), 6),
     (Layer("b", LayerKind.CONV, N=2, M=2, C=1, P=2), 8),
     (Layer("w", LayerKind.CONV, M=2, C=1, P=3, R=2, H=4), 8),
