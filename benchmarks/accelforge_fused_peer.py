@@ -13,15 +13,14 @@ by bench_fused_peers.py.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 
 import accelforge as af
 from accelforge import examples
 from accelforge.frontend.mapping import Nested, Sequential, Spatial, Storage, Temporal
-from accelforge.mapper.FFM import map_workload_to_arch
 from accelforge.model.main import evaluate_mapping
+from accelforge_peer import map_and_detail  # same folder: the script runs with it on sys.path
 
 
 def nodes(mapping) -> list[dict]:
@@ -54,20 +53,13 @@ def run(args: argparse.Namespace, fused: bool) -> dict:
     spec = af.Spec.from_yaml(examples.arches.simple, examples.workloads.matmuls, jinja_parse_data=jinja)
     if not fused:  # the shipped arch keeps ~Intermediates in MainMemory; keeping All there forbids fusion
         spec.arch.nodes[0].tensors.keep = "All"
-    start = time.perf_counter()
-    found = map_workload_to_arch(spec, print_progress=False, eval_in_detail=False)
-    search_s = time.perf_counter() - start
-    detail = copy.deepcopy(spec)
-    detail.model.metrics = detail.mapper.info_metrics
-    detail.mapping = found.data.iloc[0]["Total<SEP>mapping"](_for_model=True)
-    res = evaluate_mapping(detail, flattened_arches=found.flattened_arches, evaluated_specs=found.evaluated_specs)
-    seconds = time.perf_counter() - start
+    mapping, res, search_s, seconds = map_and_detail(spec)
     energy = {"|".join(str(x) for x in k): float(v)
               for k, v in res.energy(per_component=True, per_tensor=True, per_action=True).items()}
     actions = {"|".join(str(x) for x in k): float(v) for k, v in res.actions().items()}
     return {"mode": "fused" if fused else "unfused", "seconds": seconds, "search_seconds": search_s,
             "energy": float(res.energy()), "latency": float(res.latency()), "energy_parts": energy,
-            "actions": actions, "nodes": nodes(detail.mapping), "jinja": jinja, "bits_per_value": 8}
+            "actions": actions, "nodes": nodes(mapping), "jinja": jinja, "bits_per_value": 8}
 
 
 def example(args: argparse.Namespace, fused: bool) -> dict:

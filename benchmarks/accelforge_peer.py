@@ -56,6 +56,20 @@ def loop_nest(mapping, bounds: dict[str, int]) -> list[dict]:
     return out
 
 
+
+def map_and_detail(spec: af.Spec) -> tuple[object, object, float, float]:
+    """FFM's search on `spec` and the detailed evaluation of its best mapping (what map_workload_to_arch does
+    itself, without its SVG rendering, which needs graphviz): (mapping, result, search s, total s)."""
+    start = time.perf_counter()
+    found = map_workload_to_arch(spec, print_progress=False, eval_in_detail=False)
+    search_s = time.perf_counter() - start
+    detail = copy.deepcopy(spec)
+    detail.model.metrics = detail.mapper.info_metrics
+    detail.mapping = found.data.iloc[0]["Total<SEP>mapping"](_for_model=True)
+    res = evaluate_mapping(detail, flattened_arches=found.flattened_arches, evaluated_specs=found.evaluated_specs)
+    return detail.mapping, res, search_s, time.perf_counter() - start
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", required=True, help="an AccelForge example architecture: eyeriss, simba, nvdla")
@@ -73,15 +87,7 @@ def main() -> None:
             f.write(WORKLOAD.format(bits=args.bits, stride=stride, **dims))
         spec = af.Spec.from_yaml(getattr(examples.arches, args.arch), wl)
         spec.mapper.explore_loop_orders = args.explore_loop_orders
-        start = time.perf_counter()
-        found = map_workload_to_arch(spec, print_progress=False, eval_in_detail=False)
-        search_s = time.perf_counter() - start
-        # the detailed evaluation map_workload_to_arch does itself, without its SVG rendering (needs graphviz)
-        detail = copy.deepcopy(spec)
-        detail.model.metrics = detail.mapper.info_metrics
-        detail.mapping = found.data.iloc[0]["Total<SEP>mapping"](_for_model=True)
-        res = evaluate_mapping(detail, flattened_arches=found.flattened_arches, evaluated_specs=found.evaluated_specs)
-        seconds = time.perf_counter() - start
+        mapping, res, search_s, seconds = map_and_detail(spec)
     costs = spec.calculate_component_costs(area=False, leak=False, throughput=False)
     action_pj = {}
     for comp in costs.arch.get_nodes_of_type(af.arch.Component):
@@ -96,7 +102,7 @@ def main() -> None:
     print(json.dumps({"seconds": seconds, "search_seconds": search_s, "energy_pj": float(res.energy()) * 1e12,
                       "latency_s": float(res.latency()), "macs": n * m * c * p * q * r * s,
                       "energy_parts_pj": energy, "actions": actions, "action_pj": action_pj,
-                      "nest": loop_nest(detail.mapping, bounds)}))
+                      "nest": loop_nest(mapping, bounds)}))
 
 
 if __name__ == "__main__":

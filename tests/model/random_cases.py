@@ -137,15 +137,22 @@ def walk_mismatches(nest: LoopNest, arch: Architecture, mapping: Mapping) -> lis
 
     want = Costing(arch).cost(exact_counts(nest, arch, mapping))
     got = FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch))
+    return differences(want, got, ("walk", "fast"))
+
+
+def differences(want: object, got: object, names: tuple[str, str],
+                counts: tuple[str, ...] = COUNT_FIELDS) -> list[str]:
+    """Every count field where two costed results differ (exactly) and every energy off by more than 1e-9
+    relative, named `names` (reference first) in the messages."""
     bad = []
-    for f in COUNT_FIELDS:
+    for f in counts:
         a, b = np.asarray(getattr(want, f)), np.asarray(getattr(got, f))
         if a.shape != b.shape or not (a.astype(object) == b.astype(object)).all():
-            bad.append(f"{f}: walk {a.tolist()} fast {b.tolist()}")
+            bad.append(f"{f}: {names[0]} {a.tolist()} {names[1]} {b.tolist()}")
     for f in ENERGY_FIELDS:
         a, b = np.asarray(getattr(want, f), float).ravel(), np.asarray(getattr(got, f), float).ravel()
-        if not np.allclose(a, b, rtol=1e-9, atol=1e-9):
-            bad.append(f"{f}: walk {a.tolist()} fast {b.tolist()}")
+        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-9):
+            bad.append(f"{f}: {names[0]} {a.tolist()} {names[1]} {b.tolist()}")
     return bad
 
 

@@ -5,7 +5,6 @@ per-instance mean that is no integer, the walk refuses and the oracle shows that
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import replace
 from fractions import Fraction
@@ -24,11 +23,10 @@ from stationary.model.evaluate import exact_counts
 
 sys.path.insert(0, str(Path(__file__).parent))
 from oracle import oracle_counts
-from random_cases import random_case
+from random_cases import differences, random_case
 
 COUNTS = ("reads", "fills", "updates", "tile_words", "partition_words", "kept", "utilized_instances",
           "active_instances", "macs", "compute_cycles", "cycles", "level_cycles")
-ENERGIES = ("energy_pj", "tensor_energy_pj", "leak_energy_pj", "compute_energy_pj")
 
 
 def imperfect_case(seed: int):
@@ -88,17 +86,7 @@ def mismatches(seed: int) -> list[str]:
     if unequal:
         return ["the walk accepted unequal instances"]
     assert not any(isinstance(x, Fraction) for a in (o.reads, o.fills, o.updates) for x in a.ravel())
-    want = costing.cost(o)
-    bad = []
-    for f in COUNTS:
-        a, b = np.asarray(getattr(want, f)), np.asarray(getattr(got, f))
-        if a.shape != b.shape or not (a.astype(object) == b.astype(object)).all():
-            bad.append(f"{f}: oracle {a.tolist()} vs walk {b.tolist()}")
-    for f in ENERGIES:
-        a, b = np.asarray(getattr(want, f), float).ravel(), np.asarray(getattr(got, f), float).ravel()
-        if not all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9) for x, y in zip(a, b)):
-            bad.append(f"{f}: oracle {a.tolist()} vs walk {b.tolist()}")
-    return bad
+    return differences(costing.cost(o), got, ("oracle", "walk"), COUNTS)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
