@@ -36,6 +36,7 @@ from stationary.codesign.quantize import (
 )
 from stationary.codesign.train import ArrayBatches, accuracy, model_dtype, train
 from stationary.errors import StationaryError
+from stationary.pareto import non_dominated
 from stationary.workload.layer import Layer, conv2d, linear
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -126,13 +127,7 @@ class Report:
 
 def pareto_front(points: Sequence[Point]) -> tuple[int, ...]:
     """Indices of points no other point beats on both accuracy (higher) and energy (lower), by energy."""
-    front = []
-    for i, p in enumerate(points):
-        dominated = any((q.accuracy >= p.accuracy and q.energy_pj <= p.energy_pj)
-                        and (q.accuracy > p.accuracy or q.energy_pj < p.energy_pj) for q in points)
-        if not dominated:
-            front.append(i)
-    return tuple(sorted(front, key=lambda i: (points[i].energy_pj, -points[i].accuracy)))
+    return tuple(non_dominated([(p.energy_pj, -p.accuracy) for p in points]))
 
 
 # ----- workload of a torch model ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from stationary.mapping.dataflows import DATAFLOWS, dataflow_constraints
 from stationary.mapping.mapping import Mapping
 from stationary.model.fast import FastModel, FastResult, MappingArrays, row_to_mapping
 from stationary.model.result import Result
+from stationary.pareto import non_dominated
 from stationary.workload.loopnest import LoopNest
 
 OBJECTIVES = ("energy", "cycles", "edp")
@@ -196,13 +197,7 @@ class _Pool:
         if self.front is not None:
             rows = MappingArrays.concat([self.front, rows])
             ec = np.concatenate([self.front_ec, ec])
-        order = np.lexsort((ec[:, 1], ec[:, 0]))
-        keep, best_cycles = [], np.inf
-        for o in order:  # sorted by energy: keep each point that needs fewer cycles than all cheaper ones
-            if ec[o, 1] < best_cycles:
-                keep.append(o)
-                best_cycles = ec[o, 1]
-        sel = np.array(keep)
+        sel = np.array(non_dominated(ec, unique=True))  # by energy, one mapping per (energy, cycles)
         self.front, self.front_ec = rows.take(sel), ec[sel]
 
 

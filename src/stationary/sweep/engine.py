@@ -18,6 +18,7 @@ from stationary.errors import StationaryError
 from stationary.mapper.network import default_jobs, map_network
 from stationary.mapper.search import SearchOptions
 from stationary.parallel import capped_jobs, cpu_count, worker_pool
+from stationary.pareto import non_dominated
 from stationary.sweep.params import varied_arch
 from stationary.sweep.spec import SweepPoint, SweepSpec
 from stationary.sweep.store import ResultStore
@@ -202,14 +203,9 @@ def pareto_front(records: list[dict[str, Any]], objectives: tuple[str, ...] = OB
     """Points not dominated in every objective (all minimized), per network; sorted by network then energy."""
     ok = [r for r in records if not r.get("error")]
     front = []
-    for r in ok:
-        a = [r[o] for o in objectives]
-        dominated = any(
-            s["params"]["network"] == r["params"]["network"]
-            and all(s[o] <= v for o, v in zip(objectives, a)) and any(s[o] < v for o, v in zip(objectives, a))
-            for s in ok)
-        if not dominated:
-            front.append(r)
+    for net in {r["params"]["network"] for r in ok}:
+        group = [r for r in ok if r["params"]["network"] == net]
+        front += [group[i] for i in non_dominated([[r[o] for o in objectives] for r in group])]
     return sorted(front, key=lambda r: (r["params"]["network"], *(r[o] for o in objectives), r["key"]))
 
 
