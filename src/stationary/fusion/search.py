@@ -26,7 +26,7 @@ from stationary.workload.network import Network
 
 FUSE_MODES = ("none", "auto", "max")
 MAX_GROUP_LAYERS = 6  # layers per group the DP considers (pooling and element-wise layers included)
-MAX_TILES = 256  # candidate tilings with more tiles are not walked
+MAX_TILES = 1024  # candidate tilings with more tiles are not walked (256 hid VGG-16 conv1_1+conv1_2+pool1 at 8x8)
 
 
 def check_fuse(mode: str) -> str:
