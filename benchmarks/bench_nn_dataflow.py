@@ -7,7 +7,7 @@ of its test `test_eyeriss_isca16`: one 16x16 PE array, a 128 kB global buffer (6
 PE (256 words), cost per access MAC 1, DRAM 200, buffer 6, array 2, RF 1, its Eyeriss (row stationary) map
 strategy. stationary maps the zoo's alexnet (the same 8 layer shapes, AlexNet's two towers as groups) on
 survey256 (the same sizes and costs; the array cost of 2 per word delivered to or sent from a PE, as
-nn_dataflow's ITCN count, is folded in by `mapper.compare.survey_arch`) with row stationary, and, unless
+nn_dataflow's ITCN count, is folded in by `studies.dataflows.survey_arch`) with row stationary, and, unless
 --no-free, with a free search whose PEs must keep all three tensors (so the array charge stays exact).
 Prints wall time, per-layer and total energy by component (ALU, DRAM, buffer, array, RF) and the ratios.
 Never run in CI.
@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from stationary.arch.spec import Architecture
-from stationary.mapper.compare import breakdown, survey_arch
 from stationary.mapper.network import LayerPlan, map_network
 from stationary.mapper.search import SearchOptions
 from stationary.mapping.constraints import Constraint
+from stationary.studies.dataflows import breakdown, survey_arch
 from stationary.workload.layer import LayerKind
 from stationary.workload.network import Network
 from stationary.workload.zoo import get_model
@@ -48,7 +48,7 @@ def peer_energy(entry: dict) -> dict[str, float]:
 
 
 def ours_energy(plan: LayerPlan, arch: Architecture, dataflow: str) -> dict[str, float]:
-    """One stationary layer's energy by component, in MAC units (mapper.compare's survey breakdown)."""
+    """One stationary layer's energy by component, in MAC units (studies.dataflows' survey breakdown)."""
     b = breakdown([plan], arch, dataflow)
     return {k: v * b["macs"] for k, v in b["breakdown"].items()}
 

@@ -202,13 +202,13 @@ def dataflows(
 ) -> None:
     """The survey's dataflow comparison at equal area: energy per MAC (MAC = 1) by level and by tensor."""
     from stationary.errors import StationaryError
-    from stationary.mapper.compare import compare_dataflows
+    from stationary.studies.dataflows import compare_dataflows
 
     if layers not in ("conv", "fc"):
         raise StationaryError(f"--layers must be conv or fc, got {layers!r}", field="--layers")
     result = compare_dataflows(model, pes, batch, layers, options=SearchOptions(budget=budget), jobs=jobs)
     if plot:
-        from stationary.mapper.plot import plot_breakdown
+        from stationary.studies.dataflow_plot import plot_breakdown
 
         plot_breakdown(result, plot)
     if as_json:

@@ -2,7 +2,7 @@
 16x16 PEs, 512 B RF per PE, 128 kB buffer, costs DRAM 200 / buffer 6 / array 2 / RF 1 x a MAC, row stationary,
 no buffer bypass; per-layer ALU, DRAM and RF energy in units of 1e9 MAC energies.
 
-The architecture and the array charge are `stationary dataflows`' (mapper/compare.py). Three things of the
+The architecture and the array charge are `stationary dataflows`' (studies/dataflows.py). Three things of the
 study's setup (as nn_dataflow's test runs it) are added, none of them a fitted number:
 
 * no buffer bypass: a keep-everything constraint on the global buffer (nn_dataflow's default
@@ -21,11 +21,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from stationary.mapper.compare import breakdown, survey_arch
 from stationary.mapper.network import dram_words, map_network
 from stationary.mapper.search import SearchOptions
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import array_level
+from stationary.studies.dataflows import breakdown, survey_arch
 from stationary.validate.points import Point
 from stationary.workload.layer import Layer, LayerKind
 from stationary.workload.zoo import get_model
