@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stationary.arch.spec import Architecture
@@ -46,7 +45,6 @@ class PlannedGroup:
     buffer_words: int = 0
     recompute_macs: int = 0
     tile: tuple[int, int] | None = None  # rows x columns of the last layer's output per tile
-    policy: str = ""
     cost: GroupCost | None = None
     dram_words_layer_by_layer: int = 0  # what its layers cost alone: the saving is this minus dram_words
     attention: bool = False  # holds QKᵀ -> softmax -> AV (`graph.is_attention`)
@@ -56,6 +54,11 @@ class PlannedGroup:
     @property
     def fused(self) -> bool:
         return len(self.names) > 1
+
+    @property
+    def policy(self) -> str:
+        """The halos in one word (retain, recompute or mixed; "" for a layer alone): `halo_summary`."""
+        return halo_summary(self.halos) if self.halos else ""
 
 
 @dataclass
@@ -179,6 +182,7 @@ def plan_fusion(net: Network, arch: Architecture, plans: list[LayerPlan], mode: 
         words = sum(dram_words(r).values())
         return PlannedGroup((layers[k].name,), r.energy_pj, r.cycles, words, dram_words_layer_by_layer=words)
 
+    solo = [alone(k) for k in range(len(layers))]  # every layer run alone: the baseline, and groups of one
     not_fusible: list[str] = []
     # front[j]: non-dominated (objective, buffer, groups) plans of layers[:j]
     front: list[list[tuple[tuple[float, ...], int, list[PlannedGroup]]]] = [[] for _ in range(len(layers) + 1)]
@@ -186,7 +190,7 @@ def plan_fusion(net: Network, arch: Architecture, plans: list[LayerPlan], mode: 
     for j in range(1, len(layers) + 1):
         cands = []
         for i in range(max(0, j - MAX_GROUP_LAYERS), j):
-            g = _group(net, i, j, es, arch, level, cap, opts, alone, not_fusible)
+            g = _group(net, i, j, es, arch, level, cap, opts, solo, not_fusible)
             if g is None:
                 continue
             for obj, buf, groups in front[i]:
@@ -199,18 +203,16 @@ def plan_fusion(net: Network, arch: Architecture, plans: list[LayerPlan], mode: 
                 kept.append(c)
         front[j] = kept
     groups = front[-1][0][2]
-    lbl = [alone(k) for k in range(len(layers))]
     return FusionPlan(groups, arch.levels[level].name, cap, arch.levels[0].word_bits,
-                      sum(g.energy_pj for g in lbl), sum(g.dram_words for g in lbl), sum(g.cycles for g in lbl),
+                      sum(g.energy_pj for g in solo), sum(g.dram_words for g in solo), sum(g.cycles for g in solo),
                       sorted(set(not_fusible)))
 
 
 def _group(net: Network, i: int, j: int, es: list[Edge], arch: Architecture, level: int, cap: int,
-           opts: SearchOptions, alone: Callable[[int], PlannedGroup], not_fusible: list[str]
-           ) -> PlannedGroup | None:
+           opts: SearchOptions, solo: list[PlannedGroup], not_fusible: list[str]) -> PlannedGroup | None:
     """Layers i..j-1 as one planned group, or None when they cannot be fused."""
     if j - i == 1:
-        return alone(i)
+        return solo[i]
     try:
         group = make_group(net, i, j, es)
     except StationaryError:
@@ -225,5 +227,5 @@ def _group(net: Network, i: int, j: int, es: list[Edge], arch: Architecture, lev
     c = count(group, rows, cols, halos, cap, heads)
     gc = group_cost(group, c, arch, level, opts)
     return PlannedGroup(group.names, gc.energy_pj, gc.cycles, c.dram_words, c.buffer_words, c.recompute_macs,
-                        (rows, cols), halo_summary(halos), gc, sum(alone(k).dram_words for k in range(i, j)),
+                        (rows, cols), gc, sum(solo[k].dram_words for k in range(i, j)),
                         has_attention(group.layers), heads, halos)
