@@ -11,15 +11,17 @@ from rich.table import Table
 
 from stationary.arch.native import load_arch
 from stationary.cli import app
-from stationary.cli.common import JsonOption, print_json
+from stationary.cli.common import InputShapeOption, JsonOption, parse_shape, print_json
 from stationary.errors import StationaryError
 from stationary.mapper.bounds import LayerBound, layer_bound
+from stationary.workload.load import load_network
 from stationary.workload.loopnest import LoopNest
 
 
 @app.command()
 def bound(
-    model: Annotated[str | None, typer.Argument(help="zoo model name (or use --problem)")] = None,
+    model: Annotated[str | None, typer.Argument(help="zoo name, ZOO:LAYER, .onnx file or path/to/file.py:factory "
+                                                     "(or use --problem)")] = None,
     arch: Annotated[str, typer.Option(help="preset name, native arch YAML, or Timeloop v0.4 arch YAML")]
     = "eyeriss",
     problem: Annotated[str | None, typer.Option(help="Timeloop problem YAML, or MODEL:LAYER")] = None,
@@ -28,13 +30,14 @@ def bound(
     plot: Annotated[str | None, typer.Option(help="write the ski-slope plot (PNG) here")] = None,
     layer: Annotated[str | None, typer.Option(help="with MODEL and --plot: the layer to plot (default: most MACs)")]
     = None,
+    input_shape: InputShapeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Lower bounds no mapping beats: words into each storage level, and energy, per layer."""
     if (model is None) == (problem is None):
         raise StationaryError("give either MODEL or --problem", field="MODEL/--problem")
     architecture = load_arch(arch, ert)
-    nests = _nests(model, problem, batch)
+    nests = _nests(model, problem, batch, parse_shape(input_shape))
     cache: dict[tuple, LayerBound] = {}
     bounds = []
     for name, nest in nests:
@@ -65,17 +68,16 @@ def bound(
                     "and what lies below it (docs/bounds.md)")
 
 
-def _nests(model: str | None, problem: str | None, batch: int) -> list[tuple[str, LoopNest]]:
+def _nests(model: str | None, problem: str | None, batch: int,
+           input_shape: tuple[int, ...] | None = None) -> list[tuple[str, LoopNest]]:
     if problem is not None:
         from stationary.workload.problem import load_loop_nest
 
         nest = load_loop_nest(problem, batch)
         return [(nest.name, nest)]
-    from stationary.workload.zoo import get_model
-
     if model is None:
         raise StationaryError("give either MODEL or --problem", field="MODEL/--problem")
-    net = get_model(model, batch=batch)
+    net = load_network(model, batch=batch, input_shape=input_shape)
     return [(lay.name, lay.loop_nest()) for lay in net.mac_layers()]
 
 

@@ -64,6 +64,9 @@ def parse_shape(text: str | None, field: str = "--input-shape") -> tuple[int, ..
 ArchOption = Annotated[str, typer.Option(help="preset name or arch YAML")]
 DataflowOption = Annotated[str, typer.Option(help="ws, os, os_a, os_b, os_c, is, nlr, rs or free")]
 ObjectiveOption = Annotated[str, typer.Option(help="energy, cycles or edp")]
+ModelArgument = Annotated[str, typer.Argument(
+    help="zoo name (e.g. resnet50), ZOO:LAYER (alexnet:conv2), path to an .onnx file, or path/to/file.py:factory")]
+InputShapeOption = Annotated[str | None, typer.Option(help="input shape, e.g. 1,3,224,224 (imported models)")]
 BatchOption = Annotated[int, typer.Option(help="batch size")]
 SeedOption = Annotated[int, typer.Option(help="random seed")]
 BudgetOption = Annotated[int, typer.Option(help="fast-model evaluations per distinct layer shape")]

@@ -15,13 +15,16 @@ from stationary.cli.common import (
     BatchOption,
     BudgetOption,
     DataflowOption,
+    InputShapeOption,
     JobsOption,
     JsonOption,
+    ModelArgument,
     ObjectiveOption,
     SeedOption,
     UpdateEnergyOption,
     map_with_progress,
     out_console,
+    parse_shape,
     print_json,
 )
 from stationary.errors import StationaryError
@@ -38,8 +41,8 @@ from stationary.model.costing import check_update_energy
 from stationary.report.html import write_html_report
 from stationary.report.metrics import benchmark_report
 from stationary.report.tables import result_renderables
+from stationary.workload.load import load_network
 from stationary.workload.problem import load_loop_nest
-from stationary.workload.zoo import get_model
 
 StrategyOption = Annotated[str, typer.Option(
     help="auto (default: exhaustive when small, else heuristic), exact (branch and bound seeded by the "
@@ -117,7 +120,7 @@ def map_cmd(
 
 @app.command()
 def evaluate(
-    model: Annotated[str, typer.Argument(help="zoo model name, e.g. resnet50")],
+    model: ModelArgument,
     arch: ArchOption = "eyeriss",
     dataflow: DataflowOption = "free",
     objective: ObjectiveOption = "energy",
@@ -131,6 +134,7 @@ def evaluate(
     strategy: StrategyOption = "auto",
     budget_s: BudgetSecondsOption = None,
     budget_evals: BudgetEvalsOption = None,
+    input_shape: InputShapeOption = None,
     as_json: JsonOption = False,
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
@@ -139,7 +143,7 @@ def evaluate(
 ) -> None:
     """Best mapping of every MAC layer of a network (one search per distinct shape), totals and per layer."""
     objective = check_objective(objective)
-    net = select_layers(get_model(model, batch=batch), layers_set)
+    net = select_layers(load_network(model, batch=batch, input_shape=parse_shape(input_shape)), layers_set)
     architecture = load_arch(arch)
     start = time.perf_counter()
     check_update_energy(update_energy)

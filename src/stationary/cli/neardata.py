@@ -8,22 +8,23 @@ import typer
 from rich.table import Table
 
 from stationary.cli import app
-from stationary.cli.common import JsonOption, out_console, print_json
+from stationary.cli.common import InputShapeOption, JsonOption, ModelArgument, out_console, parse_shape, print_json
 from stationary.errors import StationaryError
 from stationary.neardata.compare import CATEGORIES, VARIANTS, NetworkCost, compare, searched
 from stationary.neardata.heuristic import best_mapping
 from stationary.report.figure import pyplot, save_png
-from stationary.workload.zoo import get_model
+from stationary.workload.load import load_network
 
 
 @app.command()
 def neardata(
-    model: Annotated[str, typer.Argument(help="zoo model name (e.g. alexnet, resnet50)")],
+    model: ModelArgument,
     baseline: Annotated[str, typer.Option(help="baseline preset or native arch YAML")] = "eyeriss",
     variants: Annotated[str, typer.Option(help="comma-separated presets or arch files")] = ",".join(VARIANTS),
     batch: Annotated[int, typer.Option(help="batch size")] = 1,
     max_candidates: Annotated[int | None, typer.Option(
         help="quick greedy heuristic with this many candidate mappings per layer instead of the search")] = None,
+    input_shape: InputShapeOption = None,
     as_json: JsonOption = False,
     plot: Annotated[str | None, typer.Option(help="write a stacked-bar PNG of the breakdown here")] = None,
 ) -> None:
@@ -33,7 +34,7 @@ def neardata(
         raise StationaryError("give at least one variant", field="--variants")
     if max_candidates is not None and max_candidates < 1:
         raise StationaryError("must be a positive integer", field="--max-candidates")
-    net = get_model(model, batch=batch)
+    net = load_network(model, batch=batch, input_shape=parse_shape(input_shape))
     mapper = searched if max_candidates is None else (lambda nest, arch: best_mapping(nest, arch, max_candidates))
     costs = compare(net, baseline, names, mapper)
     if plot:

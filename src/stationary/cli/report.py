@@ -13,12 +13,15 @@ from stationary.cli.common import (
     BatchOption,
     BudgetOption,
     DataflowOption,
+    InputShapeOption,
     JobsOption,
     JsonOption,
+    ModelArgument,
     ObjectiveOption,
     SeedOption,
     map_with_progress,
     out_console,
+    parse_shape,
     print_json,
 )
 from stationary.fusion.report import fusion_section
@@ -27,12 +30,12 @@ from stationary.mapper.search import SearchOptions, check_objective
 from stationary.report.html import write_html_report
 from stationary.report.metrics import Densities, benchmark_report
 from stationary.report.tables import template_table
-from stationary.workload.zoo import get_model
+from stationary.workload.load import load_network
 
 
 @app.command("report")
 def report_cmd(
-    model: Annotated[str, typer.Argument(help="zoo model name, e.g. resnet50")],
+    model: ModelArgument,
     arch: ArchOption = "eyeriss",
     dataflow: DataflowOption = "free",
     objective: ObjectiveOption = "energy",
@@ -43,6 +46,7 @@ def report_cmd(
     weight_density: Annotated[float | None, typer.Option(help="fraction of non-zero weights (for non-zero "
                                                               "MACs)")] = None,
     input_density: Annotated[float | None, typer.Option(help="fraction of non-zero input activations")] = None,
+    input_shape: InputShapeOption = None,
     html: Annotated[str | None, typer.Option(help="also write the HTML report here")] = None,
     as_json: JsonOption = False,
     fuse: Annotated[str, typer.Option(help="HTML report: fuse layers (none, auto, max) and add the fused groups",
@@ -50,7 +54,7 @@ def report_cmd(
 ) -> None:
     """Benchmarking metrics (Sze et al. 2017 Sec. VIII): model, hardware and results in one table."""
     objective = check_objective(objective)
-    net = get_model(model, batch=batch)
+    net = load_network(model, batch=batch, input_shape=parse_shape(input_shape))
     architecture = load_arch(arch)
     densities = None
     if weight_density is not None or input_density is not None:

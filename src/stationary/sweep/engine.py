@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from stationary.errors import StationaryError
@@ -22,23 +22,9 @@ from stationary.pareto import non_dominated
 from stationary.sweep.params import varied_arch
 from stationary.sweep.spec import SweepPoint, SweepSpec
 from stationary.sweep.store import ResultStore
-from stationary.workload.network import Network
-from stationary.workload.zoo import get_model
+from stationary.workload.load import load_network
 
 OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
-
-
-def load_network(name: str, batch: int) -> Network:
-    """A zoo model by name, or one of its layers alone as `MODEL:LAYER` (e.g. lenet5:conv2)."""
-    model, sep, layer = name.partition(":")
-    net = get_model(model, batch=batch)
-    if not sep:
-        return net
-    found = [x for x in net.layers if x.name == layer]
-    if not found or not found[0].kind.does_macs:
-        raise StationaryError(f"{model} has no MAC layer {layer!r}; layers: "
-                              f"{', '.join(x.name for x in net.mac_layers())}", field="networks")
-    return Network(name, (replace(found[0], inputs=()),))
 
 
 def evaluate_point(point: SweepPoint) -> dict[str, Any]:
@@ -49,7 +35,7 @@ def evaluate_point(point: SweepPoint) -> dict[str, Any]:
     varied = {k: v for k, v in params.items() if k not in ("network", "dataflow")}
     try:
         arch = varied_arch(point.arch_data, varied, point.arch_file)
-        net = load_network(params["network"], point.batch)
+        net = load_network(params["network"], point.batch, zoo_only=True)
         opts = SearchOptions(objective=point.objective, seed=point.seed, budget=point.budget,
                              exhaustive_limit=point.budget, batch=min(2048, point.budget))
         plans = map_network(net, arch, params["dataflow"], opts, jobs=1)

@@ -15,14 +15,9 @@ def load_loop_nest(spec: str, batch: int = 1) -> LoopNest:
 
         return load_problem(spec)
     if ":" in spec:
-        from stationary.workload.zoo import get_model
+        from stationary.workload.load import zoo_layer
 
         model, layer = spec.split(":", 1)
-        net = get_model(model, batch=batch)
-        for lay in net.layers:
-            if lay.name == layer:
-                return lay.loop_nest()
-        raise StationaryError(f"{model} has no layer {layer!r}; MAC layers: "
-                              f"{', '.join(x.name for x in net.mac_layers())}", field="--problem")
+        return zoo_layer(model, layer, batch).layers[0].loop_nest()
     raise StationaryError(f"--problem must be a Timeloop problem YAML or MODEL:LAYER (e.g. alexnet:conv2), "
                           f"got {spec!r}", field="--problem")
