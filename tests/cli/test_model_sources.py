@@ -43,3 +43,5 @@ def test_a_spec_names_zoo_networks_only() -> None:
         load_network("evil.py:factory", 1, zoo_only=True)
     with pytest.raises(StationaryError, match="no MAC layer 'pool1'"):
         load_network("lenet5:pool1")
+    with pytest.raises(StationaryError, match="--input-shape is for imported models"):
+        load_network("lenet5", input_shape=(1, 1, 28, 28))  # never silently ignored

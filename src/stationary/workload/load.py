@@ -24,9 +24,12 @@ def load_network(model: str, batch: int | None = None, input_shape: tuple[int, .
     """
     if batch is not None and batch < 1:
         raise StationaryError(f"batch must be >= 1, got {batch}", field="--batch")
+    zoo, sep, layer = model.partition(":")
+    if zoo.lower() in MODELS and input_shape is not None:
+        raise StationaryError(f"--input-shape is for imported models; the zoo's {zoo} has its own input "
+                              "(--batch sets N)", field="--input-shape")
     if model.lower() in MODELS:
         return get_model(model, batch=batch or 1)
-    zoo, sep, layer = model.partition(":")
     if sep and zoo.lower() in MODELS:
         return zoo_layer(zoo, layer, batch or 1)
     if zoo_only:
