@@ -1,0 +1,9 @@
+"""The typed Python API a notebook user calls: one function per job, each returning a frozen result.
+
+The CLI is a thin layer over exactly these functions (docs/api.md). Results share `ApiResult`: `.to_json()` (what
+`--json` prints), `.to_pandas()` (one row per layer or point; needs the `pandas` extra) and `.plot(path)`.
+"""
+
+from stationary.api.result import ApiResult
+
+__all__ = ["ApiResult"]
