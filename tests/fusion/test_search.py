@@ -149,3 +149,11 @@ def test_cli_bad_fuse_and_no_pair() -> None:
     assert bad.returncode != 0 and "--fuse must be one of" in bad.stdout + bad.stderr
     none = run("lenet5", "--layers", "conv", "--budget", "500", "--jobs", "1", "--fuse", "auto")
     assert none.returncode != 0 and "no fusible pair" in none.stdout + none.stderr
+
+
+def test_fusion_json_names_the_network_input() -> None:
+    """The network input's producer is "" inside the search; the JSON calls it by name, other keys unchanged."""
+    from stationary.fusion.report import NETWORK_INPUT, named_halos
+
+    assert named_halos({"": "retain", "conv1": "recompute"}) == {NETWORK_INPUT: "retain", "conv1": "recompute"}
+    assert named_halos({}) is None

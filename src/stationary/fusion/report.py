@@ -13,6 +13,13 @@ from stationary.mapper.network import LayerPlan
 from stationary.mapper.search import SearchOptions
 from stationary.workload.network import Network
 
+NETWORK_INPUT = "network input"
+
+
+def named_halos(halos: dict[str, str]) -> dict[str, str] | None:
+    """Per-tensor halo choices keyed by producer name; the network input (producer "") is called "network input"."""
+    return {(name or NETWORK_INPUT): how for name, how in halos.items()} or None
+
 
 def fusion_json(plan: FusionPlan) -> dict[str, Any]:
     """The plan with units: bytes at the outermost level's word size."""
@@ -26,7 +33,7 @@ def fusion_json(plan: FusionPlan) -> dict[str, Any]:
                         "non_mac_energy_pj": g.cost.other_energy_pj if g.cost else 0.0,
                         "energy_pj": g.energy_pj, "cycles": g.cycles,
                         "tile": list(g.tile) if g.tile else None, "heads_per_tile": g.heads_per_tile,
-                        "halo": g.policy or None, "halos": g.halos or None}
+                        "halo": g.policy or None, "halos": named_halos(g.halos)}
                        for g in plan.groups],
             "dram_bytes_layer_by_layer": plan.layer_by_layer_dram_words * b, "dram_bytes_fused": plan.dram_words * b,
             "energy_pj_layer_by_layer": plan.layer_by_layer_energy_pj, "energy_pj_fused": plan.energy_pj,
