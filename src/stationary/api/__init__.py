@@ -4,6 +4,20 @@ The CLI is a thin layer over exactly these functions (docs/api.md). Results shar
 `--json` prints), `.to_pandas()` (one row per layer or point; needs the `pandas` extra) and `.plot(path)`.
 """
 
+# network jobs (api/network.py): stats, evaluate, map_layer
+from stationary.api.network import (
+    LayerEvaluation,
+    LayerMapping,
+    NetworkEvaluation,
+    NetworkStats,
+    NetworkTotals,
+    ParetoPoint,
+    evaluate,
+    map_layer,
+    stats,
+)
 from stationary.api.result import ApiResult
 
 __all__ = ["ApiResult"]
+__all__ += ["stats", "evaluate", "map_layer", "NetworkStats", "NetworkEvaluation", "NetworkTotals",
+            "LayerEvaluation", "LayerMapping", "ParetoPoint"]
