@@ -57,6 +57,25 @@ def test_stats_equals_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert result.macs == sum(ls.macs for ls in result.layers) and result.batch == 4 and result.warnings == ()
 
 
+FACTORY = """
+import torch
+
+
+def make():
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                               torch.nn.Linear(8 * 8 * 8, 10))
+"""
+
+
+def test_stats_of_a_pytorch_factory_equals_cli_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    factory = tmp_path / "tiny.py"
+    factory.write_text(FACTORY)
+    result = api.stats(f"{factory}:make", input_shape=(2, 3, 8, 8))
+    assert result.to_json() == cli_json(capsys, "stats", f"{factory}:make", "--input-shape", "2,3,8,8")
+    assert result.batch == 2 and result.macs == 2 * (8 * 8 * 8 * 3 * 9 + 8 * 8 * 8 * 10)
+
+
 def test_evaluate_equals_cli_json(capsys: pytest.CaptureFixture[str], lenet: api.NetworkEvaluation) -> None:
     out = cli_json(capsys, "evaluate", *EVALUATE)
     same(lenet.to_json(), out)
