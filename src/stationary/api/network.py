@@ -58,7 +58,8 @@ def check_input_shape(shape: Sequence[int] | None, field_name: str = "--input-sh
         raise StationaryError(f"expected a sequence of integers like (1, 3, 224, 224), got {shape!r}",
                               field=field_name)
     if not shape or any(v < 1 for v in shape):
-        raise StationaryError(f"every size must be a positive integer, got {shape!r}", field=field_name)
+        raise StationaryError(f"every size must be a positive integer, got {','.join(map(str, shape))!r}",
+                              field=field_name)
     return tuple(shape)
 
 
