@@ -14,7 +14,7 @@ from typing import Any
 
 from stationary.errors import StationaryError
 from stationary.model.sparsity import Sparsity
-from stationary.schema import MAX_ENERGY_PJ, MAX_INT
+from stationary.schema import MAX_ENERGY_PJ, MAX_INT, short_repr
 
 #: A spec may not make the tool allocate or loop without bound: these cap what YAML can ask for.
 MAX_INSTANCES = 1 << 20
@@ -34,7 +34,8 @@ class StorageKind(StrEnum):
         try:
             return cls(value)
         except ValueError:
-            raise StationaryError(f"unknown storage kind {value!r} ({', '.join(cls)})", field="kind") from None
+            raise StationaryError(f"unknown storage kind {short_repr(value)} ({', '.join(cls)})",
+                                  field="kind") from None
 
 
 def _finite_in(v: object, lo: float, hi: float, open_low: bool = False) -> bool:
