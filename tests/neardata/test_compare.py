@@ -39,6 +39,20 @@ def test_network_cost_is_the_sum_of_its_layers() -> None:
     assert cost.by_category_pj["ADC"] == 0.0
 
 
+def test_each_distinct_shape_is_mapped_once() -> None:
+    net = get_model("resnet18")
+    calls = []
+
+    def mapper(n, a):  # noqa: ANN001, ANN202 - the cheapest heuristic, counted
+        calls.append(n)
+        return best_mapping(n, a, 1)
+
+    cost = network_cost(net, load_arch("eyeriss"), mapper)
+    layers = net.mac_layers()
+    assert len(calls) == len({x.shape for x in layers}) < len(layers)
+    assert [row["layer"] for row in cost.layers] == [x.name for x in layers]
+
+
 def test_vault_dram_saves_dram_energy_only() -> None:
     net = get_model("lenet5")
 
