@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,7 @@ import pytest
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, mapping_arrays
 from tests.clirun import run_cli, run_cli_json
-
-sys.path.insert(0, str(Path(__file__).parent))
-from random_cases import random_case
+from tests.model.random_cases import random_case
 
 CASE = Path(__file__).parents[1] / "cases" / "timeloop" / "5a"
 
