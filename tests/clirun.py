@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from click.testing import Result
+from typer.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -77,8 +77,6 @@ def start_cli(*args: str, env: Mapping[str, str] | None = None, **popen_kwargs: 
 def invoke_cli(*args: str) -> Result:
     """The CLI in-process through typer's CliRunner (no process start; the `stationary` this interpreter
     imports, so run with PYTHONPATH=src as for every in-process test)."""
-    from typer.testing import CliRunner
-
     from stationary.cli import app
 
     return CliRunner().invoke(app, list(args))

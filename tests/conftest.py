@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from click.testing import Result
+from typer.testing import Result
 
 from tests.clirun import ENV, SRC, cli_env, invoke_cli, run_cli, run_cli_json, start_cli
 
