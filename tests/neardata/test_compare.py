@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import Result
 
 from stationary.arch.native import load_arch
-from stationary.cli import app
 from stationary.model.evaluate import evaluate
 from stationary.neardata.compare import CATEGORIES, network_cost
 from stationary.neardata.heuristic import best_mapping, candidates
 from stationary.workload.zoo import get_model
-
-runner = CliRunner()
 
 
 def test_heuristic_mappings_are_valid_and_keep_the_arch_constraints() -> None:
@@ -65,16 +63,15 @@ def test_vault_dram_saves_dram_energy_only() -> None:
     assert tetris.by_category_pj["compute"] == pytest.approx(base.by_category_pj["compute"])
 
 
-def test_cli_json_and_table() -> None:
-    res = runner.invoke(app, ["neardata", "lenet5", "--variants", "reram_crossbar", "--max-candidates", "1",
-                              "--json"])
+def test_cli_json_and_table(cli_app: Callable[..., Result]) -> None:
+    res = cli_app("neardata", "lenet5", "--variants", "reram_crossbar", "--max-candidates", "1", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert [a["arch"] for a in data["architectures"]] == ["eyeriss", "reram_crossbar"]
     xbar = data["architectures"][1]
     assert xbar["by_category_pj"]["ADC"] > 0 and xbar["by_category_pj"]["DAC"] > 0
     assert set(xbar["by_level_pj"]) == {"DRAM", "GlobalBuffer", "InputDAC", "OutputADC", "Crossbar", "compute"}
-    res = runner.invoke(app, ["neardata", "lenet5", "--variants", "edram_buffer", "--max-candidates", "1"])
+    res = cli_app("neardata", "lenet5", "--variants", "edram_buffer", "--max-candidates", "1")
     assert res.exit_code == 0 and "vs baseline" in res.stdout
 
 
