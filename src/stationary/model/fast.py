@@ -436,6 +436,12 @@ class FastModel:
         low = np.where(on_axis[:, :, None] == np.arange(A), corner[:, :, None], 0)  # (S, 2K - 1, A)
         move_i = np.concatenate([[0], zeros_k, ks])
         delta = walk.tau[sel][:, move_i] + low[:, cur_i] - low[:, prev_i]  # previous new data's box minus this one's
+        # a cheap necessary condition first (`_reachable`): the rare rows that pass it get the exact candidates
+        near = same[sel] & _reachable(self.coef_axes[t], sf[sel, j], cum_below[j][sel], delta)
+        keep = np.flatnonzero(near.any(axis=1))
+        if not keep.size:
+            return zero, zero
+        sel, delta = sel[keep], delta[keep]
         # the candidates depend on the fan-out's spatial loops only: found once per distinct configuration
         first, config = _configurations(sf[sel, j], sp_order[sel, j], cum_below[j][sel])
         rep = sel[first]
@@ -630,6 +636,22 @@ def _configurations(sf: Array, order: Array, below: Array) -> tuple[Array, Array
     else:
         _, first, config = np.unique(cols, axis=0, return_index=True, return_inverse=True)
     return first, config.reshape(-1)
+
+
+def _reachable(C: Array, sf_j: Array, below: Array, delta: Array) -> Array:
+    """(rows, kinds): whether box difference delta[r, c] could be the offset difference of two children of the
+    fan-out at all. Children offsets are sum_d i_d w_d (i_d < sf_d, w_d = C[:, d] x below_d >= 0), so a difference
+    lies within sum_d (sf_d - 1) w_d on each axis and is a multiple there of the gcd of the used loops' w_d: a
+    superset of `_link_candidates`, computed without carry patterns."""
+    w = C[None, :, :] * below[:, None, :]  # (rows, A, D)
+    used = (sf_j > 1)[:, None, :]
+    span = ((sf_j - 1)[:, None, :] * w).sum(axis=2)  # (rows, A)
+    g = np.maximum(np.gcd.reduce(np.where(used, w, 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
+    ok = np.ones(delta.shape[:2], bool)
+    for a in range(delta.shape[2]):
+        d = delta[:, :, a]
+        ok &= (np.abs(d) <= span[:, a, None]) & (d % g[:, a, None] == 0)
+    return ok
 
 
 def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
