@@ -415,7 +415,15 @@ class FastModel:
         if j > 0:
             for ta in tau:
                 sub &= ta == ta[:, :1]
-        kind, axis, step, low, words = _new_data(tau, sub, ext, tile)
+        # the slab rules run on the subtracted moves only (every other move brings the whole tile)
+        kind = np.full((B, K), 2, np.int64)
+        axis, step, low = (np.zeros((B, K), np.int64) for _ in range(3))
+        words = np.repeat(tile[:, None], K, axis=1)
+        r, k = np.nonzero(sub)
+        if r.size:
+            new = _new_data([ta[r, k] for ta in tau], [e[r] for e in ext], tile[r])
+            for whole, part in zip((kind, axis, step, low, words), new):
+                whole[r, k] = part
         return _Walk(np.stack(ext, axis=1), tile, ns, tau, suffix, kind, axis, step, low, words)
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
@@ -703,29 +711,28 @@ def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
     return ((delta @ w)[:, :, None] == packed[config][:, None, :]).any(axis=2)
 
 
-def _new_data(tv: list[Array], sub: Array, ext: list[Array],
-              tile: Array) -> tuple[Array, Array, Array, Array, Array]:
-    """Tiles moved by tv (per axis, (B, K)): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile,
-    axis, |step|, low corner of the box relative to the tile's on that axis, words), each (B, K). `sub`: the
-    move is subtracted (it repeats the remembered step); else the whole tile is new. A subtracted move is a
-    slab when it shifts one axis by less than the tile's extent there, nothing when it does not move, else the
-    whole tile (AAHR Subtract). ext (per axis, (B,)): the tile's extents; tile (B,): its words."""
-    B, K = sub.shape
-    nnz = np.zeros((B, K), np.int64)
-    a = np.zeros((B, K), np.int64)  # the first axis that moves (0 when none does)
-    ta = np.zeros((B, K), np.int64)
-    ea = np.ones((B, K), np.int64) if not ext else np.broadcast_to(ext[0][:, None], (B, K))
-    for x, (col, e) in enumerate(zip(tv, ext)):  # a loop over the few axes keeps every array (B, K)
+def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """Subtracted moves (they repeat the remembered step) by tv (per tensor axis, (N,)) of tiles with extents ext
+    (per axis, (N,)) and `tile` words (N,): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile,
+    axis, |step|, low corner of the box relative to the tile's on that axis, words), each (N,). A slab when the
+    move shifts one axis by less than the tile's extent there, nothing when it does not move, else the whole
+    tile (AAHR Subtract)."""
+    n = tile.shape[0]
+    nnz = np.zeros(n, np.int64)
+    a = np.zeros(n, np.int64)  # the first axis that moves (0 when none does)
+    ta = np.zeros(n, np.int64)
+    ea = np.ones(n, np.int64) if not ext else ext[0]
+    for x, (col, e) in enumerate(zip(tv, ext)):  # a loop over the few axes
         moved = col != 0
         first = moved & (nnz == 0)
         a = np.where(first, x, a)
         ta = np.where(first, col, ta)
-        ea = np.where(first, e[:, None], ea)
+        ea = np.where(first, e, ea)
         nnz += moved
     ta = np.abs(ta)
-    slab = sub & (nnz == 1) & (ta < ea)
-    empty = sub & (nnz == 0)
+    slab = (nnz == 1) & (ta < ea)
+    empty = nnz == 0
     kind = np.where(empty, 0, np.where(slab, 1, 2))
     low = np.where(slab & (ta > 0), ea - ta, 0)
-    words = np.where(slab, tile[:, None] // ea * ta, np.where(empty, 0, tile[:, None]))
+    words = np.where(slab, tile // ea * ta, np.where(empty, 0, tile))
     return kind, np.where(slab, a, 0), np.where(slab, ta, 0), low, words
