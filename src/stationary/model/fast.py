@@ -15,8 +15,11 @@ on every mapping, without walking the loops. Per storage level and tensor:
   values of sum coef x index over the spatial loops; irrelevant spatial loops multicast); children get D;
 * neighbour link transfers: on each of those moves a child whose new data is the box a mesh neighbour's new
   data was on the previous one takes it over the link. The differences of neighbours' box offsets come in
-  closed form (one per carry pattern of the children's mixed radix); only where one equals the move's box
-  difference are children enumerated (at most the fan-out) to count linked children and multicast classes;
+  closed form (one per carry pattern of the children's mixed radix), computed only for the rare rows whose box
+  difference passes a cheap bound (within the span of the children's offsets, on the gcd lattice of their
+  steps); only where one equals the move's box difference are children enumerated (at most the fan-out) to
+  count linked children and multicast classes. The counter's shifts are found once per level, in problem
+  dimensions, and shared by every tensor;
 * read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
   outermost kept level); partitions divide only across spatial fan-outs; links add link / instances to the
   child's reads and fills, as Timeloop's tiling does;
@@ -395,7 +398,8 @@ class FastModel:
         if j == 0:
             ext = [np.ones(B, np.int64) for _ in self.axis_terms[t]]
         else:
-            ext = [1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in terms) for terms in self.axis_terms[t]]
+            ext = [np.asarray(1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in terms), np.int64)
+                   for terms in self.axis_terms[t]]
         if mv is None:
             ns, suffix = np.ones((B, 0), np.int64), np.ones((B, 1), np.int64)
             tau = [np.zeros((B, 0), np.int64) for _ in ext]
@@ -470,7 +474,8 @@ class FastModel:
         on_axis = np.concatenate([walk.axis[sel], np.zeros((sel.size, 1), np.int64)], axis=1)
         low = np.where(on_axis[:, :, None] == np.arange(A), corner[:, :, None], 0)  # (S, 2K - 1, A)
         move_i = np.concatenate([[0], zeros_k, ks])
-        delta = walk.tau_stacked(sel, move_i) + low[:, cur_i] - low[:, prev_i]  # previous new data's box minus this one's
+        # the previous new data's box minus this one's
+        delta = walk.tau_stacked(sel, move_i) + low[:, cur_i] - low[:, prev_i]
         # a cheap necessary condition first (`_reachable`): the rare rows that pass it get the exact candidates
         near = same[sel] & _reachable(self.coef_axes[t], sf[sel, j], cum_below[j][sel], delta)
         keep = np.flatnonzero(near.any(axis=1))
