@@ -20,7 +20,7 @@ from stationary.arch.timeloop import load_timeloop_arch
 from stationary.mapping.mapping import Mapping
 from stationary.mapping.timeloop import load_timeloop_mapping
 from stationary.model.evaluate import evaluate, exact_counts
-from stationary.model.fast import FastModel, MappingArrays, mapping_arrays
+from stationary.model.fast import FastModel, MappingArrays, _reachable, mapping_arrays
 from stationary.model.nest_analysis import NestAnalysis
 from stationary.workload.importers.timeloop import load_problem
 
@@ -228,4 +228,28 @@ def test_link_candidates_are_the_neighbour_differences(seed: int) -> None:
                     d = tuple(int(x) for x in off(i + s) - off(i))
                     want |= {d, tuple(-x for x in d)}
             assert got == want, (seed, j, t)
+        below = below * sf[:, j] * m.temporal[:, ::-1][:, j]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_reachable_prefilter_keeps_every_neighbour_difference(seed: int) -> None:
+    """`_links` first drops box differences that no two children's offsets can have (`_reachable`: within the
+    offsets' span, on the gcd lattice of the used loops' steps); every closed-form neighbour difference that
+    occurs passes that filter, so the cheap filter never hides a link, and it does reject some differences."""
+    nest, arch, mapping = wide_case(seed)
+    model = FastModel(nest, arch)
+    m = mapping_arrays([mapping], nest, arch)
+    sf, order = m.spatial[:, ::-1], m.spatial_orders()[:, ::-1]
+    below = np.ones_like(sf[:, 0])
+    for j in range(len(arch.levels)):
+        for t in range(len(nest.tensors)):
+            C = model.coef_axes[t]
+            cand, occurs = model._link_candidates(t, j, sf[:, j], order[:, j], below)
+            real = cand[0][occurs[0]]
+            if real.size:
+                assert _reachable(C, sf[:, j], below, real[None]).all(), (seed, j, t)
+                beyond = (C * (sf[0, j] * below[0])).sum(axis=1) + 1  # more than any two offsets differ by
+                far = (np.abs(real) + beyond)[None]
+                assert not _reachable(C, sf[:, j], below, far).any(), (seed, j, t)
         below = below * sf[:, j] * m.temporal[:, ::-1][:, j]

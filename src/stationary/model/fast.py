@@ -15,8 +15,11 @@ on every mapping, without walking the loops. Per storage level and tensor:
   values of sum coef x index over the spatial loops; irrelevant spatial loops multicast); children get D;
 * neighbour link transfers: on each of those moves a child whose new data is the box a mesh neighbour's new
   data was on the previous one takes it over the link. The differences of neighbours' box offsets come in
-  closed form (one per carry pattern of the children's mixed radix); only where one equals the move's box
-  difference are children enumerated (at most the fan-out) to count linked children and multicast classes;
+  closed form (one per carry pattern of the children's mixed radix), computed only for the rare rows whose box
+  difference passes a cheap bound (within the span of the children's offsets, on the gcd lattice of their
+  steps); only where one equals the move's box difference are children enumerated (at most the fan-out) to
+  count linked children and multicast classes. The counter's shifts are found once per level, in problem
+  dimensions, and shared by every tensor;
 * read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
   outermost kept level); partitions divide only across spatial fan-outs; links add link / instances to the
   child's reads and fills, as Timeloop's tiling does;
@@ -141,7 +144,7 @@ class _Walk:
     ext: Array  # (B, A) the tile's extent per tensor axis
     tile: Array  # (B,) its words
     ns: Array  # (B, K) trip counts of the loops above, innermost first
-    tau: Array  # (B, K, A) the shift of move k
+    tau: list[Array]  # per tensor axis, (B, K): the shift of move k
     suffix: Array  # (B, K + 1) products of the trip counts from k out
     kind: Array  # (B, K) new data of move k: 0 empty, 1 slab, 2 whole tile
     axis: Array  # (B, K) the slab's axis
@@ -153,6 +156,21 @@ class _Walk:
         """D: words delivered to one instance of the child over the run: the first tile, then per move k (weight
         (n_k - 1) x the trip counts outside k) its new data."""
         return self.tile + ((self.ns - 1) * self.suffix[:, 1:] * self.words).sum(axis=1)
+
+    def tau_stacked(self, rows: Array, moves: Array) -> Array:
+        """(rows, moves, A): the shifts of the given moves on the given rows."""
+        return np.stack([ta[rows][:, moves] for ta in self.tau], axis=2)
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """The temporal loops above one level as a binary counter, for every tensor at once: trip counts (B, K),
+    the shift of move k on each problem dimension (D, B, K; a tensor's shift on an axis is its coefficients
+    times these, as the tile's position is linear in the dimension indices) and the suffix products (B, K + 1)."""
+
+    ns: Array
+    tau_dims: Array
+    suffix: Array
 
 
 class FastModel:
@@ -190,6 +208,9 @@ class FastModel:
             moving = [axis for axis in axes if any(bound[d] > 1 for _, d in axis)] or axes[:1]
             self.coef_axes.append(np.array([[next((c for c, dd in axis if dd == d), 0) for d in range(self.n_dims)]
                                             for axis in moving], np.int64).reshape(-1, self.n_dims))
+        # per tensor and moving axis: its (coef, dim) terms with a non-zero coefficient (at least one)
+        self.axis_terms = [[[(int(c), d) for d, c in enumerate(row) if c] or [(0, 0)] for row in C]
+                           for C in self.coef_axes]
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
@@ -278,11 +299,14 @@ class FastModel:
         # the temporal loops above each level (the same for every tensor)
         aboves = [self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows) if j or spread[:, 0].max(initial=1) > 1
                   else None for j in range(L)]
+        moves = [None if above is None else self._moves(above) for above in aboves]
+        mac_walk = spread[:, 0].max(initial=1) > 1  # a MAC fan-out: the operands' walk at j = 0
+        ones = np.ones(B, np.int64)
         for t in range(T):
             size = [self._tile(t, cum_at[j]) for j in range(L)]
             size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
             # the moves of the tile below each level j (child level j - 1; one MAC's operand at j = 0)
-            walks = [self._walk(t, j, aboves[j], cum_at) if j or spread[:, 0].max(initial=1) > 1 else None
+            walks = [self._walk(t, j, moves[j], cum_at, size[j - 1] if j else ones) if j or mac_walk else None
                      for j in range(L)]
             delivered = [compute_cycles] + [w.delivered() for w in walks[1:] if w is not None]
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
@@ -366,30 +390,45 @@ class FastModel:
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
-    def _walk(self, t: int, j: int, above: tuple[Array, Array, Array] | None, cum_at: list[Array]) -> _Walk:
+    def _walk(self, t: int, j: int, mv: _Moves | None, cum_at: list[Array], tile: Array) -> _Walk:
         """The moves of tensor t's tile below inner level j (child level j - 1; at j = 0 one MAC's operand, whose
-        moves are never subtracted) under the temporal loops above level j, and each move's new data."""
-        C = self.coef_axes[t]
-        B, A = cum_at[0].shape[0], C.shape[0]
-        ext = np.ones((B, A), np.int64) if j == 0 else 1 + (cum_at[j - 1] - 1) @ C.T
-        tile = np.prod(ext, axis=1)
-        if above is None:
-            ns, tau, suffix = np.ones((B, 0), np.int64), np.zeros((B, 0, A), np.int64), np.ones((B, 1), np.int64)
+        moves are never subtracted) under the temporal loops above level j, and each move's new data. `tile`:
+        the child's tile words (B,)."""
+        B = cum_at[0].shape[0]
+        if j == 0:
+            ext = [np.ones(B, np.int64) for _ in self.axis_terms[t]]
         else:
-            ns, tau, suffix = self._moves(t, above)
-        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
-        # any other move brings the whole tile, so the slab rules run on the subtracted moves only
-        sub = (tau == tau[:, :1]).all(axis=2) & (j > 0)
+            ext = [np.asarray(1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in terms), np.int64)
+                   for terms in self.axis_terms[t]]
+        if mv is None:
+            ns, suffix = np.ones((B, 0), np.int64), np.ones((B, 1), np.int64)
+            tau = [np.zeros((B, 0), np.int64) for _ in ext]
+        else:
+            ns, suffix = mv.ns, mv.suffix
+            tau = []
+            for terms in self.axis_terms[t]:  # per axis: sum of coef x the dimension's shift
+                (c, d), rest = terms[0], terms[1:]
+                ta = mv.tau_dims[d] if c == 1 else c * mv.tau_dims[d]
+                for c2, d2 in rest:
+                    ta = ta + c2 * mv.tau_dims[d2]
+                tau.append(ta)
         K = ns.shape[1]
+        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
+        # any other move brings the whole tile
+        sub = np.full((B, K), j > 0)
+        if j > 0:
+            for ta in tau:
+                sub &= ta == ta[:, :1]
+        # the slab rules run on the subtracted moves only (every other move brings the whole tile)
         kind = np.full((B, K), 2, np.int64)
         axis, step, low = (np.zeros((B, K), np.int64) for _ in range(3))
         words = np.repeat(tile[:, None], K, axis=1)
         r, k = np.nonzero(sub)
         if r.size:
-            new = _new_data(tau[r, k][:, None, :], np.ones((r.size, 1), bool), ext[r], tile[r])
+            new = _new_data([ta[r, k] for ta in tau], [e[r] for e in ext], tile[r])
             for whole, part in zip((kind, axis, step, low, words), new):
-                whole[r, k] = part[:, 0]
-        return _Walk(ext, tile, ns, tau, suffix, kind, axis, step, low, words)
+                whole[r, k] = part
+        return _Walk(np.stack(ext, axis=1), tile, ns, tau, suffix, kind, axis, step, low, words)
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array) -> tuple[Array, Array]:
@@ -435,7 +474,14 @@ class FastModel:
         on_axis = np.concatenate([walk.axis[sel], np.zeros((sel.size, 1), np.int64)], axis=1)
         low = np.where(on_axis[:, :, None] == np.arange(A), corner[:, :, None], 0)  # (S, 2K - 1, A)
         move_i = np.concatenate([[0], zeros_k, ks])
-        delta = walk.tau[sel][:, move_i] + low[:, cur_i] - low[:, prev_i]  # previous new data's box minus this one's
+        # the previous new data's box minus this one's
+        delta = walk.tau_stacked(sel, move_i) + low[:, cur_i] - low[:, prev_i]
+        # a cheap necessary condition first (`_reachable`): the rare rows that pass it get the exact candidates
+        near = same[sel] & _reachable(self.coef_axes[t], sf[sel, j], cum_below[j][sel], delta)
+        keep = np.flatnonzero(near.any(axis=1))
+        if not keep.size:
+            return zero, zero
+        sel, delta = sel[keep], delta[keep]
         # the candidates depend on the fan-out's spatial loops only: found once per distinct configuration
         first, config = _configurations(sf[sel, j], sp_order[sel, j], cum_below[j][sel])
         rep = sel[first]
@@ -593,17 +639,18 @@ class FastModel:
         o = o[:, :max(1, int((ns > 1).sum(axis=1).max(initial=0)))]  # loops of one trip move nothing: dropped
         return tuple(np.take_along_axis(x, o, 1) for x in (ds, ns, vs))  # type: ignore[return-value]
 
-    def _moves(self, t: int, above: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
-        """(trip counts (B, K), tau (B, K, A): the tile's shift on a move whose lowest advancing loop is k
-        (loop k steps, the loops inside it wrap), suffix (B, K + 1): products of the trip counts from k out)."""
+    def _moves(self, above: tuple[Array, Array, Array]) -> _Moves:
+        """The binary counter of the loops above a level: tau_k, the shift of a move whose lowest advancing loop
+        is k (loop k steps by u_k, the loops inside it wrap: tau_k = u_k - sum_(i<k) u_i), per problem dimension,
+        and the products of the trip counts from k out. Shared by every tensor (see `_Moves`)."""
         ds, ns, vs = above
-        C = self.coef_axes[t]
         B, K = ns.shape
-        u = C.T[ds] * np.where(ns > 1, vs, 0)[:, :, None]  # (B, K, A)
-        tau = 2 * u - np.cumsum(u, axis=1)
+        u = np.zeros((self.n_dims, B, K), np.int64)
+        u[ds, np.arange(B)[:, None], np.arange(K)[None, :]] = np.where(ns > 1, vs, 0)
+        tau = 2 * u - np.cumsum(u, axis=2)
         suffix = np.ones((B, K + 1), np.int64)
         suffix[:, :K] = np.cumprod(ns[:, ::-1], axis=1)[:, ::-1]
-        return ns, tau, suffix
+        return _Moves(ns, tau, suffix)
 
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
@@ -632,6 +679,22 @@ def _configurations(sf: Array, order: Array, below: Array) -> tuple[Array, Array
     return first, config.reshape(-1)
 
 
+def _reachable(C: Array, sf_j: Array, below: Array, delta: Array) -> Array:
+    """(rows, kinds): whether box difference delta[r, c] could be the offset difference of two children of the
+    fan-out at all. Children offsets are sum_d i_d w_d (i_d < sf_d, w_d = C[:, d] x below_d >= 0), so a difference
+    lies within sum_d (sf_d - 1) w_d on each axis and is a multiple there of the gcd of the used loops' w_d: a
+    superset of `_link_candidates`, computed without carry patterns."""
+    w = C[None, :, :] * below[:, None, :]  # (rows, A, D)
+    used = (sf_j > 1)[:, None, :]
+    span = ((sf_j - 1)[:, None, :] * w).sum(axis=2)  # (rows, A)
+    g = np.maximum(np.gcd.reduce(np.where(used, w, 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
+    ok = np.ones(delta.shape[:2], bool)
+    for a in range(delta.shape[2]):
+        d = delta[:, :, a]
+        ok &= (np.abs(d) <= span[:, a, None]) & (d % g[:, a, None] == 0)
+    return ok
+
+
 def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
     """(rows, kinds): whether row r's box difference delta[r, c] (A axes) is one of the candidates
     cand[config[r], m] that occur (occurs[config[r], m]); candidates are given per configuration."""
@@ -653,28 +716,28 @@ def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
     return ((delta @ w)[:, :, None] == packed[config][:, None, :]).any(axis=2)
 
 
-def _new_data(tv: Array, sub: Array, ext: Array, tile: Array) -> tuple[Array, Array, Array, Array, Array]:
-    """Tiles moved by tv (B, K, A): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile, axis,
-    |step|, low corner of the box relative to the tile's on that axis, words), each (B, K). `sub`: the move is
-    subtracted (it repeats the remembered step); else the whole tile is new. A subtracted move is a slab when
-    it shifts one axis by less than the tile's extent there, nothing when it does not move, else the whole
-    tile (AAHR Subtract). ext (B, A): the tile's extents; tile (B,): its words."""
-    B, K, A = tv.shape
-    nnz = np.zeros((B, K), np.int64)
-    a = np.zeros((B, K), np.int64)  # the first axis that moves (0 when none does)
-    ta = np.zeros((B, K), np.int64)
-    ea = np.ones((B, K), np.int64) if not A else np.broadcast_to(ext[:, :1], (B, K))
-    for x in range(A):  # a loop over the few axes keeps every array (B, K)
-        col = tv[:, :, x]
+def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """Subtracted moves (they repeat the remembered step) by tv (per tensor axis, (N,)) of tiles with extents ext
+    (per axis, (N,)) and `tile` words (N,): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile,
+    axis, |step|, low corner of the box relative to the tile's on that axis, words), each (N,). A slab when the
+    move shifts one axis by less than the tile's extent there, nothing when it does not move, else the whole
+    tile (AAHR Subtract)."""
+    n = tile.shape[0]
+    nnz = np.zeros(n, np.int64)
+    a = np.zeros(n, np.int64)  # the first axis that moves (0 when none does)
+    ta = np.zeros(n, np.int64)
+    ea = np.ones(n, np.int64) if not ext else ext[0]
+    for x, (col, e) in enumerate(zip(tv, ext)):  # a loop over the few axes
         moved = col != 0
         first = moved & (nnz == 0)
         a = np.where(first, x, a)
         ta = np.where(first, col, ta)
-        ea = np.where(first, ext[:, x, None], ea)
+        ea = np.where(first, e, ea)
         nnz += moved
-    slab = sub & (nnz == 1) & (np.abs(ta) < ea)
-    empty = sub & (nnz == 0)
+    ta = np.abs(ta)
+    slab = (nnz == 1) & (ta < ea)
+    empty = nnz == 0
     kind = np.where(empty, 0, np.where(slab, 1, 2))
     low = np.where(slab & (ta > 0), ea - ta, 0)
-    words = np.where(slab, tile[:, None] // ea * np.abs(ta), np.where(empty, 0, tile[:, None]))
-    return kind, a, np.abs(ta), low, words
+    words = np.where(slab, tile // ea * ta, np.where(empty, 0, tile))
+    return kind, np.where(slab, a, 0), np.where(slab, ta, 0), low, words
