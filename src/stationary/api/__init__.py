@@ -6,4 +6,12 @@ The CLI is a thin layer over exactly these functions (docs/api.md). Results shar
 
 from stationary.api.result import ApiResult
 
+# isort: split
+# studies (apistudies): the systolic model, the co-design sweep and the design-space sweep
+from stationary.api.codesign import CodesignResult, codesign
+from stationary.api.sweep import SweepDesign, SweepResult, sweep, sweep_spec
+from stationary.api.systolic import SystolicResult, systolic
+
 __all__ = ["ApiResult"]
+__all__ += ["CodesignResult", "SweepDesign", "SweepResult", "SystolicResult", "codesign", "sweep", "sweep_spec",
+            "systolic"]
