@@ -1,21 +1,11 @@
-"""Helpers for tests that run the CLI as a real process and signal it (Linux /proc)."""
+"""Helpers for tests that run the CLI as a real process and signal it (Linux /proc); the process and its
+environment are tests/clirun.py's."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
-
-SRC = Path(__file__).parents[2] / "src"
-ENV = {**os.environ, "PYTHONPATH": str(SRC)}
-
-
-def start(*args: str, **kwargs) -> subprocess.Popen:
-    """`python -m stationary ARGS` in the background, stdout/stderr captured."""
-    return subprocess.Popen([sys.executable, "-m", "stationary", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV, **kwargs)
 
 
 def _status(pid: int) -> dict[str, str]:

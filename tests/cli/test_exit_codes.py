@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tests.cli.procs import ENV, catches, start, wait_until
+from tests.cli.procs import catches, wait_until
+from tests.clirun import run_cli, start_cli
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -18,7 +19,7 @@ LONG = ("evaluate", "vgg16", "--budget", "2000000", "--jobs", "1", "--json")
 
 
 def _interrupt(signum: int) -> subprocess.CompletedProcess:
-    proc = start(*LONG)
+    proc = start_cli(*LONG)
     try:
         # the CLI is inside its command once it has installed its SIGTERM handler
         wait_until(lambda: catches(proc.pid, signal.SIGTERM), 120, "the CLI to start", proc)
@@ -49,22 +50,19 @@ def test_sigterm_exits_143_without_output() -> None:
     ("stats", "lenet5", "--batch", "many"),  # bad option value
 ])
 def test_bad_input_exits_2(args: tuple[str, ...]) -> None:
-    done = subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True, env=ENV,
-                          timeout=120)
+    done = run_cli(*args, timeout_s=120)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
 
 
 def test_success_exits_0() -> None:
-    done = subprocess.run([sys.executable, "-m", "stationary", "stats", "lenet5", "--json"], capture_output=True,
-                          text=True, env=ENV, timeout=120)
+    done = run_cli("stats", "lenet5", "--json", timeout_s=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("{")
 
 
 def test_closed_stdout_is_not_a_traceback() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "stationary", "stats", "resnet50"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = start_cli("stats", "resnet50")
     proc.stdout.close()  # like `| head -0`: the reader is gone before we write
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141, err
@@ -74,7 +72,6 @@ def test_closed_stdout_is_not_a_traceback() -> None:
 def test_version_is_the_package_version_and_exits_0() -> None:
     from stationary import __version__
 
-    done = subprocess.run([sys.executable, "-m", "stationary", "--version"], capture_output=True, text=True,
-                          env=ENV, timeout=120)
+    done = run_cli("--version", timeout_s=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"stationary {__version__}"

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.clirun import run_cli
+
 TINY = {"model_type": "llama", "hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 2,
         "num_hidden_layers": 1, "intermediate_size": 48, "vocab_size": 50, "max_position_embeddings": 64}
 FAST = ("--budget", "64", "--jobs", "1")
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", "llm", *args], capture_output=True, text=True)
 
 
 @pytest.fixture()
@@ -26,7 +22,7 @@ def tiny(tmp_path: Path) -> str:
 
 
 def test_json_contract(tiny: str) -> None:
-    out = run(tiny, "--phase", "decode", "--seq", "16", "--batch", "2", "--json", *FAST)
+    out = run_cli("llm", tiny, "--phase", "decode", "--seq", "16", "--batch", "2", "--json", *FAST)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert set(data) == {"model", "phase", "seq", "batch", "arch", "layers", "total"}
@@ -44,15 +40,15 @@ def test_json_contract(tiny: str) -> None:
 
 
 def test_table(tiny: str) -> None:
-    out = run(tiny, "--phase", "prefill", "--seq", "8", *FAST)
+    out = run_cli("llm", tiny, "--phase", "prefill", "--seq", "8", *FAST)
     assert out.returncode == 0, out.stderr
     assert "%limit" in out.stdout and "distinct layer shapes" in out.stdout and "gate_proj" in out.stdout
 
 
 def test_sweep_with_plot(tiny: str, tmp_path: Path) -> None:
     png = tmp_path / "sweep.png"
-    out = run(tiny, "--phase", "decode", "--sweep-seq", "4,8", "--sweep-batch", "1,2", "--plot", str(png), "--json",
-              *FAST)
+    out = run_cli("llm", tiny, "--phase", "decode", "--sweep-seq", "4,8", "--sweep-batch", "1,2", "--plot", str(png),
+                  "--json", *FAST)
     assert out.returncode == 0, out.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(out.stdout)
@@ -63,7 +59,7 @@ def test_sweep_with_plot(tiny: str, tmp_path: Path) -> None:
 
 
 def test_long_sequence_warns(tiny: str) -> None:
-    out = run(tiny, "--phase", "prefill", "--seq", "65", "--json", *FAST)
+    out = run_cli("llm", tiny, "--phase", "prefill", "--seq", "65", "--json", *FAST)
     assert out.returncode == 0 and "exceed the config's maximum of 64" in out.stderr
     assert json.loads(out.stdout)["seq"] == 65
 
@@ -80,7 +76,7 @@ def test_long_sequence_warns(tiny: str) -> None:
     (("vit_b_16", "--seq", "100"), "197 tokens"),
 ])
 def test_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
-    out = run(*args)
+    out = run_cli("llm", *args)
     assert out.returncode == 2, out.stdout + out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
 
@@ -88,5 +84,5 @@ def test_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
 def test_unknown_model_type_in_a_file(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps({**TINY, "model_type": "gptj"}))
-    out = run(str(path), "--seq", "8")
+    out = run_cli("llm", str(path), "--seq", "8")
     assert out.returncode == 2 and "model_type" in out.stderr and "supported: gpt2" in out.stderr

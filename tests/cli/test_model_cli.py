@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.clirun import run_cli
+
 CASE = Path(__file__).parents[1] / "cases" / "timeloop" / "5a"
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", "model", *args], capture_output=True, text=True)
 
 
 def case_args(**override: str) -> list[str]:
@@ -24,7 +20,7 @@ def case_args(**override: str) -> list[str]:
 
 
 def test_json_contract() -> None:
-    out = run(*case_args(), "--json")
+    out = run_cli("model", *case_args(), "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     expected = json.loads((CASE / "expected.json").read_text())
@@ -38,7 +34,7 @@ def test_json_contract() -> None:
 
 
 def test_readable_output_has_loop_nest_and_units() -> None:
-    out = run(*case_args())
+    out = run_cli("model", *case_args())
     assert out.returncode == 0
     assert "for c in [0, 32)" in out.stdout and "parallel-for k in [0, 16)" in out.stdout
     assert "pJ" in out.stdout and "inter_PE_spatial" in out.stdout
@@ -69,7 +65,7 @@ def write(tmp: Path, name: str, text: str) -> str:
 def test_bad_input_is_one_clear_message(tmp_path: Path, override: dict[str, str], message: str) -> None:
     files = {k: (v if k == "problem" and v == "missing.yaml" else write(tmp_path, f"{k}.yaml", v))
              for k, v in override.items()}
-    out = run(*case_args(**files))
+    out = run_cli("model", *case_args(**files))
     assert out.returncode == 2, out.stdout
     assert message in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
@@ -82,7 +78,8 @@ def test_preset_and_zoo_layer(tmp_path: Path) -> None:
   - {target: GlobalBuffer, type: spatial, factors: M=16 C=16, permutation: MC, split: 1}
   - {target: RF, type: temporal, factors: Q=56, permutation: Q}
 """)
-    out = run("--arch", "survey256", "--problem", "resnet50:layer1_0_conv1", "--mapping", mapping, "--json")
+    out = run_cli("model", "--arch", "survey256", "--problem", "resnet50:layer1_0_conv1", "--mapping", mapping,
+                  "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["macs"] == 56 * 56 * 64 * 64 and data["utilization"] == 1.0

@@ -4,17 +4,12 @@ an .onnx file or file.py:factory; a sweep spec may name zoo networks only (a fac
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from stationary.errors import StationaryError
 from stationary.workload.load import load_network
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True, timeout=600)
+from tests.clirun import run_cli
 
 
 @pytest.mark.parametrize("command", [
@@ -23,7 +18,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     ("report", "lenet5:conv2", "--budget", "300", "--jobs", "1", "--json"),
 ])
 def test_zoo_layer_is_a_model_everywhere(command: tuple[str, ...]) -> None:
-    out = run(*command)
+    out = run_cli(*command)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     layers = data["layers"] if "layers" in data else data["model"]["layers"]
@@ -32,7 +27,7 @@ def test_zoo_layer_is_a_model_everywhere(command: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize("command", ["evaluate", "bound", "report", "neardata", "stats"])
 def test_an_unknown_model_lists_every_source(command: str) -> None:
-    out = run(command, "nosuchnet")
+    out = run_cli(command, "nosuchnet")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "unknown model 'nosuchnet'" in out.stderr and ".onnx" in out.stderr and "ZOO:LAYER" in out.stderr
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True)
+from tests.clirun import run_cli
 
 
 def test_stats_json_contract() -> None:
-    out = run("stats", "alexnet", "--batch", "2", "--json")
+    out = run_cli("stats", "alexnet", "--batch", "2", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["model"] == "alexnet" and data["batch"] == 2
@@ -26,24 +22,24 @@ def test_stats_json_contract() -> None:
 
 
 def test_stats_table() -> None:
-    out = run("stats", "resnet50")
+    out = run_cli("stats", "resnet50")
     assert out.returncode == 0 and "layer1_0_conv1" in out.stdout and "MACs" in out.stdout
 
 
 def test_unknown_model_lists_known_ones() -> None:
-    out = run("stats", "resnet5")
+    out = run_cli("stats", "resnet5")
     assert out.returncode == 2
     assert "unknown model" in out.stderr and "resnet50" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_bad_batch() -> None:
-    out = run("stats", "alexnet", "--batch", "0")
+    out = run_cli("stats", "alexnet", "--batch", "0")
     assert out.returncode == 2 and "Traceback" not in out.stderr
 
 
 def test_unwritable_output_path_is_one_clear_message(tmp_path) -> None:
     """Any command writing where it cannot (here: a report into a missing folder) exits 2, no traceback."""
-    out = run("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "500", "--report",
-              str(tmp_path / "missing" / "r.html"))
+    out = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "500", "--report",
+                  str(tmp_path / "missing" / "r.html"))
     assert out.returncode == 2, out.stderr
     assert "No such file or directory" in out.stderr and "Traceback" not in out.stderr

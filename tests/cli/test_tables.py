@@ -3,14 +3,11 @@ ResNet-50's total energy printed as `56,446,435,8…`)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from rich.table import Table
 
-from tests.cli.procs import ENV
+from tests.clirun import run_cli, run_cli_json
 
 CFG = Path(__file__).parents[1] / "cases" / "scalesim" / "alexnet_a32_os_CALC" / "a32_os_CALC.cfg"
 
@@ -37,11 +34,10 @@ def test_piped_systolic_table_prints_every_digit(tmp_path: Path) -> None:
     topo.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
                     "Strides,\n" + "".join(f"a_rather_long_layer_name_{k}, 15, 15, 3, 3, 16, 32, 1,\n"
                                            for k in range(3)))
-    args = [sys.executable, "-m", "stationary", "systolic", "--config", str(cfg), "--topology", str(topo)]
-    table = subprocess.run(args, capture_output=True, text=True, env=ENV, timeout=300)
+    args = ["systolic", "--config", str(cfg), "--topology", str(topo)]
+    table = run_cli(*args, timeout_s=300)
     assert table.returncode == 0, table.stderr
-    data = subprocess.run([*args, "--json"], capture_output=True, text=True, env=ENV, timeout=300)
-    layers = json.loads(data.stdout)["layers"]
+    layers = run_cli_json(*args, "--json", timeout_s=300)["layers"]
     assert "…" not in table.stdout
     for r in layers:
         assert r["name"] in table.stdout
@@ -51,12 +47,10 @@ def test_piped_systolic_table_prints_every_digit(tmp_path: Path) -> None:
 
 def test_piped_resnet50_systolic_table_is_whole() -> None:
     # before: 4 cells of this table ended in "…" when piped (a fixed 160-column console)
-    args = [sys.executable, "-m", "stationary", "systolic", "--config", str(CFG), "--model", "resnet50",
-            "--dram", "estimate"]
-    table = subprocess.run(args, capture_output=True, text=True, env=ENV, timeout=300)
+    args = ["systolic", "--config", str(CFG), "--model", "resnet50", "--dram", "estimate"]
+    table = run_cli(*args, timeout_s=300)
     assert table.returncode == 0, table.stderr
-    layers = json.loads(subprocess.run([*args, "--json"], capture_output=True, text=True, env=ENV,
-                                       timeout=300).stdout)["layers"]
+    layers = run_cli_json(*args, "--json", timeout_s=300)["layers"]
     assert "…" not in table.stdout
     for r in layers:
         assert r["name"] in table.stdout and f"{r['total_cycles']:,}" in table.stdout

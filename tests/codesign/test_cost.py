@@ -144,6 +144,15 @@ def test_dense_result_is_the_mappers_best_and_conserves_macs():
     assert dense_result(conv2d("other_name", 3, 4, 6, 3, padding=1), ARCH) is r  # one search per shape
 
 
+def test_an_unmappable_layer_is_named_in_the_error():
+    rf_only = Architecture("rf_only", (
+        StorageLevel("DRAM", None, cls="DRAM"),
+        StorageLevel("RF", 1, cls="regfile", keep_always=frozenset({"Weights", "Inputs", "Outputs"})),
+    ), ComputeUnit("MAC", 1, 1, 1, energy_pj=1.0, word_bits=16))
+    with pytest.raises(StationaryError, match="layer conv7: no valid mapping of this layer on rf_only"):
+        dense_result(conv2d("conv7", 3, 4, 6, 3), rf_only)
+
+
 def test_offchip_size_scales_only_the_outermost_level():
     d = LayerData(TensorData(1.0, 16, 8.0, offchip_bits_per_element=4.0), TensorData.dense(16), TensorData.dense(16))
     c = layer_cost(NEST, MAPPING, ARCH, d, "none")

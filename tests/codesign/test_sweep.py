@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -24,8 +21,7 @@ from stationary.codesign.sweep import (
 )
 from stationary.codesign.train import ArrayBatches, accuracy, train
 from stationary.errors import StationaryError
-
-SRC = str(Path(__file__).parents[2] / "src")
+from tests.clirun import cli_env, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +94,7 @@ def test_pareto_front_is_exactly_the_non_dominated_points(report):
     assert pareto_front(toy) == (1, 0)
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", "codesign", *args], check=False, capture_output=True,
-                          text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=300)
+CLEAN = cli_env(clean=True)  # no user setting leaks into the process
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -111,7 +105,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     (["mlp_digits", "--decompose", "svd"], "--decompose and --rank go together"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, message):
-    r = run_cli(*args)
+    r = run_cli("codesign", *args, env=CLEAN, timeout_s=300)
     assert r.returncode == 2
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
@@ -131,8 +125,9 @@ def test_bad_new_requests_are_refused_before_training(kwargs, message):
 
 def test_cli_json_contract_and_plot(tmp_path):
     png = tmp_path / "front.png"
-    r = run_cli("mlp_small_digits", "--prune", "0.5", "--bits", "4", "--quant", "uniform,kmeans", "--huffman",
-                "--json", "--plot", str(png), "--arch", "survey256", "--decompose", "svd", "--rank", "4")
+    r = run_cli("codesign", "mlp_small_digits", "--prune", "0.5", "--bits", "4", "--quant", "uniform,kmeans",
+                "--huffman", "--json", "--plot", str(png), "--arch", "survey256", "--decompose", "svd", "--rank", "4",
+                env=CLEAN, timeout_s=300)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     keys = {"prune", "bits", "accuracy", "weight_density", "activation_density", "weights_bytes", "energy_pj",

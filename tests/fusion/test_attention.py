@@ -16,7 +16,8 @@ from stationary.mapper.network import map_network
 from stationary.workload import layer as L
 from stationary.workload.llm import LLMConfig, build_step
 from stationary.workload.network import Network
-from tests.fusion.test_search import OPTS, arch, run
+from tests.clirun import run_cli
+from tests.fusion.test_search import OPTS, arch
 
 SOFTMAX_OPS = 4
 
@@ -150,7 +151,8 @@ def test_llm_blocks_fuse_attention(phase: str, seq: int, kv_heads: int) -> None:
 
 
 def test_cli_bert_layer_shows_attention_and_the_scores_saved() -> None:
-    out = run("bert_base_layer", "--arch", "eyeriss", "--budget", "300", "--jobs", "1", "--fuse", "auto", "--json")
+    out = run_cli("evaluate", "bert_base_layer", "--arch", "eyeriss", "--budget", "300", "--jobs", "1", "--fuse",
+                  "auto", "--json")
     assert out.returncode == 0, out.stderr
     fusion = json.loads(out.stdout)["fusion"]
     attn = [g for g in fusion["groups"] if g["attention"]]
@@ -158,7 +160,8 @@ def test_cli_bert_layer_shows_attention_and_the_scores_saved() -> None:
     scores_bytes = 12 * 128 * 128 * 2  # 12 heads x 128 x 128 scores, 16-bit words: written and read once each
     assert attn[0]["dram_bytes_layer_by_layer"] - attn[0]["dram_bytes"] >= 2 * scores_bytes - attn[0]["kv_bytes"]
     assert fusion["dram_bytes_fused"] < fusion["dram_bytes_layer_by_layer"]
-    text = run("bert_base_layer", "--arch", "eyeriss", "--budget", "300", "--jobs", "1", "--fuse", "auto")
+    text = run_cli("evaluate", "bert_base_layer", "--arch", "eyeriss", "--budget", "300", "--jobs", "1", "--fuse",
+                   "auto")
     assert text.returncode == 0 and "(attention)" in text.stdout
 
 

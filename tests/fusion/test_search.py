@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +19,7 @@ from stationary.mapper.search import SearchOptions
 from stationary.workload.layer import conv2d
 from stationary.workload.network import Network
 from stationary.workload.zoo import get_model
+from tests.clirun import run_cli
 
 OPTS = SearchOptions(budget=600, batch=256, seed_dataflows=False, seed_keeps=False, polish_share=0.0)
 
@@ -125,29 +124,25 @@ def test_a_fusion_level_that_bypasses_a_tensor_is_skipped_or_refused() -> None:
         fusion_level(only_buf)
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", "evaluate", *args], capture_output=True, text=True,
-                          timeout=600)
-
-
 def test_cli_fuse_json_and_text() -> None:
-    out = run("lenet5", "--arch", "eyeriss", "--budget", "500", "--jobs", "1", "--fuse", "auto", "--json")
+    out = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "500", "--jobs", "1", "--fuse", "auto",
+                  "--json")
     assert out.returncode == 0, out.stderr
     fusion = json.loads(out.stdout)["fusion"]
     assert {"groups", "dram_bytes_layer_by_layer", "dram_bytes_fused"} <= fusion.keys()
     assert {"layers", "dram_bytes", "buffer_words", "recompute_macs"} <= fusion["groups"][0].keys()
     assert fusion["energy_pj_fused"] <= fusion["energy_pj_layer_by_layer"] * (1 + 1e-9)
-    text = run("lenet5", "--arch", "eyeriss", "--budget", "500", "--jobs", "1", "--fuse", "max")
+    text = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "500", "--jobs", "1", "--fuse", "max")
     assert text.returncode == 0, text.stderr
     assert "layer by layer ->" in text.stdout
-    plain = run("lenet5", "--arch", "eyeriss", "--budget", "500", "--jobs", "1", "--json")
+    plain = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "500", "--jobs", "1", "--json")
     assert "fusion" not in json.loads(plain.stdout)
 
 
 def test_cli_bad_fuse_and_no_pair() -> None:
-    bad = run("lenet5", "--fuse", "some")
+    bad = run_cli("evaluate", "lenet5", "--fuse", "some")
     assert bad.returncode != 0 and "--fuse must be one of" in bad.stdout + bad.stderr
-    none = run("lenet5", "--layers", "conv", "--budget", "500", "--jobs", "1", "--fuse", "auto")
+    none = run_cli("evaluate", "lenet5", "--layers", "conv", "--budget", "500", "--jobs", "1", "--fuse", "auto")
     assert none.returncode != 0 and "no fusible pair" in none.stdout + none.stderr
 
 

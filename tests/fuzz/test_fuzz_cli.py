@@ -3,30 +3,15 @@ as exit 2 with one line of error (no traceback, no hang, no memory blow-up)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.clirun import run_cli
 from tests.fuzz.mutations import bomb
 from tests.fuzz.targets import SCALESIM_CFG, SCALESIM_TOPOLOGY, TIMELOOP
 
-SRC = str(Path(__file__).parents[2] / "src")
-MEMORY_BYTES = 3 << 30  # far above what refusing takes; a bomb that expanded would blow through it
-
-
-def limited() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": SRC}, check=False,
-                          preexec_fn=limited if sys.platform.startswith("linux") else None)
+MEMORY_GIB = 3  # far above what refusing takes; a bomb that expanded would blow through it
 
 
 CASES = {
@@ -44,7 +29,7 @@ def test_cli_refuses_hostile_specs_in_one_line(name: str, tmp_path: Path) -> Non
     filename, text, args = CASES[name]
     path = tmp_path / filename
     path.write_text(text)
-    out = run_cli(*(a.format(path=path) for a in args))
+    out = run_cli(*(a.format(path=path) for a in args), timeout_s=300, memory_gib=MEMORY_GIB)
     assert out.returncode == 2, out.stderr[-2000:]
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr[-2000:]
     assert str(path) in out.stderr

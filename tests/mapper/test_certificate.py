@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 from stationary.mapper.bounds.certificate import certify, combine
 from stationary.mapper.network import map_network, network_totals
@@ -14,16 +12,13 @@ from stationary.mapper.search import SearchOptions, search
 from stationary.model.evaluate import evaluate
 from stationary.workload.layer import Layer, LayerKind
 from stationary.workload.network import Network
+from tests.clirun import run_cli
 from tests.mapper.test_search import brute_force, tiny_arch
 
 
 def small_layer(name: str = "t") -> Layer:
     """Small enough for the exact-model brute force (8,192 mappings on tiny_arch)."""
     return Layer(name, LayerKind.CONV, M=2, C=1, P=2)
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True, timeout=600)
 
 
 def test_optimal_certificate_equals_brute_force() -> None:

@@ -4,10 +4,7 @@ count that samples a map space too large to list, and huge layers that answer in
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -25,6 +22,7 @@ from stationary.mapper.space import (
     primes,
 )
 from stationary.workload.layer import Layer, LayerKind
+from tests.clirun import run_cli_json
 
 
 @given(st.integers(1, 5000))
@@ -57,15 +55,8 @@ def test_a_map_space_too_large_to_list_is_sampled() -> None:
     assert (space.options[k].prod(axis=1) == 10**12).all()  # every sampled row is still a perfect factorization
 
 
-def _run(args: list[str], timeout: int) -> dict:
-    p = subprocess.run([sys.executable, "-m", "stationary", *args, "--json"], capture_output=True, text=True,
-                       timeout=timeout, check=False)
-    assert p.returncode == 0, p.stderr[-2000:]
-    return json.loads(p.stdout)
-
-
 def test_lenet5_at_a_trillion_batch_answers() -> None:
-    out = _run(["evaluate", "lenet5", "--batch", "1000000000000", "--budget", "2048"], timeout=600)
+    out = run_cli_json("evaluate", "lenet5", "--batch", "1000000000000", "--budget", "2048", "--json", timeout_s=600)
     assert out["total"]["macs"] == 415_680 * 10**12 and out["total"]["energy_pj"] > 0
 
 
@@ -81,5 +72,6 @@ def test_a_gemm_with_k_a_billion_answers(tmp_path: Path) -> None:
     - {name: Outputs, projection: [[[M]], [[N]]], read_write: true}
   instance: {M: 16, N: 16, K: 1000000000}
 """)
-    out = _run(["map", "--arch", "eyeriss", "--problem", str(problem), "--budget", "2048"], timeout=600)
+    out = run_cli_json("map", "--arch", "eyeriss", "--problem", str(problem), "--budget", "2048", "--json",
+                       timeout_s=600)
     assert out["macs"] == 16 * 16 * 10**9 and out["energy_pj"] > 0

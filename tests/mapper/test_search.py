@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -22,6 +20,7 @@ from stationary.mapping.mapping import LevelMapping, Mapping
 from stationary.model.evaluate import evaluate
 from stationary.workload.layer import Layer, LayerKind
 from stationary.workload.network import Network
+from tests.clirun import run_cli
 
 
 def tiny_arch(rf_words: int = 6) -> Architecture:
@@ -127,8 +126,7 @@ def test_unknown_objective_and_dataflow_are_clear_errors() -> None:
     with pytest.raises(StationaryError, match="unknown dataflow"):
         dataflow_constraints("xs", nest, tiny_arch())
     for args in (["--objective", "speed"], ["--dataflow", "xs"]):
-        p = subprocess.run([sys.executable, "-m", "stationary", "map", "--arch", "eyeriss", "--problem",
-                            "alexnet:conv3", *args], capture_output=True, text=True, check=False)
+        p = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:conv3", *args)
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
 
 

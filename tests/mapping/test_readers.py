@@ -4,8 +4,6 @@ type or range is one error, integers stay integers, energies are finite and non-
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from stationary.errors import StationaryError
 from stationary.mapping.timeloop import mapping_from_dict
 from stationary.workload.importers.timeloop import problem_from_dict
 from stationary.yamlio import load_yaml
+from tests.clirun import run_cli
 
 CASE = Path(__file__).parents[1] / "cases" / "timeloop" / "7_eyeriss"
 EXERCISE = Path(__file__).parent / "cases" / "eyeriss_exercise"
@@ -178,9 +177,8 @@ def test_bad_mapping_is_one_clear_error(change: Any, match: str) -> None:
 def test_cli_reports_a_misspelt_attribute_as_one_line(tmp_path: Path) -> None:
     arch = tmp_path / "arch.yaml"
     arch.write_text((EXERCISE / "arch.yaml").read_text().replace("depth: 16384", "size_KB: 108"))
-    p = subprocess.run([sys.executable, "-m", "stationary", "map", "--arch", str(arch), "--ert",
-                        str(CASE / "ert.yaml"), "--problem", str(CASE / "problem.yaml")],
-                       capture_output=True, text=True, check=False, timeout=120)
+    p = run_cli("map", "--arch", str(arch), "--ert", str(CASE / "ert.yaml"), "--problem", str(CASE / "problem.yaml"),
+                timeout_s=120)
     assert p.returncode == 2 and "size_KB" in p.stderr and "sizeKB" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
 

@@ -1,25 +1,19 @@
-"""Random small layers, architectures and mappings (from one seed) for checking the fast model."""
+"""The one generator of random model cases (layer, architecture, valid mapping) for every test: from one seed
+(random_case, wide_case) or as hypothesis strategies (layers, architectures, mappings, cases), plus the
+field-by-field comparison of two costed results. Import it as `tests.model.random_cases`."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import strategies as st
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
+from stationary.mapper.space import divisors, primes
 from stationary.mapping.mapping import LevelMapping, Mapping
-from stationary.workload.layer import Layer, LayerKind
+from stationary.workload.layer import Layer, LayerKind, conv2d
 from stationary.workload.loopnest import LoopNest
-
-
-def _primes(n: int) -> list[int]:
-    out, p = [], 2
-    while n > 1:
-        while n % p == 0:
-            out.append(p)
-            n //= p
-        p += 1
-    return out
 
 
 def random_case(seed: int, windows: bool, mapping_seed: int | None = None, n_levels: tuple[int, ...] = (2, 3, 4),
@@ -76,7 +70,7 @@ def random_case(seed: int, windows: bool, mapping_seed: int | None = None, n_lev
     room = [list(arch.fanout(i)) for i in range(n_levels)]
     axis = [{} for _ in range(n_levels)]
     for d, bound in nest.bounds.items():
-        for p in _primes(bound):
+        for p in primes(bound):
             i = int(rng.integers(n_levels))
             fx, fy = room[i]
             ax = axis[i].get(d) or ("X" if rng.random() < 0.5 else "Y")
@@ -154,6 +148,87 @@ def differences(want: object, got: object, names: tuple[str, str],
         if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-9):
             bad.append(f"{f}: {names[0]} {a.tolist()} {names[1]} {b.tolist()}")
     return bad
+
+
+# Hypothesis strategies: small conv layers, 3-level architectures with a PE mesh, and valid mappings of them.
+
+@st.composite
+def layers(draw: st.DrawFn) -> LoopNest:
+    """A small conv layer's loop nest: kernel 1-3, stride 1-2, padding 0-1, batch 1-2."""
+    k = draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 2))
+    hw = draw(st.integers(k, 7))
+    layer = conv2d("L", draw(st.integers(1, 6)), draw(st.integers(1, 6)), hw, k, stride=stride,
+                   batch=draw(st.integers(1, 2)), padding=draw(st.integers(0, 1)))
+    return layer.loop_nest()
+
+
+@st.composite
+def architectures(draw: st.DrawFn) -> Architecture:
+    """DRAM, a global buffer and a mesh of up to 4 x 3 register files, with random energies."""
+    mx, my = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    e = st.floats(0.0, 50.0, allow_nan=False)
+    levels = (
+        StorageLevel("DRAM", None, block_size=draw(st.sampled_from([1, 4])),
+                     energy=ActionEnergy(draw(e), draw(e), draw(e))),
+        StorageLevel("GLB", 1 << 20, block_size=draw(st.sampled_from([1, 2, 4])),
+                     energy=ActionEnergy(draw(e), draw(e), draw(e), draw(st.floats(0, 0.1)))),
+        StorageLevel("RF", 1 << 12, instances=mx * my, mesh_x=mx, mesh_y=my,
+                     energy=ActionEnergy(draw(e), draw(e), draw(e))),
+    )
+    return Architecture("random", levels, ComputeUnit("MAC", mx * my, mx, my, energy_pj=draw(e)))
+
+
+@st.composite
+def mappings(draw: st.DrawFn, nest: LoopNest, arch: Architecture) -> Mapping:
+    """Every dim's bound split over DRAM / GLB / (spatial under GLB) / RF; random orders and bypasses."""
+    dims = list(nest.dims)
+    fx, fy = arch.fanout(1)
+    temporal: list[dict[str, int]] = [{}, {}, {}]
+    spatial: dict[str, int] = {}
+    used_x = used_y = 1
+    x_dims: list[str] = []
+    y_dims: list[str] = []
+    for d in dims:
+        rest = nest.bounds[d]
+        sp = draw(st.sampled_from(divisors(rest)))
+        axis = draw(st.sampled_from("XY"))
+        cap, used = (fx, used_x) if axis == "X" else (fy, used_y)
+        if sp > 1 and used * sp <= cap:
+            spatial[d] = sp
+            rest //= sp
+            if axis == "X":
+                used_x *= sp
+                x_dims.append(d)
+            else:
+                used_y *= sp
+                y_dims.append(d)
+        for lvl in (2, 1):
+            f = draw(st.sampled_from(divisors(rest)))
+            if f > 1:
+                temporal[lvl][d] = f
+            rest //= f
+        if rest > 1:
+            temporal[0][d] = rest
+    sp_perm = tuple(x_dims + y_dims + [d for d in dims if d not in spatial])
+    tensors = [t.name for t in nest.tensors]
+    levels = []
+    for i in range(3):
+        perm = tuple(draw(st.permutations(dims)))
+        bypass = frozenset(t for t in tensors if i == 1 and draw(st.booleans()))
+        levels.append(LevelMapping(
+            temporal=temporal[i], permutation=perm,
+            spatial=spatial if i == 1 else {}, spatial_permutation=sp_perm if i == 1 else (),
+            split=len(x_dims) if i == 1 else None, bypass=bypass))
+    return Mapping(tuple(levels))
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[LoopNest, Architecture, Mapping]:
+    """A layer, an architecture and a valid mapping of one onto the other (the three strategies above)."""
+    nest = draw(layers())
+    arch = draw(architectures())
+    return nest, arch, draw(mappings(nest, arch))
 
 
 def main() -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +12,7 @@ from stationary.mapper.search import SearchOptions, search
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, mapping_arrays
 from stationary.workload.problem import load_loop_nest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from random_cases import random_case
+from tests.model.random_cases import random_case
 
 
 def _with_area(arch):

@@ -5,7 +5,6 @@ the model, naming the dimension and levels."""
 from __future__ import annotations
 
 import json
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -117,8 +116,7 @@ def test_imp3_against_the_enumeration_and_timeloop() -> None:
     """imp3 by brute force: 8,820 MACs where Timeloop 3.0.3 prints 10,584 (K = 5 counted as 6 under the
     spatial loop); 882 steps (= Timeloop's 1,008 x 7/8 padding on P: 4 x 2 vs 7); RegisterFile Outputs: 8,820
     updates and 7,840 reads over 12 instances (Timeloop: 882 and 784 each, i.e. 10,584 and 9,408)."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from oracle import oracle_counts
+    from tests.model.oracle import oracle_counts
 
     nest, arch, mapping = _load("imp3_P7K5_mesh")
     o = oracle_counts(nest, arch, mapping)

@@ -5,10 +5,8 @@ per-instance mean that is no integer, the walk refuses and the oracle shows that
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +18,8 @@ from stationary.mapping.check import violations
 from stationary.mapping.mapping import Mapping
 from stationary.model.costing import Costing
 from stationary.model.evaluate import exact_counts
-
-sys.path.insert(0, str(Path(__file__).parent))
-from oracle import oracle_counts
-from random_cases import differences, random_case
+from tests.model.oracle import oracle_counts
+from tests.model.random_cases import differences, random_case
 
 COUNTS = ("reads", "fills", "updates", "tile_words", "partition_words", "kept", "utilized_instances",
           "active_instances", "macs", "compute_cycles", "cycles", "level_cycles")

@@ -11,16 +11,9 @@ from hypothesis import strategies as st
 from stationary.arch.spec import ActionEnergy
 from stationary.mapping.mapping import LevelMapping, Mapping
 from stationary.model.evaluate import evaluate
-from tests.model.strategies import architectures, layers, mappings
+from tests.model.random_cases import cases
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@st.composite
-def cases(draw: st.DrawFn):
-    nest = draw(layers())
-    arch = draw(architectures())
-    return nest, arch, draw(mappings(nest, arch))
 
 
 @SETTINGS

@@ -7,8 +7,6 @@ checks them against each other). The slow run checks 20,000 random cases."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,10 +16,8 @@ from hypothesis import strategies as st
 from stationary.model.costing import Costing
 from stationary.model.evaluate import exact_counts
 from stationary.model.fast import FastModel, mapping_arrays
-
-sys.path.insert(0, str(Path(__file__).parent))
-from oracle import oracle_counts
-from random_cases import random_case
+from tests.model.oracle import oracle_counts
+from tests.model.random_cases import random_case
 
 COUNTS = ("reads", "fills", "updates", "tile_words", "partition_words", "kept", "utilized_instances",
           "active_instances", "macs", "compute_cycles", "cycles", "level_cycles")

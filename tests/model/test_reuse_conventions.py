@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_fast import compare
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
@@ -18,10 +17,7 @@ from stationary.mapping.mapping import LevelMapping, Mapping
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, mapping_arrays
 from stationary.workload.layer import Layer, LayerKind
-
-sys.path.insert(0, str(Path(__file__).parent))
-from random_cases import random_case
-from test_fast import compare
+from tests.model.random_cases import random_case
 
 
 def _pe_row(no_multicast=frozenset(), multicast=True, leak_instances="used"):

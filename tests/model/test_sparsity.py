@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +13,7 @@ from stationary.errors import StationaryError
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, mapping_arrays
 from stationary.model.sparsity import Sparsity, TensorFormat, encoded_words, rlc_pairs_per_word, word_factor
-
-sys.path.insert(0, str(Path(__file__).parent))
-from random_cases import random_case
+from tests.model.random_cases import random_case
 
 WORD_BITS = 16
 

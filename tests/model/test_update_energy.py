@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, mapping_arrays
-
-sys.path.insert(0, str(Path(__file__).parent))
-from random_cases import random_case
+from tests.clirun import run_cli, run_cli_json
+from tests.model.random_cases import random_case
 
 CASE = Path(__file__).parents[1] / "cases" / "timeloop" / "5a"
-SRC = Path(__file__).parents[2] / "src"
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -45,12 +40,6 @@ def test_write_convention_reprices_only_the_updates(seed: int) -> None:
         assert math.isclose(float(fr.energy_pj[0]), exact.energy_pj, rel_tol=1e-9)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "stationary", "model", *args], capture_output=True, text=True,
-                          env=env)
-
-
 def test_cli_update_energy_option(tmp_path: Path) -> None:
     """On Timeloop case 5a with a register file whose update costs 1 pJ more than a write."""
     ert = (CASE / "ert.yaml").read_text().replace("{name: update, energy: 0.42564", "{name: update, energy: 1.42564")
@@ -60,17 +49,17 @@ def test_cli_update_energy_option(tmp_path: Path) -> None:
     expected = json.loads((CASE / "expected.json").read_text())["energy_pj"]
     runs = {}
     for convention in ("update", "write"):
-        out = _cli(*base, "--update-energy", convention)
+        out = run_cli("model", *base, "--update-energy", convention)
         assert out.returncode == 0, out.stderr
         runs[convention] = json.loads(out.stdout)
-    default = _cli(*base)
+    default = run_cli("model", *base)
     assert json.loads(default.stdout)["energy_pj"] == runs["update"]["energy_pj"]
     assert runs["write"]["energy_pj"] == pytest.approx(expected, rel=1e-12)  # the RF's write = the original update
     rf = next(lv for lv in runs["update"]["levels"] if lv["name"] == "RegisterFile")
     updates = sum(t.get("updates", 0) for t in rf["tensors"].values())
     assert updates > 0
     assert runs["update"]["energy_pj"] - runs["write"]["energy_pj"] == pytest.approx(updates * 1.0, rel=1e-9)
-    bad = _cli(*base, "--update-energy", "rmw")
+    bad = run_cli("model", *base, "--update-energy", "rmw")
     assert bad.returncode == 2 and "update energy" in bad.stderr + bad.stdout
 
 
@@ -79,17 +68,11 @@ def test_map_and_evaluate_take_the_convention(tmp_path: Path) -> None:
     under one convention); a bad value is refused before any search."""
     ert = (CASE / "ert.yaml").read_text().replace("{name: update, energy: 0.42564", "{name: update, energy: 1.42564")
     (tmp_path / "ert.yaml").write_text(ert)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    base = [sys.executable, "-m", "stationary", "map", "--arch", str(CASE / "arch.yaml"), "--problem",
-            str(CASE / "problem.yaml"), "--ert", str(tmp_path / "ert.yaml"), "--budget", "500", "--json"]
-    runs = {}
-    for convention in ("update", "write"):
-        p = subprocess.run([*base, "--update-energy", convention], capture_output=True, text=True, env=env)
-        assert p.returncode == 0, p.stderr
-        runs[convention] = json.loads(p.stdout)
+    base = ["map", "--arch", str(CASE / "arch.yaml"), "--problem", str(CASE / "problem.yaml"), "--ert",
+            str(tmp_path / "ert.yaml"), "--budget", "500", "--json"]
+    runs = {convention: run_cli_json(*base, "--update-energy", convention) for convention in ("update", "write")}
     assert runs["write"]["energy_pj"] < runs["update"]["energy_pj"]  # every update is 1 pJ cheaper at `write`
-    bad = subprocess.run([*base, "--update-energy", "rmw"], capture_output=True, text=True, env=env)
+    bad = run_cli(*base, "--update-energy", "rmw")
     assert bad.returncode == 2 and "update energy" in bad.stderr
-    ev = subprocess.run([sys.executable, "-m", "stationary", "evaluate", "lenet5", "--update-energy", "rmw"],
-                        capture_output=True, text=True, env=env)
+    ev = run_cli("evaluate", "lenet5", "--update-energy", "rmw")
     assert ev.returncode == 2 and "update energy" in ev.stderr

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import Result
 
 from stationary.arch.native import load_arch
-from stationary.cli import app
 from stationary.model.evaluate import evaluate
 from stationary.neardata.compare import CATEGORIES, network_cost
 from stationary.neardata.heuristic import best_mapping, candidates
 from stationary.workload.zoo import get_model
-
-runner = CliRunner()
 
 
 def test_heuristic_mappings_are_valid_and_keep_the_arch_constraints() -> None:
@@ -39,6 +37,20 @@ def test_network_cost_is_the_sum_of_its_layers() -> None:
     assert cost.by_category_pj["ADC"] == 0.0
 
 
+def test_each_distinct_shape_is_mapped_once() -> None:
+    net = get_model("resnet18")
+    calls = []
+
+    def mapper(n, a):  # noqa: ANN001, ANN202 - the cheapest heuristic, counted
+        calls.append(n)
+        return best_mapping(n, a, 1)
+
+    cost = network_cost(net, load_arch("eyeriss"), mapper)
+    layers = net.mac_layers()
+    assert len(calls) == len({x.shape for x in layers}) < len(layers)
+    assert [row["layer"] for row in cost.layers] == [x.name for x in layers]
+
+
 def test_vault_dram_saves_dram_energy_only() -> None:
     net = get_model("lenet5")
 
@@ -51,16 +63,15 @@ def test_vault_dram_saves_dram_energy_only() -> None:
     assert tetris.by_category_pj["compute"] == pytest.approx(base.by_category_pj["compute"])
 
 
-def test_cli_json_and_table() -> None:
-    res = runner.invoke(app, ["neardata", "lenet5", "--variants", "reram_crossbar", "--max-candidates", "1",
-                              "--json"])
+def test_cli_json_and_table(cli_app: Callable[..., Result]) -> None:
+    res = cli_app("neardata", "lenet5", "--variants", "reram_crossbar", "--max-candidates", "1", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert [a["arch"] for a in data["architectures"]] == ["eyeriss", "reram_crossbar"]
     xbar = data["architectures"][1]
     assert xbar["by_category_pj"]["ADC"] > 0 and xbar["by_category_pj"]["DAC"] > 0
     assert set(xbar["by_level_pj"]) == {"DRAM", "GlobalBuffer", "InputDAC", "OutputADC", "Crossbar", "compute"}
-    res = runner.invoke(app, ["neardata", "lenet5", "--variants", "edram_buffer", "--max-candidates", "1"])
+    res = cli_app("neardata", "lenet5", "--variants", "edram_buffer", "--max-candidates", "1")
     assert res.exit_code == 0 and "vs baseline" in res.stdout
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from stationary.fusion.report import fusion_json
@@ -13,10 +9,9 @@ from stationary.fusion.search import plan_fusion
 from stationary.mapper.network import map_network
 from stationary.report.html import evaluation_html
 from stationary.report.metrics import benchmark_report
+from tests.clirun import run_cli_json
 from tests.fusion.test_attention import attention_net
 from tests.fusion.test_search import OPTS, arch
-
-SRC = Path(__file__).parents[2] / "src"
 
 
 def test_section_has_the_picture_and_the_json_numbers() -> None:
@@ -43,12 +38,8 @@ def test_section_has_the_picture_and_the_json_numbers() -> None:
 
 def test_evaluate_report_carries_the_fusion_of_its_json(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    run = subprocess.run([sys.executable, "-m", "stationary", "evaluate", "bert_base_layer", "--arch", "eyeriss",
-                          "--budget", "300", "--jobs", "1", "--fuse", "auto", "--json", "--report", str(out)],
-                         capture_output=True, text=True, env=env, timeout=600)
-    assert run.returncode == 0, run.stderr
-    fusion = json.loads(run.stdout)["fusion"]
+    fusion = run_cli_json("evaluate", "bert_base_layer", "--arch", "eyeriss", "--budget", "300", "--jobs", "1",
+                          "--fuse", "auto", "--json", "--report", str(out))["fusion"]
     page = out.read_text()
     assert '<figure class="plot" id="fusion">' in page and "(attention)" in page
     assert f"{fusion['dram_bytes_fused']:,.0f} bytes fused" in page

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.clirun import run_cli
+
 ROOT = Path(__file__).parents[2]
-SRC = ROOT / "src"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Appended to a copy of the report only: writes each plot's rendered size into the DOM for --dump-dom.
@@ -51,9 +50,7 @@ def browse(browser: str, tmp: Path, url: str, *args: str) -> subprocess.Complete
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "r.html"
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    run = subprocess.run([sys.executable, "-m", "stationary", "evaluate", "lenet5", "--arch", "eyeriss", "--budget",
-                          "1000", "--report", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    run = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--budget", "1000", "--report", str(out), timeout_s=300)
     assert run.returncode == 0, run.stderr
     return out
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +13,7 @@ from stationary.mapper.search import SearchOptions
 from stationary.report.metrics import Densities, benchmark_report
 from stationary.report.tables import template_rows
 from stationary.workload.zoo import get_model
-
-SRC = Path(__file__).parents[2] / "src"
+from tests.clirun import run_cli_json
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +90,6 @@ def test_template_rows_cover_the_survey_layout(lenet_on_eyeriss: tuple) -> None:
 
 
 def test_report_cli_json() -> None:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    out = subprocess.run([sys.executable, "-m", "stationary", "report", "lenet5", "--budget", "300", "--json",
-                          "--weight-density", "0.5"], capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
+    data = run_cli_json("report", "lenet5", "--budget", "300", "--json", "--weight-density", "0.5")
     assert set(data) >= {"model", "hardware", "results", "layers"}
     assert data["model"]["weight_density"] == 0.5 and data["results"]["energy_pj"] > 0

@@ -4,11 +4,8 @@ missing points; the CLI's JSON and its rerun."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +13,8 @@ import pytest
 from stationary.sweep.engine import run_sweep, sweep_json
 from stationary.sweep.spec import SweepSpec, parse_vary
 from stationary.sweep.store import ResultStore
+from tests.clirun import run_cli, run_cli_json
 
-SRC = Path(__file__).parents[2] / "src"
 # 5 x 5 x 2 = 50 points of one small CONV layer (sliding windows: each point takes ~0.1 s)
 SPEC = SweepSpec("eyeriss", ("lenet5:conv2",), ("free",),
                  parse_vary(["pe_rows=2,4,6,8,12", "pe_cols=2,7,14,16,28", "bits=8,16"]), budget=256)
@@ -105,21 +102,16 @@ def test_dask_cluster_survives_a_killed_worker(reference: dict[str, tuple], tmp_
 
 def test_cli_json_and_rerun(tmp_path: Path) -> None:
     db = tmp_path / "cli.sqlite"
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    args = [sys.executable, "-m", "stationary", "sweep", "lenet5:fc1", "--arch", "eyeriss", "--vary",
-            "pe_rows=4,12", "--vary", "glb_kb=32,108", "--dataflow", "ws,os", "--budget", "200", "--out", str(db),
-            "--json"]
-    first = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
-    assert first.returncode == 0, first.stderr
-    data = json.loads(first.stdout)
+    args = ["sweep", "lenet5:fc1", "--arch", "eyeriss", "--vary", "pe_rows=4,12", "--vary", "glb_kb=32,108",
+            "--dataflow", "ws,os", "--budget", "200", "--out", str(db), "--json"]
+    data = run_cli_json(*args, timeout_s=120)
     assert len(data["points"]) == 8 and data["run"]["computed"] == 8
     point = data["points"][0]
     assert set(point) >= {"params", "energy_pj", "cycles", "area_mm2"}
     assert point["params"] == {"network": "lenet5:fc1", "dataflow": "ws", "pe_rows": 4, "glb_kb": 32}
     assert data["pareto"] and all(p in data["points"] for p in data["pareto"])
-    second = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
-    again = json.loads(second.stdout)
+    again = run_cli_json(*args, timeout_s=120)
     assert again["run"] == {"computed": 0, "already_stored": 8, "by_other_runs": 0, "total": 8}
     assert again["points"] == data["points"]
-    bad = subprocess.run([*args[:4], "lenet5", "--vary", "pe_rows"], capture_output=True, text=True, env=env)
+    bad = run_cli(*args[:1], "lenet5", "--vary", "pe_rows")
     assert bad.returncode == 2 and "expected KEY=V1,V2" in bad.stderr

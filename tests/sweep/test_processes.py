@@ -4,7 +4,6 @@ store never compute a point twice."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -20,7 +19,8 @@ from stationary import parallel
 from stationary.sweep.engine import run_sweep
 from stationary.sweep.spec import SweepSpec, parse_vary
 from stationary.sweep.store import ResultStore
-from tests.cli.procs import ENV, alive, catches, children, start, wait_until
+from tests.cli.procs import alive, catches, children, wait_until
+from tests.clirun import ROOT, cli_env, run_cli_json, start_cli
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -37,7 +37,7 @@ def _workers_of(proc: subprocess.Popen) -> list[int]:
 def test_workers_die_when_the_main_process_is_killed(tmp_path: Path) -> None:
     if parallel.cpu_count() < 2:
         pytest.skip("needs 2 CPUs for a pool of 2")
-    proc = start(*LONG_SWEEP, "--out", str(tmp_path / "k.sqlite"))
+    proc = start_cli(*LONG_SWEEP, "--out", str(tmp_path / "k.sqlite"))
     try:
         workers = _workers_of(proc)
         proc.kill()  # SIGKILL: no handler, no cleanup in the parent
@@ -53,7 +53,7 @@ def test_sigterm_stops_workers_and_leaves_a_resumable_store(tmp_path: Path) -> N
     if parallel.cpu_count() < 2:
         pytest.skip("needs 2 CPUs for a pool of 2")
     db = tmp_path / "t.sqlite"
-    proc = start(*LONG_SWEEP, "--out", str(db))
+    proc = start_cli(*LONG_SWEEP, "--out", str(db))
     try:
         workers = _workers_of(proc)
         wait_until(lambda: catches(proc.pid, signal.SIGTERM), 30, "the SIGTERM handler", proc)
@@ -70,10 +70,7 @@ def test_sigterm_stops_workers_and_leaves_a_resumable_store(tmp_path: Path) -> N
     assert all(e is not None and c is not None or err for _, e, c, err in rows)
     stored = len(rows)
     # resume: only the missing points are computed (a smaller budget would change the keys, so same spec)
-    again = subprocess.run([sys.executable, "-m", "stationary", *LONG_SWEEP, "--out",
-                            str(db), "--json"], capture_output=True, text=True, env=ENV, timeout=1200)
-    assert again.returncode == 0, again.stderr
-    run = json.loads(again.stdout)["run"]
+    run = run_cli_json(*LONG_SWEEP, "--out", str(db), "--json", timeout_s=1200)["run"]
     assert (run["already_stored"], run["computed"], run["total"]) == (stored, 8 - stored, 8)
 
 
@@ -114,7 +111,7 @@ print(run.computed, run.by_other_runs)
 
 def test_two_sweeps_on_one_store_compute_each_point_once(tmp_path: Path) -> None:
     db, logs = tmp_path / "shared.sqlite", [tmp_path / "a.log", tmp_path / "b.log"]
-    env = {**ENV, "PYTHONPATH": f"{ENV['PYTHONPATH']}{os.pathsep}{Path(__file__).parents[2]}"}
+    env = cli_env(pythonpath=[ROOT])  # the script imports tests.sweep
     procs = [subprocess.Popen([sys.executable, "-c", _COUNTING_SWEEP, str(log), str(db)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for log in logs]
     outs = [p.communicate(timeout=600) for p in procs]

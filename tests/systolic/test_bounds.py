@@ -4,8 +4,6 @@ memory than allowed (naming the size and `--dram estimate`), the ofmap buffer ne
 
 from __future__ import annotations
 
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from hypothesis import strategies as st
 from stationary.errors import StationaryError
 from stationary.systolic import SystolicConfig, SystolicProblem, simulate_layer, simulate_network, traffic
 from stationary.systolic.model import preflight
-from tests.cli.procs import ENV
+from tests.clirun import run_cli
 
 CFG = Path(__file__).parent.parent / "cases" / "scalesim" / "alexnet_a32_os_CALC" / "a32_os_CALC.cfg"
 HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
@@ -41,22 +39,15 @@ def test_estimate_mode_answers_a_huge_layer_in_closed_form() -> None:
     assert r.dram_ofmap_writes == 4096 * 4096 * 512  # every output written back once
 
 
-def _run_limited(args: list[str], tmp_path: Path, gib: float) -> subprocess.CompletedProcess:
-    """The CLI with its address space capped at `gib` (a blow-up fails instead of swapping)."""
-    limit = int(gib * 2**30)
-    return subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True, env=ENV,
-                          timeout=300, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS")
 def test_cli_big_layer_refused_or_estimated_within_3_gib(tmp_path: Path) -> None:
     # before: ~292 GiB asked for, even with --dram estimate (the ofmap buffer's per-cycle arrays)
     topo = tmp_path / "big.csv"
     topo.write_text(f"{HEADER}\nBig, 4096, 4096, 1, 1, 512, 512, 1,\n")
-    exact = _run_limited(["systolic", "--config", str(CFG), "--topology", str(topo)], tmp_path, 3)
+    exact = run_cli("systolic", "--config", str(CFG), "--topology", str(topo), memory_gib=3, timeout_s=300)
     assert exact.returncode == 2 and "--dram estimate" in exact.stderr and "GiB" in exact.stderr, exact.stderr
-    est = _run_limited(["systolic", "--config", str(CFG), "--topology", str(topo), "--dram", "estimate", "--json"],
-                       tmp_path, 3)
+    est = run_cli("systolic", "--config", str(CFG), "--topology", str(topo), "--dram", "estimate", "--json",
+                  memory_gib=3, timeout_s=300)
     assert est.returncode == 0, est.stderr
 
 
@@ -71,8 +62,8 @@ def test_cli_widest_array_within_3_gib_and_a_billion_wide_one_refused(tmp_path: 
         cfg.write_text("\n".join(f"ArrayWidth: {width}" if ln.startswith("ArrayWidth") else ln
                                  for ln in CFG.read_text().splitlines()) + "\n")
         for mode in ("exact", "estimate"):
-            done = _run_limited(["systolic", "--config", str(cfg), "--topology", str(topo), "--dram", mode,
-                                 "--json"], tmp_path, 3)
+            done = run_cli("systolic", "--config", str(cfg), "--topology", str(topo), "--dram", mode, "--json",
+                           memory_gib=3, timeout_s=300)
             if ok:
                 assert done.returncode == 0, done.stderr
             else:

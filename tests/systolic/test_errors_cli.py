@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from stationary.errors import StationaryError
 from stationary.systolic import SystolicConfig, SystolicProblem, read_config, read_topology
+from tests.clirun import cli_env, run_cli
 
 CASE = Path(__file__).parent.parent / "cases" / "scalesim" / "alexnet_a32_ws_CALC"
 CFG = CASE / "a32_ws_CALC.cfg"
-SRC = str(Path(__file__).parents[2] / "src")
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stationary", "systolic", *args], check=False,
-                          capture_output=True, text=True,
-                          env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=120)
+CLEAN = cli_env(clean=True)  # no user setting leaks into the process
 
 
 def test_missing_and_malformed_config_fields(tmp_path):
@@ -72,8 +65,8 @@ def test_gemm_topology(tmp_path):
 
 
 def test_cli_json_contract(tmp_path):
-    out = run_cli("--config", str(CFG), "--topology", str(CASE / "alexnet.csv"), "--json", "--dram", "estimate",
-                  "--outdir", str(tmp_path))
+    out = run_cli("systolic", "--config", str(CFG), "--topology", str(CASE / "alexnet.csv"), "--json", "--dram",
+                  "estimate", "--outdir", str(tmp_path), env=CLEAN, timeout_s=120)
     assert out.returncode == 0, out.stderr
     layers = json.loads(out.stdout)["layers"]
     assert len(layers) == 5
@@ -87,7 +80,8 @@ def test_cli_json_contract(tmp_path):
 
 
 def test_cli_model_input():
-    out = run_cli("--config", str(CFG), "--model", "lenet5", "--json", "--dram", "estimate")
+    out = run_cli("systolic", "--config", str(CFG), "--model", "lenet5", "--json", "--dram", "estimate", env=CLEAN,
+                  timeout_s=120)
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["layers"]) >= 4
 
@@ -96,6 +90,6 @@ def test_cli_bad_input_exits_2(tmp_path):
     t = tmp_path / "t.csv"
     t.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
                  "Strides,\nL, 4, 4, 5, 5, 1, 1, 1,\n")
-    out = run_cli("--config", str(CFG), "--topology", str(t))
+    out = run_cli("systolic", "--config", str(CFG), "--topology", str(t), env=CLEAN, timeout_s=120)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and str(t) in out.stderr and "filter_h" in out.stderr

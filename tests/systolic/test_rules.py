@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stationary.systolic import SystolicConfig, SystolicProblem, problem_from_layer, simulate_layer
-from stationary.systolic.energy import EnergyTable
+from stationary.systolic.energy import EnergyTable, horowitz45
 from stationary.systolic.timing import compute_counts, fold_geometry
 from stationary.workload.layer import conv2d, linear
 
@@ -85,11 +85,23 @@ def test_depthwise_groups_scale_counts():
 
 
 def test_energy_is_counts_times_table():
-    t = EnergyTable(mac_pj=1.0, sram_word_pj_at_8kb=2.0, sram_kb=8, dram_word_pj=100.0)
+    t = EnergyTable(mac_pj=1.0, ifmap_sram_word_pj=2.0, filter_sram_word_pj=3.0, ofmap_sram_word_pj=5.0,
+                    dram_word_pj=100.0)
     r = simulate_layer(GEMM, cfg("os"), energy=t)
-    sram = r.sram_ifmap_reads + r.sram_filter_reads + r.sram_ofmap_writes
+    sram = r.sram_ifmap_reads * 2.0 + r.sram_filter_reads * 3.0 + r.sram_ofmap_writes * 5.0
     dram = r.dram_ifmap_reads + r.dram_filter_reads + r.dram_ofmap_writes
-    assert r.energy_total_pj == pytest.approx(300 * 1.0 + sram * 2.0 + dram * 100.0)
+    assert r.energy_sram_pj == pytest.approx(sram, rel=1e-9)
+    assert r.energy_total_pj == pytest.approx(300 * 1.0 + sram + dram * 100.0, rel=1e-9)
+
+
+def test_default_energy_prices_each_sram_at_its_own_size():
+    small_ifmap = SystolicConfig(array_rows=4, array_cols=4, dataflow="os", ifmap_sram_kb=8, filter_sram_kb=64,
+                                 ofmap_sram_kb=1024)
+    r = simulate_layer(GEMM, small_ifmap)
+    assert r == simulate_layer(GEMM, small_ifmap, energy=horowitz45(small_ifmap))
+    t = horowitz45(small_ifmap)
+    assert t.ifmap_sram_word_pj < t.filter_sram_word_pj < t.ofmap_sram_word_pj
+    assert r.energy_mac_pj == pytest.approx(300 * t.mac_pj, rel=1e-9)
 
 
 def test_one_pe_array_takes_at_least_one_cycle_per_mac():

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-m", "stationary", "transforms", *args], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+from tests.clirun import run_cli
 
 
 def test_model_json_fields() -> None:
-    p = _run("lenet5", "--json", "--layer", "conv2", "--repeats", "1", "--no-roofline")
+    p = run_cli("transforms", "lenet5", "--json", "--layer", "conv2", "--repeats", "1", "--no-roofline", timeout_s=120)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     (layer,) = out["layers"]
@@ -35,20 +25,20 @@ def test_model_json_fields() -> None:
 
 
 def test_winograd_on_strided_layer_is_one_line_exit_2() -> None:
-    p = _run("alexnet", "--method", "winograd-2", "--no-measure", "--no-roofline")
+    p = run_cli("transforms", "alexnet", "--method", "winograd-2", "--no-measure", "--no-roofline", timeout_s=120)
     assert p.returncode == 2
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "methods that can: direct, im2col, strassen, fft" in lines[0]
 
 
 def test_unknown_model_exits_2() -> None:
-    p = _run("no-such-net", "--no-measure")
+    p = run_cli("transforms", "no-such-net", "--no-measure", timeout_s=120)
     assert p.returncode == 2 and "unknown model" in p.stderr
 
 
 def test_bench_is_a_subcommand_not_a_model() -> None:
     pytest.importorskip("torch")
-    p = _run("bench", "--method", "direct,winograd-2", "--repeats", "1", "--json")
+    p = run_cli("transforms", "bench", "--method", "direct,winograd-2", "--repeats", "1", "--json", timeout_s=120)
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)["rows"]
     assert {r["method"] for r in rows} == {"direct", "winograd-2"}

@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from stationary.arch.native import load_arch
@@ -15,8 +10,9 @@ from stationary.validate import VALIDATE_OPTIONS, group_tasks
 from stationary.validate.eyeriss import ARCH, CHIP, TABLE_V, chip_points, eyeriss_points
 from stationary.validate.nvdla import PRIMER, nvdla_points, preset
 from stationary.validate.points import Point
+from tests.clirun import cli_env, run_cli, run_cli_json
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+CLEAN = cli_env(clean=True)  # no user setting leaks into the processes
 
 # points documented in docs/validation.md as outside their goal: (lowest, highest) relative error allowed
 DOCUMENTED_GAPS = {
@@ -45,14 +41,6 @@ DOCUMENTED_GAPS = {
 }
 
 
-def run_cli(*args: str) -> dict:
-    """Run `python -m stationary ARGS` and parse its JSON."""
-    p = subprocess.run([sys.executable, "-m", "stationary", *args], capture_output=True, text=True,
-                       env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=300)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
-
-
 def check_bounds(points: list[dict]) -> None:
     """Points inside their goal, except the documented gaps, which stay inside their documented bounds."""
     for p in points:
@@ -73,7 +61,8 @@ def test_point_error() -> None:
 
 def test_cli_survey_isca_parity() -> None:
     """The command itself (the cheap groups): survey table, ISCA'16 study, Timeloop parity."""
-    out = run_cli("validate", "--only", "survey,isca16,timeloop", "--json", "--jobs", "1")
+    out = run_cli_json("validate", "--only", "survey,isca16,timeloop", "--json", "--jobs", "1", env=CLEAN,
+                       timeout_s=300)
     groups = {p["group"] for p in out["points"]}
     assert groups == {"Survey model table", "ISCA'16 RS dataflow study", "Timeloop parity"}
     assert out["total"] == len(out["points"]) == 24 + 24 + 1
@@ -84,8 +73,7 @@ def test_cli_survey_isca_parity() -> None:
 
 
 def test_cli_unknown_group() -> None:
-    p = subprocess.run([sys.executable, "-m", "stationary", "validate", "--only", "silicon"], capture_output=True,
-                       text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+    p = run_cli("validate", "--only", "silicon", env=CLEAN)
     assert p.returncode == 2 and "unknown validation group" in p.stderr
 
 
@@ -115,7 +103,7 @@ def test_eyeriss_silicon_points(eyeriss: tuple[list[Point], dict]) -> None:
 def test_validate_shows_what_evaluate_gives(eyeriss: tuple[list[Point], dict], model: str) -> None:
     """Every chip point equals the one read from `stationary evaluate --arch eyeriss_chip ... --json`'s output."""
     points, runs = eyeriss
-    out = run_cli(*runs[model]["command"].split()[1:])
+    out = run_cli_json(*runs[model]["command"].split()[1:], env=CLEAN, timeout_s=300)
     assert out["arch"] == ARCH
     mine = [p for p in points if p.name in {q.name for q in chip_points(model, runs[model])}]
     theirs = chip_points(model, out)
@@ -141,7 +129,7 @@ def test_nvdla_presets_follow_the_primer() -> None:
 def test_nvdla_point_is_evaluate() -> None:
     """The smallest configuration (cheap): the point is `evaluate --json`'s frame rate, within its bound."""
     points, runs = nvdla_points(VALIDATE_OPTIONS, (32,))
-    out = run_cli(*runs["nvdla_32"]["command"].split()[1:])
+    out = run_cli_json(*runs["nvdla_32"]["command"].split()[1:], env=CLEAN, timeout_s=300)
     assert points[0].model == pytest.approx(out["total"]["fps"], rel=1e-12)
     assert out["total"]["macs"] == 3_857_973_248  # all CONV and FC layers of ResNet-50, batch 1
     check_bounds([p.to_json() for p in points])
@@ -149,8 +137,8 @@ def test_nvdla_point_is_evaluate() -> None:
 
 def test_evaluate_contract() -> None:
     """`evaluate --json` totals: macs, energy_pj, cycles, dram_bytes, seconds, fps, power_mw at the given clock."""
-    out = run_cli("evaluate", "alexnet", "--arch", "eyeriss", "--dataflow", "rs", "--batch", "2", "--layers", "conv",
-                  "--clock-mhz", "100", "--budget", "2048", "--json")
+    out = run_cli_json("evaluate", "alexnet", "--arch", "eyeriss", "--dataflow", "rs", "--batch", "2", "--layers",
+                       "conv", "--clock-mhz", "100", "--budget", "2048", "--json", env=CLEAN, timeout_s=300)
     t = out["total"]
     assert len(out["layers"]) == 5 and t["macs"] == 2 * 665_784_864
     assert t["seconds"] == pytest.approx(t["cycles"] / 100e6)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 
-from stationary.arch.spec import ActionEnergy
+from stationary.arch.spec import ActionEnergy, StorageKind
 from stationary.errors import StationaryError
 
 # (a) Sze et al. 2017, Fig. 22: normalized energy per access, relative to one MAC (= 1).
-SURVEY_NORMALIZED = {"DRAM": 200.0, "buffer": 6.0, "array": 2.0, "RF": 1.0, "MAC": 1.0}
+SURVEY_NORMALIZED = {StorageKind.DRAM: 200.0, StorageKind.BUFFER: 6.0, "array": 2.0, StorageKind.RF: 1.0, "MAC": 1.0}
 
 # (b) Horowitz, ISSCC 2014, 45 nm 0.9 V (docs/references.md §2), pJ.
 HOROWITZ_SRAM_64BIT_READ = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))  # (bytes, pJ)
@@ -58,16 +58,14 @@ def mac_pj(bits: int, floating: bool = False) -> float:
     return mult + add
 
 
-def storage_energy(table: str, kind: str, size_bytes: float | None, width_bits: int) -> ActionEnergy:
+def storage_energy(table: str, kind: StorageKind | str, size_bytes: float | None, width_bits: int) -> ActionEnergy:
     """Per-access energy of a storage level of `kind` (DRAM / buffer / RF) under a named table."""
+    kind = StorageKind.parse(kind)
     if table == "survey":
-        key = {"DRAM": "DRAM", "buffer": "buffer", "SRAM": "buffer", "RF": "RF", "regfile": "RF"}.get(kind)
-        if key is None:
-            raise StationaryError(f"unknown storage kind {kind!r} (DRAM, buffer, RF)")
-        e = SURVEY_NORMALIZED[key]
+        e = SURVEY_NORMALIZED[kind]
         return ActionEnergy(e, e, e)
     if table == "horowitz45":
-        if kind == "DRAM" or size_bytes is None:
+        if kind == StorageKind.DRAM or size_bytes is None:
             e = HOROWITZ_DRAM_PJ_PER_BIT * width_bits
         else:
             e = sram_read_pj(size_bytes, width_bits)
@@ -76,6 +74,7 @@ def storage_energy(table: str, kind: str, size_bytes: float | None, width_bits: 
 
 
 def compute_energy(table: str, bits: int) -> float:
+    """One MAC's energy under a named table (survey: 1, the unit; horowitz45: `mac_pj(bits)`)."""
     if table == "survey":
         return SURVEY_NORMALIZED["MAC"]
     if table == "horowitz45":
@@ -83,12 +82,15 @@ def compute_energy(table: str, bits: int) -> float:
     raise StationaryError(f"unknown energy table {table!r}; tables: {', '.join(TABLES)}")
 
 
-def storage_area_um2(kind: str, size_bytes: float | None) -> float:
-    if size_bytes is None or kind == "DRAM":
+def storage_area_um2(kind: StorageKind | str, size_bytes: float | None) -> float:
+    """Area estimate of a storage level of `kind` holding `size_bytes` (DRAM is off chip: 0)."""
+    kind = StorageKind.parse(kind)
+    if size_bytes is None or kind == StorageKind.DRAM:
         return 0.0
-    per_bit = RF_UM2_PER_BIT if kind in ("RF", "regfile") else SRAM_UM2_PER_BIT
+    per_bit = RF_UM2_PER_BIT if kind == StorageKind.RF else SRAM_UM2_PER_BIT
     return size_bytes * 8 * per_bit
 
 
 def mac_area_um2(bits: int) -> float:
+    """Area estimate of one b-bit MAC (~ 4 b^2 um^2)."""
     return MAC_UM2_PER_BIT2 * bits * bits

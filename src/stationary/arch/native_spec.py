@@ -12,11 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from stationary.arch.spec import MAX_INSTANCES, MAX_LEVELS
+from stationary.arch.spec import MAX_INSTANCES, MAX_LEVELS, StorageKind
 from stationary.schema import MAX_INT, EnergyPJ, Name, NonNegFloat, PosFloat, PosInt, Spec
 
 TENSORS = ("Weights", "Inputs", "Outputs")  # the tensors of a layer's loop nest (Timeloop's names)
-KINDS = ("DRAM", "buffer", "RF")
+Kind = Literal[StorageKind.DRAM, StorageKind.BUFFER, StorageKind.RF]
+"""A level's `kind`: the YAML strings are the StorageKind values (strict mode takes them as a Literal)."""
 
 Tensor = Literal["Weights", "Inputs", "Outputs"]
 TensorList = Annotated[list[Tensor], Field(max_length=len(TENSORS))]
@@ -104,7 +105,7 @@ class LevelSpec(Spec):
     """One storage level as written (after a component's fields are merged in)."""
 
     name: Name
-    kind: Literal["DRAM", "buffer", "RF"] = "buffer"
+    kind: Kind = StorageKind.BUFFER
     word_bits: Bits | None = None
     block_size: PosInt = 1
     depth: PosInt | None = None

@@ -9,15 +9,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from stationary.errors import StationaryError
 from stationary.model.sparsity import Sparsity
-from stationary.schema import MAX_ENERGY_PJ, MAX_INT
+from stationary.schema import MAX_ENERGY_PJ, MAX_INT, short_repr
 
 #: A spec may not make the tool allocate or loop without bound: these cap what YAML can ask for.
 MAX_INSTANCES = 1 << 20
 MAX_LEVELS = 16
+
+
+class StorageKind(StrEnum):
+    """What a storage level is built as (a native spec's `kind`): it picks the level's energy and area estimate."""
+
+    DRAM = "DRAM"  # off chip, unbounded
+    BUFFER = "buffer"  # an on-chip SRAM
+    RF = "RF"  # a register file (flip-flop/latch array)
+
+    @classmethod
+    def parse(cls, value: str) -> StorageKind:
+        """The kind named `value`, or a StationaryError listing the kinds."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise StationaryError(f"unknown storage kind {short_repr(value)} ({', '.join(cls)})",
+                                  field="kind") from None
 
 
 def _finite_in(v: object, lo: float, hi: float, open_low: bool = False) -> bool:
@@ -25,6 +43,13 @@ def _finite_in(v: object, lo: float, hi: float, open_low: bool = False) -> bool:
     if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
         return False
     return (v > lo if open_low else v >= lo) and v <= hi
+
+
+def check_energy_pj(v: object, field_name: str, owner: str = "") -> None:
+    """Refuse an energy that is not a finite number of pJ in 0..MAX_ENERGY_PJ (an inf would make totals NaN)."""
+    if not _finite_in(v, 0.0, MAX_ENERGY_PJ):
+        raise StationaryError(f"{owner}energy must be a finite number of pJ in 0..{MAX_ENERGY_PJ:g}, got {v!r}",
+                              field=field_name)
 
 
 @dataclass(frozen=True)
@@ -38,10 +63,7 @@ class ActionEnergy:
 
     def __post_init__(self) -> None:
         for name in ("read_pj", "write_pj", "update_pj", "leak_pj"):
-            v = getattr(self, name)
-            if not _finite_in(v, 0.0, MAX_ENERGY_PJ):
-                raise StationaryError(f"energy must be a finite number of pJ in 0..{MAX_ENERGY_PJ:g}, got {v!r}",
-                                      field=name)
+            check_energy_pj(getattr(self, name), name)
 
     def scaled(self, factor: float) -> ActionEnergy:
         return ActionEnergy(self.read_pj * factor, self.write_pj * factor, self.update_pj * factor,
@@ -130,9 +152,7 @@ class ComputeUnit:
                                   f"{self.instances} instances", field="instances")
         if self.instances > MAX_INSTANCES:
             raise StationaryError(f"compute {self.name}: too many instances", field="instances")
-        if not _finite_in(self.energy_pj, 0.0, MAX_ENERGY_PJ):
-            raise StationaryError(f"compute {self.name}: energy must be a finite number of pJ in "
-                                  f"0..{MAX_ENERGY_PJ:g}, got {self.energy_pj!r}", field="energy_pj")
+        check_energy_pj(self.energy_pj, "energy_pj", f"compute {self.name}: ")
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.measure import Measurement
-from rich.progress import Progress
 
+from stationary.api.network import check_input_shape, map_plans
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.mapper.network import LayerPlan, map_network
+from stationary.mapper.network import LayerPlan
 from stationary.mapper.search import SearchOptions
 from stationary.workload.network import Network
 
@@ -55,9 +55,7 @@ def parse_shape(text: str | None, field: str = "--input-shape") -> tuple[int, ..
     except ValueError:
         raise StationaryError(f"expected comma-separated integers like 1,3,224,224, got {text!r}",
                               field=field) from None
-    if not shape or any(v < 1 for v in shape):
-        raise StationaryError(f"every size must be a positive integer, got {text!r}", field=field)
-    return shape
+    return check_input_shape(shape, field)
 
 
 # Options that several commands share, declared once so their help and defaults cannot drift apart.
@@ -79,8 +77,5 @@ UpdateEnergyOption = Annotated[str, typer.Option(
 
 def map_with_progress(net: Network, arch: Architecture, dataflow: str, options: SearchOptions,
                       jobs: int | None, quiet: bool) -> list[LayerPlan]:
-    """The mapper's best mapping per layer, with a progress bar on stderr unless `quiet`."""
-    with Progress(console=Console(stderr=True), transient=True, disable=quiet) as bar:
-        task = bar.add_task("mapping layers", total=None)
-        return map_network(net, arch, dataflow, options, jobs=jobs,
-                           progress=lambda k, n: bar.update(task, completed=k, total=n))
+    """The mapper's best mapping per layer, with a progress bar on stderr unless `quiet` (api's map_plans)."""
+    return map_plans(net, arch, dataflow, options, jobs, progress=not quiet)

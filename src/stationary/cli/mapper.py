@@ -1,14 +1,15 @@
-"""`stationary map`, `stationary evaluate`, `stationary dataflows`: the mapper from the command line."""
+"""`stationary map`, `stationary evaluate`, `stationary dataflows`: the mapper from the command line (map and
+evaluate are thin layers over `stationary.api.map_layer` and `stationary.api.evaluate`)."""
 
 from __future__ import annotations
 
-import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from stationary.arch.native import load_arch
+from stationary.api.network import evaluate as evaluate_network
+from stationary.api.network import map_layer
 from stationary.cli import app
 from stationary.cli.common import (
     ArchOption,
@@ -22,27 +23,16 @@ from stationary.cli.common import (
     ObjectiveOption,
     SeedOption,
     UpdateEnergyOption,
-    map_with_progress,
     out_console,
     parse_shape,
     print_json,
 )
-from stationary.errors import StationaryError
-from stationary.fusion.report import fusion_renderables, fusion_section
+from stationary.fusion.report import fusion_renderables
 from stationary.fusion.search import check_fuse
-from stationary.mapper.bounds.certificate import certify
-from stationary.mapper.exact import Budget
-from stationary.mapper.network import network_optimality, network_performance, network_totals, select_layers
-from stationary.mapper.search import SearchOptions, check_objective, search
-from stationary.mapping.constraints import load_constraints
-from stationary.mapping.dataflows import dataflow_constraints
-from stationary.mapping.timeloop import mapping_to_dict
-from stationary.model.costing import check_update_energy
+from stationary.mapper.search import SearchOptions
 from stationary.report.html import write_html_report
 from stationary.report.metrics import benchmark_report
 from stationary.report.tables import result_renderables
-from stationary.workload.load import load_network
-from stationary.workload.problem import load_loop_nest
 
 StrategyOption = Annotated[str, typer.Option(
     help="auto (default: exhaustive when small, else heuristic), exact (branch and bound seeded by the "
@@ -52,17 +42,6 @@ BudgetSecondsOption = Annotated[float | None, typer.Option(
 BudgetEvalsOption = Annotated[int | None, typer.Option(
     "--budget-evals", help="exact search: fast-model evaluations per distinct layer shape (deterministic; "
                            "default 50,000)")]
-
-
-def exact_options(strategy: str, budget_s: float | None, budget_evals: int | None) -> dict[str, Any]:
-    """SearchOptions fields for the strategy and the exact search's budget (validated; a budget for a search
-    that would not use it is refused rather than ignored)."""
-    if strategy != "exact" and (budget_s is not None or budget_evals is not None):
-        raise StationaryError("--budget-s and --budget-evals bound the exact search: add --strategy exact "
-                              f"(the {strategy} strategy uses --budget)", field="--budget-evals")
-    evals = 50_000 if budget_evals is None and budget_s is None else budget_evals
-    Budget(budget_s, evals)
-    return {"strategy": strategy, "budget_s": budget_s, "budget_evals": evals}
 
 
 @app.command("map")
@@ -84,37 +63,25 @@ def map_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Find the best mapping of one layer: exact cost, the mapping (Timeloop v0.4 layout), search stats."""
-    objective = check_objective(objective)
-    nest = load_loop_nest(problem, batch)
-    architecture = load_arch(arch, ert)
-    cs = dataflow_constraints(dataflow, nest, architecture)
-    if constraints:
-        cs += load_constraints(constraints)
-    check_update_energy(update_energy)
-    found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget,
-                                                         update_energy=update_energy, pareto=pareto,
-                                                         **exact_options(strategy, budget_s, budget_evals)))
-    cert = certify(found, nest, architecture, cs, objective=objective)
-    out = found.result.to_json()
-    out.update(mapping=mapping_to_dict(found.mapping, nest, architecture), evaluated=found.evaluated,
-               seconds=found.seconds, strategy=found.strategy, optimality=cert.to_json())
-    if pareto:
-        out["pareto"] = [{"energy_pj": e, "cycles": cyc} for e, cyc, _ in found.pareto]
+    found = map_layer(problem, arch, constraints=constraints or None, ert=ert, dataflow=dataflow,
+                      objective=objective, seed=seed, budget=budget, batch=batch, update_energy=update_energy,
+                      strategy=strategy, budget_s=budget_s, budget_evals=budget_evals, pareto=pareto)
     if as_json:
-        print_json(out)
+        print_json(found.to_json())
         return
+    cert = found.optimality
     c = out_console()
-    c.print(*result_renderables(found.result, nest, architecture, found.mapping))
+    c.print(*result_renderables(found.result, found.nest, found.architecture, found.mapping))
     c.print(f"searched {found.evaluated:,} mappings ({found.strategy}) in {found.seconds:.2f} s")
-    c.print(f"optimality ({objective}): {cert.label()} (energy lower bound {cert.lower_bound_pj:,.0f} pJ; "
+    c.print(f"optimality ({cert.objective}): {cert.label()} (energy lower bound {cert.lower_bound_pj:,.0f} pJ; "
             + ("proven optimal over the map space" if cert.status == "optimal" else
                f"found {found.result.energy_pj:,.0f} pJ") + f"; {cert.pruned:,} nodes cut)")
-    if pareto:
+    if found.pareto is not None:
         t = Table(title="energy-cycles Pareto front" + (" (proven)" if found.complete else " (found)"))
         t.add_column("energy (pJ)", justify="right")
         t.add_column("cycles", justify="right")
-        for e, cyc, _ in found.pareto:
-            t.add_row(f"{e:,.0f}", f"{cyc:,}")
+        for point in found.pareto:
+            t.add_row(f"{point.energy_pj:,.0f}", f"{point.cycles:,}")
         c.print(t)
 
 
@@ -142,55 +109,42 @@ def evaluate(
                                       callback=check_fuse)] = "none",
 ) -> None:
     """Best mapping of every MAC layer of a network (one search per distinct shape), totals and per layer."""
-    objective = check_objective(objective)
-    net = select_layers(load_network(model, batch=batch, input_shape=parse_shape(input_shape)), layers_set)
-    architecture = load_arch(arch)
-    start = time.perf_counter()
-    check_update_energy(update_energy)
-    options = SearchOptions(objective=objective, seed=seed, budget=budget, update_energy=update_energy,
-                            **exact_options(strategy, budget_s, budget_evals))
-    plans = map_with_progress(net, architecture, dataflow, options, jobs, as_json)
-    totals = network_totals(plans)
-    totals.update(network_performance(plans, architecture, clock_mhz))
-    totals["wall_seconds"] = time.perf_counter() - start
-    fusion = fusion_section(fuse, net, architecture, plans, options)
-    if fusion and not as_json:
-        out_console().print(*fusion_renderables(fusion["fusion"], fuse))
+    ev = evaluate_network(model, arch, dataflow=dataflow, objective=objective, batch=batch, seed=seed,
+                          budget=budget, jobs=jobs, layers=layers_set, clock_mhz=clock_mhz,
+                          update_energy=update_energy, strategy=strategy, budget_s=budget_s,
+                          budget_evals=budget_evals, input_shape=parse_shape(input_shape), fuse=fuse,
+                          progress=not as_json)
+    fusion = ev.fusion_json()
+    if fusion is not None and not as_json:
+        out_console().print(*fusion_renderables(fusion, fuse))
     if report:
-        write_html_report(report, benchmark_report(net, model, architecture, plans, dataflow, objective), plans,
-                          architecture, fusion.get("fusion"))
+        plans = list(ev.plans)
+        write_html_report(report, benchmark_report(ev.network, model, ev.architecture, plans, dataflow,
+                                                   ev.objective), plans, ev.architecture, fusion)
         if not as_json:
             out_console(stderr=True).print(f"report written to {report}")
-    layers: list[dict[str, Any]] = []
-    for p in plans:
-        r = p.found.result
-        layers.append({"name": p.layer.name, "macs": r.macs, "energy_pj": r.energy_pj, "cycles": r.cycles,
-                       "utilization": r.utilization, "utilized_macs": r.utilized_macs,
-                       "energy_per_mac_pj": r.energy_per_mac_pj,
-                       "cached": p.cached, "levels": {lv.name: lv.energy_pj for lv in r.levels},
-                       "optimality": p.optimality.to_json()})
     if as_json:
-        print_json({"model": model, "arch": architecture.name, "dataflow": dataflow, "objective": objective,
-                    "layers": layers, "total": totals, **fusion})
+        print_json(ev.to_json())
         return
-    t = Table(title=f"{model} on {architecture.name} ({dataflow}, best {objective})")
+    totals = ev.total
+    t = Table(title=f"{model} on {ev.arch} ({dataflow}, best {ev.objective})")
     for col in ("layer", "MACs", "energy (pJ)", "pJ/MAC", "cycles", "util", "vs bound"):
         t.add_column(col, justify="left" if col == "layer" else "right")
-    for p, row in zip(plans, layers):
-        t.add_row(row["name"] + (" *" if row["cached"] else ""), f"{row['macs']:,}", f"{row['energy_pj']:,.0f}",
-                  f"{row['energy_per_mac_pj']:.3f}", f"{row['cycles']:,}", f"{row['utilization']:.0%}",
-                  p.optimality.label())
-    t.add_row("total", f"{totals['macs']:,}", f"{totals['energy_pj']:,.0f}", f"{totals['energy_per_mac_pj']:.3f}",
-              f"{totals['cycles']:,}", "", network_optimality(plans).label())
+    for row in ev.layers:
+        t.add_row(row.name + (" *" if row.cached else ""), f"{row.macs:,}", f"{row.energy_pj:,.0f}",
+                  f"{row.energy_per_mac_pj:.3f}", f"{row.cycles:,}", f"{row.utilization:.0%}",
+                  row.optimality.label())
+    t.add_row("total", f"{totals.macs:,}", f"{totals.energy_pj:,.0f}", f"{totals.energy_per_mac_pj:.3f}",
+              f"{totals.cycles:,}", "", ev.optimality.label())
     c = out_console()
     c.print(t)
     c.print(f"vs bound: 'optimal' when the search proved it, else at most this far above a proven lower bound on "
-            f"the {objective} (docs/bounds.md, docs/mapper.md)")
-    c.print(f"* same shape as an earlier layer (searched once): {totals['distinct_shapes']} distinct shapes, "
-            f"{totals['evaluated']:,} mappings scored in {totals['wall_seconds']:.1f} s")
-    c.print(f"at {totals['clock_mhz']:g} MHz: {totals['seconds'] * 1e3:.3f} ms per batch, {totals['fps']:.4g} fps, "
-            f"{totals['power_mw']:.4g} mW ({totals['on_chip_power_mw']:.4g} mW on chip), "
-            f"DRAM {totals['dram_bytes'] / 1e6:.4g} MB")
+            f"the {ev.objective} (docs/bounds.md, docs/mapper.md)")
+    c.print(f"* same shape as an earlier layer (searched once): {totals.distinct_shapes} distinct shapes, "
+            f"{totals.evaluated:,} mappings scored in {totals.wall_seconds:.1f} s")
+    c.print(f"at {totals.clock_mhz:g} MHz: {totals.seconds * 1e3:.3f} ms per batch, {totals.fps:.4g} fps, "
+            f"{totals.power_mw:.4g} mW ({totals.on_chip_power_mw:.4g} mW on chip), "
+            f"DRAM {totals.dram_bytes / 1e6:.4g} MB")
 
 
 @app.command()

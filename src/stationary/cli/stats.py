@@ -1,4 +1,5 @@
-"""`stationary stats MODEL`: per-layer MACs, weights and activations, and network totals."""
+"""`stationary stats MODEL`: per-layer MACs, weights and activations, and network totals (a thin layer over
+`stationary.api.stats`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from stationary.api.network import NetworkStats
+from stationary.api.network import stats as network_stats
 from stationary.cli import app, err_console
 from stationary.cli.common import JsonOption, out_console, parse_shape, print_json
-from stationary.workload.load import load_network
-from stationary.workload.stats import NetworkStats, network_stats
 
 
 @app.command()
@@ -25,13 +26,11 @@ def stats(
     as_json: JsonOption = False,
 ) -> None:
     """MACs, weights and activations per layer and in total (the survey's Table IV columns)."""
-    net = load_network(model, batch=batch, input_shape=parse_shape(input_shape), allow_skip=allow_skip)
-    result = network_stats(net)
-    warnings: tuple[str, ...] = getattr(net, "warnings", ())  # importers name what they skipped
-    for line in warnings:
+    result = network_stats(model, batch=batch, input_shape=parse_shape(input_shape), allow_skip=allow_skip)
+    for line in result.warnings:
         err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
     if as_json:
-        print_json({**result.to_json(), "warnings": list(warnings)})
+        print_json(result.to_json())
     else:
         print_stats(result)
 

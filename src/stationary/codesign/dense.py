@@ -17,7 +17,7 @@ from stationary.workload.layer import Layer
 
 @lru_cache(maxsize=256)
 def _dense(shape: Layer, arch: Architecture, dataflow: str) -> SearchResult:
-    nest = shape.loop_nest()
+    nest = replace(shape.loop_nest(), name="this layer")  # a shape has no name; dense_search says which layer
     return search(nest, arch, dataflow_constraints(dataflow, nest, arch), SearchOptions(objective="energy"))
 
 
@@ -25,7 +25,10 @@ def dense_search(layer: Layer, arch: Architecture, dataflow: str = "free") -> Se
     """The best dense mapping of one MAC layer on `arch` and its Result (searched once per distinct shape)."""
     if not layer.kind.does_macs:
         raise StationaryError(f"layer {layer.name} does no MACs; only conv/fc/matmul layers have a dense Result")
-    return _dense(replace(layer, name="layer", inputs=(), op=""), arch, dataflow)
+    try:
+        return _dense(layer.shape, arch, dataflow)
+    except StationaryError as exc:
+        raise StationaryError(f"layer {layer.name}: {exc.message}", file=exc.file, field=exc.field) from exc
 
 
 def dense_result(layer: Layer, arch: Architecture, dataflow: str = "free") -> Result:

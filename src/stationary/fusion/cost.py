@@ -12,7 +12,6 @@ from stationary.arch.spec import Architecture, StorageLevel
 from stationary.errors import StationaryError
 from stationary.fusion.graph import Group
 from stationary.fusion.tiles import FusedCounts, split_heads
-from stationary.mapper.network import shape_key
 from stationary.mapper.search import SearchOptions, search
 from stationary.model.costing import Costing, Counts
 from stationary.workload.layer import Layer
@@ -74,7 +73,7 @@ def tile_layer(layer: Layer, rows: int, cols: int) -> Layer:
     """The layer restricted to a rows x cols block of its output (its input block follows from the window)."""
     h = (rows - 1) * layer.stride[0] + (layer.R - 1) * layer.dilation[0] + 1
     w = (cols - 1) * layer.stride[1] + (layer.S - 1) * layer.dilation[1] + 1
-    return replace(shape_key(layer), P=rows, Q=cols, H=h, W=w, padding=(0, 0))
+    return replace(layer.shape, P=rows, Q=cols, H=h, W=w, padding=(0, 0))
 
 
 def nonmac_energy_pj(ops: int, arch: Architecture) -> float:

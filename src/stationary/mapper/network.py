@@ -48,18 +48,13 @@ class CertifiedResult(SearchResult):
     optimality: Optimality | None = None
 
 
-def shape_key(layer: Layer) -> Layer:
-    """Layers equal up to their name (and graph wiring) share one search."""
-    return replace(layer, name="", inputs=(), op="")
-
-
 def _search_layer(args: tuple[Layer, Architecture, str, list[Constraint], SearchOptions]) -> SearchResult:
     layer, arch, dataflow, extra, options = args
     nest = layer.loop_nest()
     constraints = dataflow_constraints(dataflow, nest, arch) + extra
     found = search(nest, arch, constraints, options)
     fields = {f.name: getattr(found, f.name) for f in dataclass_fields(SearchResult)}
-    cert = certify(found, nest, arch, constraints, found.bound or _layer_bound(shape_key(layer), arch),
+    cert = certify(found, nest, arch, constraints, found.bound or _layer_bound(layer.shape, arch),
                    options.objective)
     return CertifiedResult(**fields, optimality=cert)
 
@@ -83,10 +78,10 @@ def map_network(net: Network, arch: Architecture, dataflow: str = "free", option
     layers = net.mac_layers()
     unique: dict[Layer, int] = {}
     for layer in layers:
-        unique.setdefault(shape_key(layer), len(unique))
+        unique.setdefault(layer.shape, len(unique))
     work = [(layer, arch, dataflow, list(constraints or []), opts) for layer in
-            {shape_key(x): x for x in reversed(layers)}.values()]
-    work.sort(key=lambda w: unique[shape_key(w[0])])
+            {x.shape: x for x in reversed(layers)}.values()]
+    work.sort(key=lambda w: unique[w[0].shape])
     jobs = capped_jobs(jobs, default_jobs())
     results: list[SearchResult] = []
     if jobs > 1 and len(work) >= 4:  # a pool costs about a second to start: worth it for whole networks
@@ -102,7 +97,7 @@ def map_network(net: Network, arch: Architecture, dataflow: str = "free", option
                 progress(k + 1, len(work))
     plans, seen = [], set()
     for layer in layers:
-        key = shape_key(layer)
+        key = layer.shape
         plans.append(LayerPlan(layer, results[unique[key]], key in seen))
         seen.add(key)
     return plans

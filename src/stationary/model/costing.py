@@ -13,6 +13,7 @@ ints in object arrays (the exact model: never wraps).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -25,20 +26,28 @@ from stationary.workload.loopnest import LoopNest
 
 Array = np.ndarray
 
-#: How a read-modify-write update is priced: at the ERT's `update` energy (the Timeloop of the exercises) or at
-#: its `write` energy (Timeloop 3.0.3). The counts are the same.
-UPDATE_ENERGY = ("update", "write")
+
+class UpdateEnergy(StrEnum):
+    """How a read-modify-write update is priced: at the ERT's `update` energy (the Timeloop of the exercises) or
+    at its `write` energy (Timeloop 3.0.3). The counts are the same."""
+
+    UPDATE = "update"
+    WRITE = "write"
+
+
 #: Which instances of a level leak: those the mapping uses (Timeloop's buffer.cpp; idle ones power-gated) or all.
 LEAK_INSTANCES = ("used", "all")
 #: The tensor axis of `Counts` for a layer's loop nest (workload/layer.py builds its tensors in this order).
 TENSOR_ORDER = ("Weights", "Inputs", "Outputs")
 
 
-def check_update_energy(value: str) -> str:
-    if value not in UPDATE_ENERGY:
-        raise StationaryError(f"unknown update energy {value!r}; choose one of {', '.join(UPDATE_ENERGY)}",
-                              field="update_energy")
-    return value
+def check_update_energy(value: str) -> UpdateEnergy:
+    """The UpdateEnergy named `value`, or a StationaryError naming the choices."""
+    try:
+        return UpdateEnergy(value)
+    except ValueError:
+        raise StationaryError(f"unknown update energy {short_repr(value)}; choose one of "
+                              f"{', '.join(UpdateEnergy)}", field="update_energy") from None
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,7 @@ class FastResult:
 class Costing:
     """The costing rules bound to one architecture (its per-level tables as arrays)."""
 
-    def __init__(self, arch: Architecture, update_energy: str = "update") -> None:
+    def __init__(self, arch: Architecture, update_energy: UpdateEnergy | str = UpdateEnergy.UPDATE) -> None:
         self.arch = arch
         self.update_energy = check_update_energy(update_energy)
         levels = arch.levels
@@ -101,7 +110,8 @@ class Costing:
         self.block = np.array([lv.block_size for lv in levels], np.int64)
         self.e_read = np.array([lv.energy.read_pj for lv in levels])
         self.e_fill = np.array([lv.energy.write_pj for lv in levels])
-        self.e_update = self.e_fill if update_energy == "write" else np.array([lv.energy.update_pj for lv in levels])
+        self.e_update = (self.e_fill if self.update_energy == UpdateEnergy.WRITE
+                         else np.array([lv.energy.update_pj for lv in levels]))
         self.e_leak = np.array([lv.energy.leak_pj for lv in levels])
         self.capacity = np.array([np.inf if lv.size_words is None else lv.size_words for lv in levels])
         for lv in levels:

@@ -12,6 +12,7 @@ from stationary.arch.spec import Architecture, StorageLevel
 from stationary.mapper.search import search
 from stationary.mapping.mapping import Mapping
 from stationary.model.result import Result
+from stationary.workload.layer import Layer
 from stationary.workload.loopnest import LoopNest
 from stationary.workload.network import Network
 
@@ -70,22 +71,16 @@ def searched(nest: LoopNest, arch: Architecture) -> tuple[Mapping, Result]:
     return found.mapping, found.result
 
 
-def _key(nest: LoopNest) -> tuple[Any, ...]:
-    return tuple(nest.bounds.items()), nest.tensors
-
-
 def network_cost(net: Network, arch: Architecture, mapper: Mapper = searched) -> NetworkCost:
     """Map every MAC layer (repeated shapes once) and sum energies by level and category."""
     cost = NetworkCost(arch.name, area_um2=arch.area_um2, clock_mhz=arch.clock_mhz,
                        by_category_pj=dict.fromkeys(CATEGORIES, 0.0))
     levels = {lv.name: lv for lv in arch.levels}
-    cache: dict[tuple[Any, ...], Result] = {}
+    cache: dict[Layer, Result] = {}
     for layer in net.mac_layers():
-        nest = layer.loop_nest()
-        key = _key(nest)
-        if key not in cache:
-            cache[key] = mapper(nest, arch)[1]
-        r = cache[key]
+        if layer.shape not in cache:
+            cache[layer.shape] = mapper(layer.loop_nest(), arch)[1]
+        r = cache[layer.shape]
         cost.macs += r.macs
         cost.energy_pj += r.energy_pj
         cost.cycles += r.cycles

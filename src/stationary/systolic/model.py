@@ -11,7 +11,7 @@ import numpy as np
 from stationary.errors import StationaryError
 from stationary.systolic import epochs, traffic
 from stationary.systolic.config import SystolicConfig
-from stationary.systolic.energy import EnergyTable, layer_energy_pj
+from stationary.systolic.energy import EnergyTable, horowitz45, layer_energy_pj
 from stationary.systolic.timing import compute_counts, fold_geometry
 from stationary.systolic.topology import SystolicProblem
 
@@ -184,7 +184,7 @@ def simulate_layer(p: SystolicProblem, cfg: SystolicConfig, dram: str = "exact",
         "sram_ofmap_writes": cc.sram_ofmap_writes, "dram_ifmap_reads": rd_i.dram_reads,
         "dram_filter_reads": rd_f.dram_reads, "dram_ofmap_writes": wr.dram_writes,
     }
-    e = layer_energy_pj(cc.macs, counts, energy)
+    e = layer_energy_pj(cc.macs, counts, energy or horowitz45(cfg))
     return LayerResult(
         name=p.name, dataflow=cfg.dataflow, macs=cc.macs,
         total_cycles_incl_prefetch=scalesim_incl_prefetch + 1,

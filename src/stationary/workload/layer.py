@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 
 from stationary.errors import StationaryError
 from stationary.workload.loopnest import LoopNest, TensorSpec
@@ -98,6 +99,12 @@ class Layer:
             raise StationaryError(f"layer {self.name}: only a convolution can be transposed", field="transposed")
 
     # ----- shape -----------------------------------------------------------------------------------
+    @cached_property
+    def shape(self) -> Layer:
+        """What this layer computes: itself without its name, producers and source operator. Equal shapes share
+        one search; every per-shape cache (network mapping, co-design, fusion, near-data) keys on this."""
+        return replace(self, name="", inputs=(), op="")
+
     @property
     def bounds(self) -> dict[str, int]:
         return {d: getattr(self, d) for d in DIMS}

@@ -4,8 +4,6 @@ one line (run as a subprocess, as a user would)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,12 +11,10 @@ import pytest
 from conftest import export_onnx
 from importer_nets import ConvZoo
 
-import stationary
 from stationary.cli import err_console, main
 from stationary.workload.importers.torch_fx import import_module
 from stationary.workload.stats import network_stats
-
-SRC = str(Path(stationary.__file__).resolve().parents[1])
+from tests.clirun import cli_env, run_cli
 
 FACTORY = """
 import torch
@@ -39,16 +35,13 @@ def build():
 """
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    # COLUMNS: rich wraps the CLI's error line at the console width (80 when not a terminal)
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "COLUMNS": "1000"}
-    return subprocess.run([sys.executable, "-m", "stationary", "stats", *args], capture_output=True, text=True,
-                          check=False, cwd=cwd, env=env, timeout=120)
+WIDE = cli_env({"COLUMNS": "1000"})  # rich wraps the CLI's error line at the console width (80 when not a terminal)
 
 
 def test_stats_of_factory(tmp_path: Path) -> None:
     (tmp_path / "net.py").write_text(FACTORY)
-    res = run_cli("net.py:build", "--input-shape", "1,3,32,32", "--batch", "2", "--json", cwd=tmp_path)
+    res = run_cli("stats", "net.py:build", "--input-shape", "1,3,32,32", "--batch", "2", "--json", cwd=tmp_path,
+                  env=WIDE, timeout_s=120)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["model"] == "build" and out["batch"] == 2
@@ -72,7 +65,7 @@ def test_table_and_warnings_in_process(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_stats_of_onnx(tmp_path: Path) -> None:
     path = export_onnx(ConvZoo(), (1, 3, 32, 32), tmp_path / "zoo.onnx", dynamic_batch=True)
-    res = run_cli(str(path), "--json", "--batch", "3", cwd=tmp_path)
+    res = run_cli("stats", str(path), "--json", "--batch", "3", cwd=tmp_path, env=WIDE, timeout_s=120)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     want = network_stats(import_module(ConvZoo(), (3, 3, 32, 32)))
@@ -82,7 +75,7 @@ def test_stats_of_onnx(tmp_path: Path) -> None:
 
 def test_bad_onnx_exits_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.onnx").write_bytes(b"\x08garbage\xff\xff")
-    res = run_cli("bad.onnx", cwd=tmp_path)
+    res = run_cli("stats", "bad.onnx", cwd=tmp_path, env=WIDE, timeout_s=120)
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
     assert "bad.onnx: not a readable ONNX model" in res.stderr and "Traceback" not in res.stderr
