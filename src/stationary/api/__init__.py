@@ -18,6 +18,14 @@ from stationary.api.network import (
 )
 from stationary.api.result import ApiResult
 
+# isort: split
+# studies (api/systolic.py, api/codesign.py, api/sweep.py): the systolic model, the co-design and design sweeps
+from stationary.api.codesign import CodesignResult, codesign
+from stationary.api.sweep import SweepDesign, SweepResult, sweep, sweep_spec
+from stationary.api.systolic import SystolicResult, systolic
+
 __all__ = ["ApiResult"]
 __all__ += ["stats", "evaluate", "map_layer", "NetworkStats", "NetworkEvaluation", "NetworkTotals",
             "LayerEvaluation", "LayerMapping", "ParetoPoint"]
+__all__ += ["CodesignResult", "SweepDesign", "SweepResult", "SystolicResult", "codesign", "sweep", "sweep_spec",
+            "systolic"]

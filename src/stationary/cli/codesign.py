@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from stationary.api.codesign import codesign as run_codesign
 from stationary.cli import app
 from stationary.cli.common import JsonOption, out_console, print_json
-from stationary.errors import StationaryError
-
-
-def parse_list(text: str, kind: type, field: str) -> list:
-    """'0,0.5,0.8' -> [0.0, 0.5, 0.8] with one clear error for anything else."""
-    try:
-        values = [kind(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise StationaryError(f"expected comma-separated {kind.__name__}s, got {text!r}", field=field) from None
-    if not values:
-        raise StationaryError(f"expected at least one value, got {text!r}", field=field)
-    return values
 
 
 @app.command()
@@ -50,33 +38,20 @@ def codesign(
     plot: Annotated[str | None, typer.Option(help="write accuracy vs energy with the Pareto front (PNG)")] = None,
 ) -> None:
     """For every (prune, bits) point: held-out accuracy, densities, compressed weights, modelled energy, cycles."""
-    from stationary.codesign.cost import ZeroMode
-    from stationary.codesign.prune import METHODS, Method
-    from stationary.codesign.sweep import Settings, check_request, parse_quant, run_codesign
-
-    prunes = parse_list(prune, float, "--prune")
-    widths = parse_list(bits, int, "--bits")
-    quants = tuple(parse_quant(q) for q in parse_list(scheme if scheme is not None else quant, str, "--quant"))
-    if (decompose is None) != (rank is None):
-        raise StationaryError("--decompose and --rank go together", field="--rank")
-    decomposition = (decompose, rank) if decompose is not None and rank is not None else None
-    settings = Settings(method=_choice(Method, method, "--method", METHODS), quants=quants,
-                        zero_mode=_choice(ZeroMode, zero, "--zero"), seed=seed, huffman=huffman,
-                        act_log=log_activations)
-    architecture = check_request(model, dataset, arch, prunes, widths, settings, decomposition, distill_from)
-    total = len(prunes) * len(widths) * len(quants) * (2 if decomposition else 1)
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(f"{model}: training, then {total} points", total=total)
-        report = run_codesign(model, dataset, architecture, prunes, widths, settings,
-                              on_point=lambda p: progress.advance(task), decomposition=decomposition,
-                              distill_from=distill_from)
+        task = progress.add_task(f"{model}: checking", total=None)
+        result = run_codesign(model, dataset=dataset, arch=arch, prune=prune, bits=bits, method=method,
+                              quant=scheme if scheme is not None else quant, huffman=huffman,
+                              log_activations=log_activations, decompose=decompose, rank=rank,
+                              distill_from=distill_from, zero=zero, seed=seed,
+                              progress=lambda k, n: progress.update(
+                                  task, completed=k, total=n, description=f"{model}: training, then {n} points"))
     if plot:
-        from stationary.codesign.plot import plot_front
-
-        plot_front(report, plot)
+        result.plot(plot)
     if as_json:
-        print_json(report.to_json(detail))
+        print_json(result.to_json(detail))
         return
+    report = result.report
     console = out_console()
     front = set(report.pareto)
     t = Table(title=f"{report.model} on {report.dataset}, {report.arch}, {report.method} pruning, "
@@ -94,10 +69,3 @@ def codesign(
         console.print(f"{key}: " + ", ".join(f"{k} {v:.2%}" if "accuracy" in k else f"{k} {v}"
                                             for k, v in facts.items()))
 
-
-def _choice(enum: type[Enum], value: str, field: str, names: tuple[str, ...] | None = None) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        valid = names or tuple(e.value for e in enum)
-        raise StationaryError(f"unknown value {value!r}; choose one of: {', '.join(valid)}", field=field) from None

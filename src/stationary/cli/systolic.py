@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 import typer
@@ -10,18 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from stationary.api.systolic import SystolicResult
+from stationary.api.systolic import systolic as run_systolic
 from stationary.cli import app
 from stationary.cli.common import JsonOption, out_console, print_json
-from stationary.errors import StationaryError
-from stationary.systolic import problem_from_layer, read_config, read_topology, simulate_network
-from stationary.systolic.model import DEFAULT_MAX_WORK_BYTES, DRAM_MODES, LayerResult
-from stationary.systolic.reports import write_reports
-
-JSON_FIELDS = ("name", "total_cycles", "stall_cycles", "overall_util_pct", "mapping_efficiency_pct",
-               "compute_util_pct", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
-               "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "total_cycles_incl_prefetch",
-               "macs", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_total_pj",
-               "scalesim_total_cycles", "scalesim_total_cycles_incl_prefetch", "scalesim_overall_util_pct")
+from stationary.systolic.model import DEFAULT_MAX_WORK_BYTES
 
 
 @app.command()
@@ -44,52 +36,32 @@ def systolic(
     as_json: JsonOption = False,
 ) -> None:
     """Cycles, stalls, utilization, SRAM/DRAM accesses and energy per layer on a systolic array."""
-    if dram not in DRAM_MODES:
-        raise StationaryError(f"must be one of {', '.join(DRAM_MODES)}, got {dram!r}", field="--dram")
-    if (topology is None) == (model is None):
-        raise StationaryError("give exactly one of --topology or --model", field="--topology")
-    cfg = read_config(config, dataflow=dataflow.lower() if dataflow else None)
-    if topology is not None:
-        problems = read_topology(topology)
-        title = f"{topology} on {cfg.array_rows}x{cfg.array_cols} {cfg.dataflow.upper()}"
-    else:
-        from stationary.workload.load import load_network
-
-        net = load_network(model, batch=batch)  # type: ignore[arg-type]
-        problems = tuple(p for p in (problem_from_layer(layer) for layer in net) if p is not None)
-        title = f"{net.name} (batch {batch}) on {cfg.array_rows}x{cfg.array_cols} {cfg.dataflow.upper()}"
-    if not (max_memory_gib > 0 and math.isfinite(max_memory_gib)):
-        raise StationaryError(f"must be a positive number, got {max_memory_gib}", field="--max-memory-gib")
     columns = (TextColumn("systolic layers"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True, disable=as_json) as bar:
-        task = bar.add_task("layers", total=len(problems))
-        results = simulate_network(problems, cfg, dram=dram, max_bytes=int(max_memory_gib * 2**30),
-                                   progress=lambda k, n: bar.update(task, completed=k))
-    if outdir:
-        write_reports(results, outdir)
+        task = bar.add_task("layers", total=None)
+        result = run_systolic(config, topology=topology, model=model, batch=batch, dataflow=dataflow, dram=dram,
+                              outdir=outdir, max_memory_gib=max_memory_gib,
+                              progress=lambda k, n: bar.update(task, completed=k, total=n))
     if as_json:
-        print_json({"config": cfg.source, "dataflow": cfg.dataflow, "dram_mode": dram,
-                    "array": [cfg.array_rows, cfg.array_cols],
-                    "layers": [{k: getattr(r, k) for k in JSON_FIELDS} for r in results]})
+        print_json(result.to_json())
     else:
-        print_table(title, results)
+        print_table(result)
 
 
-def print_table(title: str, results: list[LayerResult]) -> None:
+def print_table(result: SystolicResult) -> None:
     """A readable per-layer table with units in the column names."""
-    t = Table(title=title)
+    t = Table(title=result.title)
     cols = ("layer", "cycles", "stall cycles", "util %", "mapping eff %", "SRAM reads (words)",
             "SRAM writes (words)", "DRAM reads (words)", "DRAM writes (words)", "energy (uJ)")
     for c in cols:
         t.add_column(c, justify="left" if c == "layer" else "right")
-    for r in results:
+    for r in result.layers:
         t.add_row(r.name, f"{r.total_cycles:,}", f"{r.stall_cycles:,}", f"{r.overall_util_pct:.1f}",
                   f"{r.mapping_efficiency_pct:.1f}", f"{r.sram_ifmap_reads + r.sram_filter_reads:,}",
                   f"{r.sram_ofmap_writes:,}", f"{r.dram_ifmap_reads + r.dram_filter_reads:,}",
                   f"{r.dram_ofmap_writes:,}", f"{r.energy_total_pj / 1e6:.2f}")
     console = out_console()
     console.print(t)
-    cycles = sum(r.total_cycles for r in results)
-    energy = sum(r.energy_total_pj for r in results)
-    console.print(f"[bold]total[/]: {cycles:,} cycles, {energy / 1e6:.2f} uJ over {len(results)} layers",
+    console.print(f"[bold]total[/]: {result.total_cycles:,} cycles, {result.energy_total_pj / 1e6:.2f} uJ over "
+                  f"{len(result.layers)} layers",
                   highlight=False)

@@ -66,6 +66,11 @@ def energy_breakdown_svg(layers: list[dict[str, Any]]) -> str:
 def cycles_svg(layers: list[dict[str, Any]]) -> str:
     """Per-layer cycles (bars) and MAC-array utilization (line, right axis)."""
     plt = _pyplot("cycles")
+    return _svg(cycles_figure(plt, layers), plt)
+
+
+def cycles_figure(plt: Any, layers: list[dict[str, Any]]) -> Any:
+    """The figure of `cycles_svg` (rows: name, cycles, utilization in [0, 1]), for SVG or PNG output."""
     names = [r["name"] for r in layers]
     fig, ax = plt.subplots(figsize=(min(24.0, max(8.0, 0.2 * len(names) + 2)), 3.6))
     x = list(range(len(names)))
@@ -79,7 +84,7 @@ def cycles_svg(layers: list[dict[str, Any]]) -> str:
     ax.set_title("cycles and utilization per layer")
     fig.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
-    return _svg(fig, plt)
+    return fig
 
 
 def roofline_svg(layers: list[dict[str, Any]], peak_gmacs: float, dram_gbytes_per_s: float | None) -> str:
@@ -113,6 +118,11 @@ def roofline_svg(layers: list[dict[str, Any]], peak_gmacs: float, dram_gbytes_pe
 def pareto_svg(points: list[dict[str, Any]], front_keys: set[str]) -> str:
     """Energy against cycles for every sweep point (colour: area), the Pareto front circled."""
     plt = _pyplot("pareto")
+    return _svg(pareto_figure(plt, points, front_keys), plt)
+
+
+def pareto_figure(plt: Any, points: list[dict[str, Any]], front_keys: set[str]) -> Any:
+    """The figure of `pareto_svg` (sweep points as `sweep_json` gives them), for SVG or PNG output."""
     fig, ax = plt.subplots(figsize=(6.5, 4.4))
     ok = [p for p in points if p.get("energy_pj") is not None]
     sc = ax.scatter([p["cycles"] for p in ok], [p["energy_pj"] * 1e-6 for p in ok],
@@ -128,7 +138,7 @@ def pareto_svg(points: list[dict[str, Any]], front_keys: set[str]) -> str:
     ax.set_title(f"design space: {len(ok)} points, {len(front)} on the front")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return _svg(fig, plt)
+    return fig
 
 
 def fusion_groups_svg(fusion: dict[str, Any]) -> str:
