@@ -141,6 +141,15 @@ def test_sweep_bad_input_names_the_field(target: Any, kwargs: dict[str, Any], fi
     assert e.value.field == field
 
 
+@pytest.mark.parametrize("option", ["objective", "budget", "seed", "batch"])
+def test_a_spec_refuses_a_search_option_it_sets_itself(option: str) -> None:
+    """A spec says its own objective, budget, seed and batch: one given beside it is refused, never ignored."""
+    value = {"objective": "cycles", "budget": 10, "seed": 3, "batch": 2}[option]
+    with pytest.raises(StationaryError, match=f"--{option}") as e:
+        sweep(SweepSpec("eyeriss", ("lenet5:fc1",)), **{option: value})
+    assert e.value.field == "spec"
+
+
 # ----- codesign ---------------------------------------------------------------------------------------------------
 CODESIGN_ARGS = ("codesign", "mlp_small_digits", "--arch", "systolic256", "--prune", "0,0.7", "--bits", "4",
                  "--quant", "uniform,log")

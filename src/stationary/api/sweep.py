@@ -80,14 +80,18 @@ class SweepResult(ApiResult):
 
 def sweep_spec(spec: SweepSpec | str | Path, *, arch: str | None = None,
                vary: Sequence[str] | Mapping[str, Sequence[float]] | None = None,
-               dataflow: str | Sequence[str] | None = None, objective: str = "energy", budget: int = 2_000,
-               seed: int = 0, batch: int = 1) -> SweepSpec:
+               dataflow: str | Sequence[str] | None = None, objective: str | None = None,
+               budget: int | None = None, seed: int | None = None, batch: int | None = None) -> SweepSpec:
     """The sweep `spec` names: a `SweepSpec`, a sweep spec YAML (which says arch, vary and dataflows itself), or
     zoo networks (comma-separated MODEL or MODEL:LAYER) swept over `arch` (default eyeriss), `vary`
     ('KEY=V1,V2' items or {key: values}) and `dataflow` (default free)."""
     if isinstance(spec, SweepSpec) or isinstance(spec, Path) or spec.endswith((".yaml", ".yml")):
-        if arch or vary or dataflow:
-            raise StationaryError("a spec file says arch, vary and dataflows itself; drop --arch/--vary/--dataflow",
+        given = [f"--{k}" for k, v in (("arch", arch), ("vary", vary), ("dataflow", dataflow),
+                                        ("objective", objective), ("budget", budget), ("seed", seed),
+                                        ("batch", batch)) if v is not None and v != []]
+        if given:
+            raise StationaryError(f"a spec file says arch, vary, dataflows, objective, budget, seed and batch itself; "
+                                  f"drop {'/'.join(given)} (or set them in the spec)",
                                   field="spec" if isinstance(spec, SweepSpec) else str(spec))
         return spec if isinstance(spec, SweepSpec) else load_sweep_spec(spec)
     if isinstance(vary, Mapping):
@@ -96,14 +100,14 @@ def sweep_spec(spec: SweepSpec | str | Path, *, arch: str | None = None,
         varied = parse_vary(list(vary or []))
     dataflows = dataflow.split(",") if isinstance(dataflow, str) else list(dataflow or ["free"])
     return SweepSpec(arch=arch or "eyeriss", networks=tuple(t for t in spec.split(",") if t),
-                     dataflows=tuple(d for d in dataflows if d), vary=varied, objective=objective, budget=budget,
-                     seed=seed, batch=batch)
+                     dataflows=tuple(d for d in dataflows if d), vary=varied, objective=objective or "energy",
+                     budget=2_000 if budget is None else budget, seed=seed or 0, batch=1 if batch is None else batch)
 
 
 def sweep(spec: SweepSpec | str | Path, *, arch: str | None = None,
           vary: Sequence[str] | Mapping[str, Sequence[float]] | None = None,
-          dataflow: str | Sequence[str] | None = None, objective: str = "energy", budget: int = 2_000, seed: int = 0,
-          batch: int = 1, scheduler: str | Any = "local", jobs: int | None = None, out: str | Path | None = None,
+          dataflow: str | Sequence[str] | None = None, objective: str | None = None, budget: int | None = None,
+          seed: int | None = None, batch: int | None = None, scheduler: str | Any = "local", jobs: int | None = None, out: str | Path | None = None,
           report: str | Path | None = None, progress: Callable[[int, int], None] | None = None) -> SweepResult:
     """Evaluate every point of the sweep (see `sweep_spec`) missing from the SQLite store `out` (in memory when
     None), locally or on Dask (`scheduler`: local, dask, tcp://HOST:PORT or a distributed.Client), and return

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from stationary.api.sweep import sweep as run_sweep
 from stationary.cli import app
-from stationary.cli.common import JsonOption, SeedOption, out_console, print_json
+from stationary.cli.common import JsonOption, out_console, print_json
 
 
 @app.command()
@@ -23,10 +23,12 @@ def sweep(
     vary: Annotated[list[str] | None, typer.Option(help="KEY=V1,V2,... (pe_rows, pe_cols, glb_kb, rf_bytes, bits, "
                                                         "clock_mhz); repeat for more keys")] = None,
     dataflow: Annotated[str | None, typer.Option(help="dataflow(s), comma-separated (default free)")] = None,
-    objective: Annotated[str, typer.Option(help="energy, cycles or edp (per layer mapping)")] = "energy",
-    budget: Annotated[int, typer.Option(help="mappings scored per distinct layer shape and point")] = 2_000,
-    seed: SeedOption = 0,
-    batch: Annotated[int, typer.Option(help="batch size")] = 1,
+    objective: Annotated[str | None, typer.Option(help="energy (default), cycles or edp (per layer mapping)")]
+    = None,
+    budget: Annotated[int | None, typer.Option(help="mappings scored per distinct layer shape and point "
+                                                    "(default 2,000)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed of the searches (default 0)")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size (default 1)")] = None,
     scheduler: Annotated[str, typer.Option(help="local (process pool), dask (embedded LocalCluster) or "
                                                 "tcp://HOST:PORT")] = "local",
     jobs: Annotated[int | None, typer.Option(help="local worker processes / LocalCluster workers")] = None,
