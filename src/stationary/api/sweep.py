@@ -107,8 +107,9 @@ def sweep_spec(spec: SweepSpec | str | Path, *, arch: str | None = None,
 def sweep(spec: SweepSpec | str | Path, *, arch: str | None = None,
           vary: Sequence[str] | Mapping[str, Sequence[float]] | None = None,
           dataflow: str | Sequence[str] | None = None, objective: str | None = None, budget: int | None = None,
-          seed: int | None = None, batch: int | None = None, scheduler: str | Any = "local", jobs: int | None = None, out: str | Path | None = None,
-          report: str | Path | None = None, progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          seed: int | None = None, batch: int | None = None, scheduler: str | Any = "local", jobs: int | None = None,
+          out: str | Path | None = None, report: str | Path | None = None,
+          progress: Callable[[int, int], None] | None = None) -> SweepResult:
     """Evaluate every point of the sweep (see `sweep_spec`) missing from the SQLite store `out` (in memory when
     None), locally or on Dask (`scheduler`: local, dask, tcp://HOST:PORT or a distributed.Client), and return
     all its points with their Pareto front; `report` also writes the HTML report. `progress(done, total)`."""
