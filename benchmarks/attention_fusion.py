@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.fusion.report import fusion_json
 from stationary.fusion.search import plan_fusion
 from stationary.mapper.network import map_network

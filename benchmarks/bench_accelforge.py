@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from stationary.arch.native import load_arch  # noqa: E402
+from stationary.arch.load import load_arch  # noqa: E402
 from stationary.arch.spec import Architecture  # noqa: E402
 from stationary.errors import StationaryError  # noqa: E402
 from stationary.mapper.search import SearchOptions, search  # noqa: E402

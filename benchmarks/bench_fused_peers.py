@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bench_zigzag import input_words  # noqa: E402  (one rule for the padded-box vs touched input count)
 
-from stationary.arch.native import load_arch  # noqa: E402
+from stationary.arch.load import load_arch  # noqa: E402
 from stationary.arch.spec import Architecture  # noqa: E402
 from stationary.fusion.cost import fusion_level, transfer_cost  # noqa: E402
 from stationary.fusion.search import FusionPlan, plan_fusion  # noqa: E402

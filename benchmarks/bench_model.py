@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from stationary.arch.ert import EnergyTable  # noqa: E402
-from stationary.arch.native import load_arch  # noqa: E402
+from stationary.arch.load import load_arch  # noqa: E402
 from stationary.arch.spec import Architecture  # noqa: E402
 from stationary.arch.timeloop import load_timeloop_arch  # noqa: E402
 from stationary.mapper.space import MapSpace  # noqa: E402

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from stationary.arch.native import load_arch  # noqa: E402
+from stationary.arch.load import load_arch  # noqa: E402
 from stationary.errors import StationaryError  # noqa: E402
 from stationary.mapper.search import SearchOptions, search  # noqa: E402
 from stationary.workload.layer import Layer, LayerKind  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.mapper.network import LayerPlan, map_network, network_totals
 from stationary.mapper.search import SearchOptions
 from stationary.mapping.constraints import Constraint

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.fusion.graph import make_group
 from stationary.fusion.search import best_tiling, halo_summary
 from stationary.fusion.tiles import count

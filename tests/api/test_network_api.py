@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from stationary import api
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.cli import run
 from stationary.errors import StationaryError
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.model.sparsity import TensorFormat, word_factor
 
 

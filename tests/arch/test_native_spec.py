@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from stationary.arch.native import PRESET_DIR, arch_from_native, load_arch, preset_names
+from stationary.arch.load import PRESET_DIR, load_arch, preset_names
+from stationary.arch.native import arch_from_native
 from stationary.errors import StationaryError
 
 EYERISS = yaml.safe_load((PRESET_DIR / "eyeriss.yaml").read_text())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stationary.arch.native import arch_from_native, load_arch, preset_names
+from stationary.arch.load import load_arch, preset_names
+from stationary.arch.native import arch_from_native
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping
 from stationary.model.evaluate import evaluate

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.fusion.graph import make_group
 from stationary.fusion.tiles import RETAIN, count
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.codesign.data import load_dataset
 from stationary.codesign.models import build_model
 from stationary.codesign.sweep import (

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stationary.arch.ert import EnergyTable
-from stationary.arch.native import PRESET_DIR, load_arch, preset_names
+from stationary.arch.load import PRESET_DIR, load_arch, preset_names
 from stationary.arch.spec import Architecture
 from stationary.arch.timeloop import load_timeloop_arch
 from stationary.errors import StationaryError

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.errors import StationaryError
 from stationary.inference.cost import dram_bytes_per_s, map_steps, step_costs, with_dram_bandwidth
 from stationary.mapper.search import SearchOptions

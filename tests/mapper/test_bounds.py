@@ -139,7 +139,7 @@ def test_words_into_each_level_are_never_above_what_a_mapping_moves() -> None:
 
 def test_keep_rules_match_the_map_space() -> None:
     """The bound's must/may-keep rule is the map space's (MapSpace.keep_fixed) on every preset."""
-    from stationary.arch.native import load_arch, preset_names
+    from stationary.arch.load import load_arch, preset_names
     from stationary.mapper.bounds.layer import keep_rules
 
     nest = Layer("c", LayerKind.CONV, M=4, C=4, P=4, Q=4, R=3, S=3, H=6, W=6).loop_nest()
@@ -168,7 +168,7 @@ def test_divisors_and_order_prefixes() -> None:
 
 def test_a_searched_mapping_is_never_below_the_ski_slope() -> None:
     """The found mapping's backing-store words at its working set are at least the curve there (§2)."""
-    from stationary.arch.native import load_arch
+    from stationary.arch.load import load_arch
     from stationary.mapper.bounds.plot import mapping_point, ski_slope
     from stationary.mapper.search import SearchOptions, search
 

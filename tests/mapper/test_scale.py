@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.mapper.space import (
     MAX_OPTIONS,
     MapSpace,

@@ -96,7 +96,7 @@ def test_objectives_trade_energy_for_cycles() -> None:
 
 
 def test_row_stationary_constraints_are_obeyed() -> None:
-    from stationary.arch.native import load_arch
+    from stationary.arch.load import load_arch
 
     arch = load_arch("survey256")
     layer = Layer("rs", LayerKind.CONV, N=2, M=8, C=4, P=8, Q=8, R=3, S=3, H=10, W=10)
@@ -142,7 +142,7 @@ def test_network_searches_each_shape_once() -> None:
 def test_unconstrained_search_is_never_worse_than_a_dataflow(arch_name: str) -> None:
     """The free search, seeded from every built-in dataflow at the full budget (seed_share=1), is at most each
     dataflow's best at that budget. (By default each seeding search gets a quarter of the budget, for speed.)"""
-    from stationary.arch.native import load_arch
+    from stationary.arch.load import load_arch
     from stationary.mapping.dataflows import DATAFLOWS
 
     arch = load_arch(arch_name)
@@ -162,7 +162,7 @@ def test_free_keeps_search_is_never_worse_than_its_keep_all_seed(tmp_path) -> No
     best is at most that subsearch's. The arch is ZigZag's tpu_like in small: a 1-word output register per PE,
     which random mappings rarely keep validly (on ResNet-18 and the full tpu_like the search without the seed
     bypassed it)."""
-    from stationary.arch.native import load_arch
+    from stationary.arch.load import load_arch
     from stationary.mapper.search import _Pool, _seed_keep_all
     from stationary.mapper.space import MapSpace
     from stationary.model.fast import FastModel

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
 from stationary.mapper.search import SearchOptions, search

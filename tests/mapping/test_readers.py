@@ -144,7 +144,7 @@ def test_bad_problem_is_one_clear_error(change: Any, match: str) -> None:
 
 
 def mapping_case() -> tuple[dict, Any, Any]:
-    from stationary.arch.native import load_arch
+    from stationary.arch.load import load_arch
 
     arch = load_arch(CASE / "arch.yaml", CASE / "ert.yaml")
     nest = problem_from_dict(problem_data(), "problem.yaml")

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.errors import StationaryError
 from stationary.mapper.search import SearchOptions, search
 from stationary.model.evaluate import evaluate

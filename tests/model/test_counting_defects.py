@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping

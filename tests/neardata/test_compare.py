@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import Result
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.model.evaluate import evaluate
 from stationary.neardata.compare import CATEGORIES, network_cost
 from stationary.neardata.heuristic import best_mapping, candidates

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.errors import StationaryError
 from stationary.mapper.network import map_network
 from stationary.mapper.search import SearchOptions

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stationary.arch import energy as tables
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.errors import StationaryError
 from stationary.sweep.engine import pareto_front
 from stationary.sweep.params import load_native_spec, varied_arch

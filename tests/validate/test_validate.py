@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.validate import VALIDATE_OPTIONS, group_tasks
 from stationary.validate.eyeriss import ARCH, CHIP, TABLE_V, chip_points, eyeriss_points
 from stationary.validate.nvdla import PRIMER, nvdla_points, preset

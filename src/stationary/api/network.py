@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from stationary.api.result import ApiResult
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.fusion.report import fusion_json

@@ -1,5 +1,6 @@
-"""stationary's own architecture YAML (and the shipped presets): levels outermost first, energies either
-given in pJ or taken from a named table (`survey`, `horowitz45`), capacities in words or kB.
+"""stationary's own architecture YAML, the format of the shipped presets (`arch/load.py` finds them):
+levels outermost first, energies either given in pJ or taken from a named table (`survey`, `horowitz45`),
+capacities in words or kB.
 
 Every key goes through `arch/native_spec.py` (docs/specs.md): an unknown key, a wrong type or an
 out-of-range value is one StationaryError naming the file and the field — never a silent default.
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from stationary.arch import energy as tables
-from stationary.arch.ert import EnergyTable
 from stationary.arch.native_spec import (
     TENSORS,
     ComputeSpec,
@@ -27,35 +27,6 @@ from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, Storag
 from stationary.errors import StationaryError
 from stationary.model.sparsity import Sparsity, TensorFormat
 from stationary.schema import MAX_INT, parse
-from stationary.yamlio import load_yaml
-
-PRESET_DIR = Path(__file__).with_name("presets")
-
-
-def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-
-
-def load_arch(spec: str | Path, ert: str | Path | None = None) -> Architecture:
-    """A preset name, a native YAML file, or a Timeloop v0.4 arch YAML (which then needs an ERT)."""
-    from stationary.arch.timeloop import arch_from_dict
-
-    text = str(spec)
-    if text in preset_names():
-        path = PRESET_DIR / f"{text}.yaml"
-    else:
-        path = Path(text)
-        if not path.is_file():
-            raise StationaryError(f"no architecture file or preset named {text!r}; presets: "
-                                  f"{', '.join(preset_names())}", field="--arch")
-    data = load_yaml(path)
-    energy = EnergyTable.load(ert) if ert else None
-    if isinstance(data, dict) and "architecture" in data:
-        if energy is None:
-            raise StationaryError("a Timeloop architecture needs its energy table: pass --ert ERT.yaml",
-                                  file=str(path))
-        return arch_from_dict(data, energy, str(path), name=path.stem)
-    return arch_from_native(data, str(path))
 
 
 def _raw(model: type[Any], spec: Any, file: str, where: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.cli import app
 from stationary.cli.common import InputShapeOption, JsonOption, parse_shape, print_json
 from stationary.errors import StationaryError

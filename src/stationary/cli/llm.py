@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.cli import app
 from stationary.cli.common import (
     ArchOption,

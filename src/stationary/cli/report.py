@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.cli import app
 from stationary.cli.common import (
     ArchOption,

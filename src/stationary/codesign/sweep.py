@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.arch.spec import Architecture
 from stationary.codesign.cost import WEIGHT_CODES, LayerData, TensorData, ZeroMode, check_bits, layer_cost
 from stationary.codesign.data import load_dataset

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.arch.spec import Architecture, StorageLevel
 from stationary.mapper.search import search
 from stationary.mapping.mapping import Mapping

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from stationary.arch import energy as tables
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.arch.spec import ActionEnergy, Architecture
 from stationary.errors import StationaryError
 from stationary.mapper.network import LayerPlan, map_network

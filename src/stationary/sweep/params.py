@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from stationary.arch import energy as tables
-from stationary.arch.native import PRESET_DIR, arch_from_native, preset_names
+from stationary.arch.load import PRESET_DIR, preset_names
+from stationary.arch.native import arch_from_native
 from stationary.arch.spec import MAX_INSTANCES, Architecture
 from stationary.errors import StationaryError
 from stationary.schema import MAX_INT, short_repr

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stationary.arch.native import load_arch
+from stationary.arch.load import load_arch
 from stationary.mapper.network import map_network, network_performance, network_totals, select_layers
 from stationary.mapper.search import SearchOptions
 from stationary.validate.points import Point
