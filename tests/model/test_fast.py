@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,10 +22,7 @@ from stationary.model.evaluate import evaluate, exact_counts
 from stationary.model.fast import FastModel, MappingArrays, _reachable, mapping_arrays
 from stationary.model.nest_analysis import NestAnalysis
 from stationary.workload.importers.timeloop import load_problem
-
-sys.path.insert(0, str(Path(__file__).parent))
-from random_cases import random_case, walk_mismatches, wide_case
-from strategies import architectures, layers, mappings
+from tests.model.random_cases import architectures, layers, mappings, random_case, walk_mismatches, wide_case
 
 CASES = sorted(p for p in (Path(__file__).parents[1] / "cases" / "timeloop").iterdir() if p.is_dir())
 
