@@ -92,7 +92,7 @@ class BranchAndBound:
     """One exact search of `space` into `pool` (which already holds the seeding incumbent)."""
 
     def __init__(self, space: MapSpace, model: FastModel, pool: _Pool, objective: str, budget: Budget,
-                 batch: int, root_energy_pj: float, partial_bound: bool = True) -> None:
+                 batch: int, root_energy_pj: float, partial_bound: bool = True, on_chip_bound: bool = True) -> None:
         self.space, self.model, self.pool, self.objective = space, model, pool, objective
         self.budget, self.batch = budget, max(1, batch)
         self.start = time.perf_counter()
@@ -113,7 +113,7 @@ class BranchAndBound:
         # dims: those with most factorizations first (depth-first stays narrow where the choice is small)
         self.order = sorted(range(D), key=lambda k: (-nest.bounds[space.dims[k]], k))
         terms = layer_terms(nest, arch)
-        self.partial = PartialBound(space, self.order, terms) if partial_bound else None
+        self.partial = PartialBound(space, self.order, terms, on_chip_bound) if partial_bound else None
         # windowed inputs/weights: each kept level holds (reads and fills) every element once, the innermost
         # keeper serves the MACs (layer.py's rule); off under sparsity, whose counts are compressed
         self.serve_pj, self.hold_pj = terms.serve_pj, terms.hold_pj

@@ -40,7 +40,7 @@ class PartialBound:
     bound is the least weighted traffic over the fitting divisor tiles with those extents, looked up in a table
     reduced (minimum) over the open dims' extents. Everything else is the layer bound's (LayerTerms)."""
 
-    def __init__(self, space: MapSpace, order: list[int], terms: LayerTerms) -> None:
+    def __init__(self, space: MapSpace, order: list[int], terms: LayerTerms, on_chip: bool = True) -> None:
         self.terms, self.order = terms, list(order)
         b = terms.bounder
         tt = b.traffic
@@ -64,7 +64,7 @@ class PartialBound:
                 per_dim.append(idx)
             self.index.append(per_dim)
         self.tables: dict[tuple[int, int], np.ndarray] = {}
-        self.copies = _OutputCopies(space, terms, spatials)
+        self.copies = _OutputCopies(space, terms, spatials, on_chip)
 
     def inner_pj(self, prefix: np.ndarray) -> np.ndarray:
         """(n, picks): the inner levels' serving energy of each pick of the layer bound for partial rows, valid
@@ -128,13 +128,13 @@ class _OutputCopies:
     do not index it: the copies of each output word. Fixed dims give their factor, open ones the largest any of
     their rows has; C never exceeds the level's instances (the layer bound's value)."""
 
-    def __init__(self, space: MapSpace, terms: LayerTerms, spatials: list[np.ndarray]) -> None:
+    def __init__(self, space: MapSpace, terms: LayerTerms, spatials: list[np.ndarray], on: bool = True) -> None:
         arch, nest = terms.arch, terms.nest
         n_mac = arch.compute.instances
         self.terms = terms
         # per (level, rw tensor): (is the dim one that does not index the tensor, per-row copies above it)
         self.cases: list[tuple[int, int, np.ndarray, list[np.ndarray], np.ndarray]] = []
-        if arch.sparsity is not None:  # compressed counts: the layer bound's rule only
+        if arch.sparsity is not None or not on:  # compressed counts: the layer bound's rule only
             return
         for t, tensor in enumerate(nest.tensors):
             if not tensor.read_write or not all(len(axis) == 1 for axis in tensor.axes):
