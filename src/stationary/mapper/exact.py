@@ -311,8 +311,8 @@ class BranchAndBound:
         groups = MappingArrays(base.temporal[src], base.spatial[src], sx[idx2], base.permutation[src], keep)
         # the partial bound's cut energy of each group's factorization (it holds for every group of it)
         if self.partial is not None:
-            rows = full[:, self.order]
-            cut, inner = self.partial.cut_energy_pj(rows)[src], self.partial.inner_pj(rows)[src]
+            by_order = full[:, self.order]
+            cut, inner = self.partial.cut_energy_pj(by_order)[src], self.partial.inner_pj(by_order)[src]
         else:
             cut, inner = np.zeros(len(src)), np.zeros((len(src), 1))
         if sp._order_levels or sp.min_macs > 1:

@@ -64,7 +64,7 @@ class PartialBound:
                 per_dim.append(idx)
             self.index.append(per_dim)
         self.tables: dict[tuple[int, int], np.ndarray] = {}
-        self.copies = _OutputCopies(space, terms, spatials, on_chip)
+        self.copies = _OutputCopies(terms, spatials, on_chip)
 
     def inner_pj(self, prefix: np.ndarray) -> np.ndarray:
         """(n, picks): the inner levels' serving energy of each pick of the layer bound for partial rows, valid
@@ -128,7 +128,7 @@ class _OutputCopies:
     do not index it: the copies of each output word. Fixed dims give their factor, open ones the largest any of
     their rows has; C never exceeds the level's instances (the layer bound's value)."""
 
-    def __init__(self, space: MapSpace, terms: LayerTerms, spatials: list[np.ndarray], on: bool = True) -> None:
+    def __init__(self, terms: LayerTerms, spatials: list[np.ndarray], on: bool = True) -> None:
         arch, nest = terms.arch, terms.nest
         n_mac = arch.compute.instances
         self.terms = terms
