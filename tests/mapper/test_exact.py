@@ -328,3 +328,22 @@ def test_open_node_bound_of_a_stopped_search_is_proven(evaluations: int, monkeyp
                          layer_bound(nest, arch).energy_lower_bound_pj).run()
     assert not out.complete
     assert out.root_bound <= out.open_bound <= best * (1 + 1e-9)
+
+
+def test_open_node_bound_rises_above_the_root_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not vacuous: stopped after the low-bound subtrees are done, the search proves more than the root bound
+    (here the enumerated optimum itself, without having finished)."""
+    monkeypatch.setattr(exact, "DESCEND_ROWS", 2)
+    monkeypatch.setattr(exact, "GROUP_ROWS", 32)
+    layer = PSUM_LAYERS[1]
+    nest, arch = layer.loop_nest(), psum_arch()
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    energy, _, valid = enumerate_all(space, model)
+    best = float(energy[valid].min())
+    pool = _Pool("energy", 4, False)
+    seed = space.minimal()
+    pool.add(seed, model.evaluate(seed))
+    out = BranchAndBound(space, model, pool, "energy", Budget(evaluations=300), 64,
+                         layer_bound(nest, arch).energy_lower_bound_pj).run()
+    assert not out.complete
+    assert out.root_bound < out.open_bound <= best * (1 + 1e-9)
