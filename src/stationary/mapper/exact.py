@@ -130,6 +130,9 @@ class BranchAndBound:
         self.both = np.argwhere(space.allow_x & space.allow_y)  # (n, 2) (level, dim) with a free mesh axis
         cycles_root = self.macs / min(self.n_mac, int(np.prod(self.max_sp_total.astype(float))))
         self.cycles_root = float(math.ceil(cycles_root - 1e-9))
+        if self.partial is not None:  # the partial bound of the empty prefix holds for the whole (constrained) space
+            root_energy_pj = max(root_energy_pj, float(self.partial.energy_pj(np.zeros((1, 0), np.int64),
+                                                                              np.array([self.cycles_root]))[0]))
         self.root_energy = root_energy_pj
         self.root_bound = float(objective_value(np.array(root_energy_pj), np.array(self.cycles_root), objective))
         self.evaluated = self.bound_evals = self.pruned = self.pruned_partial = 0
