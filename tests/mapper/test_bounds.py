@@ -36,7 +36,8 @@ def random_case(rng: np.random.Generator) -> tuple[Layer, Architecture]:
                   H=st[0] * (p - 1) + r, W=q + s - 1, stride=st)
 
     def energy() -> ActionEnergy:
-        return ActionEnergy(*(float(rng.integers(1, 40)) for _ in range(3)), leak_pj=float(rng.integers(0, 3)))
+        read, write, update = (float(rng.integers(1, 40)) for _ in range(3))  # drawn in this order
+        return ActionEnergy(read, write, update, leak_pj=float(rng.integers(0, 3)))
 
     def keep_only() -> frozenset[str] | None:
         return None if rng.random() < 0.5 else frozenset(t for t in TENSORS if rng.random() < 0.7)

@@ -170,9 +170,15 @@ def check_partial_bounds(seed: int) -> int:
     """Every valid mapping of a random small space (test_bounds.random_case) costs at least the partial bound
     of each of its prefixes (dims fixed in the search's order) and its group bound: returns how many mappings
     were checked (0 when the space is empty or too big)."""
-    from tests.mapper.test_bounds import SPACE_LIMIT, random_case
+    from tests.mapper.test_bounds import random_case
 
-    layer, arch = random_case(np.random.default_rng(seed))
+    return check_case_bounds(*random_case(np.random.default_rng(seed)), seed)
+
+
+def check_case_bounds(layer: Layer, arch: Architecture, seed: int = -1, limit: int | None = None) -> int:
+    """check_partial_bounds on one layer and architecture (spaces above `limit` mappings are skipped)."""
+    from tests.mapper.test_bounds import SPACE_LIMIT
+
     nest = layer.loop_nest()
     try:
         space = MapSpace(nest, arch)
@@ -180,7 +186,7 @@ def check_partial_bounds(seed: int) -> int:
                             layer_bound(nest, arch).energy_lower_bound_pj)
     except StationaryError:  # no valid mapping (no tile fits): nothing to bound
         return 0
-    if space.size() > SPACE_LIMIT:
+    if space.size() > (SPACE_LIMIT if limit is None else limit):
         return 0
     assert bb.partial is not None
     checked = 0
@@ -196,7 +202,8 @@ def check_partial_bounds(seed: int) -> int:
             low = bb.partial.energy_pj(rows[:, :k], np.ones(len(ok)))
             assert (low <= energy * (1 + 1e-9)).all(), (seed, k, float((low / energy).max()))
         group, _, _ = bb._bound(m)
-        with_cut = np.maximum(group, bb.partial.energy_pj(None, cycles, bb.partial.cut_energy_pj(rows)))
+        with_cut = np.maximum(group, bb.partial.energy_pj(None, cycles, bb.partial.cut_energy_pj(rows),
+                                                          bb.partial.inner_pj(rows)))
         assert (with_cut <= energy * (1 + 1e-9)).all(), (seed, float((with_cut / energy).max()))
         checked += len(ok)
     return checked
@@ -247,3 +254,96 @@ def test_partial_bound_cuts_nodes_and_keeps_the_optimum(buf_words: int, monkeypa
         cut.append(out.pruned_partial)
     assert cut[0] > 0 and cut[1] == 0
     assert work[0] < work[1]
+
+
+def psum_arch(update_pj: float = 50.0) -> Architecture:
+    """Four MACs, each under its own RF that must keep the partial sums (one MAC per instance), fed by a shared
+    buffer: how many copies of each output the fan-out makes (a spatial C) sets the RF's read-backs."""
+    e = ActionEnergy
+    return Architecture("psum", (
+        StorageLevel("DRAM", energy=e(100, 100, 100)),
+        StorageLevel("Buf", depth=64, energy=e(6, 6, 6)),
+        StorageLevel("RF", depth=8, instances=4, mesh_x=4, mesh_y=1, energy=e(update_pj, update_pj, update_pj),
+                     keep_always=frozenset({"Outputs"})),
+    ), ComputeUnit("MAC", 4, 4, 1, energy_pj=1.0))
+
+
+PSUM_LAYERS = [Layer("c", LayerKind.CONV, M=1, C=4, P=4), Layer("e", LayerKind.CONV, M=2, C=4)]
+
+
+@pytest.mark.parametrize("layer", PSUM_LAYERS, ids=lambda x: x.name)
+def test_on_chip_bound_never_exceeds_any_completion_and_bites(layer: Layer) -> None:
+    """The read-back bound (bounds/partial.py, _OutputCopies) at every prefix of every valid mapping is <= its
+    energy, and it is not vacuous: with every dim fixed it raises some mapping's bound above the layer rule's."""
+    nest, arch = layer.loop_nest(), psum_arch()
+    assert check_case_bounds(layer, arch, limit=30_000) > 0
+    space = MapSpace(nest, arch)
+    bb = BranchAndBound(space, FastModel(nest, arch), _Pool("energy", 4, False), "energy", Budget(), 256,
+                        layer_bound(nest, arch).energy_lower_bound_pj)
+    assert bb.partial is not None and bb.partial.copies.cases
+    raised = 0
+    for batch in space.enumerate(4096):
+        rows = option_rows(space, batch)[:, bb.order]
+        raised += int((bb.partial.inner_pj(rows).min(axis=1) > bb.partial.terms.picks_inner.min()).sum())
+    assert raised > 0
+
+
+@pytest.mark.parametrize("layer", PSUM_LAYERS, ids=lambda x: x.name)
+def test_on_chip_bound_cuts_nodes_and_keeps_the_optimum(layer: Layer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a weak incumbent, in small blocks: with the on-chip bound the search spends strictly fewer fast-model
+    rows (scored and bounded) than with the DRAM-only partial bound, and both find the enumerated optimum."""
+    monkeypatch.setattr(exact, "DESCEND_ROWS", 2)
+    monkeypatch.setattr(exact, "GROUP_ROWS", 32)
+    nest, arch = layer.loop_nest(), psum_arch()
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    energy, _, valid = enumerate_all(space, model)
+    best = float(energy[valid].min())
+    work = []
+    for on_chip in (True, False):
+        pool = _Pool("energy", 4, False)
+        seed = space.minimal()
+        pool.add(seed, model.evaluate(seed))
+        out = BranchAndBound(space, model, pool, "energy", Budget(), 256,
+                             layer_bound(nest, arch).energy_lower_bound_pj, on_chip_bound=on_chip).run()
+        assert out.complete and math.isclose(float(pool.best_scores[0]), best, rel_tol=1e-9)
+        work.append(out.evaluated + out.bound_evaluations)
+    assert work[0] < work[1]
+
+
+@pytest.mark.parametrize("evaluations", [120, 300, 500])
+def test_open_node_bound_of_a_stopped_search_is_proven(evaluations: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget stops the search: the bound it proves (least bound of the open nodes, or the incumbent) is at
+    least the root bound and at most the enumerated optimum."""
+    monkeypatch.setattr(exact, "DESCEND_ROWS", 2)
+    monkeypatch.setattr(exact, "GROUP_ROWS", 32)
+    layer = PSUM_LAYERS[0]
+    nest, arch = layer.loop_nest(), psum_arch()
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    energy, _, valid = enumerate_all(space, model)
+    best = float(energy[valid].min())
+    pool = _Pool("energy", 4, False)
+    seed = space.minimal()
+    pool.add(seed, model.evaluate(seed))
+    out = BranchAndBound(space, model, pool, "energy", Budget(evaluations=evaluations), 64,
+                         layer_bound(nest, arch).energy_lower_bound_pj).run()
+    assert not out.complete
+    assert out.root_bound <= out.open_bound <= best * (1 + 1e-9)
+
+
+def test_open_node_bound_rises_above_the_root_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not vacuous: stopped after the low-bound subtrees are done, the search proves more than the root bound
+    (here the enumerated optimum itself, without having finished)."""
+    monkeypatch.setattr(exact, "DESCEND_ROWS", 2)
+    monkeypatch.setattr(exact, "GROUP_ROWS", 32)
+    layer = PSUM_LAYERS[1]
+    nest, arch = layer.loop_nest(), psum_arch()
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    energy, _, valid = enumerate_all(space, model)
+    best = float(energy[valid].min())
+    pool = _Pool("energy", 4, False)
+    seed = space.minimal()
+    pool.add(seed, model.evaluate(seed))
+    out = BranchAndBound(space, model, pool, "energy", Budget(evaluations=300), 64,
+                         layer_bound(nest, arch).energy_lower_bound_pj).run()
+    assert not out.complete
+    assert out.root_bound < out.open_bound <= best * (1 + 1e-9)

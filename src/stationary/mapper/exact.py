@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,6 +66,23 @@ class _Stop(Exception):
     """The budget is spent (internal)."""
 
 
+@dataclass
+class _Frame:
+    """The open nodes of one level of the depth-first descent: its own rows not yet expanded (`rest` from
+    `rest_from`, the row block in progress included) and the children not yet descended into (`kids` from
+    `kids_from`; the block being descended into has a frame of its own). Objective bounds only."""
+
+    rest: np.ndarray
+    rest_from: int = 0
+    kids: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    kids_from: int = 0
+
+    def least(self) -> float:
+        """The least bound of the open nodes of this frame (inf when none is left)."""
+        rest, kids = self.rest[self.rest_from:], self.kids[self.kids_from:]
+        return min(float(rest.min()) if len(rest) else math.inf, float(kids.min()) if len(kids) else math.inf)
+
+
 def objective_value(energy_pj: np.ndarray, cycles: np.ndarray, objective: str) -> np.ndarray:
     """The objective from (bounds on) energy and cycles: both are non-negative, so the product is monotone."""
     return {"energy": energy_pj, "cycles": cycles, "edp": energy_pj * cycles}[objective]
@@ -75,7 +92,7 @@ class BranchAndBound:
     """One exact search of `space` into `pool` (which already holds the seeding incumbent)."""
 
     def __init__(self, space: MapSpace, model: FastModel, pool: _Pool, objective: str, budget: Budget,
-                 batch: int, root_energy_pj: float, partial_bound: bool = True) -> None:
+                 batch: int, root_energy_pj: float, partial_bound: bool = True, on_chip_bound: bool = True) -> None:
         self.space, self.model, self.pool, self.objective = space, model, pool, objective
         self.budget, self.batch = budget, max(1, batch)
         self.start = time.perf_counter()
@@ -96,7 +113,7 @@ class BranchAndBound:
         # dims: those with most factorizations first (depth-first stays narrow where the choice is small)
         self.order = sorted(range(D), key=lambda k: (-nest.bounds[space.dims[k]], k))
         terms = layer_terms(nest, arch)
-        self.partial = PartialBound(space, self.order, terms) if partial_bound else None
+        self.partial = PartialBound(space, self.order, terms, on_chip_bound) if partial_bound else None
         # windowed inputs/weights: each kept level holds (reads and fills) every element once, the innermost
         # keeper serves the MACs (layer.py's rule); off under sparsity, whose counts are compressed
         self.serve_pj, self.hold_pj = terms.serve_pj, terms.hold_pj
@@ -113,19 +130,24 @@ class BranchAndBound:
         self.both = np.argwhere(space.allow_x & space.allow_y)  # (n, 2) (level, dim) with a free mesh axis
         cycles_root = self.macs / min(self.n_mac, int(np.prod(self.max_sp_total.astype(float))))
         self.cycles_root = float(math.ceil(cycles_root - 1e-9))
+        if self.partial is not None:  # the partial bound of the empty prefix holds for the whole (constrained) space
+            root_energy_pj = max(root_energy_pj, float(self.partial.energy_pj(np.zeros((1, 0), np.int64),
+                                                                              np.array([self.cycles_root]))[0]))
         self.root_energy = root_energy_pj
         self.root_bound = float(objective_value(np.array(root_energy_pj), np.array(self.cycles_root), objective))
         self.evaluated = self.bound_evals = self.pruned = self.pruned_partial = 0
         self.sampled = False
         self.pending: list[MappingArrays] = []
         self.pending_rows = 0
+        self.frames: list[_Frame] = []  # the descent's open nodes, outermost first
+        self.open_least = math.inf  # their least bound when the budget stopped the search
 
     # ----- budget and incumbent -------------------------------------------------------------------------
     def _check_budget(self) -> None:
         b = self.budget
-        if b.seconds is not None and time.perf_counter() - self.start > b.seconds:
-            raise _Stop
-        if b.evaluations is not None and self.evaluated + self.bound_evals >= b.evaluations:
+        if ((b.seconds is not None and time.perf_counter() - self.start > b.seconds)
+                or (b.evaluations is not None and self.evaluated + self.bound_evals >= b.evaluations)):
+            self.open_least = min((f.least() for f in self.frames), default=math.inf)
             raise _Stop
 
     def incumbent(self) -> float:
@@ -152,6 +174,7 @@ class BranchAndBound:
                 root = np.array([[self.root_bound, self.cycles_root, self.root_energy]])
                 for full, bounds in self._factorizations(np.zeros((1, 0), np.int64), root):
                     for lo in range(0, len(full), per):
+                        self.frames[-1].rest_from = lo
                         alive = self._alive(bounds[lo:lo + per])
                         if alive.any():
                             self._groups(full[lo:lo + per][alive])
@@ -160,8 +183,10 @@ class BranchAndBound:
             complete = False
         proven_done = self.incumbent() <= self.root_bound * (1 + SLACK) and not self.pool.pareto
         complete = complete or proven_done
+        # stopped: every mapping not scored lies under an open node (or was cut: no better than the incumbent)
+        least = self.root_bound if self.pool.pareto else min(self.open_least, self.incumbent())
         return Outcome(self.evaluated, self.bound_evals, self.pruned, complete, self.sampled, self.root_bound,
-                       math.inf if complete else self.root_bound, self.pruned_partial)
+                       math.inf if complete else max(self.root_bound, least), self.pruned_partial)
 
     def _factorizations(self, prefix: np.ndarray,
                         bounds: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -170,14 +195,18 @@ class BranchAndBound:
         (objective, cycles, energy per row). Siblings are descended into best bound first, in chunks re-cut
         against the incumbent of the moment (it improves while earlier siblings are searched)."""
         k = prefix.shape[1]
+        frame = _Frame(bounds[:, 0])
+        self.frames.append(frame)
         if k == self.space.n_dims:
             full = np.zeros_like(prefix)
             full[:, self.order] = prefix
             yield full, bounds
+            self.frames.pop()
             return
         n_opts = len(self.space.options[self.order[k]])
         step = max(1, CROSS_ROWS // n_opts)
         for lo in range(0, len(prefix), step):
+            frame.rest_from, frame.kids = lo, np.zeros(0)
             self._check_budget()
             alive = self._alive(bounds[lo:lo + step])
             part = prefix[lo:lo + step][alive]
@@ -190,8 +219,11 @@ class BranchAndBound:
             live = np.nonzero(keep)[0]
             live = live[np.lexsort((live, child_bounds[live, 0]))]  # best bound first, deterministic ties
             child, child_bounds = child[live], child_bounds[live]
+            frame.rest_from, frame.kids = lo + step, child_bounds[:, 0]
             for c in range(0, len(child), DESCEND_ROWS):
+                frame.kids_from = c + DESCEND_ROWS
                 yield from self._factorizations(child[c:c + DESCEND_ROWS], child_bounds[c:c + DESCEND_ROWS])
+        self.frames.pop()
 
     def _alive(self, bounds: np.ndarray) -> np.ndarray:
         """Rows (objective, cycles, energy bounds) not cut by the incumbent of the moment (counted as cut)."""
@@ -281,24 +313,27 @@ class BranchAndBound:
         src = idx[idx2]
         groups = MappingArrays(base.temporal[src], base.spatial[src], sx[idx2], base.permutation[src], keep)
         # the partial bound's cut energy of each group's factorization (it holds for every group of it)
-        cut = (self.partial.cut_energy_pj(full[:, self.order])[src] if self.partial is not None
-               else np.zeros(len(src)))
+        if self.partial is not None:
+            by_order = full[:, self.order]
+            cut, inner = self.partial.cut_energy_pj(by_order)[src], self.partial.inner_pj(by_order)[src]
+        else:
+            cut, inner = np.zeros(len(src)), np.zeros((len(src), 1))
         if sp._order_levels or sp.min_macs > 1:
             ok = sp.legal(groups)
             self.pruned += int((~ok).sum())
             groups = groups.take(np.nonzero(ok)[0])
-            cut = cut[ok]
+            cut, inner = cut[ok], inner[ok]
         for lo in range(0, groups.size, GROUP_ROWS):
             self._check_budget()
             block = np.arange(lo, min(groups.size, lo + GROUP_ROWS))
-            self._bounded(groups.take(block), cut[block])
+            self._bounded(groups.take(block), cut[block], inner[block])
 
-    def _bounded(self, groups: MappingArrays, cut_pj: np.ndarray) -> None:
-        """Bound a block of groups (`cut_pj`: their factorizations' cut energy bounds); expand, best first,
-        each one that can still win."""
+    def _bounded(self, groups: MappingArrays, cut_pj: np.ndarray, inner_pj: np.ndarray) -> None:
+        """Bound a block of groups (`cut_pj`, `inner_pj`: their factorizations' cut and inner serving energy
+        bounds); expand, best first, each one that can still win."""
         energy_lb, cycles_lb, valid = self._bound(groups)
         if self.partial is not None:  # both bound every mapping of the group
-            energy_lb = np.maximum(energy_lb, self.partial.energy_pj(None, cycles_lb, cut_pj))
+            energy_lb = np.maximum(energy_lb, self.partial.energy_pj(None, cycles_lb, cut_pj, inner_pj))
         self.pruned += int((~valid).sum())
         bound = objective_value(energy_lb, cycles_lb, self.objective)
         live_rows = np.nonzero(valid)[0]

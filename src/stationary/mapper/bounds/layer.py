@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stationary.arch.spec import Architecture
+from stationary.arch.spec import Architecture, StorageLevel
 from stationary.errors import StationaryError
 from stationary.mapper.bounds.tiles import TileTraffic
 from stationary.mapper.space import divisors
@@ -170,17 +170,20 @@ class LayerTerms:
         self.cut_floor_pj = (e0.read_pj * sum(self.compulsory) + e0.update_pj * outputs) / bs0
         self.compute_pj = nest.macs * arch.compute.energy_pj
         self.serve_pj, self.hold_pj = _serving(self)
-        self.picks_dram, self.picks_inner = _picks(self)
+        self.picks_dram, self.picks_inner, self.picks_level = _picks(self)
         self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
         boxes = spatial_boxes([int(x) for x in self.bounder.traffic.bounds], n_mac // levels[real[0]].instances)
         self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / np.prod(boxes, axis=1).max())
         self.cut_energy_pj = max(b.minimum(self.w_dram, self.dram_opts) - self.first_read_pj, self.cut_floor_pj)
 
-    def energy_pj(self, cut_energy_pj: np.ndarray, leak_pj: np.ndarray) -> np.ndarray:
+    def energy_pj(self, cut_energy_pj: np.ndarray, leak_pj: np.ndarray,
+                  inner_pj: np.ndarray | None = None) -> np.ndarray:
         """MACs x MAC energy + the cheapest choice of serving level per tensor, the outermost level paying the
-        larger of its cut bound and what serving from it costs + leakage, for arrays of cut and leak bounds."""
+        larger of its cut bound and what serving from it costs + leakage, for arrays of cut and leak bounds;
+        `inner_pj` (rows, picks): the inner levels' serving energy of each pick per row (default picks_inner)."""
         cut = np.asarray(cut_energy_pj, float)[..., None]
-        best = np.min(np.maximum(cut, self.picks_dram) + self.picks_inner, axis=-1)
+        inner = self.picks_inner if inner_pj is None else inner_pj
+        best = np.min(np.maximum(cut, self.picks_dram) + inner, axis=-1)
         return self.compute_pj + best + np.asarray(leak_pj, float)
 
 
@@ -256,8 +259,7 @@ def _serving(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
         for t in range(T):
             if terms.rw[t]:
                 words = macs if direct else terms.outputs
-                energy = lv.energy.update_pj * words + lv.energy.read_pj * max(0, words - lv.instances * terms.outputs)
-                serve[j, t] = energy / lv.block_size
+                serve[j, t] = rw_serve_pj(lv, words, terms.outputs, lv.instances)
                 continue
             fill = lv.energy.write_pj * terms.compulsory[t] if j != top else 0.0
             serve[j, t] = (lv.energy.read_pj * (macs if direct else terms.compulsory[t]) + fill) / lv.block_size
@@ -265,9 +267,19 @@ def _serving(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
     return serve, hold
 
 
-def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
+def rw_serve_pj(level: StorageLevel, updates: float | np.ndarray, outputs: int,
+                replicas: float | np.ndarray) -> float | np.ndarray:
+    """A read-write tensor served from `level` with at least `updates` updates over its instances: each update
+    but the first of a word in an instance's partition reads it back, and the partitions of all instances hold at
+    most `outputs` x `replicas` words (replicas: copies of each output word across the instances)."""
+    e = level.energy
+    reads = np.maximum(0.0, np.asarray(updates, float) - np.asarray(replicas, float) * outputs)
+    return (e.update_pj * np.asarray(updates, float) + e.read_pj * reads) / level.block_size
+
+
+def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every choice of the level that serves each tensor to the MACs (its innermost keeper) that the keep
-    rules allow, as (outermost level's energy, inner levels' energy) per choice."""
+    rules allow, as (outermost level's energy, inner levels' energy, (choices, T) serving level) per choice."""
     levels = terms.arch.levels
     real, top, rw = terms.real, terms.real[0], terms.rw
     e0, bs0 = levels[top].energy, levels[top].block_size
@@ -277,11 +289,12 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
     for t in range(len(rw)):
         deepest = max((j for j in real if terms.must[j][t]), default=top)
         choices.append([j for j in real if j >= deepest and terms.may[j][t]] or [top])
-    dram, inner = [], []
+    dram, inner, level = [], [], []
     for pick in itertools.product(*choices):
         dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
         inner.append(sum(terms.serve_pj[j, t] for t, j in enumerate(pick) if j != top))
-    return np.array(dram), np.array(inner)
+        level.append(pick)
+    return np.array(dram), np.array(inner), np.array(level, np.int64).reshape(-1, len(rw))
 
 
 def keep_rules(nest: LoopNest, arch: Architecture) -> tuple[list[list[bool]], list[list[bool]]]:

@@ -1,14 +1,16 @@
 """Energy lower bounds for partial factorizations (the branch and bound's inner nodes): some dimensions'
 factor rows fixed, the others open. The layer bound (layer.py) restricted to the mappings of the subtree: the
 cut below the outermost level is bounded over the single-level tilings whose extents on the fixed dimensions
-are those of the resident level's tile, which those dimensions pin (docs/mapper.md, "Exact search").
+are those of the resident level's tile, which those dimensions pin; on chip, a read-write tensor served from a
+level with one MAC per instance reads back every update but those of the output copies the spatial factors
+above that level can make, which the fixed dimensions pin (docs/mapper.md, "Exact search").
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from stationary.mapper.bounds.layer import LayerTerms
+from stationary.mapper.bounds.layer import LayerTerms, rw_serve_pj
 from stationary.mapper.space import MapSpace
 
 
@@ -38,7 +40,7 @@ class PartialBound:
     bound is the least weighted traffic over the fitting divisor tiles with those extents, looked up in a table
     reduced (minimum) over the open dims' extents. Everything else is the layer bound's (LayerTerms)."""
 
-    def __init__(self, space: MapSpace, order: list[int], terms: LayerTerms) -> None:
+    def __init__(self, space: MapSpace, order: list[int], terms: LayerTerms, on_chip: bool = True) -> None:
         self.terms, self.order = terms, list(order)
         b = terms.bounder
         tt = b.traffic
@@ -62,6 +64,15 @@ class PartialBound:
                 per_dim.append(idx)
             self.index.append(per_dim)
         self.tables: dict[tuple[int, int], np.ndarray] = {}
+        self.copies = _OutputCopies(terms, spatials, on_chip)
+
+    def inner_pj(self, prefix: np.ndarray) -> np.ndarray:
+        """(n, picks): the inner levels' serving energy of each pick of the layer bound for partial rows, valid
+        for every completion (picks_inner, raised where the on-chip read-back bound of _OutputCopies bites)."""
+        inner = np.repeat(self.terms.picks_inner[None, :], prefix.shape[0], axis=0)
+        for j, t, serve in self.copies.serve_pj(prefix, self.order):
+            inner += np.maximum(0.0, serve - self.terms.serve_pj[j, t])[:, None] * (self.terms.picks_level[:, t] == j)
+        return inner
 
     def _table(self, option: int, k: int) -> np.ndarray:
         """Least traffic of one option's fitting tiles per extents of the first k dims of `order` (axes in
@@ -91,13 +102,68 @@ class PartialBound:
             low = np.minimum(low, table[idx])
         return np.maximum(low - self.terms.first_read_pj, self.terms.cut_floor_pj)
 
-    def energy_pj(self, prefix: np.ndarray | None, cycles_lb: np.ndarray,
-                  cut_pj: np.ndarray | None = None) -> np.ndarray:
+    def energy_pj(self, prefix: np.ndarray | None, cycles_lb: np.ndarray, cut_pj: np.ndarray | None = None,
+                  inner_pj: np.ndarray | None = None) -> np.ndarray:
         """(n,) energy bound for partial rows whose completions all run at least `cycles_lb` cycles (leakage is
-        linear in cycles); `cut_pj`: their cut energy bounds when already known (then `prefix` is unused)."""
+        linear in cycles); `cut_pj`, `inner_pj`: their cut and inner serving energy bounds when already known
+        (with both, `prefix` is unused; without `prefix`, a missing `inner_pj` is the layer bound's)."""
         leak = np.maximum(self.terms.leak_floor_pj, self.terms.leak_per_cycle_pj * np.asarray(cycles_lb, float))
         if cut_pj is None:
             if prefix is None:
                 raise ValueError("energy_pj needs the partial rows or their cut energy bounds")
             cut_pj = self.cut_energy_pj(prefix)
-        return self.terms.energy_pj(cut_pj, leak)
+        if inner_pj is None and prefix is not None:
+            inner_pj = self.inner_pj(prefix)
+        return self.terms.energy_pj(cut_pj, leak, inner_pj)
+
+
+class _OutputCopies:
+    """The read-back bound of a read-write tensor at a level with one MAC per instance, per partial row.
+
+    There every MAC updates the tensor once and each update reads the word back except the first in the
+    instance's partition (model/fast.py: reads = updates - partition). Per used instance the partition is the
+    outputs divided, at each fan-out above, by the spatial factors of the dims that index the tensor (exactly
+    for axes of one dim, floor division only lowers it), so over the used instances the partitions hold at
+    most outputs x C words, C = the product, over the fan-outs above, of the spatial factors of the dims that
+    do not index it: the copies of each output word. Fixed dims give their factor, open ones the largest any of
+    their rows has; C never exceeds the level's instances (the layer bound's value)."""
+
+    def __init__(self, terms: LayerTerms, spatials: list[np.ndarray], on: bool = True) -> None:
+        arch, nest = terms.arch, terms.nest
+        n_mac = arch.compute.instances
+        self.terms = terms
+        # per (level, rw tensor): (is the dim one that does not index the tensor, per-row copies above it)
+        self.cases: list[tuple[int, int, np.ndarray, list[np.ndarray], np.ndarray]] = []
+        if arch.sparsity is not None or not on:  # compressed counts: the layer bound's rule only
+            return
+        for t, tensor in enumerate(nest.tensors):
+            if not tensor.read_write or not all(len(axis) == 1 for axis in tensor.axes):
+                continue
+            indexing = {d for axis in tensor.axes for c, d in axis if c >= 1}
+            other = np.array([d not in indexing for d in nest.dims])
+            for j in terms.real:
+                lv = arch.levels[j]
+                if lv.instances != n_mac or not terms.may[j][t]:
+                    continue
+                per_row = [np.prod(sp[:, :j], axis=1) for sp in spatials]
+                most = np.array([int(r.max()) for r in per_row], np.int64)
+                self.cases.append((j, t, other, per_row, most))
+
+    def serve_pj(self, prefix: np.ndarray, order: list[int]) -> list[tuple[int, int, np.ndarray]]:
+        """(level, tensor, (n,) serving energy) of every case for partial rows (column j: dim order[j])."""
+        n, k = prefix.shape
+        out = []
+        levels = self.terms.arch.levels
+        for j, t, other, per_row, most in self.cases:
+            copies = np.ones(n, float)
+            fixed = set(order[:k])
+            for col, d in enumerate(order[:k]):
+                if other[d]:
+                    copies *= per_row[d][prefix[:, col]]
+            for d in range(len(other)):
+                if other[d] and d not in fixed:
+                    copies *= most[d]
+            copies = np.minimum(copies, levels[j].instances)
+            out.append((j, t, np.asarray(rw_serve_pj(levels[j], float(self.terms.nest.macs), self.terms.outputs,
+                                                     copies), float)))
+        return out
