@@ -18,8 +18,8 @@ from stationary.arch.ert import EnergyTable
 from stationary.arch.timeloop import load_timeloop_arch
 from stationary.mapping.mapping import Mapping
 from stationary.mapping.timeloop import load_timeloop_mapping
-from stationary.model.evaluate import evaluate, exact_counts
 from stationary.model import fast as fast_module
+from stationary.model.evaluate import evaluate, exact_counts
 from stationary.model.fast import FastModel, MappingArrays, _reachable, distinct_rows, mapping_arrays
 from stationary.model.nest_analysis import NestAnalysis
 from stationary.workload.importers.timeloop import load_problem
