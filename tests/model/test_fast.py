@@ -18,8 +18,9 @@ from stationary.arch.ert import EnergyTable
 from stationary.arch.timeloop import load_timeloop_arch
 from stationary.mapping.mapping import Mapping
 from stationary.mapping.timeloop import load_timeloop_mapping
+from stationary.model import fast as fast_module
 from stationary.model.evaluate import evaluate, exact_counts
-from stationary.model.fast import FastModel, MappingArrays, _reachable, mapping_arrays
+from stationary.model.fast import FastModel, MappingArrays, _reachable, distinct_rows, mapping_arrays
 from stationary.model.nest_analysis import NestAnalysis
 from stationary.workload.importers.timeloop import load_problem
 from tests.model.random_cases import architectures, layers, mappings, random_case, walk_mismatches, wide_case
@@ -159,6 +160,47 @@ def test_batch_equals_one_by_one() -> None:
         assert together.energy_pj[b] == alone.energy_pj[0]
         assert (together.reads[b] == alone.reads[0]).all()
     assert len({float(e) for e in together.energy_pj}) > 5  # the rows really differ
+
+
+def assert_same_result(want: object, got: object) -> None:
+    """Every array of two fast results equal: integers and flags exactly, energies to 1e-9 relative."""
+    for name, a in vars(want).items():
+        b = getattr(got, name)
+        if not isinstance(a, np.ndarray):
+            assert a == b, name
+        elif a.dtype.kind == "f":
+            assert np.allclose(a, b, rtol=1e-9, atol=0), name
+        else:
+            assert np.array_equal(a, b), name
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_repeated_rows_cost_once_and_equal_the_uncached_path(seed: int) -> None:
+    """A batch with repeated mappings (windows, links, shuffled wide meshes) gets, row by row, what the
+    uncached path gives every row; the repeats are really grouped."""
+    cases = [random_case(seed, windows=True, mapping_seed=k, shuffle_spatial=True, wide_mesh=True,
+                         strided=True) for k in range(10)]
+    nest, arch, _ = cases[0]
+    rows = mapping_arrays([m for _, _, m in cases], nest, arch)
+    batch = rows.take(np.random.default_rng(seed).integers(0, 10, 60))
+    first, inverse = distinct_rows(batch)
+    assert first.size <= 10 < batch.size
+    assert all(np.array_equal(getattr(batch, f)[first][inverse], getattr(batch, f))
+               for f in ("temporal", "spatial", "spatial_x", "permutation", "keep", "spatial_order"))
+    model = FastModel(nest, arch)
+    assert_same_result(model.evaluate_rows(batch), model.evaluate(batch))
+
+
+def test_row_hash_collision_keeps_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows that hash alike but differ are never grouped: with every row colliding, each is costed."""
+    cases = [random_case(5, windows=True, mapping_seed=k) for k in range(6)]
+    nest, arch, _ = cases[0]
+    batch = mapping_arrays([m for _, _, m in cases] * 2, nest, arch)
+    monkeypatch.setattr(fast_module, "_ROW_HASH", np.zeros_like(fast_module._ROW_HASH))
+    first, inverse = distinct_rows(batch)
+    assert np.array_equal(first, np.arange(12)) and np.array_equal(inverse, np.arange(12))
+    model = FastModel(nest, arch)
+    assert_same_result(model.evaluate_rows(batch), model.evaluate(batch))
 
 
 def test_capacity_overflow_marks_mapping_invalid() -> None:

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fast import compare
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
@@ -18,6 +17,7 @@ from stationary.model.evaluate import evaluate
 from stationary.model.fast import FastModel, mapping_arrays
 from stationary.workload.layer import Layer, LayerKind
 from tests.model.random_cases import random_case
+from tests.model.test_fast import compare
 
 
 def _pe_row(no_multicast=frozenset(), multicast=True, leak_instances="used"):

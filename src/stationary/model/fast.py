@@ -34,7 +34,7 @@ dims; dimension indices, innermost loop first), `keep` (B, levels, tensors) and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -257,7 +257,15 @@ class FastModel:
 
     # ----- the model -----------------------------------------------------------------------------------
     def evaluate(self, m: MappingArrays) -> FastResult:
-        """Counts, energy and cycles of every mapping in the batch."""
+        """Counts, energy and cycles of every mapping in the batch. Rows repeated in a batch (a search proposes
+        the same mapping again) are costed once and copied: every row's numbers depend on that row alone."""
+        first, inverse = distinct_rows(m)
+        if first.size == m.size:
+            return self.evaluate_rows(m)
+        return _expand(self.evaluate_rows(m.take(first)), inverse)
+
+    def evaluate_rows(self, m: MappingArrays) -> FastResult:
+        """`evaluate` on every row as given, repeated rows included (the uncached path)."""
         L, T = self.n_levels, self.n_tensors
         B = m.size
         self._check_range(m)
@@ -655,6 +663,35 @@ class FastModel:
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
         return self.costing.result(fr, b, self.nest)
+
+
+# odd 63-bit multipliers for `distinct_rows`' hash (fixed: the grouping, not the numbers, depends on them)
+_ROW_HASH = np.random.default_rng(20261202).integers(1, 2**62, size=4096, dtype=np.int64) | 1
+
+
+def distinct_rows(m: MappingArrays) -> tuple[Array, Array]:
+    """The distinct mappings of a batch: (a first row of each, each row's index among them), exact (every
+    array of the row compared)."""
+    cols = [m.temporal, m.spatial, m.spatial_x, m.permutation, m.keep]
+    if m.spatial_order is not None:
+        cols.append(m.spatial_order)
+    flat = np.concatenate([c.reshape(m.size, -1).astype(np.int64) for c in cols], axis=1)
+    every = np.arange(m.size)
+    if not m.size or flat.shape[1] > _ROW_HASH.size:
+        return every, every
+    # rows grouped by a 64-bit hash (wrapping products), then checked word by word: a collision (rows that
+    # hash alike but differ) keeps every row, so the grouping is exact
+    _, first, inverse = np.unique(flat @ _ROW_HASH[:flat.shape[1]], return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(flat[first][inverse], flat):
+        return every, every
+    return first, inverse
+
+
+def _expand(fr: FastResult, inverse: Array) -> FastResult:
+    """A result of the distinct rows back to the batch's rows (row b is distinct row inverse[b])."""
+    return replace(fr, **{f.name: getattr(fr, f.name)[inverse] for f in fields(fr)
+                          if isinstance(getattr(fr, f.name), np.ndarray)})
 
 
 def _round(x: Array) -> Array:
