@@ -7,6 +7,12 @@ crosses it; what crosses is set by the tile of the outermost level below the cut
 footprint in that tile, so the traffic is at least that of a single-level tiling with that tile
 (tiles.py). The tile is only constrained by the capacity of c* for the tensors held there, so the bound
 is the minimum over c*, over which tensor c* holds, and over every divisor tile shape that fits.
+
+The cut below the outermost level (whose energy the bound charges) couples the tensors: c* holds a set S of
+tensors whose footprints must fit together, and every other tensor t is kept first at a deeper level k_t (or
+the MACs): each trip of the loops above c* uses every distinct word of t's part of c*'s tile, and k_t held at
+most its capacity of them when the trip began, so the rest crosses the cut in that trip (CutOption,
+docs/bounds.md §2).
 """
 
 from __future__ import annotations
@@ -59,8 +65,22 @@ class LayerBound:
                 "levels": [lv.to_json() for lv in self.levels]}
 
 
+@dataclass(frozen=True)
+class CutOption:
+    """One way a mapping can cross the cut below the outermost level: its resident level `c` (L: the MACs)
+    holds the tensors of `fit` together (`distinct`: count distinct words, the tile spanning several
+    instances), and each tensor of `deeper`, as (t, words), is kept first at a deeper level (or the MACs) that
+    holds at most `words` of it (None: unbounded) over the instances below one instance of the cut."""
+
+    c: int
+    fit: Fit
+    distinct: bool
+    deeper: tuple[tuple[int, int | None], ...]
+
+
 class _Bounder:
-    """Collects (weights, fit) questions about one layer, scores every tile shape once, answers them."""
+    """Collects (weights, fit) questions about one layer, scores every tile shape once, answers them; and
+    scores the coupled options of the cut below the outermost level (CutOption) in a second pass."""
 
     def __init__(self, nest: LoopNest) -> None:
         self.nest = nest
@@ -69,6 +89,38 @@ class _Bounder:
         self.fits: list[tuple[Fit, bool]] = []
         self.best: dict[tuple[float, ...], np.ndarray] = {}
         self.prints: dict[tuple[Fit, bool], np.ndarray] = {}
+
+    def coupled(self, weights: tuple[float, ...], cut: list[CutOption]) -> list[np.ndarray]:
+        """Per option: per tile shape (grid order), the least weighted traffic over orders when the tile is c's
+        and meets `fit`, each deeper input or weight paying at least, per trip of the loops above c, the
+        distinct words of its tile that its keeper cannot already hold; inf where the tile does not fit.
+        Needs solve() first, with every option's fit asked."""
+        tt, n_t = self.traffic, len(self.nest.tensors)
+        parts: list[list[np.ndarray]] = [[] for _ in cut]
+        for ext in tt.tile_chunks():
+            n = ext.shape[0]
+            delivered = tt.delivered(ext)
+            trips = np.prod(tt.bounds[None, :] // ext, axis=1).astype(float)
+            dist: dict[int, np.ndarray] = {}
+            for o, opt in enumerate(cut):
+                lifted: dict[int, np.ndarray] = {}
+                for t, words in opt.deeper:
+                    if words is None or tt.read_write[t] or not weights[t]:
+                        continue
+                    if t not in dist:
+                        dist[t] = tt.distinct_footprint(t, ext).astype(float)
+                    lifted[t] = trips * np.maximum(0.0, dist[t] - words)
+                low = None
+                for row in delivered:
+                    words_in = np.zeros(n)
+                    for t in range(n_t):
+                        if weights[t]:
+                            words_in = words_in + weights[t] * (np.maximum(row[t], lifted[t]) if t in lifted
+                                                                else row[t])
+                    low = words_in if low is None else np.minimum(low, words_in)
+                parts[o].append(low if low is not None else np.zeros(n))
+        return [np.where(self.prints[(opt.fit, opt.distinct)], np.concatenate(v), np.inf)
+                for opt, v in zip(cut, parts)]
 
     def ask(self, weights: tuple[float, ...], fits: list[tuple[Fit, bool]]) -> None:
         if weights not in self.weights:
@@ -149,6 +201,61 @@ class LayerTerms:
             out.append((L, tuple(((t,), ratio) for t in range(T)), ratio > 1))
             return out
 
+        def fit_at(c: int, tensors: set[int], top_instances: int) -> tuple[Fit, bool]:
+            """The capacity fit of level c (L: the MACs, one operand each) holding `tensors` and what it must."""
+            if c == L:
+                ratio = n_mac // top_instances
+                return tuple(((t,), ratio) for t in sorted(tensors)), ratio > 1
+            ratio = levels[c].instances // top_instances
+            size_words = levels[c].size_words
+            cap = None if size_words is None else ratio * size_words
+            return ((tuple(sorted(tensors | {t for t in range(T) if must[c][t]})), cap),), ratio > 1
+
+        def held_words(k: int, top_instances: int) -> int | None:
+            """The most words level k (L: the MACs, one operand each) holds over its instances below one
+            instance of the cut (None: no limit, as under sparsity, where compressed words could hold more)."""
+            if arch.sparsity is not None:
+                return None
+            if k == L:
+                return n_mac // top_instances
+            size_words = levels[k].size_words
+            return None if size_words is None else levels[k].instances // top_instances * size_words
+
+        def keepers(t: int, c: int) -> list[int]:
+            """Levels below c that can be tensor t's outermost keeper (L: none, the MACs read it from above)."""
+            out = []
+            for j in range(c + 1, L):
+                if may[j][t]:
+                    out.append(j)
+                    if must[j][t]:
+                        return out
+            return out + [L]
+
+        def cut_options(first: int, top_instances: int) -> list[CutOption]:
+            """Every (resident level c*, set S it holds, first keeper of each other tensor) the keep rules
+            allow for a cut above level `first` (docs/bounds.md §2)."""
+            out: list[CutOption] = []
+            for c in range(first, L):
+                if levels[c].virtual:
+                    continue
+                fixed = {t for t in range(T) if must[c][t]}
+                free = [t for t in range(T) if may[c][t] and t not in fixed]
+                for n_extra in range(len(free) + 1):
+                    for extra in itertools.combinations(free, n_extra):
+                        held = fixed | set(extra)
+                        if not held:
+                            continue
+                        others = [t for t in range(T) if t not in held]
+                        fit, distinct = fit_at(c, held, top_instances)
+                        for ks in itertools.product(*(keepers(t, c) for t in others)):
+                            deeper = tuple((t, held_words(k, top_instances)) for t, k in zip(others, ks))
+                            out.append(CutOption(c, fit, distinct, deeper))
+                if fixed:
+                    return out
+            fit, distinct = fit_at(L, set(range(T)), top_instances)
+            out.append(CutOption(L, fit, distinct, ()))
+            return out
+
         self.bounder = b = _Bounder(nest)
         top = levels[real[0]]
         bs0, e0 = top.block_size, top.energy
@@ -158,12 +265,15 @@ class LayerTerms:
         self.dram_opts = [(fit, distinct) for _, fit, distinct in self.dram_residents]
         b.ask(self.w_dram, self.dram_opts)
         b.ask(self.w_back, self.dram_opts)
+        self.dram_cut = cut_options(real[0] + 1, top.instances)
+        b.ask(self.w_dram, [(o.fit, o.distinct) for o in self.dram_cut])
         self.inner: dict[int, tuple[tuple[float, ...], list[tuple[Fit, bool]]]] = {}
         for c in real[1:]:
             w = tuple(1.0 if (not rw[t] or levels[c].instances == 1) else 0.0 for t in range(T))
             self.inner[c] = (w, [(fit, d) for _, fit, d in options(c, levels[c].instances)])
             b.ask(*self.inner[c])
         b.solve()
+        self.dram_values = b.coupled(self.w_dram, self.dram_cut)  # per CutOption, per tile (inf: no fit)
         # the cut below the outermost level, in energy: weighted words less the first write's read, and never
         # below the compulsory words
         self.first_read_pj = e0.read_pj / bs0 * outputs
@@ -174,7 +284,8 @@ class LayerTerms:
         self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
         boxes = spatial_boxes([int(x) for x in self.bounder.traffic.bounds], n_mac // levels[real[0]].instances)
         self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / np.prod(boxes, axis=1).max())
-        self.cut_energy_pj = max(b.minimum(self.w_dram, self.dram_opts) - self.first_read_pj, self.cut_floor_pj)
+        self.cut_energy_pj = max(min(float(v.min()) for v in self.dram_values) - self.first_read_pj,
+                                 self.cut_floor_pj)
 
     def energy_pj(self, cut_energy_pj: np.ndarray, leak_pj: np.ndarray,
                   inner_pj: np.ndarray | None = None) -> np.ndarray:

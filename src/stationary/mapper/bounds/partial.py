@@ -45,14 +45,13 @@ class PartialBound:
         b = terms.bounder
         tt = b.traffic
         self.shape = tuple(len(x) for x in tt.per_dim)
-        values = b.best[terms.w_dram]
         cums, spatials = level_factors(space)
         top, L = terms.real[0], space.n_levels
         self.grids: list[np.ndarray] = []
         self.index: list[list[np.ndarray]] = []  # per option, per dim: divisor index of its extent, per row
-        for c, fit, distinct in terms.dram_residents:
-            good = b.prints[(fit, distinct)]
-            self.grids.append(np.where(good, values, np.inf).reshape(self.shape))
+        for opt, values in zip(terms.dram_cut, terms.dram_values):
+            c = opt.c
+            self.grids.append(values.reshape(self.shape))
             per_dim = []
             for d in range(space.n_dims):
                 ext = cums[d][:, c] if c < L else np.ones(len(cums[d]), np.int64)
