@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from stationary.mapper.space import MapSpace
 from stationary.mapping.constraints import Constraint
 from stationary.model.fast import FastModel
 from stationary.workload.layer import Layer, LayerKind
-from tests.mapper.test_certificate import run_cli
+from tests.clirun import run_cli
 from tests.mapper.test_search import tiny_arch
 
 CASES = [  # (layer, RF words): plain layers, a window (sliding: the B&B equals brute force there too), N > 1
@@ -310,40 +311,33 @@ def test_on_chip_bound_cuts_nodes_and_keeps_the_optimum(layer: Layer, monkeypatc
     assert work[0] < work[1]
 
 
-@pytest.mark.parametrize("evaluations", [120, 300, 500])
-def test_open_node_bound_of_a_stopped_search_is_proven(evaluations: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A budget stops the search: the bound it proves (least bound of the open nodes, or the incumbent) is at
-    least the root bound and at most the enumerated optimum."""
+def _stopped_search(layer: Layer, evaluations: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, float]:
+    """The branch and bound on `layer` (psum architecture, small rows) stopped after `evaluations`, and the
+    enumerated optimum of the same space."""
     monkeypatch.setattr(exact, "DESCEND_ROWS", 2)
     monkeypatch.setattr(exact, "GROUP_ROWS", 32)
-    layer = PSUM_LAYERS[0]
     nest, arch = layer.loop_nest(), psum_arch()
     space, model = MapSpace(nest, arch), FastModel(nest, arch)
     energy, _, valid = enumerate_all(space, model)
-    best = float(energy[valid].min())
     pool = _Pool("energy", 4, False)
     seed = space.minimal()
     pool.add(seed, model.evaluate(seed))
     out = BranchAndBound(space, model, pool, "energy", Budget(evaluations=evaluations), 64,
                          layer_bound(nest, arch).energy_lower_bound_pj).run()
     assert not out.complete
+    return out, float(energy[valid].min())
+
+
+@pytest.mark.parametrize("evaluations", [120, 300, 500])
+def test_open_node_bound_of_a_stopped_search_is_proven(evaluations: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget stops the search: the bound it proves (least bound of the open nodes, or the incumbent) is at
+    least the root bound and at most the enumerated optimum."""
+    out, best = _stopped_search(PSUM_LAYERS[0], evaluations, monkeypatch)
     assert out.root_bound <= out.open_bound <= best * (1 + 1e-9)
 
 
 def test_open_node_bound_rises_above_the_root_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not vacuous: stopped after the low-bound subtrees are done, the search proves more than the root bound
     (here the enumerated optimum itself, without having finished)."""
-    monkeypatch.setattr(exact, "DESCEND_ROWS", 2)
-    monkeypatch.setattr(exact, "GROUP_ROWS", 32)
-    layer = PSUM_LAYERS[1]
-    nest, arch = layer.loop_nest(), psum_arch()
-    space, model = MapSpace(nest, arch), FastModel(nest, arch)
-    energy, _, valid = enumerate_all(space, model)
-    best = float(energy[valid].min())
-    pool = _Pool("energy", 4, False)
-    seed = space.minimal()
-    pool.add(seed, model.evaluate(seed))
-    out = BranchAndBound(space, model, pool, "energy", Budget(evaluations=300), 64,
-                         layer_bound(nest, arch).energy_lower_bound_pj).run()
-    assert not out.complete
+    out, best = _stopped_search(PSUM_LAYERS[1], 300, monkeypatch)
     assert out.root_bound < out.open_bound <= best * (1 + 1e-9)
