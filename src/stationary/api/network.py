@@ -121,8 +121,7 @@ class NetworkStats(workload_stats.NetworkStats, ApiResult):
         axes[1].set_xticks(range(len(names)), names, rotation=90, fontsize=7)
         axes[0].set_title(f"{self.model}, batch {self.batch}")
         fig.tight_layout()
-        save_png(fig, str(path))
-        return Path(path)
+        return save_png(fig, path)
 
 
 def stats(model: str | Path, *, batch: int | None = None, input_shape: Sequence[int] | None = None,
@@ -261,8 +260,7 @@ class NetworkEvaluation(ApiResult):
                      f"{self.total.energy_pj:.4g} pJ")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        save_png(fig, str(path))
-        return Path(path)
+        return save_png(fig, path)
 
 
 def map_plans(net: Network, arch: Architecture, dataflow: str, options: SearchOptions, jobs: int | None,
@@ -366,8 +364,7 @@ class LayerMapping(ApiResult):
             ax.set_ylabel("energy (pJ)")
             ax.set_title(f"{self.result.energy_pj:.4g} pJ, {self.result.cycles:,} cycles")
         fig.tight_layout()
-        save_png(fig, str(path))
-        return Path(path)
+        return save_png(fig, path)
 
 
 def map_layer(problem: str | Path | LoopNest, arch: str | Path | Architecture, *,

@@ -67,8 +67,7 @@ class SweepResult(ApiResult):
         from stationary.report.plots import pareto_figure
 
         fig = pareto_figure(pyplot(), [p.to_json() for p in self.points], {p.key for p in self.pareto})
-        save_png(fig, str(path))
-        return Path(path)
+        return save_png(fig, path)
 
     def write_html(self, path: str | Path) -> Path:
         """The HTML report of the sweep (Pareto plot, tables of the front and of every point)."""

@@ -65,8 +65,7 @@ class SystolicResult(ApiResult):
         plt = pyplot()
         rows = [{"name": r.name, "cycles": r.total_cycles, "utilization": r.overall_util_pct / 100}
                 for r in self.layers]
-        save_png(cycles_figure(plt, rows), str(path))
-        return Path(path)
+        return save_png(cycles_figure(plt, rows), path)
 
 
 def systolic(config: str | Path, *, topology: str | Path | None = None, model: str | None = None, batch: int = 1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from stationary.errors import StationaryError
@@ -19,13 +20,14 @@ def pyplot() -> Any:
     return plt
 
 
-def save_png(fig: Any, path: str) -> None:
-    """Write the figure and close it; an unwritable path is bad input, not a traceback."""
+def save_png(fig: Any, path: str | Path) -> Path:
+    """Write the figure and close it, returning where; an unwritable path is bad input, not a traceback."""
     import matplotlib.pyplot as plt
 
     try:
         fig.savefig(path, dpi=120)
     except OSError as exc:
-        raise StationaryError(f"cannot write the plot: {exc.strerror}", file=path, field="--plot") from None
+        raise StationaryError(f"cannot write the plot: {exc.strerror}", file=str(path), field="--plot") from None
     finally:
         plt.close(fig)
+    return Path(path)
