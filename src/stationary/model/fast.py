@@ -62,6 +62,10 @@ class MappingArrays:
     # int64 (B, L, D): spatial loop order, innermost first (it decides which children are mesh neighbours);
     # None: the mapper's order, X dims then Y dims, each in problem order (what row_to_mapping writes)
     spatial_order: Array | None = None
+    # int64 (B, L, D): each temporal loop's residual trip count (Timeloop 3's `D=n,r`: the trips it runs when
+    # every enclosing loop of its dim is at its final iteration); equal to `temporal` where it has none.
+    # None: every factorization perfect
+    temporal_residual: Array | None = None
 
     @property
     def size(self) -> int:
@@ -71,7 +75,8 @@ class MappingArrays:
         """A sub-batch (rows `index`)."""
         return MappingArrays(self.temporal[index], self.spatial[index], self.spatial_x[index],
                              self.permutation[index], self.keep[index],
-                             None if self.spatial_order is None else self.spatial_order[index])
+                             None if self.spatial_order is None else self.spatial_order[index],
+                             None if self.temporal_residual is None else self.temporal_residual[index])
 
     @staticmethod
     def concat(parts: list[MappingArrays]) -> MappingArrays:
@@ -79,7 +84,19 @@ class MappingArrays:
                          ("temporal", "spatial", "spatial_x", "permutation", "keep"))
         order = None if all(q.spatial_order is None for q in parts) else np.concatenate(
             [q.spatial_orders() for q in parts])
-        return MappingArrays(t, s, x, p, k, order)
+        residual = None if all(q.temporal_residual is None for q in parts) else np.concatenate(
+            [q.temporal_residuals() for q in parts])
+        return MappingArrays(t, s, x, p, k, order, residual)
+
+    def temporal_residuals(self) -> Array:
+        """Each temporal loop's residual trip count (B, L, D), `temporal` where a loop has no remainder."""
+        return self.temporal if self.temporal_residual is None else self.temporal_residual
+
+    def imperfect_rows(self) -> Array:
+        """bool (B,): the rows with some remainder."""
+        if self.temporal_residual is None:
+            return np.zeros(self.size, bool)
+        return (self.temporal_residual != self.temporal).any(axis=(1, 2))
 
     def spatial_orders(self) -> Array:
         """The spatial loop order (B, L, D), innermost first, the default filled in."""
@@ -100,21 +117,27 @@ def mapping_arrays(mappings: list[Mapping], nest: LoopNest, arch: Architecture) 
     perm = np.zeros((B, L, D), np.int64)
     sp_order = np.zeros((B, L, D), np.int64)
     keep = np.zeros((B, L, T), bool)
+    residual = np.ones((B, L, D), np.int64)
     for b, m in enumerate(mappings):
-        if m.has_residuals():
-            raise StationaryError("the fast model costs perfect factorizations only; this mapping has a "
-                                  "remainder (D=n,r): cost it with the exact model (`stationary model`)")
         kept = m.keep_table(nest, arch)
         for i, lm in enumerate(m.levels):
+            if lm.spatial_residual:
+                raise StationaryError(
+                    f"a remainder on a spatial loop ({arch.levels[i].name} spatial "
+                    f"{', '.join(f'{d}={lm.spatial[d]},{r}' for d, r in lm.spatial_residual.items())}) leaves the "
+                    f"instances unequal, which per-instance costing cannot count; put remainders on temporal loops",
+                    field=f"{arch.levels[i].name}.spatial.factors")
             axis = lm.spatial_axis(dims)
             for k, d in enumerate(dims):
                 tf[b, i, k] = lm.temporal.get(d, 1)
+                residual[b, i, k] = lm.residual("temporal", d)
                 sf[b, i, k] = lm.spatial.get(d, 1)
                 sx[b, i, k] = axis[d] == "X"
             perm[b, i] = [dims.index(d) for d in lm.temporal_order(dims)]
             sp_order[b, i] = [dims.index(d) for d in lm.spatial_order(dims)]
             keep[b, i] = kept[i]
-    return MappingArrays(tf, sf, sx, perm, keep, sp_order)
+    return MappingArrays(tf, sf, sx, perm, keep, sp_order,
+                         residual if (residual != tf).any() else None)
 
 
 def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architecture) -> Mapping:
@@ -123,6 +146,8 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
     levels = []
     for i, _lv in enumerate(arch.levels):
         temporal = {d: int(arrays.temporal[b, i, k]) for k, d in enumerate(dims) if arrays.temporal[b, i, k] > 1}
+        res = arrays.temporal_residuals()
+        residual = {d: int(res[b, i, k]) for k, d in enumerate(dims) if res[b, i, k] != arrays.temporal[b, i, k]}
         spatial = {d: int(arrays.spatial[b, i, k]) for k, d in enumerate(dims) if arrays.spatial[b, i, k] > 1}
         order = [int(k) for k in arrays.spatial_orders()[b, i]]
         xs = [dims[k] for k in order if arrays.spatial_x[b, i, k]]
@@ -132,7 +157,7 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
         others = frozenset(t.name for t in nest.tensors) - kept
         levels.append(LevelMapping(temporal=temporal, permutation=perm, spatial=spatial,
                                    spatial_permutation=tuple(xs + ys), split=len(xs),
-                                   keep=kept, bypass=others))
+                                   keep=kept, bypass=others, temporal_residual=residual))
     return Mapping(tuple(levels))
 
 
@@ -268,6 +293,9 @@ class FastModel:
         """`evaluate` on every row as given, repeated rows included (the uncached path)."""
         L, T = self.n_levels, self.n_tensors
         B = m.size
+        if m.imperfect_rows().any():
+            raise StationaryError("the fast model costs perfect factorizations only; a mapping has a remainder "
+                                  "(D=n,r): cost it with the exact model (`stationary model`)")
         self._check_range(m)
         # inner-first views: j = 0 is the level next to the MACs
         tf = m.temporal[:, ::-1].astype(np.int64)
@@ -675,6 +703,8 @@ def distinct_rows(m: MappingArrays) -> tuple[Array, Array]:
     cols = [m.temporal, m.spatial, m.spatial_x, m.permutation, m.keep]
     if m.spatial_order is not None:
         cols.append(m.spatial_order)
+    if m.temporal_residual is not None:
+        cols.append(m.temporal_residual)
     flat = np.concatenate([c.reshape(m.size, -1).astype(np.int64) for c in cols], axis=1)
     every = np.arange(m.size)
     if not m.size or flat.shape[1] > _ROW_HASH.size:
