@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,11 +19,26 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 LONG = ("evaluate", "vgg16", "--budget", "2000000", "--jobs", "1", "--json")
 
 
+def sigint_as_in_a_terminal() -> None:
+    """preexec_fn: the child starts with SIGINT at its default, as a terminal's foreground job does. Without it
+    the child inherits this test run's disposition, and a run started in the background by a non-interactive
+    shell (`pytest ... &`, CI scripts) ignores SIGINT: the CLI then rightly ignores it too and runs on (the one
+    failure of test_ctrl_c_exits_130_without_output: a hang of the full 60 s)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def ignores(pid: int, signum: int) -> bool:
+    """Whether the process ignores `signum` (SigIgn in /proc/PID/status)."""
+    mask = Path(f"/proc/{pid}/status").read_text().split("SigIgn:\t", 1)[1].split()[0]
+    return bool(int(mask, 16) >> (signum - 1) & 1)
+
+
 def _interrupt(signum: int) -> subprocess.CompletedProcess:
-    proc = start_cli(*LONG)
+    proc = start_cli(*LONG, preexec_fn=sigint_as_in_a_terminal)
     try:
-        # the CLI is inside its command once it has installed its SIGTERM handler
+        # the CLI is inside `main` once it has installed its SIGTERM handler
         wait_until(lambda: catches(proc.pid, signal.SIGTERM), 120, "the CLI to start", proc)
+        assert not ignores(proc.pid, signal.SIGINT)  # else the test could only time out
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -35,6 +51,32 @@ def test_ctrl_c_exits_130_without_output() -> None:
     assert done.returncode == 130, done.stderr
     assert done.stdout == ""
     assert "Traceback" not in done.stderr and "interrupted" in done.stderr
+
+
+def test_ctrl_c_exits_130_when_the_test_run_ignores_sigint() -> None:
+    """The failure seen once: the suite started as a background job (SIGINT ignored, inherited by the CLI)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        done = _interrupt(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert done.returncode == 130, done.stderr
+    assert done.stdout == ""
+
+
+def test_an_inherited_ignored_sigint_stays_ignored_and_sigterm_still_works() -> None:
+    """Started with SIGINT ignored (`stationary ... &` in a script), the CLI leaves it so, like CPython and any
+    Unix tool (a Ctrl-C meant for the script's foreground command must not stop it); SIGTERM still exits 143."""
+    proc = start_cli(*LONG, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_until(lambda: catches(proc.pid, signal.SIGTERM), 120, "the CLI to start", proc)
+        assert ignores(proc.pid, signal.SIGINT) and not catches(proc.pid, signal.SIGINT)
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert out == ""
 
 
 def test_sigterm_exits_143_without_output() -> None:

@@ -4,6 +4,11 @@ Each command lives in its own module and registers itself on `app`. Exit status,
 2 bad input (StationaryError, a usage error or an unreadable path: one line, never a traceback), 130 interrupted
 (Ctrl-C), 143 terminated (SIGTERM), 141 when stdout is closed early (a pipe into `head`; the shell's code for
 SIGPIPE). A traceback (exit 1) is a bug in stationary.
+
+Ctrl-C is handled from the moment `main` starts: the command modules (most of the start-up time) are imported
+inside it, so an interrupt while they load exits 130 too. A process started with SIGINT ignored (a background
+job of a non-interactive shell: `cmd &` in a script, and what it starts) keeps ignoring it, as CPython and every
+Unix tool do; SIGTERM is caught either way.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from stationary.errors import StationaryError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 2, 130, 141, 143
 
-app = typer.Typer(
+_app = typer.Typer(
     name="stationary",
     help="What a DNN costs to run, how to schedule it on an accelerator, and what algorithm changes buy.",
     no_args_is_help=True,
@@ -57,7 +62,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                        help="print the version and exit")) -> None:
     """What a DNN costs to run, how to schedule it on an accelerator, and what algorithm changes buy."""
@@ -68,18 +73,40 @@ COMMAND_MODULES = (
     "bound",
 )
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"stationary.cli.{_name}")
+_loading = False  # True from the first load on: a command module's `from stationary.cli import app` gets _app
+
+
+def load_commands() -> typer.Typer:
+    """The app with every command registered: imports the command modules the first time (each registers itself
+    on the app); `from stationary.cli import app` calls it, and `run` does inside its Ctrl-C handling."""
+    global _loading
+    if not _loading:
+        _loading = True
+        try:
+            for name in COMMAND_MODULES:
+                importlib.import_module(f"stationary.cli.{name}")
+        except BaseException:
+            _loading = False  # an import that failed (or was interrupted) is retried by the next caller
+            raise
+    return _app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`stationary.cli.app`: the app with its commands (loaded on first use, so `main` starts fast)."""
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run(args: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status (see the module docstring); never raises for bad input."""
     try:
-        rv = app(args=list(args) if args is not None else None, standalone_mode=False)
+        rv = load_commands()(args=list(args) if args is not None else None, standalone_mode=False)
     except StationaryError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:  # typer turns most into Exit(130); this one came from outside the command
+    except KeyboardInterrupt:  # typer turns most into Exit(130); this one came from outside the command (while
+        # the command modules loaded, or while typer set up or tore down the context)
         err_console.print("interrupted")
         return EXIT_INTERRUPTED
     except Terminated:
