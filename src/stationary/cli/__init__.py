@@ -159,11 +159,18 @@ def main() -> None:
     """Entry point: SIGTERM unwinds like Ctrl-C; the exit status is one of the module docstring's."""
     signal.signal(signal.SIGTERM, _raise_terminated)
     warnings.showwarning = _show_warning
-    code = run()
     try:
-        sys.stdout.flush()
-    except (BrokenPipeError, OSError):
-        code = EXIT_BROKEN_PIPE if code == EXIT_OK else code
+        code = run()
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError):
+            code = EXIT_BROKEN_PIPE if code == EXIT_OK else code
+    except KeyboardInterrupt:  # a second Ctrl-C while run reported the first, or one after the command returned
+        code = EXIT_INTERRUPTED
+        err_console.print("interrupted")
+    except Terminated:
+        code = EXIT_TERMINATED
+        err_console.print("terminated")
     if code == EXIT_BROKEN_PIPE:  # don't let the interpreter's own flush at exit print a traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
