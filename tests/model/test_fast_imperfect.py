@@ -191,3 +191,16 @@ def test_range_guard_refuses_huge_imperfect_mappings() -> None:
                          m.temporal_residuals())
     with pytest.raises(StationaryError, match="beyond the fast model's 64-bit integers"):
         FastModel(nest, arch).evaluate(huge)
+
+
+def test_too_many_simulated_iterations_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The imperfect path enumerates the walk's simulated iterations (up to 4 per temporal loop): past its
+    limit it refuses the batch with a clear error rather than run out of memory."""
+    from stationary.model import fast as fast_module
+
+    nest, arch, mapping = _load("imp1_P7")
+    m = mapping_arrays([mapping], nest, arch)
+    FastModel(nest, arch).evaluate(m)
+    monkeypatch.setattr(fast_module, "IMPERFECT_ITERATIONS", 4)
+    with pytest.raises(StationaryError, match="simulated iterations in the fast model"):
+        FastModel(nest, arch).evaluate(m)

@@ -443,14 +443,18 @@ class FastModel:
                 if any(r < f for _, _, f, r in loops):
                     mapping._check_residuals(d, self.nest.bounds[d], loops, self.arch, None)
             refuse_unequal_instances(self.nest, self.arch, mapping)
-        # simulated iterations of every temporal loop (the most any level's walk sees), per row
-        sims = np.prod(np.minimum(m.temporal, 4).astype(np.float64), axis=(1, 2))
+        # simulated iterations per row: of the temporal loops above the innermost level (above its MACs too
+        # where several MACs share it: every temporal loop), the most any level's sequence holds
+        slots = np.minimum(m.temporal, 4).astype(np.float64)
+        mac_fan = np.prod(m.spatial[:, -1], axis=1) > 1
+        sims = np.where(mac_fan, np.prod(slots, axis=(1, 2)), np.prod(slots[:, :-1], axis=(1, 2)))
         worst = float(sims.max(initial=1))
         if worst > IMPERFECT_ITERATIONS:
             raise StationaryError(
                 f"a mapping with remainders needs {worst:.3g} simulated iterations in the fast model (limit "
-                f"{IMPERFECT_ITERATIONS}: at most 4 per temporal loop, multiplied over its loops); cost it with "
-                f"the exact model (`stationary model`)", field="factors")
+                f"{IMPERFECT_ITERATIONS}: at most 4 per temporal loop, multiplied over its loops, as the loop "
+                f"walk simulates them); cost it with the exact model (`stationary model`) or use fewer loops",
+                field="factors")
         order = np.argsort(sims, kind="stable")
         parts, start = [], 0
         while start < m.size:
@@ -460,8 +464,7 @@ class FastModel:
             rows = order[start:stop]
             parts.append((rows, self._counts_imperfect_chunk(m.take(rows))))
             start = stop
-        return _merge_counts(parts, m.size) if len(parts) > 1 else parts[0][1] if np.array_equal(
-            parts[0][0], np.arange(m.size)) else _merge_counts(parts, m.size)
+        return _merge_counts(parts, m.size)
 
     def _counts_imperfect_chunk(self, m: MappingArrays) -> Counts:
         """`_counts_imperfect` on one chunk of rows (already checked). Per level, the child tile's invocations
@@ -1031,7 +1034,8 @@ def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Ar
     return kind, np.where(slab, a, 0), np.where(slab, ta, 0), low, words
 
 
-# the imperfect path's simulated iterations: at most this many per row (else a clear error), and per chunk of rows
+# the imperfect path's simulated iterations: at most this many per row (else a clear error: the arrays of one
+# row's sequence take about 100 bytes per iteration and dimension), and per chunk of rows
 IMPERFECT_ITERATIONS = 1 << 20
 IMPERFECT_CHUNK = 1 << 18
 
