@@ -23,7 +23,12 @@ on every mapping, without walking the loops. Per storage level and tensor:
 * read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
   outermost kept level); partitions divide only across spatial fan-outs; links add link / instances to the
   child's reads and fills, as Timeloop's tiling does;
-* bypass: the nearest kept ancestor serves a bypassed level's children (content × U of each level passed).
+* bypass: the nearest kept ancestor serves a bypassed level's children (content × U of each level passed);
+* remainders (Timeloop 3's `D=n,r`, `MappingArrays.temporal_residual`): such rows take their own vectorized
+  path (`_counts_imperfect`), the walk's imperfect simulation (iterations 0, 1 weighted n - 3, n - 2, n - 1 of
+  every temporal loop, trip counts and tile extents set by which dims are at their last global iteration)
+  enumerated per level, its delta rule solved by one scan (`_seq_new_data`), the rules above shared; its cost
+  grows with the product of min(n, 4) over the loops (a clear error past IMPERFECT_ITERATIONS).
 
 docs/counting-rules.md gives the rules with worked examples; tests/model/test_fast.py checks every count
 against the walk. Arrays use the architecture's order (outermost level first): `temporal` and `spatial` factors
