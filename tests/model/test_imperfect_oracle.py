@@ -19,17 +19,22 @@ from stationary.mapping.mapping import Mapping
 from stationary.model.costing import Costing
 from stationary.model.evaluate import exact_counts
 from tests.model.oracle import oracle_counts
-from tests.model.random_cases import differences, random_case
+from tests.model.random_cases import differences, random_case, wide_case
 
 COUNTS = ("reads", "fills", "updates", "tile_words", "partition_words", "kept", "utilized_instances",
           "active_instances", "macs", "compute_cycles", "cycles", "level_cycles")
 
 
-def imperfect_case(seed: int):
+def imperfect_case(seed: int, wide: bool = False):
     """random_case's layer and architecture; one or two dims with bound >= 3 re-split as an outer loop n1 and
     an inner loop n2,r (covering (n1 - 1) x n2 + r = bound) on two real levels, the outer one temporal or
-    spatial (a remainder under a spatial loop of its dim: unequal instances)."""
-    nest, arch, mapping = random_case(seed, windows=False, n_levels=(3, 4, 5), strided=False, mac_fanout=False)
+    spatial (a remainder under a spatial loop of its dim: unequal instances). `wide`: wide_case's layer,
+    architecture and mapping instead (sliding windows, strides, dilation, meshes, several MACs under one
+    buffer, networks that cannot multicast: the generality the fast model must be exact on)."""
+    if wide:
+        nest, arch, mapping = wide_case(seed)
+    else:
+        nest, arch, mapping = random_case(seed, windows=False, n_levels=(3, 4, 5), strided=False, mac_fanout=False)
     rng = np.random.default_rng([seed, 7])
     real = [i for i, lv in enumerate(arch.levels) if not lv.virtual]
     levels = list(mapping.levels)

@@ -43,6 +43,7 @@ from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapping.mapping import LevelMapping, Mapping
 from stationary.model.costing import INT_LIMIT, Costing, Counts, FastResult
+from stationary.model.evaluate import refuse_unequal_instances
 from stationary.model.loops import multicast_off
 from stationary.model.result import Result
 from stationary.workload.loopnest import LoopNest
@@ -290,13 +291,21 @@ class FastModel:
         return _expand(self.evaluate_rows(m.take(first)), inverse)
 
     def evaluate_rows(self, m: MappingArrays) -> FastResult:
-        """`evaluate` on every row as given, repeated rows included (the uncached path)."""
+        """`evaluate` on every row as given, repeated rows included (the uncached path). Rows with remainders
+        (`D=n,r`) take their own vectorized path (`_counts_imperfect`); perfect rows never pay for it."""
+        self._check_range(m)
+        imperfect = m.imperfect_rows()
+        if not imperfect.any():
+            return self.costing.cost(self._counts(m))
+        parts = [(np.flatnonzero(imperfect), self._counts_imperfect(m.take(np.flatnonzero(imperfect))))]
+        if not imperfect.all():
+            parts.append((np.flatnonzero(~imperfect), self._counts(m.take(np.flatnonzero(~imperfect)))))
+        return self.costing.cost(_merge_counts(parts, m.size))
+
+    def _counts(self, m: MappingArrays) -> Counts:
+        """The per-instance counts of perfect rows (the binary-counter closed forms)."""
         L, T = self.n_levels, self.n_tensors
         B = m.size
-        if m.imperfect_rows().any():
-            raise StationaryError("the fast model costs perfect factorizations only; a mapping has a remainder "
-                                  "(D=n,r): cost it with the exact model (`stationary model`)")
-        self._check_range(m)
         # inner-first views: j = 0 is the level next to the MACs
         tf = m.temporal[:, ::-1].astype(np.int64)
         sf = m.spatial[:, ::-1].astype(np.int64)
@@ -352,63 +361,265 @@ class FastModel:
             links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread)
                      if w is not None and spread[:, j].max(initial=1) > 1 else (zero, zero)
                      for j, w in enumerate(walks)]
-            content = [distinct[j] * delivered[j] - links[j][1] for j in range(L)]
-            weighted = [spread[:, j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
-            has_link = np.zeros(B, bool)
-            for lk, _ in links:
-                has_link |= lk > 0
-            share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
             part: list[Any] = [None] * L
             part[L - 1] = size[L - 1]
             for c in range(L - 2, -1, -1):
                 spatial_parent = spread[:, c + 1] > 1
                 part[c] = np.where(spatial_parent, part[c + 1] * size[c] // size_sp[c + 1], part[c + 1])
-            kept = keep[:, :, t]
-            # bypass: a masked level's content is served by its parent, multiplied by the parent's U
-            eff = list(content)
-            eff_f = [x.astype(np.float64) for x in content]  # Timeloop's float path, where links make it fractional
-            for c in range(L - 1):
-                u_parent = distinct[c + 1]
-                eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
-                if has_link.any():
-                    w = weighted[c + 1].astype(np.float64)
-                    scaled = content[c + 1] * (eff_f[c] * spread[:, c + 1] / np.where(w > 0, w, 1))
-                    eff_f[c + 1] = np.where(kept[:, c], eff_f[c + 1], np.where(w > 0, scaled, 0.0))
-            any_kept_above = np.zeros(B, bool)
-            for j in range(L - 1, -1, -1):
-                outermost = kept[:, j] & ~any_kept_above
-                # words this level's instance takes over links from its neighbours (the parent's fan-out)
-                peer = (np.where(any_kept_above, links[j + 1][0], 0) / np.maximum(replication[:, j], 1)
-                        if j + 1 < L else np.zeros(B))
-                share_f = (weighted[j + 1] / spread[:, j + 1] if j + 1 < L else np.zeros(B))
-                any_kept_above |= kept[:, j]
-                sh = np.where(outermost, 0, share[j])
-                if self.read_write[t]:
-                    u = eff[j]
-                    r = eff[j] - part[j]
-                    f = np.where(outermost, 0, sh - part[j])
-                else:
-                    u = np.zeros(B, np.int64)
-                    r, f = eff[j], sh
-                if has_link.any():
-                    minus = part[j] if self.read_write[t] else 0
-                    r = np.where(has_link, _round(eff_f[j] + peer - minus), r)
-                    f = np.where(has_link, np.where(outermost, 0, _round(share_f + peer - minus)), f)
-                    if self.read_write[t]:
-                        u = np.where(has_link, _round(eff_f[j]), u)
-                reads[:, j, t] = np.where(kept[:, j], r, 0)
-                fills[:, j, t] = np.where(kept[:, j], f, 0)
-                updates[:, j, t] = np.where(kept[:, j], u, 0)
-                tiles[:, j, t] = np.where(kept[:, j], size[j], 0)
-                partition[:, j, t] = np.where(kept[:, j], part[j], 0)
+            self._store(t, delivered, distinct, links, size, part, keep, spread, replication,
+                        (reads, fills, updates, tiles, partition))
         rev = slice(None, None, -1)  # back to architecture order
         sp = m.spatial
         x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
         y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
         fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
-        return self.costing.cost(Counts(
-            reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
-            replication[:, rev], compute_cycles, macs, utilized_macs, fits))
+        return Counts(reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
+                      replication[:, rev], compute_cycles, macs, utilized_macs, fits)
+
+    def _store(self, t: int, delivered: list[Array], distinct: list[Array], links: list[tuple[Array, Array]],
+               size: list[Array], part: list[Any], keep: Array, spread: Array, replication: Array,
+               out: tuple[Array, Array, Array, Array, Array]) -> None:
+        """Tensor t's reads, fills, updates, tile and partition per level (inner-first arrays `out`) from the
+        words delivered to each level's children, the distinct children, the link transfers, tiles and
+        partitions: read-modify-write, bypass and peer accesses as Timeloop's tiling does (one rule for both
+        counters' paths)."""
+        L = self.n_levels
+        B = spread.shape[0]
+        reads, fills, updates, tiles, partition = out
+        content = [distinct[j] * delivered[j] - links[j][1] for j in range(L)]
+        weighted = [spread[:, j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
+        has_link = np.zeros(B, bool)
+        for lk, _ in links:
+            has_link |= lk > 0
+        share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
+        kept = keep[:, :, t]
+        # bypass: a masked level's content is served by its parent, multiplied by the parent's U
+        eff = list(content)
+        eff_f = [x.astype(np.float64) for x in content]  # Timeloop's float path, where links make it fractional
+        for c in range(L - 1):
+            u_parent = distinct[c + 1]
+            eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
+            if has_link.any():
+                w = weighted[c + 1].astype(np.float64)
+                scaled = content[c + 1] * (eff_f[c] * spread[:, c + 1] / np.where(w > 0, w, 1))
+                eff_f[c + 1] = np.where(kept[:, c], eff_f[c + 1], np.where(w > 0, scaled, 0.0))
+        any_kept_above = np.zeros(B, bool)
+        for j in range(L - 1, -1, -1):
+            outermost = kept[:, j] & ~any_kept_above
+            # words this level's instance takes over links from its neighbours (the parent's fan-out)
+            peer = (np.where(any_kept_above, links[j + 1][0], 0) / np.maximum(replication[:, j], 1)
+                    if j + 1 < L else np.zeros(B))
+            share_f = (weighted[j + 1] / spread[:, j + 1] if j + 1 < L else np.zeros(B))
+            any_kept_above |= kept[:, j]
+            sh = np.where(outermost, 0, share[j])
+            if self.read_write[t]:
+                u = eff[j]
+                r = eff[j] - part[j]
+                f = np.where(outermost, 0, sh - part[j])
+            else:
+                u = np.zeros(B, np.int64)
+                r, f = eff[j], sh
+            if has_link.any():
+                minus = part[j] if self.read_write[t] else 0
+                r = np.where(has_link, _round(eff_f[j] + peer - minus), r)
+                f = np.where(has_link, np.where(outermost, 0, _round(share_f + peer - minus)), f)
+                if self.read_write[t]:
+                    u = np.where(has_link, _round(eff_f[j]), u)
+            reads[:, j, t] = np.where(kept[:, j], r, 0)
+            fills[:, j, t] = np.where(kept[:, j], f, 0)
+            updates[:, j, t] = np.where(kept[:, j], u, 0)
+            tiles[:, j, t] = np.where(kept[:, j], size[j], 0)
+            partition[:, j, t] = np.where(kept[:, j], part[j], 0)
+
+    def _counts_imperfect(self, m: MappingArrays) -> Counts:
+        """The per-instance counts of rows with remainders, exactly as the loop walk counts them (Timeloop 3's
+        imperfect path, nest_analysis._temporal_imperfect): every row is checked by the walk's own rules first
+        (coverage, `Mapping._check_residuals`; equal instances, `refuse_unequal_instances`), then costed in row
+        chunks that bound the arrays of simulated iterations (`_invocations`)."""
+        for b in range(m.size):
+            mapping = row_to_mapping(m, b, self.nest, self.arch)
+            for d in self.dims:
+                loops = mapping.dim_loops(d)
+                if any(r < f for _, _, f, r in loops):
+                    mapping._check_residuals(d, self.nest.bounds[d], loops, self.arch, None)
+            refuse_unequal_instances(self.nest, self.arch, mapping)
+        # simulated iterations of every temporal loop (the most any level's walk sees), per row
+        sims = np.prod(np.minimum(m.temporal, 4).astype(np.float64), axis=(1, 2))
+        worst = float(sims.max(initial=1))
+        if worst > IMPERFECT_ITERATIONS:
+            raise StationaryError(
+                f"a mapping with remainders needs {worst:.3g} simulated iterations in the fast model (limit "
+                f"{IMPERFECT_ITERATIONS}: at most 4 per temporal loop, multiplied over its loops); cost it with "
+                f"the exact model (`stationary model`)", field="factors")
+        order = np.argsort(sims, kind="stable")
+        parts, start = [], 0
+        while start < m.size:
+            stop = start + 1
+            while stop < m.size and (stop + 1 - start) * sims[order[stop]] <= IMPERFECT_CHUNK:
+                stop += 1
+            rows = order[start:stop]
+            parts.append((rows, self._counts_imperfect_chunk(m.take(rows))))
+            start = stop
+        return _merge_counts(parts, m.size) if len(parts) > 1 else parts[0][1] if np.array_equal(
+            parts[0][0], np.arange(m.size)) else _merge_counts(parts, m.size)
+
+    def _counts_imperfect_chunk(self, m: MappingArrays) -> Counts:
+        """`_counts_imperfect` on one chunk of rows (already checked). Per level, the child tile's invocations
+        under the temporal loops above it are enumerated as the walk simulates them (`_invocations`: iterations
+        0, 1 (weighted n - 3), n - 2 and n - 1 of each loop, trip counts and tile extents decided by which
+        dimensions are at their last global iteration); Timeloop's delta rule runs over that sequence in closed
+        form (`_seq_new_data`); multicast, links, bypass and read-modify-write are the perfect path's rules."""
+        L, T, D = self.n_levels, self.n_tensors, self.n_dims
+        B = m.size
+        tf = m.temporal[:, ::-1].astype(np.int64)
+        tr = m.temporal_residuals()[:, ::-1].astype(np.int64)
+        sf = m.spatial[:, ::-1].astype(np.int64)
+        perm = m.permutation[:, ::-1]
+        sx = m.spatial_x[:, ::-1]
+        keep = m.keep[:, ::-1]
+        rows = np.arange(B)
+        sp_order = m.spatial_orders()[:, ::-1]
+        cum_below = [np.ones((B, D), np.int64)]
+        cum_sp, cum_at, cov_at = [], [], []  # cov_at: values a dim's loops at and below a level cover
+        cov = np.ones((B, D), np.int64)
+        steps, t_inner = np.ones((B, D), np.int64), np.ones((B, D), np.int64)  # temporal iterations per dim
+        for j in range(L):
+            cum_sp.append(cum_below[j] * sf[:, j])
+            cum_at.append(cum_sp[j] * tf[:, j])
+            cum_below.append(cum_at[j])
+            cov = cov + (sf[:, j] - 1) * cum_below[j] + (tr[:, j] - 1) * cum_sp[j]
+            cov_at.append(cov)
+            steps = steps + (tr[:, j] - 1) * t_inner
+            t_inner = t_inner * tf[:, j]
+        compute_cycles = np.prod(steps, axis=1)
+        utilized_macs = np.prod(sf, axis=(1, 2))
+        macs = np.full(B, self.nest.macs, np.int64)
+        spread = np.prod(sf, axis=2)
+        replication = np.ones((B, L), np.int64)
+        for j in range(L - 2, -1, -1):
+            replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
+        loop_n = np.take_along_axis(tf, perm, axis=2)
+        loop_r = np.take_along_axis(tr, perm, axis=2)
+        order = np.argsort(~(loop_n > 1), axis=2, kind="stable")
+        perm = np.take_along_axis(perm, order, axis=2)
+        loop_n = np.take_along_axis(loop_n, order, axis=2)
+        loop_r = np.take_along_axis(loop_r, order, axis=2)
+        n_loops = (loop_n > 1).sum(axis=2).max(axis=0) if B else np.zeros(L, np.int64)
+        # a dimension with a loop above level j: its largest tile there spans the full factors, else the values
+        # its loops cover (the walk's largest tile is the first one, every loop at iteration 0)
+        outer = np.zeros((B, L, D), bool)
+        for j in range(L - 2, -1, -1):
+            outer[:, j] = outer[:, j + 1] | (tf[:, j + 1] > 1) | (sf[:, j + 1] > 1)
+        bounds = np.array([self.nest.bounds[d] for d in self.dims], np.int64)
+        seen = [bounds // np.prod(sf[:, j + 1:], axis=1) for j in range(L)]  # values per instance and dim
+
+        reads, fills, updates, tiles, partition = (np.zeros((B, L, T), np.int64) for _ in range(5))
+        mac_fan = spread[:, 0].max(initial=1) > 1
+        invs = [self._invocations(j, perm, loop_n, loop_r, n_loops, cum_sp, cum_at, cov_at, spread, rows)
+                if j or mac_fan else None for j in range(L)]
+        zero = np.zeros(B, np.int64)
+        for t in range(T):
+            size = [self._tile(t, np.where(outer[:, j], cum_at[j], cov_at[j])) for j in range(L)]
+            part = [self._tile(t, seen[j]) for j in range(L)]
+            delivered: list[Array] = [compute_cycles]
+            links: list[tuple[Array, Array]] = []
+            for j, inv in enumerate(invs):
+                if inv is None:
+                    links.append((zero, zero))
+                    continue
+                low_d, ext_d, weight, acct, valid = inv
+                C = self.coef_axes[t]
+                low = np.zeros(low_d.shape[:2] + (C.shape[0],), np.int64)
+                ext = np.ones_like(low)
+                for a in range(C.shape[0]):
+                    for c, d in self.axis_terms[t][a]:
+                        if c:
+                            low[:, :, a] += c * low_d[:, :, d]
+                            ext[:, :, a] += c * (ext_d[:, :, d] - 1)
+                if j == 0:  # one MAC's operand: a point, new on every invocation (no delta state)
+                    words, nlow, next_ = valid.astype(np.int64), low, ext
+                else:
+                    words, nlow, next_ = _seq_new_data(low, ext, valid)
+                    delivered.append((acct * words).sum(axis=1))
+                num = spread[:, j]
+                if num.max(initial=1) > 1 and words.shape[1] > 1:
+                    same = ((words[:, 1:] > 0) & (words[:, :-1] > 0) & (next_[:, 1:] == next_[:, :-1]).all(axis=2)
+                            & (weight[:, 1:] > 0) & (num > 1)[:, None])
+                    sel = np.flatnonzero(same.any(axis=1))
+                    links.append(self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel,
+                                                  (nlow[:, 1:] - nlow[:, :-1])[sel], same[sel], words[sel, 1:],
+                                                  weight[sel, 1:]) if sel.size else (zero, zero))
+                else:
+                    links.append((zero, zero))
+            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
+            self._store(t, delivered, distinct, links, size, part, keep, spread, replication,
+                        (reads, fills, updates, tiles, partition))
+        rev = slice(None, None, -1)
+        x_used = np.prod(np.where(m.spatial_x, m.spatial, 1), axis=2)
+        y_used = np.prod(np.where(m.spatial_x, 1, m.spatial), axis=2)
+        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
+        return Counts(reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
+                      replication[:, rev], compute_cycles, macs, utilized_macs, fits)
+
+    def _invocations(self, j: int, perm: Array, loop_n: Array, loop_r: Array, n_loops: Array, cum_sp: list[Array],
+                     cum_at: list[Array], cov_at: list[Array], spread: Array,
+                     rows: Array) -> tuple[Array, Array, Array, Array, Array]:
+        """The invocations of the tile below inner level j (child level j - 1; one MAC's operand at j = 0) as the
+        imperfect walk simulates them, in order: (low corner per dim (B, N, D), extent per dim (B, N, D), weight
+        (B, N: the iterations an invocation stands for), accounted weight (B, N), valid (B, N)).
+
+        The temporal loops above, innermost first, form a mixed-radix counter of slots (outer loops most
+        significant); a loop with t trips runs its slots as iterations 0, 1 (standing for 1 .. t - 3), t - 2,
+        t - 1 (fewer when t < 4), and t is its residual when every loop of its dim outside it is at its final
+        iteration. The child's extent on a dim is the values its loops cover when every loop above on that dim
+        is final, the full factors otherwise. The accounted weight is the walk's: where the loop next to the
+        child is temporal, iteration 1's new data also stands for iteration t - 2's (Timeloop 3). Spatial
+        loops above are left out: instances are equal (refuse_unequal_instances), so instance 0 stands for all,
+        and a dim with a spatial loop above has no remainder below it."""
+        B, D = rows.size, self.n_dims
+        cols = [(lev, k) for lev in range(j, self.n_levels) for k in range(int(n_loops[lev]))]
+        K = len(cols)
+        ds = np.stack([perm[:, lev, k] for lev, k in cols], 1) if K else np.zeros((B, 0), np.int64)
+        ns = np.stack([loop_n[:, lev, k] for lev, k in cols], 1) if K else np.zeros((B, 0), np.int64)
+        rs = np.stack([loop_r[:, lev, k] for lev, k in cols], 1) if K else np.zeros((B, 0), np.int64)
+        vs = (np.stack([cum_sp[lev][rows, perm[:, lev, k]] for lev, k in cols], 1) if K
+              else np.zeros((B, 0), np.int64))
+        slots = np.minimum(ns, 4)
+        radix = np.cumprod(slots, axis=1) // np.maximum(slots, 1)
+        total = np.prod(slots, axis=1)
+        N = int(total.max(initial=1))
+        i = np.arange(N)
+        valid = i[None, :] < total[:, None]
+        last = np.ones((B, N, D), bool)
+        low = np.zeros((B, N, D), np.int64)
+        weight = np.ones((B, N), np.int64)
+        acct = np.ones((B, N), np.int64)
+        adjacent = (spread[:, j] == 1) & (loop_n[:, j, 0] > 1) if n_loops[j] else np.zeros(B, bool)
+        r2, i2 = rows[:, None], i[None, :]
+        for k in range(K - 1, -1, -1):
+            d = ds[:, k, None]
+            final = last[r2, i2, d]
+            trips = np.where(final, rs[:, k, None], ns[:, k, None])
+            s = (i2 // radix[:, k, None]) % slots[:, k, None]
+            valid &= s < np.minimum(trips, 4)
+            big = trips >= 4
+            idx = np.where(big & (s >= 2), trips - 4 + s, s)
+            w = np.where(big & (s == 1), trips - 3, 1)
+            weight *= w
+            if k == 0:
+                w = np.where(adjacent[:, None] & big, np.where(s == 1, trips - 2, np.where(s == 2, 0, 1)), w)
+            acct *= w
+            last[r2, i2, d] = final & (idx == trips - 1)
+            low[r2, i2, d] += idx * vs[:, k, None]
+        ext = (np.where(last, cov_at[j - 1][:, None, :], cum_at[j - 1][:, None, :]) if j
+               else np.ones((B, N, D), np.int64))
+        # the valid invocations first, in order (the walk's sequence), then the padding
+        o = np.argsort(~valid, axis=1, kind="stable")
+        n_valid = int(valid.sum(axis=1).max(initial=1))
+        o = o[:, :n_valid]
+        take = [np.take_along_axis(x, o, axis=1) for x in (weight, acct, valid)]
+        return (np.take_along_axis(low, o[:, :, None], axis=1), np.take_along_axis(ext, o[:, :, None], axis=1),
+                take[0] * take[2], take[1] * take[2], take[2])
 
     def _check_range(self, m: MappingArrays) -> None:
         """Refuse a batch whose counts could pass int64 (they would wrap to negative numbers).
@@ -512,23 +723,33 @@ class FastModel:
         move_i = np.concatenate([[0], zeros_k, ks])
         # the previous new data's box minus this one's
         delta = walk.tau_stacked(sel, move_i) + low[:, cur_i] - low[:, prev_i]
+        words = np.concatenate([walk.words, walk.tile[:, None]], axis=1)[sel][:, cur_i]
+        return self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel, delta, same[sel], words,
+                                weight[sel])
+
+    def _link_words(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, below: Array, num: Array,
+                    sel: Array, delta: Array, same: Array, words: Array, weight: Array) -> tuple[Array, Array]:
+        """(link words, saved parent reads) per row of the batch at the fan-out below inner level j, from the
+        invocation kinds (columns) of rows `sel`: `delta` (S, C, A) this invocation's new data box minus the
+        previous one's, `same` (S, C) whether the two are alike and non-empty (a link is possible), `words`
+        new words per child and `weight` how often the kind occurs. Shared by both counters' paths."""
+        B = sf.shape[0]
+        zero = np.zeros(B, np.int64)
         # a cheap necessary condition first (`_reachable`): the rare rows that pass it get the exact candidates
-        near = same[sel] & _reachable(self.coef_axes[t], sf[sel, j], cum_below[j][sel], delta)
+        near = same & _reachable(self.coef_axes[t], sf[sel, j], below[sel], delta)
         keep = np.flatnonzero(near.any(axis=1))
         if not keep.size:
             return zero, zero
-        sel, delta = sel[keep], delta[keep]
+        sel, delta, same, words, weight = sel[keep], delta[keep], same[keep], words[keep], weight[keep]
         # the candidates depend on the fan-out's spatial loops only: found once per distinct configuration
-        first, config = _configurations(sf[sel, j], sp_order[sel, j], cum_below[j][sel])
+        first, config = _configurations(sf[sel, j], sp_order[sel, j], below[sel])
         rep = sel[first]
-        cand, occurs = self._link_candidates(t, j, sf[rep, j], sp_order[rep, j], cum_below[j][rep])
-        hit = same[sel] & _contains(cand, occurs, config, delta)
+        cand, occurs = self._link_candidates(t, j, sf[rep, j], sp_order[rep, j], below[rep])
+        hit = same & _contains(cand, occurs, config, delta)
         keep = np.flatnonzero(hit.any(axis=1))
         if not keep.size:
             return zero, zero
-        sel, delta, hit = sel[keep], delta[keep], hit[keep]
-        words = np.concatenate([walk.words, walk.tile[:, None]], axis=1)[sel][:, cur_i]
-        weight = weight[sel]
+        sel, delta, hit, words, weight = sel[keep], delta[keep], hit[keep], words[keep], weight[keep]
         # the comparisons take (rows, most children) arrays: group the rows by children count (powers of
         # two), so one wide fan-out does not widen every row's arrays
         link, saved = zero.copy(), zero.copy()
@@ -536,7 +757,7 @@ class FastModel:
         for b in np.unique(bucket):
             g = bucket == b
             rows = sel[g]
-            link[rows], saved[rows] = self._link_boxes(t, j, sf[rows], sx[rows], sp_order[rows], cum_below[j][rows],
+            link[rows], saved[rows] = self._link_boxes(t, j, sf[rows], sx[rows], sp_order[rows], below[rows],
                                                        num[rows], delta[g], words[g], weight[g], hit[g])
         return link, saved
 
@@ -808,3 +1029,78 @@ def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Ar
     low = np.where(slab & (ta > 0), ea - ta, 0)
     words = np.where(slab, tile // ea * ta, np.where(empty, 0, tile))
     return kind, np.where(slab, a, 0), np.where(slab, ta, 0), low, words
+
+
+# the imperfect path's simulated iterations: at most this many per row (else a clear error), and per chunk of rows
+IMPERFECT_ITERATIONS = 1 << 20
+IMPERFECT_CHUNK = 1 << 18
+
+
+def _merge_counts(parts: list[tuple[Array, Counts]], size: int) -> Counts:
+    """Counts of row subsets (each with the batch rows it holds) back into one batch in row order."""
+    out = {}
+    for f in fields(Counts):
+        first = getattr(parts[0][1], f.name)
+        whole = np.zeros((size,) + first.shape[1:], first.dtype)
+        for rows, c in parts:
+            whole[rows] = getattr(c, f.name)
+        out[f.name] = whole
+    return Counts(**out)
+
+
+def _seq_new_data(low: Array, ext: Array, valid: Array) -> tuple[Array, Array, Array]:
+    """Timeloop's delta rule (DeltaState.advance with the imperfect walk's `_advance_or_stay`) over each row's
+    sequence of boxes (low corners and extents (B, N, A), `valid` (B, N) a prefix): (new words (B, N), the new
+    data's low corner and extent (B, N, A)).
+
+    The first box is new. A box equal to the previous one brings nothing; it keeps a remembered non-zero step
+    and turns a forgotten one into zero. Any other move is subtracted (a slab) when the remembered step is
+    unset or equals its translation t, else the whole box is new and the step is forgotten. Over the moves
+    that change the box this is a chain sub(m) = sub(q) ? [t_q = t_m] : [no equal box between, or t_m = 0]
+    (q the previous such move): each move maps the previous state to a constant, itself or its negation, so
+    the chain is solved by a scan (the last constant, then the parity of negations since)."""
+    B, N, A = low.shape
+    tile = np.prod(ext, axis=2)
+    words = np.where(valid, tile, 0)
+    nlow, next_ = low.copy(), ext.copy()
+    if N == 1:
+        return words, nlow, next_
+    lo, hi = low[:, 1:], low[:, 1:] + ext[:, 1:]
+    slo, shi = low[:, :-1], low[:, :-1] + ext[:, :-1]
+    same_box = (lo == slo).all(axis=2) & (hi == shi).all(axis=2)
+    t = lo - slo
+    v = valid[:, 1:]
+    moved = ~same_box & v
+    pos = np.arange(1, N)
+    last_moved = np.maximum.accumulate(np.where(moved, pos[None, :], 0), axis=1)
+    q = np.concatenate([np.zeros((B, 1), np.int64), last_moved[:, :-1]], axis=1)  # previous move (0: first box)
+    t_all = np.concatenate([np.zeros((B, 1, A), np.int64), t], axis=1)
+    tq = np.take_along_axis(t_all, q[:, :, None], axis=1)
+    e1 = (tq == t).all(axis=2)
+    e2 = (q == pos[None, :] - 1) | (t == 0).all(axis=2)
+    const = np.concatenate([np.ones((B, 1), bool), moved & (e1 == e2)], axis=1)
+    value = np.concatenate([np.zeros((B, 1), bool), e1], axis=1)
+    negate = np.concatenate([np.zeros((B, 1), np.int64), (moved & ~e1 & e2).astype(np.int64)], axis=1)
+    anchor = np.maximum.accumulate(np.where(const, np.arange(N)[None, :], 0), axis=1)
+    flips = np.cumsum(negate, axis=1)
+    sub = (np.take_along_axis(value, anchor, axis=1)
+           ^ ((flips - np.take_along_axis(flips, anchor, axis=1)) % 2 == 1))[:, 1:]
+    # AAHR Subtract of the previous box: exact when the boxes overlap and differ on one axis, else the whole box
+    disjoint = ((shi <= lo) | (slo >= hi)).any(axis=2)
+    differs = (lo != slo) | (hi != shi)
+    one = ~disjoint & (differs.sum(axis=2) == 1)
+    ax = np.argmax(differs, axis=2)[:, :, None]
+    lo_a, hi_a = np.take_along_axis(lo, ax, axis=2)[..., 0], np.take_along_axis(hi, ax, axis=2)[..., 0]
+    slo_a, shi_a = np.take_along_axis(slo, ax, axis=2)[..., 0], np.take_along_axis(shi, ax, axis=2)[..., 0]
+    below = slo_a <= lo_a
+    inside = shi_a <= hi_a
+    new_lo = np.where(below & inside, shi_a, lo_a)
+    new_hi = np.where(below, np.where(inside, hi_a, lo_a), slo_a)
+    slab = sub & one
+    cur = tile[:, 1:]
+    w = np.where(slab, cur // np.maximum(hi_a - lo_a, 1) * (new_hi - new_lo), cur)
+    words[:, 1:] = np.where(moved, w, 0)
+    on = (np.arange(A)[None, None, :] == ax) & slab[:, :, None]
+    nlow[:, 1:] = np.where(on, new_lo[:, :, None], lo)
+    next_[:, 1:] = np.where(on, (new_hi - new_lo)[:, :, None], ext[:, 1:])
+    return words, nlow, next_
