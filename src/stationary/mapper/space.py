@@ -36,7 +36,7 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapping.constraints import Constraint, LevelRules, arch_constraints, merge, min_utilization
-from stationary.model.fast import MappingArrays
+from stationary.model.fast import IMPERFECT_ITERATIONS, MappingArrays
 from stationary.workload.loopnest import LoopNest
 
 MAX_OPTIONS = 200_000  # factorizations of one dimension listed as rows; above it a deterministic sample ...
@@ -419,9 +419,20 @@ class MapSpace:
             self._order_levels.append((i, pos, infix, o.split, nx, ny))
 
     # ----- rules that tie dims together (checked per row) ------------------------------------------------
+    @property
+    def row_rules(self) -> bool:
+        """Whether some rule is checked per row (`legal`): a spatial permutation, a utilization minimum, or the
+        remainder rows' simulation limit."""
+        return bool(self._order_levels) or self.min_macs > 1 or self.imperfect
+
     def legal(self, m: MappingArrays) -> np.ndarray:
-        """(B,) True where the spatial permutation/split rules and the utilization minimum hold."""
+        """(B,) True where the spatial permutation/split rules and the utilization minimum hold, and a row with
+        remainders needs at most the fast model's IMPERFECT_ITERATIONS simulated iterations (4 per temporal
+        loop, multiplied: rows past it are outside the imperfect space)."""
         ok = np.ones(m.size, bool)
+        if self.imperfect:
+            sims = np.prod(np.minimum(m.temporal, 4).astype(np.float64), axis=(1, 2))
+            ok &= ~m.imperfect_rows() | (sims <= IMPERFECT_ITERATIONS)
         for i, pos, infix, split, nx, ny in self._order_levels:
             live = m.spatial[:, i, :] > 1
             x = m.spatial_x[:, i, :]
@@ -493,7 +504,7 @@ class MapSpace:
         """n random mappings (uniform over each dim's factorizations, orders, axes and keeps), every one within
         the constraints: rows that break a rule tying dims together are drawn again (or replaced by a legal one)."""
         m = self._draw(rng, n)
-        if not self._order_levels and self.min_macs <= 1:
+        if not self.row_rules:
             return m
         ok = self.legal(m)
         for _ in range(SAMPLE_TRIES):
@@ -532,7 +543,7 @@ class MapSpace:
                 for n, (i, k) in enumerate(both):
                     axis_bits[:, i, k] = dg[:, D + L + K + n] == 1
                 m = self._assemble(dg[:, :D], dg[:, D:D + L], axis_bits, dg[:, D + L:D + L + K] == 1)
-                if self._order_levels or self.min_macs > 1:
+                if self.row_rules:
                     m = m.take(np.nonzero(self.legal(m))[0])
                 if m.size:
                     yield m
@@ -610,7 +621,7 @@ class MapSpace:
             fk2 = np.array(self.free_keeps)[rng.integers(len(self.free_keeps), size=B)]
             keep[rows[tg], fk2[tg, 0], fk2[tg, 1]] = ~keep[rows[tg], fk2[tg, 0], fk2[tg, 1]]
         out = MappingArrays(tf, sf, sx, perm, keep, temporal_residual=tr)
-        if self._order_levels or self.min_macs > 1:
+        if self.row_rules:
             bad = np.nonzero(~self.legal(out))[0]
             if len(bad):
                 out = _put(out, bad, m.take(bad))
