@@ -60,10 +60,7 @@ def map_cmd(
     batch: Annotated[int, typer.Option(help="batch size for a MODEL:LAYER problem")] = 1,
     update_energy: UpdateEnergyOption = "update",
     strategy: StrategyOption = "auto",
-    budget_s: ImperfectOption = Annotated[bool, typer.Option(
-    "--imperfect", help="also search imperfect factorizations: a tile need not divide the one above (Timeloop 3 "
-                        "remainders D=n,r on temporal loops; the mapping written carries them; docs/mapper.md)")]
-BudgetSecondsOption = None,
+    budget_s: BudgetSecondsOption = None,
     budget_evals: BudgetEvalsOption = None,
     pareto: Annotated[bool, typer.Option("--pareto", help="also find the energy-cycles Pareto front")] = False,
     imperfect: ImperfectOption = False,
@@ -107,10 +104,7 @@ def evaluate(
     clock_mhz: Annotated[float | None, typer.Option(help="clock for seconds/fps/power (default: arch's)")] = None,
     update_energy: UpdateEnergyOption = "update",
     strategy: StrategyOption = "auto",
-    budget_s: ImperfectOption = Annotated[bool, typer.Option(
-    "--imperfect", help="also search imperfect factorizations: a tile need not divide the one above (Timeloop 3 "
-                        "remainders D=n,r on temporal loops; the mapping written carries them; docs/mapper.md)")]
-BudgetSecondsOption = None,
+    budget_s: BudgetSecondsOption = None,
     budget_evals: BudgetEvalsOption = None,
     input_shape: InputShapeOption = None,
     imperfect: ImperfectOption = False,
