@@ -97,6 +97,17 @@ def test_the_cases_hold_remainders_links_and_refusals(monkeypatch: pytest.Monkey
     assert changed >= 3
 
 
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_every_split_into_blocks_gives_the_walks_counts(monkeypatch: pytest.MonkeyPatch, split: int) -> None:
+    """The fast model splits each level's loops into an inner block (solved once per context and first status)
+    and the outer sequence of blocks, at the cheapest point; forced to any other split it counts the same."""
+    from stationary.model import fast as fast_module
+
+    monkeypatch.setattr(fast_module, "SPLIT", split)
+    failed = [(s, bad) for s in range(40) for wide in (False, True) if (bad := mismatches(s, wide))]
+    assert not failed, failed[:2]
+
+
 @pytest.mark.slow
 def test_fast_equals_walk_with_remainders_20000_cases() -> None:
     """20,000 batches of a perfect and an imperfect mapping (narrow and wide cases alternating): 0 mismatches."""
@@ -191,3 +202,16 @@ def test_range_guard_refuses_huge_imperfect_mappings() -> None:
                          m.temporal_residuals())
     with pytest.raises(StationaryError, match="beyond the fast model's 64-bit integers"):
         FastModel(nest, arch).evaluate(huge)
+
+
+def test_too_many_simulated_iterations_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The imperfect path enumerates the walk's simulated iterations (up to 4 per temporal loop): past its
+    limit it refuses the batch with a clear error rather than run out of memory."""
+    from stationary.model import fast as fast_module
+
+    nest, arch, mapping = _load("imp1_P7")
+    m = mapping_arrays([mapping], nest, arch)
+    FastModel(nest, arch).evaluate(m)
+    monkeypatch.setattr(fast_module, "IMPERFECT_ITERATIONS", 4)
+    with pytest.raises(StationaryError, match="simulated iterations in the fast model"):
+        FastModel(nest, arch).evaluate(m)

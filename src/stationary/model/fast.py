@@ -23,7 +23,14 @@ on every mapping, without walking the loops. Per storage level and tensor:
 * read-write tensors: updates = content, reads = content − partition, fills = D − partition (0 at the
   outermost kept level); partitions divide only across spatial fan-outs; links add link / instances to the
   child's reads and fills, as Timeloop's tiling does;
-* bypass: the nearest kept ancestor serves a bypassed level's children (content × U of each level passed).
+* bypass: the nearest kept ancestor serves a bypassed level's children (content × U of each level passed);
+* remainders (Timeloop 3's `D=n,r`, `MappingArrays.temporal_residual`): such rows take their own vectorized
+  path (`_counts_imperfect`), the walk's imperfect simulation (iterations 0, 1 weighted n - 3, n - 2, n - 1 of
+  every temporal loop, trip counts and tile extents set by which dims are at their last global iteration)
+  enumerated per level as an inner block of loops (once per context and first status) and the outer
+  sequence of blocks, its delta rule solved by scans (`_seq_new_data`, `_level_words`), the rules above
+  shared; its cost grows with the products of min(n, 4) over the block's and the outer loops (a clear error
+  past IMPERFECT_ITERATIONS).
 
 docs/counting-rules.md gives the rules with worked examples; tests/model/test_fast.py checks every count
 against the walk. Arrays use the architecture's order (outermost level first): `temporal` and `spatial` factors
@@ -435,7 +442,7 @@ class FastModel:
         """The per-instance counts of rows with remainders, exactly as the loop walk counts them (Timeloop 3's
         imperfect path, nest_analysis._temporal_imperfect): every row is checked by the walk's own rules first
         (coverage, `Mapping._check_residuals`; equal instances, `refuse_unequal_instances`), then costed in row
-        chunks that bound the arrays of simulated iterations (`_invocations`)."""
+        chunks that bound the arrays of simulated iterations (`_plan`)."""
         for b in range(m.size):
             mapping = row_to_mapping(m, b, self.nest, self.arch)
             for d in self.dims:
@@ -443,14 +450,10 @@ class FastModel:
                 if any(r < f for _, _, f, r in loops):
                     mapping._check_residuals(d, self.nest.bounds[d], loops, self.arch, None)
             refuse_unequal_instances(self.nest, self.arch, mapping)
-        # simulated iterations of every temporal loop (the most any level's walk sees), per row
-        sims = np.prod(np.minimum(m.temporal, 4).astype(np.float64), axis=(1, 2))
-        worst = float(sims.max(initial=1))
-        if worst > IMPERFECT_ITERATIONS:
-            raise StationaryError(
-                f"a mapping with remainders needs {worst:.3g} simulated iterations in the fast model (limit "
-                f"{IMPERFECT_ITERATIONS}: at most 4 per temporal loop, multiplied over its loops); cost it with "
-                f"the exact model (`stationary model`)", field="factors")
+        # the arrays per row grow with its simulated iterations (checked against the limit in `_plan`); about
+        # the square root of their full product once split into blocks: rows are chunked on that estimate
+        slots = np.minimum(m.temporal, 4).astype(np.float64)
+        sims = 8 * np.sqrt(np.prod(slots, axis=(1, 2))) + 1
         order = np.argsort(sims, kind="stable")
         parts, start = [], 0
         while start < m.size:
@@ -460,15 +463,15 @@ class FastModel:
             rows = order[start:stop]
             parts.append((rows, self._counts_imperfect_chunk(m.take(rows))))
             start = stop
-        return _merge_counts(parts, m.size) if len(parts) > 1 else parts[0][1] if np.array_equal(
-            parts[0][0], np.arange(m.size)) else _merge_counts(parts, m.size)
+        return _merge_counts(parts, m.size)
 
     def _counts_imperfect_chunk(self, m: MappingArrays) -> Counts:
         """`_counts_imperfect` on one chunk of rows (already checked). Per level, the child tile's invocations
-        under the temporal loops above it are enumerated as the walk simulates them (`_invocations`: iterations
-        0, 1 (weighted n - 3), n - 2 and n - 1 of each loop, trip counts and tile extents decided by which
-        dimensions are at their last global iteration); Timeloop's delta rule runs over that sequence in closed
-        form (`_seq_new_data`); multicast, links, bypass and read-modify-write are the perfect path's rules."""
+        under the temporal loops above it are those the walk simulates (`_enumerate`: iterations 0, 1 (weighted
+        n - 3), n - 2 and n - 1 of each loop, trip counts and tile extents decided by which dimensions are at
+        their last global iteration), split into an inner block and the outer sequence of blocks (`_plan`);
+        Timeloop's delta rule over them is solved in closed form (`_seq_new_data`, `_level_words`); multicast,
+        links, bypass and read-modify-write are the perfect path's rules (`_link_words`, `_store`)."""
         L, T, D = self.n_levels, self.n_tensors, self.n_dims
         B = m.size
         tf = m.temporal[:, ::-1].astype(np.int64)
@@ -515,42 +518,26 @@ class FastModel:
 
         reads, fills, updates, tiles, partition = (np.zeros((B, L, T), np.int64) for _ in range(5))
         mac_fan = spread[:, 0].max(initial=1) > 1
-        invs = [self._invocations(j, perm, loop_n, loop_r, n_loops, cum_sp, cum_at, cov_at, spread, rows)
-                if j or mac_fan else None for j in range(L)]
+        plans = [self._plan(j, perm, loop_n, loop_r, n_loops, cum_sp, cum_at, cov_at, spread, rows)
+                 if j or mac_fan else None for j in range(L)]
         zero = np.zeros(B, np.int64)
         for t in range(T):
             size = [self._tile(t, np.where(outer[:, j], cum_at[j], cov_at[j])) for j in range(L)]
             part = [self._tile(t, seen[j]) for j in range(L)]
             delivered: list[Array] = [compute_cycles]
             links: list[tuple[Array, Array]] = []
-            for j, inv in enumerate(invs):
-                if inv is None:
+            for j, plan in enumerate(plans):
+                if plan is None:
                     links.append((zero, zero))
                     continue
-                low_d, ext_d, weight, acct, valid = inv
-                C = self.coef_axes[t]
-                low = np.zeros(low_d.shape[:2] + (C.shape[0],), np.int64)
-                ext = np.ones_like(low)
-                for a in range(C.shape[0]):
-                    for c, d in self.axis_terms[t][a]:
-                        if c:
-                            low[:, :, a] += c * low_d[:, :, d]
-                            ext[:, :, a] += c * (ext_d[:, :, d] - 1)
-                if j == 0:  # one MAC's operand: a point, new on every invocation (no delta state)
-                    words, nlow, next_ = valid.astype(np.int64), low, ext
-                else:
-                    words, nlow, next_ = _seq_new_data(low, ext, valid)
-                    delivered.append((acct * words).sum(axis=1))
+                words_in, (delta, same, words, weight) = self._level_words(t, j, plan)
+                if j:
+                    delivered.append(words_in)
                 num = spread[:, j]
-                if num.max(initial=1) > 1 and words.shape[1] > 1:
-                    same = ((words[:, 1:] > 0) & (words[:, :-1] > 0) & (next_[:, 1:] == next_[:, :-1]).all(axis=2)
-                            & (weight[:, 1:] > 0) & (num > 1)[:, None])
-                    sel = np.flatnonzero(same.any(axis=1))
-                    links.append(self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel,
-                                                  (nlow[:, 1:] - nlow[:, :-1])[sel], same[sel], words[sel, 1:],
-                                                  weight[sel, 1:]) if sel.size else (zero, zero))
-                else:
-                    links.append((zero, zero))
+                same = same & (weight > 0) & (num > 1)[:, None]
+                sel = np.flatnonzero(same.any(axis=1))
+                links.append(self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel, delta[sel],
+                                              same[sel], words[sel], weight[sel]) if sel.size else (zero, zero))
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
             self._store(t, delivered, distinct, links, size, part, keep, spread, replication,
                         (reads, fills, updates, tiles, partition))
@@ -561,65 +548,239 @@ class FastModel:
         return Counts(reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
                       replication[:, rev], compute_cycles, macs, utilized_macs, fits)
 
-    def _invocations(self, j: int, perm: Array, loop_n: Array, loop_r: Array, n_loops: Array, cum_sp: list[Array],
-                     cum_at: list[Array], cov_at: list[Array], spread: Array,
-                     rows: Array) -> tuple[Array, Array, Array, Array, Array]:
-        """The invocations of the tile below inner level j (child level j - 1; one MAC's operand at j = 0) as the
-        imperfect walk simulates them, in order: (low corner per dim (B, N, D), extent per dim (B, N, D), weight
-        (B, N: the iterations an invocation stands for), accounted weight (B, N), valid (B, N)).
-
-        The temporal loops above, innermost first, form a mixed-radix counter of slots (outer loops most
-        significant); a loop with t trips runs its slots as iterations 0, 1 (standing for 1 .. t - 3), t - 2,
-        t - 1 (fewer when t < 4), and t is its residual when every loop of its dim outside it is at its final
-        iteration. The child's extent on a dim is the values its loops cover when every loop above on that dim
-        is final, the full factors otherwise. The accounted weight is the walk's: where the loop next to the
-        child is temporal, iteration 1's new data also stands for iteration t - 2's (Timeloop 3). Spatial
-        loops above are left out: instances are equal (refuse_unequal_instances), so instance 0 stands for all,
-        and a dim with a spatial loop above has no remainder below it."""
+    def _plan(self, j: int, perm: Array, loop_n: Array, loop_r: Array, n_loops: Array, cum_sp: list[Array],
+              cum_at: list[Array], cov_at: list[Array], spread: Array, rows: Array) -> dict[str, Any]:
+        """The walk's invocations of the tile below inner level j, split in two: the innermost `a` temporal
+        loops above it as one block enumerated once per context (the last-iteration flags the outer loops set
+        on the dims where they change a trip count or an extent inside), and the outer loops' sequence of blocks
+        (each with its context, origin and weight). The split minimises the simulated iterations."""
         B, D = rows.size, self.n_dims
         cols = [(lev, k) for lev in range(j, self.n_levels) for k in range(int(n_loops[lev]))]
         K = len(cols)
-        ds = np.stack([perm[:, lev, k] for lev, k in cols], 1) if K else np.zeros((B, 0), np.int64)
-        ns = np.stack([loop_n[:, lev, k] for lev, k in cols], 1) if K else np.zeros((B, 0), np.int64)
-        rs = np.stack([loop_r[:, lev, k] for lev, k in cols], 1) if K else np.zeros((B, 0), np.int64)
-        vs = (np.stack([cum_sp[lev][rows, perm[:, lev, k]] for lev, k in cols], 1) if K
-              else np.zeros((B, 0), np.int64))
-        slots = np.minimum(ns, 4)
-        radix = np.cumprod(slots, axis=1) // np.maximum(slots, 1)
-        total = np.prod(slots, axis=1)
-        N = int(total.max(initial=1))
-        i = np.arange(N)
-        valid = i[None, :] < total[:, None]
-        last = np.ones((B, N, D), bool)
-        low = np.zeros((B, N, D), np.int64)
-        weight = np.ones((B, N), np.int64)
-        acct = np.ones((B, N), np.int64)
+
+        def stack(get: Any) -> Array:
+            return np.stack([get(lev, k) for lev, k in cols], 1) if K else np.zeros((B, 0), np.int64)
+
+        ds = stack(lambda lev, k: perm[:, lev, k])
+        ns = stack(lambda lev, k: loop_n[:, lev, k])
+        rs = stack(lambda lev, k: loop_r[:, lev, k])
+        vs = stack(lambda lev, k: cum_sp[lev][rows, perm[:, lev, k]])
+        slots = np.minimum(ns, 4).astype(np.float64)
         adjacent = (spread[:, j] == 1) & (loop_n[:, j, 0] > 1) if n_loops[j] else np.zeros(B, bool)
-        r2, i2 = rows[:, None], i[None, :]
-        for k in range(K - 1, -1, -1):
-            d = ds[:, k, None]
-            final = last[r2, i2, d]
-            trips = np.where(final, rs[:, k, None], ns[:, k, None])
-            s = (i2 // radix[:, k, None]) % slots[:, k, None]
-            valid &= s < np.minimum(trips, 4)
-            big = trips >= 4
-            idx = np.where(big & (s >= 2), trips - 4 + s, s)
-            w = np.where(big & (s == 1), trips - 3, 1)
-            weight *= w
-            if k == 0:
-                w = np.where(adjacent[:, None] & big, np.where(s == 1, trips - 2, np.where(s == 2, 0, 1)), w)
-            acct *= w
-            last[r2, i2, d] = final & (idx == trips - 1)
-            low[r2, i2, d] += idx * vs[:, k, None]
-        ext = (np.where(last, cov_at[j - 1][:, None, :], cum_at[j - 1][:, None, :]) if j
-               else np.ones((B, N, D), np.int64))
-        # the valid invocations first, in order (the walk's sequence), then the padding
-        o = np.argsort(~valid, axis=1, kind="stable")
-        n_valid = int(valid.sum(axis=1).max(initial=1))
-        o = o[:, :n_valid]
-        take = [np.take_along_axis(x, o, axis=1) for x in (weight, acct, valid)]
-        return (np.take_along_axis(low, o[:, :, None], axis=1), np.take_along_axis(ext, o[:, :, None], axis=1),
-                take[0] * take[2], take[1] * take[2], take[2])
+        varies = (cov_at[j - 1] != cum_at[j - 1]) if j else np.zeros((B, D), bool)  # a dim's extent can shrink
+        best: tuple[float, int, Array] | None = None
+        for a in range(min(1, K), K + 1) if SPLIT is None else [min(K, max(min(1, K), SPLIT))]:
+            inner_res = np.zeros((B, D), bool)
+            np.logical_or.at(inner_res, (rows[:, None].repeat(a, 1), ds[:, :a]), rs[:, :a] < ns[:, :a])
+            has_outer = np.zeros((B, D), bool)
+            np.logical_or.at(has_outer, (rows[:, None].repeat(K - a, 1), ds[:, a:]), ns[:, a:] > 1)
+            matter = has_outer & (inner_res | varies)
+            contexts = 2 ** int(matter.sum(axis=1).max(initial=0))
+            cost = float((np.prod(slots[:, a:], axis=1) + 2 * contexts * np.prod(slots[:, :a], axis=1)).max(
+                initial=1))
+            if best is None or cost < best[0]:
+                best = (cost, a, matter)
+        assert best is not None
+        cost, a, matter = best
+        if cost > IMPERFECT_ITERATIONS:
+            raise StationaryError(
+                f"a mapping with remainders needs {cost:.3g} simulated iterations in the fast model (limit "
+                f"{IMPERFECT_ITERATIONS}: up to 4 per temporal loop, multiplied over an inner block of loops and "
+                f"over the loops outside it, as the loop walk simulates them); cost it with the exact model "
+                f"(`stationary model`) or use fewer loops", field="factors")
+        M = int(matter.sum(axis=1).max(initial=0))
+        Cc = 2 ** M
+        # each row's deciding dims (padded with -1) and each context's flags on them (bit i: dim i final)
+        mdims = np.where(np.arange(M)[None, :] < matter.sum(axis=1)[:, None],
+                         np.argsort(~matter, axis=1, kind="stable")[:, :M], -1)
+        bits = (np.arange(Cc)[:, None] >> np.arange(M)[None, :]) & 1  # (Cc, M)
+        last0 = np.ones((B, Cc, D), bool)
+        for i in range(M):
+            has = mdims[:, i] >= 0
+            r_, c_ = np.nonzero(has[:, None] & np.ones(Cc, bool)[None, :])
+            last0[r_, c_, mdims[r_, i]] = bits[c_, i] == 1
+        outer = _enumerate(ds[:, a:], ns[:, a:], rs[:, a:], vs[:, a:], np.ones((B, D), bool), np.zeros(B, bool))
+        o_low, o_last, o_weight, _, o_valid = outer
+        ctx = np.zeros(o_valid.shape, np.int64)
+        for i in range(M):
+            d = np.maximum(mdims[:, i], 0)
+            flag = np.take_along_axis(o_last, d[:, None, None].repeat(o_last.shape[1], 1), axis=2)[..., 0]
+            ctx += np.where((mdims[:, i] >= 0)[:, None] & flag, 1 << i, 0)
+        rep = np.repeat(np.arange(B), Cc)
+        inner = _enumerate(ds[rep, :a], ns[rep, :a], rs[rep, :a], vs[rep, :a], last0.reshape(B * Cc, D),
+                           adjacent[rep])
+        i_low, i_last, i_weight, i_acct, i_valid = inner
+        i_ext = (np.where(i_last, cov_at[j - 1][rep][:, None, :], cum_at[j - 1][rep][:, None, :]) if j
+                 else np.ones_like(i_low))
+        return {"Cc": Cc, "o_low": o_low, "o_weight": o_weight, "o_valid": o_valid, "ctx": ctx, "i_low": i_low,
+                "i_ext": i_ext, "i_weight": i_weight, "i_acct": i_acct, "i_valid": i_valid}
+
+    def _project_axes(self, t: int, low_d: Array, ext_d: Array | None) -> tuple[Array, Array]:
+        """Per-dim low corners and extents (..., D) -> tensor t's moving axes (..., A)."""
+        C = self.coef_axes[t]
+        low = np.zeros(low_d.shape[:-1] + (C.shape[0],), np.int64)
+        ext = np.ones_like(low)
+        for a in range(C.shape[0]):
+            for c, d in self.axis_terms[t][a]:
+                if c:
+                    low[..., a] += c * low_d[..., d]
+                    if ext_d is not None:
+                        ext[..., a] += c * (ext_d[..., d] - 1)
+        return low, ext
+
+    def _level_words(self, t: int, j: int, plan: dict[str, Any]) -> tuple[Array, tuple[Array, Array, Array, Array]]:
+        """Tensor t at the fan-out below inner level j: the words delivered to one child over the run (the
+        accounted weights) and the link columns (delta (B, C, A), same (B, C), words, weight) of every pair of
+        consecutive invocations, from the plan's blocks: each block is solved once per context and status of
+        its first box-changing move (x), and the outer sequence's chain of statuses is solved by a scan over
+        its events (the moves joining blocks, the blocks), each a map of the previous status to a constant,
+        itself or its negation."""
+        points = j == 0  # one MAC's operand: a point, new on every invocation (no delta state)
+        Cc = plan["Cc"]
+        o_valid, ctx, o_weight = plan["o_valid"], plan["ctx"], plan["o_weight"]
+        B, NO = o_valid.shape
+        i_valid, i_weight, i_acct = plan["i_valid"], plan["i_weight"], plan["i_acct"]
+        R, NI = i_valid.shape
+        low, ext = self._project_axes(t, plan["i_low"], plan["i_ext"])
+        A = low.shape[2]
+        origin, _ = self._project_axes(t, plan["o_low"], None)
+        rr = np.arange(R)
+        lp = i_valid.sum(axis=1) - 1  # each block's last invocation
+        moves = _moves_of(low, ext, i_valid)
+        moved = moves["moved"]
+        has_nz = moved.any(axis=1)
+        m1 = np.argmax(moved, axis=1)
+        mL = NI - 1 - np.argmax(moved[:, ::-1], axis=1)
+        t_all = moves["t"]
+        summ: dict[str, Any] = {
+            "has_nz": has_nz, "t_first": t_all[rr, m1], "zb": has_nz & (m1 > 1), "t_last": t_all[rr, mL],
+            "za": has_nz & (mL < lp), "zonly": ~has_nz & (lp > 0), "single": lp == 0,
+            "first_low": low[:, 0], "first_ext": ext[:, 0], "last_low": low[rr, lp], "last_ext": ext[rr, lp],
+            "tile0": np.prod(ext[:, 0], axis=1), "p1_weight": i_weight[:, min(1, NI - 1)]}
+        per_x = []
+        for x in (False, True):
+            words, nlow, next_, sub = _seq_new_data(low, ext, i_valid, moves, None if points else np.full(R, x),
+                                                    points)
+            per_x.append({
+                "blk": (i_acct[:, 1:] * words[:, 1:]).sum(axis=1), "exit": sub[rr, mL] & has_nz,
+                "p1_low": nlow[:, min(1, NI - 1)], "p1_ext": next_[:, min(1, NI - 1)],
+                "p1_words": np.where(lp >= 1, words[:, min(1, NI - 1)], 0),
+                "l_low": nlow[rr, lp], "l_ext": next_[rr, lp], "l_words": words[rr, lp],
+                "in": (nlow, next_, words)})
+
+        def per_elem(x_arr: Array | None, key: str, xs: int | None = None) -> Array:
+            """Block summary `key` for every outer element (its context; status x_arr, or xs for both)."""
+            src = summ[key] if x_arr is None else None
+            idx = np.arange(B)[:, None] * Cc + ctx  # (B, NO) rows of the inner arrays
+            if src is not None:
+                return src[idx]
+            assert x_arr is not None
+            a_, b_ = per_x[0][key][idx], per_x[1][key][idx]
+            shape = (slice(None), slice(None)) + (None,) * (a_.ndim - 2)
+            return np.where(x_arr[shape], b_, a_)
+
+        # the joins: from the last box of block e - 1 to the first of block e (e >= 1)
+        f_low = origin + per_elem(None, "first_low")
+        f_ext = per_elem(None, "first_ext")
+        l_low = origin + per_elem(None, "last_low")
+        l_ext = per_elem(None, "last_ext")
+        jv = o_valid[:, 1:]
+        lo, hi, slo, shi = f_low[:, 1:], f_low[:, 1:] + f_ext[:, 1:], l_low[:, :-1], l_low[:, :-1] + l_ext[:, :-1]
+        j_z = (lo == slo).all(axis=2) & (hi == shi).all(axis=2) & jv
+        j_nz = ~j_z & jv
+        t_j = lo - slo
+        # events: [join e (none for e = 0), block e] for every element e, in order
+        E = 2 * NO
+        ev_nz = np.zeros((B, E), bool)
+        ev_zonly = np.zeros((B, E), bool)
+        ev_tf = np.zeros((B, E, A), np.int64)
+        ev_tl = np.zeros((B, E, A), np.int64)
+        ev_zb = np.zeros((B, E), bool)
+        ev_za = np.zeros((B, E), bool)
+        ev_nz[:, 2:2 * NO:2] = j_nz
+        ev_zonly[:, 2:2 * NO:2] = j_z
+        ev_tf[:, 2:2 * NO:2] = t_j
+        ev_tl[:, 2:2 * NO:2] = t_j
+        blk = slice(1, E, 2)
+        ev_nz[:, blk] = per_elem(None, "has_nz") & o_valid
+        ev_zonly[:, blk] = per_elem(None, "zonly") & o_valid
+        ev_tf[:, blk] = per_elem(None, "t_first")
+        ev_tl[:, blk] = per_elem(None, "t_last")
+        ev_zb[:, blk] = per_elem(None, "zb")
+        ev_za[:, blk] = per_elem(None, "za")
+        pos = np.arange(E)
+        last_nz = np.maximum.accumulate(np.where(ev_nz, pos[None, :], -1), axis=1)
+        p = np.concatenate([np.full((B, 1), -1), last_nz[:, :-1]], axis=1)  # previous box-changing event
+        tau = np.take_along_axis(ev_tl, np.maximum(p, 0)[:, :, None], axis=1)
+        zc = np.cumsum(ev_zonly, axis=1)
+        zc_before = np.concatenate([np.zeros((B, 1), np.int64), zc[:, :-1]], axis=1)
+        zeta = (((zc_before - np.where(p >= 0, np.take_along_axis(zc, np.maximum(p, 0), axis=1), 0)) > 0)
+                | (np.take_along_axis(ev_za, np.maximum(p, 0), axis=1) & (p >= 0)) | ev_zb)
+        a_ = (tau == ev_tf).all(axis=2) & (p >= 0)
+        b_ = ~zeta | (ev_tf == 0).all(axis=2)
+        # exit maps: a join's exit is its own status; a block's is its exit for x = that status
+        ex_f, ex_t = np.zeros((B, E), bool), np.zeros((B, E), bool)
+        ex_f[:, 2::2] = False
+        ex_t[:, 2::2] = True
+        ex_f[:, blk] = per_elem(np.zeros((B, NO), bool), "exit")
+        ex_t[:, blk] = per_elem(np.ones((B, NO), bool), "exit")
+        fF = np.where(b_, ex_t, ex_f)  # the event's exit when the previous status is F (then s1 = b)
+        fT = np.where(a_, ex_t, ex_f)
+        const = ev_nz & (fF == fT)
+        negate = ev_nz & fF & ~fT
+        anchor = np.maximum.accumulate(np.where(const, pos[None, :], -1), axis=1)
+        flips = np.cumsum(negate, axis=1)
+        base = np.where(anchor >= 0, np.take_along_axis(fF, np.maximum(anchor, 0), axis=1), False)
+        since: Array = flips - np.where(anchor >= 0, np.take_along_axis(flips, np.maximum(anchor, 0), axis=1), 0)
+        exit_ = base ^ (since % 2 == 1)
+        sigma = np.concatenate([np.zeros((B, 1), bool), exit_[:, :-1]], axis=1)  # status before each event
+        s1 = np.where(sigma, a_, b_) & ev_nz
+        if points:
+            s1[:] = False
+        x_e = s1[:, blk]
+        s_j = s1[:, 2::2]
+        # words of the joins (their new data) and of the blocks
+        j_words, j_low, j_ext = _subtracted(lo, hi, slo, shi, s_j & j_nz, np.prod(f_ext[:, 1:], axis=2))
+        if points:
+            j_words, j_low, j_ext = jv.astype(np.int64), lo, f_ext[:, 1:]
+        j_words = np.where(j_nz | (points & jv), j_words, 0)
+        tile0 = per_elem(None, "tile0")[:, 0]
+        blk_words = per_elem(x_e, "blk")
+        delivered = tile0 + (j_words * o_weight[:, 1:]).sum(axis=1) + (blk_words * o_weight).sum(axis=1)
+        # link columns: the joins, each block's first move, and the moves inside blocks (weighted per context/x)
+        first_nd = (np.concatenate([f_low[:, :1], j_low], axis=1), np.concatenate([f_ext[:, :1], j_ext], axis=1),
+                    np.concatenate([tile0[:, None], j_words], axis=1))  # each block's first box's new data
+        single = per_elem(None, "single")
+        l_nd_low = np.where(single[:, :, None], first_nd[0], origin + per_elem(x_e, "l_low"))
+        l_nd_ext = np.where(single[:, :, None], first_nd[1], per_elem(x_e, "l_ext"))
+        l_nd_w = np.where(single, first_nd[2], per_elem(x_e, "l_words"))
+        cols_delta = [j_low - l_nd_low[:, :-1]]
+        cols_same = [(j_words > 0) & (l_nd_w[:, :-1] > 0) & (j_ext == l_nd_ext[:, :-1]).all(axis=2) & jv]
+        cols_words = [j_words]
+        cols_weight = [o_weight[:, 1:]]
+        p1_low = origin + per_elem(x_e, "p1_low")
+        p1_w = per_elem(x_e, "p1_words")
+        cols_delta.append(p1_low - first_nd[0])
+        cols_same.append((p1_w > 0) & (first_nd[2] > 0) & (per_elem(x_e, "p1_ext") == first_nd[1]).all(axis=2)
+                         & o_valid)
+        cols_words.append(p1_w)
+        cols_weight.append(o_weight * per_elem(None, "p1_weight"))
+        if NI > 2:
+            for xi in (0, 1):
+                nlow, next_, words = per_x[xi]["in"]
+                w_ctx = np.zeros((B, Cc), np.int64)
+                np.add.at(w_ctx, (np.arange(B)[:, None].repeat(NO, 1), ctx),
+                          np.where(o_valid & (x_e == bool(xi)), o_weight, 0))
+                w_rows = w_ctx.reshape(-1)
+                same_in = ((words[:, 2:] > 0) & (words[:, 1:-1] > 0) & (next_[:, 2:] == next_[:, 1:-1]).all(axis=2)
+                           & (i_weight[:, 2:] > 0) & (w_rows > 0)[:, None])
+                cols_delta.append((nlow[:, 2:] - nlow[:, 1:-1]).reshape(B, Cc * (NI - 2), A))
+                cols_same.append(same_in.reshape(B, -1))
+                cols_words.append(words[:, 2:].reshape(B, -1))
+                cols_weight.append((i_weight[:, 2:] * w_rows[:, None]).reshape(B, -1))
+        links = (np.concatenate(cols_delta, axis=1), np.concatenate(cols_same, axis=1),
+                 np.concatenate(cols_words, axis=1), np.concatenate(cols_weight, axis=1))
+        return delivered, links
 
     def _check_range(self, m: MappingArrays) -> None:
         """Refuse a batch whose counts could pass int64 (they would wrap to negative numbers).
@@ -1031,9 +1192,11 @@ def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Ar
     return kind, np.where(slab, a, 0), np.where(slab, ta, 0), low, words
 
 
-# the imperfect path's simulated iterations: at most this many per row (else a clear error), and per chunk of rows
+# the imperfect path's simulated iterations (a level's blocks and outer sequence): at most this many per row
+# (else a clear error: its arrays take about 100 bytes per iteration and dimension), and per chunk of rows
 IMPERFECT_ITERATIONS = 1 << 20
 IMPERFECT_CHUNK = 1 << 18
+SPLIT: int | None = None  # tests: force the inner block's loop count (None: the cheapest split)
 
 
 def _merge_counts(parts: list[tuple[Array, Counts]], size: int) -> Counts:
@@ -1048,59 +1211,127 @@ def _merge_counts(parts: list[tuple[Array, Counts]], size: int) -> Counts:
     return Counts(**out)
 
 
-def _seq_new_data(low: Array, ext: Array, valid: Array) -> tuple[Array, Array, Array]:
-    """Timeloop's delta rule (DeltaState.advance with the imperfect walk's `_advance_or_stay`) over each row's
-    sequence of boxes (low corners and extents (B, N, A), `valid` (B, N) a prefix): (new words (B, N), the new
-    data's low corner and extent (B, N, A)).
+def _enumerate(ds: Array, ns: Array, rs: Array, vs: Array, last0: Array,
+               adjacent: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """The walk's simulated iterations of loops (R, K) (dims, trip counts, residual trip counts, steps on their
+    dim; innermost first) as a mixed-radix counter of slots, outer loops most significant: a loop with t trips
+    runs its slots as iterations 0, 1 (standing for 1 .. t - 3), t - 2, t - 1 (fewer when t < 4), and t is its
+    residual when every loop of its dim outside it is final (`last0` (R, D): the dims final outside them all).
+    Returns, valid iterations first and in order: low corner per dim (R, N, D), which dims are final at every
+    loop (R, N, D), weight (R, N: the iterations each stands for), accounted weight (where `adjacent`, the first
+    loop is next to the child: iteration 1 also stands for t - 2, Timeloop 3) and valid (R, N)."""
+    R, K = ns.shape
+    D = last0.shape[1]
+    slots = np.minimum(ns, 4)
+    radix = np.cumprod(slots, axis=1) // np.maximum(slots, 1)
+    total = np.prod(slots, axis=1)
+    N = int(total.max(initial=1))
+    i = np.arange(N)
+    valid = np.broadcast_to(i[None, :] < total[:, None], (R, N)).copy()
+    last = np.repeat(last0[:, None, :], N, axis=1)
+    low = np.zeros((R, N, D), np.int64)
+    weight = np.ones((R, N), np.int64)
+    acct = np.ones((R, N), np.int64)
+    r2, i2 = np.arange(R)[:, None], i[None, :]
+    for k in range(K - 1, -1, -1):
+        d = ds[:, k, None]
+        final = last[r2, i2, d]
+        trips = np.where(final, rs[:, k, None], ns[:, k, None])
+        s = (i2 // radix[:, k, None]) % slots[:, k, None]
+        valid &= s < np.minimum(trips, 4)
+        big = trips >= 4
+        idx = np.where(big & (s >= 2), trips - 4 + s, s)
+        w = np.where(big & (s == 1), trips - 3, 1)
+        weight *= w
+        if k == 0:
+            w = np.where(adjacent[:, None] & big, np.where(s == 1, trips - 2, np.where(s == 2, 0, 1)), w)
+        acct *= w
+        last[r2, i2, d] = final & (idx == trips - 1)
+        low[r2, i2, d] += idx * vs[:, k, None]
+    o = np.argsort(~valid, axis=1, kind="stable")[:, :int(valid.sum(axis=1).max(initial=1))]
+    v = np.take_along_axis(valid, o, axis=1)
+    return (np.take_along_axis(low, o[:, :, None], axis=1), np.take_along_axis(last, o[:, :, None], axis=1),
+            np.take_along_axis(weight, o, axis=1) * v, np.take_along_axis(acct, o, axis=1) * v, v)
 
-    The first box is new. A box equal to the previous one brings nothing; it keeps a remembered non-zero step
-    and turns a forgotten one into zero. Any other move is subtracted (a slab) when the remembered step is
-    unset or equals its translation t, else the whole box is new and the step is forgotten. Over the moves
-    that change the box this is a chain sub(m) = sub(q) ? [t_q = t_m] : [no equal box between, or t_m = 0]
-    (q the previous such move): each move maps the previous state to a constant, itself or its negation, so
-    the chain is solved by a scan (the last constant, then the parity of negations since)."""
-    B, N, A = low.shape
-    tile = np.prod(ext, axis=2)
-    words = np.where(valid, tile, 0)
-    nlow, next_ = low.copy(), ext.copy()
-    if N == 1:
-        return words, nlow, next_
-    lo, hi = low[:, 1:], low[:, 1:] + ext[:, 1:]
-    slo, shi = low[:, :-1], low[:, :-1] + ext[:, :-1]
-    same_box = (lo == slo).all(axis=2) & (hi == shi).all(axis=2)
-    t = lo - slo
-    v = valid[:, 1:]
-    moved = ~same_box & v
-    pos = np.arange(1, N)
-    last_moved = np.maximum.accumulate(np.where(moved, pos[None, :], 0), axis=1)
-    q = np.concatenate([np.zeros((B, 1), np.int64), last_moved[:, :-1]], axis=1)  # previous move (0: first box)
-    t_all = np.concatenate([np.zeros((B, 1, A), np.int64), t], axis=1)
-    tq = np.take_along_axis(t_all, q[:, :, None], axis=1)
-    e1 = (tq == t).all(axis=2)
-    e2 = (q == pos[None, :] - 1) | (t == 0).all(axis=2)
-    const = np.concatenate([np.ones((B, 1), bool), moved & (e1 == e2)], axis=1)
-    value = np.concatenate([np.zeros((B, 1), bool), e1], axis=1)
-    negate = np.concatenate([np.zeros((B, 1), np.int64), (moved & ~e1 & e2).astype(np.int64)], axis=1)
-    anchor = np.maximum.accumulate(np.where(const, np.arange(N)[None, :], 0), axis=1)
-    flips = np.cumsum(negate, axis=1)
-    sub = (np.take_along_axis(value, anchor, axis=1)
-           ^ ((flips - np.take_along_axis(flips, anchor, axis=1)) % 2 == 1))[:, 1:]
-    # AAHR Subtract of the previous box: exact when the boxes overlap and differ on one axis, else the whole box
-    disjoint = ((shi <= lo) | (slo >= hi)).any(axis=2)
+
+def _moves_of(low: Array, ext: Array, valid: Array) -> dict[str, Array]:
+    """The moves between consecutive boxes of each row's sequence (position m: from box m - 1 to box m;
+    position 0 none): whether the box changes (`moved`) and its translation `t` (low corner difference)."""
+    R, N, A = low.shape
+    moved = np.zeros((R, N), bool)
+    t = np.zeros((R, N, A), np.int64)
+    if N > 1:
+        same = (low[:, 1:] == low[:, :-1]).all(axis=2) & (ext[:, 1:] == ext[:, :-1]).all(axis=2)
+        moved[:, 1:] = ~same & valid[:, 1:]
+        t[:, 1:] = low[:, 1:] - low[:, :-1]
+    return {"moved": moved, "t": t}
+
+
+def _subtracted(lo: Array, hi: Array, slo: Array, shi: Array, sub: Array,
+                tile: Array) -> tuple[Array, Array, Array]:
+    """AAHR Subtract of box s from box a ((..., A) corners) where `sub`, else all of a: (words, new data's low
+    corner, extent). Exact when the boxes overlap and differ on one axis, else the whole box."""
+    disjoint = ((shi <= lo) | (slo >= hi)).any(axis=-1)
     differs = (lo != slo) | (hi != shi)
-    one = ~disjoint & (differs.sum(axis=2) == 1)
-    ax = np.argmax(differs, axis=2)[:, :, None]
-    lo_a, hi_a = np.take_along_axis(lo, ax, axis=2)[..., 0], np.take_along_axis(hi, ax, axis=2)[..., 0]
-    slo_a, shi_a = np.take_along_axis(slo, ax, axis=2)[..., 0], np.take_along_axis(shi, ax, axis=2)[..., 0]
+    one = ~disjoint & (differs.sum(axis=-1) == 1)
+    ax = np.argmax(differs, axis=-1)[..., None]
+    lo_a, hi_a = np.take_along_axis(lo, ax, axis=-1)[..., 0], np.take_along_axis(hi, ax, axis=-1)[..., 0]
+    slo_a, shi_a = np.take_along_axis(slo, ax, axis=-1)[..., 0], np.take_along_axis(shi, ax, axis=-1)[..., 0]
     below = slo_a <= lo_a
     inside = shi_a <= hi_a
     new_lo = np.where(below & inside, shi_a, lo_a)
     new_hi = np.where(below, np.where(inside, hi_a, lo_a), slo_a)
     slab = sub & one
-    cur = tile[:, 1:]
-    w = np.where(slab, cur // np.maximum(hi_a - lo_a, 1) * (new_hi - new_lo), cur)
-    words[:, 1:] = np.where(moved, w, 0)
-    on = (np.arange(A)[None, None, :] == ax) & slab[:, :, None]
-    nlow[:, 1:] = np.where(on, new_lo[:, :, None], lo)
-    next_[:, 1:] = np.where(on, (new_hi - new_lo)[:, :, None], ext[:, 1:])
-    return words, nlow, next_
+    words = np.where(slab, tile // np.maximum(hi_a - lo_a, 1) * (new_hi - new_lo), tile)
+    on = (np.arange(lo.shape[-1]) == ax) & slab[..., None]
+    return words, np.where(on, new_lo[..., None], lo), np.where(on, (new_hi - new_lo)[..., None], hi - lo)
+
+
+def _seq_new_data(low: Array, ext: Array, valid: Array, moves: dict[str, Array], first: Array | None,
+                  points: bool) -> tuple[Array, Array, Array, Array]:
+    """Timeloop's delta rule (DeltaState.advance with the imperfect walk's `_advance_or_stay`) over each row's
+    sequence of boxes (low corners and extents (R, N, A), `valid` (R, N) a prefix, `moves` from `_moves_of`):
+    (new words (R, N), the new data's low corner and extent (R, N, A), whether each move was subtracted).
+    Position 0's new data is the whole box; `first` (R,): the status of the first box-changing move, given
+    (None: the sequence starts the walk, nothing remembered). `points`: every box is new (no delta state).
+
+    A box equal to the previous one brings nothing; it keeps a remembered non-zero step and turns a forgotten
+    one into zero. Any other move is subtracted (a slab) when the remembered step is unset or equals its
+    translation t, else the whole box is new and the step is forgotten. Over the moves that change the box this
+    is a chain sub(m) = sub(q) ? [t_q = t_m] : [no equal box between, or t_m = 0] (q the previous such move):
+    each move maps the previous state to a constant, itself or its negation, so the chain is solved by a scan
+    (the last constant, then the parity of negations since)."""
+    R, N, A = low.shape
+    tile = np.prod(ext, axis=2)
+    moved, t = moves["moved"], moves["t"]
+    sub = np.zeros((R, N), bool)
+    if points or N == 1:
+        return np.where(valid, tile, 0), low, ext, sub
+    pos = np.arange(N)
+    last_moved = np.maximum.accumulate(np.where(moved, pos[None, :], 0), axis=1)
+    q = np.concatenate([np.zeros((R, 1), np.int64), last_moved[:, :-1]], axis=1)  # previous move (0: first box)
+    tq = np.take_along_axis(t, q[:, :, None], axis=1)
+    e1 = (tq == t).all(axis=2)
+    e2 = (q == pos[None, :] - 1) | (t == 0).all(axis=2)
+    const = moved & (e1 == e2)
+    value = e1.copy()
+    const[:, 0], value[:, 0] = True, False
+    if first is not None:  # the first move's status is given: a constant there
+        m1 = np.argmax(moved, axis=1)
+        has = moved.any(axis=1)
+        rr = np.flatnonzero(has)
+        const[rr, m1[rr]] = True
+        value[rr, m1[rr]] = first[rr]
+    negate = (moved & ~const & ~e1 & e2).astype(np.int64)
+    anchor = np.maximum.accumulate(np.where(const, pos[None, :], 0), axis=1)
+    flips = np.cumsum(negate, axis=1)
+    sub = ((np.take_along_axis(value, anchor, axis=1)
+            ^ ((flips - np.take_along_axis(flips, anchor, axis=1)) % 2 == 1)) & moved)
+    lo, hi = low[:, 1:], low[:, 1:] + ext[:, 1:]
+    slo, shi = low[:, :-1], low[:, :-1] + ext[:, :-1]
+    w, nl, ne = _subtracted(lo, hi, slo, shi, sub[:, 1:], tile[:, 1:])
+    words = np.where(valid, tile, 0)
+    words[:, 1:] = np.where(moved[:, 1:], w, 0)
+    nlow, next_ = low.copy(), ext.copy()
+    nlow[:, 1:], next_[:, 1:] = nl, ne
+    return words, nlow, next_, sub
