@@ -427,12 +427,13 @@ class MapSpace:
 
     def legal(self, m: MappingArrays) -> np.ndarray:
         """(B,) True where the spatial permutation/split rules and the utilization minimum hold, and a row with
-        remainders needs at most the fast model's IMPERFECT_ITERATIONS simulated iterations (4 per temporal
+        remainders needs at most half the fast model's IMPERFECT_ITERATIONS simulated iterations (4 per temporal
         loop, multiplied: rows past it are outside the imperfect space)."""
         ok = np.ones(m.size, bool)
         if self.imperfect:
             sims = np.prod(np.minimum(m.temporal, 4).astype(np.float64), axis=(1, 2))
-            ok &= ~m.imperfect_rows() | (sims <= IMPERFECT_ITERATIONS)
+            # half the limit: the fast model's per-level cost adds at most 2 x 2^7 x 4 to this product
+            ok &= ~m.imperfect_rows() | (sims <= IMPERFECT_ITERATIONS // 2)
         for i, pos, infix, split, nx, ny in self._order_levels:
             live = m.spatial[:, i, :] > 1
             x = m.spatial_x[:, i, :]
