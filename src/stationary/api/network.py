@@ -76,6 +76,13 @@ def resolve_arch(arch: str | Path | Architecture, ert: str | Path | None = None)
     return load_arch(arch, ert)
 
 
+def check_imperfect(imperfect: object) -> bool:
+    """`imperfect` must be a bool (a string such as "no" would read as true)."""
+    if not isinstance(imperfect, bool):
+        raise StationaryError(f"imperfect must be True or False, got {imperfect!r}", field="--imperfect")
+    return imperfect
+
+
 def exact_options(strategy: str, budget_s: float | None, budget_evals: int | None) -> dict[str, Any]:
     """SearchOptions fields for the strategy and the exact search's budget (validated; a budget for a search
     that would not use it is refused rather than ignored)."""
@@ -282,10 +289,12 @@ def evaluate(model: str | Path, arch: str | Path | Architecture = "eyeriss", *, 
              layers: str = "all", clock_mhz: float | None = None, update_energy: str = "update",
              strategy: str = "auto", budget_s: float | None = None, budget_evals: int | None = None,
              input_shape: Sequence[int] | None = None, fuse: str = "none", progress: bool = False,
-             ) -> NetworkEvaluation:
+             imperfect: bool = False) -> NetworkEvaluation:
     """Best mapping of every MAC layer of a network on an architecture (one search per distinct shape): per
-    layer and in total, with optimality certificates; `fuse` (auto, max) adds the fused-groups plan."""
+    layer and in total, with optimality certificates; `fuse` (auto, max) adds the fused-groups plan; `imperfect`
+    also searches imperfect factorizations (Timeloop 3 remainders D=n,r)."""
     objective = check_objective(objective)
+    check_imperfect(imperfect)
     check_update_energy(update_energy)
     check_fuse(fuse)
     exact = exact_options(strategy, budget_s, budget_evals)
@@ -296,7 +305,8 @@ def evaluate(model: str | Path, arch: str | Path | Architecture = "eyeriss", *, 
     if macs:  # an unknown dataflow is refused here rather than inside a pool worker
         dataflow_constraints(dataflow, macs[0].loop_nest(), architecture)
     start = time.perf_counter()
-    options = SearchOptions(objective=objective, seed=seed, budget=budget, update_energy=update_energy, **exact)
+    options = SearchOptions(objective=objective, seed=seed, budget=budget, update_energy=update_energy,
+                            imperfect=imperfect, **exact)
     plans = map_plans(net, architecture, dataflow, options, jobs, progress)
     totals = {**network_totals(plans), **network_performance(plans, architecture, clock_mhz),
               "wall_seconds": time.perf_counter() - start, "optimality": network_optimality(plans)}
@@ -371,10 +381,12 @@ def map_layer(problem: str | Path | LoopNest, arch: str | Path | Architecture, *
               constraints: str | Path | Sequence[Constraint] | None = None, ert: str | Path | None = None,
               dataflow: str = "free", objective: str = "energy", seed: int = 0, budget: int = 40_000,
               batch: int = 1, update_energy: str = "update", strategy: str = "auto", budget_s: float | None = None,
-              budget_evals: int | None = None, pareto: bool = False) -> LayerMapping:
+              budget_evals: int | None = None, pareto: bool = False, imperfect: bool = False) -> LayerMapping:
     """The best mapping of one layer (a Timeloop problem YAML, `MODEL:LAYER`, or a LoopNest) on an architecture,
-    every dataflow and file constraint honoured, with its optimality certificate."""
+    every dataflow and file constraint honoured, with its optimality certificate; `imperfect` also searches
+    imperfect factorizations (Timeloop 3 remainders D=n,r, written in the mapping)."""
     objective = check_objective(objective)
+    check_imperfect(imperfect)
     check_update_energy(update_energy)
     exact = exact_options(strategy, budget_s, budget_evals)
     nest = problem if isinstance(problem, LoopNest) else load_loop_nest(str(problem), batch)
@@ -388,7 +400,8 @@ def map_layer(problem: str | Path | LoopNest, arch: str | Path | Architecture, *
                                   field="--constraints")
         cs += list(constraints)
     found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget,
-                                                         update_energy=update_energy, pareto=pareto, **exact))
+                                                         update_energy=update_energy, pareto=pareto,
+                                                         imperfect=imperfect, **exact))
     cert = certify(found, nest, architecture, cs, objective=objective)
     front = tuple(ParetoPoint(e, cyc, m) for e, cyc, m in found.pareto) if pareto else None
     return LayerMapping(found.result, found.mapping, nest, architecture, found.evaluated, found.seconds,

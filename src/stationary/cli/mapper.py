@@ -37,6 +37,9 @@ from stationary.report.tables import result_renderables
 StrategyOption = Annotated[str, typer.Option(
     help="auto (default: exhaustive when small, else heuristic), exact (branch and bound seeded by the "
          "heuristic: certifies what it completes, far slower on full-size layers), heuristic or exhaustive")]
+ImperfectOption = Annotated[bool, typer.Option(
+    "--imperfect", help="also search imperfect factorizations: a tile need not divide the one above (Timeloop 3 "
+                        "remainders D=n,r on temporal loops; the mapping written carries them; docs/mapper.md)")]
 BudgetSecondsOption = Annotated[float | None, typer.Option(
     "--budget-s", help="exact search: wall seconds per distinct layer shape before it stops with a proven gap")]
 BudgetEvalsOption = Annotated[int | None, typer.Option(
@@ -60,12 +63,14 @@ def map_cmd(
     budget_s: BudgetSecondsOption = None,
     budget_evals: BudgetEvalsOption = None,
     pareto: Annotated[bool, typer.Option("--pareto", help="also find the energy-cycles Pareto front")] = False,
+    imperfect: ImperfectOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Find the best mapping of one layer: exact cost, the mapping (Timeloop v0.4 layout), search stats."""
     found = map_layer(problem, arch, constraints=constraints or None, ert=ert, dataflow=dataflow,
                       objective=objective, seed=seed, budget=budget, batch=batch, update_energy=update_energy,
-                      strategy=strategy, budget_s=budget_s, budget_evals=budget_evals, pareto=pareto)
+                      strategy=strategy, budget_s=budget_s, budget_evals=budget_evals, pareto=pareto,
+                      imperfect=imperfect)
     if as_json:
         print_json(found.to_json())
         return
@@ -102,6 +107,7 @@ def evaluate(
     budget_s: BudgetSecondsOption = None,
     budget_evals: BudgetEvalsOption = None,
     input_shape: InputShapeOption = None,
+    imperfect: ImperfectOption = False,
     as_json: JsonOption = False,
     report: Annotated[str | None, typer.Option(help="write the benchmarking report (self-contained HTML) here")]
     = None,
@@ -113,7 +119,7 @@ def evaluate(
                           budget=budget, jobs=jobs, layers=layers_set, clock_mhz=clock_mhz,
                           update_energy=update_energy, strategy=strategy, budget_s=budget_s,
                           budget_evals=budget_evals, input_shape=parse_shape(input_shape), fuse=fuse,
-                          progress=not as_json)
+                          progress=not as_json, imperfect=imperfect)
     fusion = ev.fusion_json()
     if fusion is not None and not as_json:
         out_console().print(*fusion_renderables(fusion, fuse))

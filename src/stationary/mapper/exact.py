@@ -4,6 +4,12 @@ first over each dimension's factorizations, then per full factorization (a *grou
 keeps) a lower bound over all its loop orders; groups that can still win are expanded into their order
 classes and scored in batches by the fast model. Deterministic: no randomness anywhere. docs/mapper.md
 proves each rule.
+
+On an imperfect space (remainder rows, `MapSpace(imperfect=True)`) only the rules shown sound for such rows cut:
+capacity (each level's largest tile: min(product of the factors at and below it, the bound) per dim), fan-out,
+utilization and the cycles bound (MACs are exact, at most the used instances per cycle); the energy bounds
+(layer, partial, canonical loop order) are not applied there, so the energy bound is compute + leakage at the
+compute cycles and the search mostly scores (docs/mapper.md).
 """
 
 from __future__ import annotations
@@ -101,6 +107,12 @@ class BranchAndBound:
         self.traffic = TileTraffic(nest)
         # per dim: cumulative factor at and below each level, spatial factor at each level (per option row)
         self.cum, self.spatial = level_factors(space)
+        # a remainder row's factors may multiply past the bound: a tile never spans more than the bound
+        self.cum = [np.minimum(c, nest.bounds[d]) for c, d in zip(self.cum, space.dims)]
+        self.imperfect = space.imperfect
+        partial_bound = partial_bound and not space.imperfect
+        if space.imperfect:
+            root_energy_pj = 0.0  # the layer bound is not shown sound for remainder rows (module docstring)
         self.min_cum = np.stack([c.min(axis=0) for c in self.cum], axis=1)  # (L, D)
         self.min_sp = np.stack([s.min(axis=0) for s in self.spatial], axis=1)  # (L, D)
         self.max_sp_total = np.array([int(s.prod(axis=1).max()) for s in self.spatial], np.int64)  # (D,)
@@ -311,14 +323,16 @@ class BranchAndBound:
         for j, (i, t) in enumerate(sp.free_keeps):
             keep[:, i, t] = kc[:, j]
         src = idx[idx2]
-        groups = MappingArrays(base.temporal[src], base.spatial[src], sx[idx2], base.permutation[src], keep)
+        groups = MappingArrays(base.temporal[src], base.spatial[src], sx[idx2], base.permutation[src], keep,
+                               temporal_residual=None if base.temporal_residual is None
+                               else base.temporal_residual[src])
         # the partial bound's cut energy of each group's factorization (it holds for every group of it)
         if self.partial is not None:
             by_order = full[:, self.order]
             cut, inner = self.partial.cut_energy_pj(by_order)[src], self.partial.inner_pj(by_order)[src]
         else:
             cut, inner = np.zeros(len(src)), np.zeros((len(src), 1))
-        if sp._order_levels or sp.min_macs > 1:
+        if sp.row_rules:
             ok = sp.legal(groups)
             self.pruned += int((~ok).sum())
             groups = groups.take(np.nonzero(ok)[0])
@@ -353,20 +367,21 @@ class BranchAndBound:
         n, L = groups.size, self.space.n_levels
         energy = None
         first: FastResult | None = None
-        for t in (self.plain or [0]):
+        plain = [] if self.imperfect else self.plain  # canonical orders: not shown minimal for remainder rows
+        for t in (plain or [0]):
             perm = np.broadcast_to(self.canonical[t], (n, L, self.space.n_dims)).copy()
             fr = self.model.evaluate(MappingArrays(groups.temporal, groups.spatial, groups.spatial_x, perm,
-                                                   groups.keep))
+                                                   groups.keep, temporal_residual=groups.temporal_residual))
             self.bound_evals += n
             if first is None:
                 first = fr
                 cc = fr.compute_cycles.astype(float)
                 leak = fr.leak_energy_pj.sum(axis=1) * cc / fr.cycles.astype(float)
                 energy = fr.compute_energy_pj + leak
-            if t in self.plain:
+            if t in plain:
                 energy = energy + fr.tensor_energy_pj[:, :, t].sum(axis=1)
         assert first is not None and energy is not None
-        for t in self.windowed:
+        for t in ([] if self.imperfect else self.windowed):
             kept = groups.keep[:, :, t]
             inner = L - 1 - np.argmax(kept[:, ::-1], axis=1)  # the innermost keeper (the outermost always keeps)
             energy = (energy + (kept * self.hold_pj[None, :, t]).sum(axis=1) + self.serve_pj[inner, t]
@@ -399,7 +414,8 @@ class BranchAndBound:
             m = len(perm)
             z = np.zeros(m, np.int64)
             self.pending.append(MappingArrays(group.temporal[z], group.spatial[z], group.spatial_x[z], perm,
-                                              group.keep[z]))
+                                              group.keep[z], temporal_residual=None if group.temporal_residual
+                                              is None else group.temporal_residual[z]))
             self.pending_rows += m
             if self.pending_rows >= self.batch:
                 self._flush()

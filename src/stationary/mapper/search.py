@@ -6,6 +6,7 @@ The final candidates are re-evaluated with the exact model, and the exact number
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,8 @@ class SearchOptions:
     polish_share: float = 0.25  # extra evaluations of free local search from the merged pool
     seed_keeps: bool = True  # a heuristic search with free keep choices also searches "keep all" (seed_share)
     update_energy: str = "update"  # price read-modify-write updates at the ERT's `update` or `write` energy
+    imperfect: bool = False  # also imperfect factorizations (Timeloop 3 remainders D=n,r; mapper/space.py)
+    imperfect_share: float = 0.25  # ... searched after the perfect-only search, with this share of the budget
 
 
 @dataclass
@@ -92,7 +95,7 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     opts = options or SearchOptions()
     objective = check_objective(opts.objective)
     start = time.perf_counter()
-    space = MapSpace(nest, arch, constraints)
+    space = MapSpace(nest, arch, constraints, imperfect=opts.imperfect)
     model = FastModel(nest, arch, update_energy=opts.update_energy)
     size = space.size()
     strategy = opts.strategy
@@ -104,6 +107,8 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     extra: dict = {"sampled": bool(space.sampled_dims)}
     if strategy == "exact":
         evaluated, extra = _exact(space, model, pool, opts, objective, progress)
+    elif strategy == "heuristic" and space.imperfect:
+        evaluated = _run_imperfect(space, model, pool, opts, progress, opts.strategy == "auto")
     else:
         evaluated = _run(space, model, pool, opts, strategy, progress)
     if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
@@ -130,7 +135,8 @@ def _exact(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, 
            progress: Callable[[int, int], None] | None) -> tuple[int, dict]:
     """The heuristic seed (so that cuts bite early), then the branch and bound into `pool`. Returns the
     evaluations and the SearchResult fields that state what was proven."""
-    evaluated = _run(space, model, pool, opts, "heuristic", progress) if opts.seed_exact else 0
+    seed = _run_imperfect if space.imperfect else functools.partial(_run, strategy="heuristic")
+    evaluated = seed(space, model, pool, opts, progress=progress) if opts.seed_exact else 0
     bound = layer_bound(space.nest, space.arch)
     bb = BranchAndBound(space, model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
                         bound.energy_lower_bound_pj)
@@ -224,6 +230,19 @@ def _run(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, st
     return evaluated
 
 
+def _run_imperfect(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions,
+                   progress: Callable[[int, int], None] | None, auto: bool = False) -> int:
+    """The heuristic search of an imperfect space: first the perfect-only search exactly as without
+    `imperfect` (exhaustive when `auto` and the perfect space is small; its best is never lost, so the result is
+    never worse), then local search and restarts in the imperfect space from the merged pool with
+    `imperfect_share` of the budget. Returns the evaluations."""
+    perfect = MapSpace(space.nest, space.arch, space.constraints)
+    small = auto and perfect.size() <= opts.exhaustive_limit
+    evaluated = _run(perfect, model, pool, opts, "exhaustive" if small else "heuristic", progress)
+    more = replace(opts, budget=max(opts.batch, int(opts.budget * opts.imperfect_share)), seed=opts.seed + 2)
+    return evaluated + _heuristic(space, model, pool, more, np.random.default_rng(more.seed), None)
+
+
 def _explore(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, strategy: str,
              progress: Callable[[int, int], None] | None) -> int:
     """Score every mapping of `space` (exhaustive) or run the heuristic on it; returns the evaluations."""
@@ -251,7 +270,7 @@ def _seed_keep_all(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchO
     keep_all = [Constraint(space.arch.levels[i].name, "dataspace", keep=frozenset(names), source="seed: keep all")
                 for i, names in by_level.items()]
     try:
-        sub_space = MapSpace(space.nest, space.arch, space.constraints + keep_all)
+        sub_space = MapSpace(space.nest, space.arch, space.constraints + keep_all, imperfect=space.imperfect)
     except StationaryError:
         return 0
     sub = replace(opts, pareto=False)
@@ -273,7 +292,8 @@ def _seed_from_dataflows(space: MapSpace, model: FastModel, pool: _Pool, opts: S
     for name in (d for d in DATAFLOWS if d != "free"):
         try:
             sub_space = MapSpace(space.nest, space.arch,
-                                 dataflow_constraints(name, space.nest, space.arch) + space.constraints)
+                                 dataflow_constraints(name, space.nest, space.arch) + space.constraints,
+                                 imperfect=space.imperfect)
         except StationaryError:  # no PE array, or the dataflow contradicts the user's constraints
             continue
         sub_pool = _Pool(opts.objective, opts.elites, False)

@@ -12,6 +12,15 @@ rules that tie dims together (a spatial permutation, a utilization minimum) are 
 draws rows that break them again, local moves that break them are undone. Work is bounded by what it
 computes: factorizations walk divisors (never the integers up to a bound), and a dimension with more than
 MAX_OPTIONS factorizations, or a level with more than MAX_ORDERS loop orders, gets a deterministic sample.
+
+Imperfect factorizations (opt in: `imperfect=True`) add, per dimension of bound N, the Timeloop 3 remainder
+rows (`D=n,r`, docs/counting-rules.md section 9) whose factors multiply to a padded product P with
+N < P <= N + max(IMPERFECT_MIN_PAD, floor(N x IMPERFECT_PAD)): the loops (outermost first) run the mixed-radix
+digits of N - 1, so each loop's tile is the product of the factors inside it and only the last global tile is
+partial (55 as 5 x 3,2 x 4,3: tiles 12 and 4). Kept only where the loop walk counts them: a remainder sits on a
+temporal loop, never on a spatial one, never inside a spatial loop of its dimension, never on the dimension's
+outermost loop. At most IMPERFECT_OPTIONS such rows per dimension, least padding first (past it the dimension
+counts as sampled: no certificate claims the whole space).
 """
 
 from __future__ import annotations
@@ -27,13 +36,16 @@ import numpy as np
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
 from stationary.mapping.constraints import Constraint, LevelRules, arch_constraints, merge, min_utilization
-from stationary.model.fast import MappingArrays
+from stationary.model.fast import IMPERFECT_ITERATIONS, MappingArrays
 from stationary.workload.loopnest import LoopNest
 
 MAX_OPTIONS = 200_000  # factorizations of one dimension listed as rows; above it a deterministic sample ...
 SAMPLED_OPTIONS = 5_000  # ... of this many rows
 MAX_DIVISORS_FOR_COUNT = 2_000  # the exact pre-flight count of bounded factorizations runs up to this
 MAX_ORDERS = 40_320  # loop orders of one level enumerated (8!); above it a deterministic sample
+IMPERFECT_PAD = 0.125  # imperfect rows: the padded product P of the factors is at most N + N x this ...
+IMPERFECT_MIN_PAD = 2  # ... or N + this, whichever is larger
+IMPERFECT_OPTIONS = 20_000  # imperfect rows of one dimension at most (least padding first)
 SAMPLE_TRIES = 8  # rounds of re-drawing the rows of a sample that break an order/utilization rule
 
 
@@ -176,6 +188,36 @@ def _factor_rows(n: int, bounds: tuple[tuple[int, int], ...], seed: int) -> tupl
     return sample_factorizations(n, list(bounds), SAMPLED_OPTIONS, seed), True
 
 
+def remainders(rows: np.ndarray, n: int) -> np.ndarray:
+    """Residual trip count of every slot of factor rows (outermost slot first) whose loops visit exactly
+    0..n-1: one plus the mixed-radix digits of n - 1 (Timeloop 3's rule, `mapping.covered`); equal to the
+    factor where a loop has no remainder. Rows whose product is below n have no such residuals (not checked)."""
+    res = np.empty_like(rows)
+    rem = np.full(len(rows), n - 1, np.int64)
+    for j in range(rows.shape[1] - 1, -1, -1):
+        res[:, j] = rem % rows[:, j] + 1
+        rem = rem // rows[:, j]
+    return res
+
+
+def walk_counts(rows: np.ndarray, res: np.ndarray, spatial: np.ndarray) -> np.ndarray:
+    """(n,) True where factor rows with residuals `res` (slots outermost first, `spatial` marks spatial slots)
+    are of the form the loop walk counts: no remainder on a spatial loop, none inside a spatial loop of the same
+    dimension, none on the dimension's outermost loop (model/evaluate.py, mapping.validate)."""
+    short = res < rows
+    loops = rows > 1
+    spatial_outside = np.cumsum(loops & spatial[None, :], axis=1) - (loops & spatial[None, :])
+    ok = ~(short & spatial[None, :]).any(axis=1) & ~(short & (spatial_outside > 0)).any(axis=1)
+    first = np.argmax(loops, axis=1)
+    idx = np.arange(len(rows))
+    return ok & (res[idx, first] == rows[idx, first])
+
+
+def imperfect_pad(n: int) -> int:
+    """How far the product of an imperfect row's factors may exceed the bound n (see the module docstring)."""
+    return max(IMPERFECT_MIN_PAD, int(n * IMPERFECT_PAD))
+
+
 @dataclass(frozen=True)
 class Slot:
     """One place a factor can go: a level's temporal loops, or its spatial fan-out."""
@@ -188,8 +230,9 @@ class MapSpace:
     """The constrained map space of one loop nest on one architecture."""
 
     def __init__(self, nest: LoopNest, arch: Architecture, constraints: list[Constraint] | None = None,
-                 explain: bool = True) -> None:
+                 explain: bool = True, imperfect: bool = False) -> None:
         self.nest, self.arch = nest, arch
+        self.imperfect = imperfect  # also Timeloop 3 remainder rows (D=n,r; see the module docstring)
         self.constraints = list(constraints or [])
         self.rules: list[LevelRules] = merge(self.constraints, nest, arch)
         self.min_macs = math.ceil(min_utilization(self.constraints, arch) * arch.compute.instances - 1e-9)
@@ -207,11 +250,17 @@ class MapSpace:
         # per dim: the factorizations over slots that the rules allow
         self.sampled_dims: list[str] = []  # dims with too many factorizations to list: a sample of them
         self.options: list[np.ndarray] = []
+        self.residuals: list[np.ndarray] = []  # per dim, per option row: each slot's residual (= factor: none)
         for d in self.dims:
             opts = self._dim_options(d)
+            res = opts.copy()
+            if imperfect:
+                more, more_res = self._imperfect_options(d)
+                opts, res = np.concatenate([opts, more]), np.concatenate([res, more_res])
             if not len(opts):
                 raise StationaryError(self._why_no_factorization(d) if explain else f"{d} cannot be factored")
             self.options.append(opts)
+            self.residuals.append(res)
         # keep: fixed (L, T) mask and values
         self.keep_fixed = np.zeros((L, T), bool)
         self.keep_value = np.ones((L, T), bool)
@@ -256,9 +305,10 @@ class MapSpace:
             return r.spatial.get(d), r.spatial_min.get(d, 1), cap
         return r.temporal.get(d), r.temporal_min.get(d, 1), min(r.temporal_max.get(d, bound), bound)
 
-    def _dim_options(self, d: str) -> np.ndarray:
-        """Rows (one per allowed factorization of d over the slots); a deterministic sample past MAX_OPTIONS."""
-        bound = self.nest.bounds[d]
+    def _dim_options(self, d: str, product: int | None = None) -> np.ndarray:
+        """Rows (one per allowed factorization of d over the slots, or of `product` instead of its bound); a
+        deterministic sample past MAX_OPTIONS."""
+        bound = self.nest.bounds[d] if product is None else product
         S = len(self.slots)
         fixed: dict[int, int] = {}
         free: list[tuple[int, int, int]] = []
@@ -279,7 +329,7 @@ class MapSpace:
             rest //= f
         bounds = [(lo, hi) for _, lo, hi in free]
         combos, sampled = _factor_rows(rest, tuple(bounds), bound % (1 << 32))
-        if sampled:
+        if sampled and d not in self.sampled_dims:
             self.sampled_dims.append(d)
         out = np.ones((len(combos), S), np.int64)
         for j, f in fixed.items():
@@ -287,6 +337,30 @@ class MapSpace:
         if combos and free:
             out[:, [j for j, _, _ in free]] = np.array(combos, np.int64).reshape(len(combos), len(free))
         return out
+
+    def _imperfect_options(self, d: str) -> tuple[np.ndarray, np.ndarray]:
+        """(factors, residuals) of d's imperfect rows: the allowed factorizations of each padded product
+        P = N+1 .. N + imperfect_pad(N) (least padding first) whose remainders cover exactly N and sit where
+        the walk counts them; at most IMPERFECT_OPTIONS rows (past it d counts as sampled)."""
+        n, S = self.nest.bounds[d], len(self.slots)
+        spatial = np.array([s.spatial for s in self.slots], bool)
+        rows, res, total = [], [], 0
+        for product in range(n + 1, n + imperfect_pad(n) + 1):
+            opts = self._dim_options(d, product)
+            if not len(opts):
+                continue
+            r = remainders(opts, n)
+            ok = walk_counts(opts, r, spatial)
+            rows.append(opts[ok])
+            res.append(r[ok])
+            total += int(ok.sum())
+            if total > IMPERFECT_OPTIONS:
+                if d not in self.sampled_dims:
+                    self.sampled_dims.append(d)
+                break
+        if not rows:
+            return np.zeros((0, S), np.int64), np.zeros((0, S), np.int64)
+        return np.concatenate(rows)[:IMPERFECT_OPTIONS], np.concatenate(res)[:IMPERFECT_OPTIONS]
 
     def _why_no_factorization(self, d: str) -> str:
         """Name the constraint that leaves dimension d no perfect factorization."""
@@ -345,9 +419,21 @@ class MapSpace:
             self._order_levels.append((i, pos, infix, o.split, nx, ny))
 
     # ----- rules that tie dims together (checked per row) ------------------------------------------------
+    @property
+    def row_rules(self) -> bool:
+        """Whether some rule is checked per row (`legal`): a spatial permutation, a utilization minimum, or the
+        remainder rows' simulation limit."""
+        return bool(self._order_levels) or self.min_macs > 1 or self.imperfect
+
     def legal(self, m: MappingArrays) -> np.ndarray:
-        """(B,) True where the spatial permutation/split rules and the utilization minimum hold."""
+        """(B,) True where the spatial permutation/split rules and the utilization minimum hold, and a row with
+        remainders needs at most half the fast model's IMPERFECT_ITERATIONS simulated iterations (4 per temporal
+        loop, multiplied: rows past it are outside the imperfect space)."""
         ok = np.ones(m.size, bool)
+        if self.imperfect:
+            sims = np.prod(np.minimum(m.temporal, 4).astype(np.float64), axis=(1, 2))
+            # half the limit: the fast model's per-level cost adds at most 2 x 2^7 x 4 to this product
+            ok &= ~m.imperfect_rows() | (sims <= IMPERFECT_ITERATIONS // 2)
         for i, pos, infix, split, nx, ny in self._order_levels:
             live = m.spatial[:, i, :] > 1
             x = m.spatial_x[:, i, :]
@@ -393,16 +479,20 @@ class MapSpace:
         L, D = self.n_levels, self.n_dims
         tf = np.ones((B, L, D), np.int64)
         sf = np.ones((B, L, D), np.int64)
+        tr = np.ones((B, L, D), np.int64) if self.imperfect else None
         for k in range(D):
             rows = self.options[k][choice[:, k]]  # (B, n_slots)
+            res = self.residuals[k][choice[:, k]] if tr is not None else None
             for j, s in enumerate(self.slots):
                 (sf if s.spatial else tf)[:, s.level, k] = rows[:, j]
+                if res is not None and tr is not None and not s.spatial:
+                    tr[:, s.level, k] = res[:, j]
         perm = np.stack([self.perm_classes[i][perm_idx[:, i]] for i in range(L)], axis=1)
         x = np.where(self.allow_x & self.allow_y, axis_bits, self.allow_x[None])
         keep = np.broadcast_to(self.keep_value, (B, L, self.n_tensors)).copy()
         for n, (i, t) in enumerate(self.free_keeps):
             keep[:, i, t] = keep_bits[:, n]
-        return MappingArrays(tf, sf, x, perm, keep)
+        return MappingArrays(tf, sf, x, perm, keep, temporal_residual=tr)
 
     def _draw(self, rng: np.random.Generator, n: int) -> MappingArrays:
         choice = np.stack([rng.integers(len(o), size=n) for o in self.options], axis=1)
@@ -415,7 +505,7 @@ class MapSpace:
         """n random mappings (uniform over each dim's factorizations, orders, axes and keeps), every one within
         the constraints: rows that break a rule tying dims together are drawn again (or replaced by a legal one)."""
         m = self._draw(rng, n)
-        if not self._order_levels and self.min_macs <= 1:
+        if not self.row_rules:
             return m
         ok = self.legal(m)
         for _ in range(SAMPLE_TRIES):
@@ -454,7 +544,7 @@ class MapSpace:
                 for n, (i, k) in enumerate(both):
                     axis_bits[:, i, k] = dg[:, D + L + K + n] == 1
                 m = self._assemble(dg[:, :D], dg[:, D:D + L], axis_bits, dg[:, D + L:D + L + K] == 1)
-                if self._order_levels or self.min_macs > 1:
+                if self.row_rules:
                     m = m.take(np.nonzero(self.legal(m))[0])
                 if m.size:
                     yield m
@@ -487,9 +577,29 @@ class MapSpace:
         d_val = both[rows, d_kind, d_lev, k]
         p = self._smallest_prime(s_val)
         ok &= (s_val > 1) & (d_val * p <= self._cap[dst, k]) & (s_val // p >= self._lo[src, k])
+        tr = m.temporal_residuals().copy() if self.imperfect else None
+        redraw = np.zeros(B, bool)
+        if tr is not None:  # a prime move keeps a perfect dim perfect; other rows draw the dim's row afresh
+            dim_perfect = (tr[rows, :, k] == tf[rows, :, k]).all(axis=1)
+            redraw = mv & ((rng.random(B) < 0.5) | ~dim_perfect)
+            ok &= ~redraw
         both[rows[ok], s_kind[ok], s_lev[ok], k[ok]] = s_val[ok] // p[ok]
         both[rows[ok], d_kind[ok], d_lev[ok], k[ok]] = d_val[ok] * p[ok]
         tf, sf = both[:, 0].copy(), both[:, 1].copy()
+        if tr is not None:
+            tr[rows[ok], :, k[ok]] = tf[rows[ok], :, k[ok]]
+            for kk in range(self.n_dims):
+                sel = np.nonzero(redraw & (k == kk))[0]
+                if not len(sel):
+                    continue
+                pick = rng.integers(len(self.options[kk]), size=len(sel))
+                f_rows, r_rows = self.options[kk][pick], self.residuals[kk][pick]
+                for j, s in enumerate(self.slots):
+                    if s.spatial:
+                        sf[sel, s.level, kk] = f_rows[:, j]
+                    else:
+                        tf[sel, s.level, kk] = f_rows[:, j]
+                        tr[sel, s.level, kk] = r_rows[:, j]
         # 2) swap two free loops of one level (20%); the constrained innermost/outermost loops stay
         sw = (kind >= 0.6) & (kind < 0.8)
         lev = rng.integers(self.n_levels, size=B)
@@ -511,8 +621,8 @@ class MapSpace:
             tg = kind >= 0.9
             fk2 = np.array(self.free_keeps)[rng.integers(len(self.free_keeps), size=B)]
             keep[rows[tg], fk2[tg, 0], fk2[tg, 1]] = ~keep[rows[tg], fk2[tg, 0], fk2[tg, 1]]
-        out = MappingArrays(tf, sf, sx, perm, keep)
-        if self._order_levels or self.min_macs > 1:
+        out = MappingArrays(tf, sf, sx, perm, keep, temporal_residual=tr)
+        if self.row_rules:
             bad = np.nonzero(~self.legal(out))[0]
             if len(bad):
                 out = _put(out, bad, m.take(bad))
@@ -574,6 +684,10 @@ def _put(m: MappingArrays, rows: np.ndarray, new: MappingArrays) -> MappingArray
         a = getattr(m, f).copy()
         a[rows] = getattr(new, f)
         parts[f] = a
+    if m.temporal_residual is not None or new.temporal_residual is not None:
+        res = m.temporal_residuals().copy()
+        res[rows] = new.temporal_residuals()
+        parts["temporal_residual"] = res
     return MappingArrays(**parts)
 
 
