@@ -34,9 +34,10 @@ Fit = tuple[tuple[tuple[int, ...], int | None], ...]
 
 Ask = tuple[Fit, bool, frozenset[int]]
 """One tile question: the fit, whether footprints count distinct words (the tile spans instances), and the
-tensors the resident level holds (empty for the MACs): only those, and tensors whose boxes never leave stride
-gaps, are charged their single-level-tiling words (a tensor streaming past the resident level crosses into a
-deeper keeper's smaller boxes, which need only its distinct words, docs/bounds.md §2)."""
+tensors the resident level holds (empty for the MACs): only those (when the tile is one instance's), and
+tensors whose boxes never leave stride gaps, are charged their single-level-tiling words (a tensor streaming
+past the resident level, or split over its instances, crosses into smaller boxes inside the tile, which need
+only its distinct words, docs/bounds.md §2)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ class LayerBound:
 class CutOption:
     """One way a mapping can cross the cut below the outermost level: its resident level `c` (L: the MACs)
     holds the tensors of `fit` together (`distinct`: count distinct words, the tile spanning several
-    instances; `held`: those tensors, empty at the MACs), and each tensor of `deeper`, as (t, words), is kept first at a deeper level (or the MACs) that
-    holds at most `words` of it (None: unbounded) over the instances below one instance of the cut."""
+    instances; `held`: those tensors, empty at the MACs), and each tensor of `deeper`, as (t, words), is
+    kept first at a deeper level (or the MACs) that holds at most `words` of it (None: unbounded) over the
+    instances below one instance of the cut."""
 
     c: int
     fit: Fit
@@ -103,14 +105,16 @@ class _Bounder:
         self.values: dict[Key, np.ndarray] = {}
         self.prints: dict[tuple[Fit, bool], np.ndarray] = {}
 
-    def charged(self, held: frozenset[int]) -> tuple[bool, ...]:
-        """Per tensor: is it charged its single-level-tiling words when the resident level holds `held`?"""
-        return tuple(t in held or g for t, g in enumerate(self.traffic.gapless))
+    def charged(self, held: frozenset[int], spans: bool) -> tuple[bool, ...]:
+        """Per tensor: is it charged its single-level-tiling words (boxes) when the resident level holds `held`,
+        its tile spanning several instances or not? Only a box of one instance's tile or a box without
+        stride gaps: what crosses into smaller boxes inside the tile is only held to its distinct words."""
+        return tuple((t in held and not spans) or g for t, g in enumerate(self.traffic.gapless))
 
     def _key(self, weights: tuple[float, ...], opt: CutOption) -> Key:
         lifts = tuple((t, words) for t, words in opt.deeper
                       if words is not None and not self.traffic.read_write[t] and weights[t])
-        return weights, self.charged(opt.held), lifts
+        return weights, self.charged(opt.held, opt.distinct), lifts
 
     def _want(self, key: Key, fit: tuple[Fit, bool]) -> None:
         if key not in self.keys:
@@ -120,7 +124,7 @@ class _Bounder:
 
     def ask(self, weights: tuple[float, ...], asks: list[Ask]) -> None:
         for fit, distinct, held in asks:
-            self._want((weights, self.charged(held), ()), (fit, distinct))
+            self._want((weights, self.charged(held, distinct), ()), (fit, distinct))
 
     def ask_cut(self, weights: tuple[float, ...], cut: list[CutOption]) -> None:
         for opt in cut:
@@ -177,7 +181,7 @@ class _Bounder:
         for fit, distinct, held in asks:
             good = self.prints[(fit, distinct)]
             if good.any():
-                low = min(low, float(self.values[(weights, self.charged(held), ())][good].min()))
+                low = min(low, float(self.values[(weights, self.charged(held, distinct), ())][good].min()))
         return low
 
 
