@@ -87,7 +87,9 @@ class CutOption:
     held: frozenset[int]  # the tensors c holds (none when c is the MACs)
 
 
-Key = tuple[tuple[float, ...], tuple[bool, ...], tuple[tuple[int, int], ...]]
+NONE, BOXES, DISTINCT = 0, 1, 2  # how a tensor is charged its single-level-tiling words (_Bounder.charged)
+
+Key = tuple[tuple[float, ...], tuple[int, ...], tuple[tuple[int, int], ...]]
 """What one table of least traffic per tile class is scored for: the weights per tensor, the tensors charged
 their single-level-tiling words, and the (input or weight, words its deeper keeper holds) lifted by the
 coupling (CutOption)."""
@@ -105,11 +107,14 @@ class _Bounder:
         self.values: dict[Key, np.ndarray] = {}
         self.prints: dict[tuple[Fit, bool], np.ndarray] = {}
 
-    def charged(self, held: frozenset[int], spans: bool) -> tuple[bool, ...]:
-        """Per tensor: is it charged its single-level-tiling words (boxes) when the resident level holds `held`,
-        its tile spanning several instances or not? Only a box of one instance's tile or a box without
-        stride gaps: what crosses into smaller boxes inside the tile is only held to its distinct words."""
-        return tuple((t in held and not spans) or g for t, g in enumerate(self.traffic.gapless))
+    def charged(self, held: frozenset[int], spans: bool) -> tuple[int, ...]:
+        """Per tensor, which single-level-tiling words it is charged when the resident level holds `held`, its
+        tile spanning several instances or not: BOXES for one instance's tile or boxes without stride gaps;
+        what crosses into smaller boxes inside the tile is only held to its distinct elements: DISTINCT where
+        those are countable (`TileTraffic.spread`), else NONE."""
+        tt = self.traffic
+        return tuple(BOXES if (t in held and not spans) or tt.gapless[t] else
+                     DISTINCT if tt.spread[t] is not None else NONE for t in range(len(tt.gapless)))
 
     def _key(self, weights: tuple[float, ...], opt: CutOption) -> Key:
         lifts = tuple((t, words) for t, words in opt.deeper
@@ -150,6 +155,7 @@ class _Bounder:
                         good &= sum((prints[t] for t in tensors), np.zeros(n, np.int64)) <= cap
                 ok[f].append(good)
             delivered = tt.delivered(ext)  # (prefixes, T, n)
+            spread = tt.delivered(ext, distinct=True) if any(DISTINCT in k[1] for k in self.keys) else delivered
             n_trips = np.prod(trips(tt.bounds, ext), axis=1).astype(float)
             mean_dist: dict[int, np.ndarray] = {}
             for key in self.keys:
@@ -158,13 +164,17 @@ class _Bounder:
                     values[key].append(np.zeros(n))
                     continue
                 lifted = dict(lifts)
-                scale = np.array([w[t] if charged[t] and t not in lifted else 0.0 for t in range(n_t)])
-                words_in = np.einsum("ptn,t->pn", delivered, scale)
+                words_in = np.zeros((len(delivered), n))
+                for mode, table in ((BOXES, delivered), (DISTINCT, spread)):
+                    scale = np.array([w[t] if charged[t] == mode and t not in lifted else 0.0 for t in range(n_t)])
+                    if scale.any():
+                        words_in += np.einsum("ptn,t->pn", table, scale)
                 for t, words in lifts:
                     if t not in mean_dist:
                         mean_dist[t] = tt.mean_distinct(t, ext)
                     floor = w[t] * n_trips * np.maximum(0.0, mean_dist[t] - words)
-                    words_in += np.maximum(w[t] * delivered[:, t, :], floor[None, :]) if charged[t] else floor
+                    table = delivered if charged[t] == BOXES else spread
+                    words_in += np.maximum(w[t] * table[:, t, :], floor[None, :]) if charged[t] else floor
                 values[key].append(words_in.min(axis=0))
         self.values = {k: np.concatenate(v) for k, v in values.items()}
         self.prints = {f: np.concatenate(v) for f, v in ok.items()}

@@ -123,6 +123,10 @@ class TileTraffic:
         self.gapless = [all(len(terms) <= 2 and all(c == 1 for c, _ in terms)
                             for axis in axes for terms in [[(c, d) for c, d in axis if c > 0 and d in active]])
                         for axes in self.axes]
+        # per tensor whose every axis has at most one active dim: the axes with unit coefficients, whose
+        # boxes count exactly the distinct elements of the true boxes (stride gaps skipped); else None
+        self.spread = [None if any(sum(c > 0 and d in active for c, d in axis) > 1 for axis in axes) else
+                       [[(min(c, 1), d) for c, d in axis] for axis in axes] for axes in self.axes]
         self.prefixes = order_prefixes(self.relevant, active)
         self.per_dim = [list(tile_classes(int(b))) for b in self.bounds]
         self.n_tiles = math.prod(len(x) for x in self.per_dim)
@@ -138,11 +142,11 @@ class TileTraffic:
             chunks.append(np.stack([c[i] for c, i in zip(classes, idx)], axis=1).reshape(-1, len(shape)))
         return chunks
 
-    def footprint(self, t: int, ext: np.ndarray) -> np.ndarray:
-        """Words of tensor t's tile (a box over its axes, gaps of strides included, as the model counts); of
-        float extents (mean widths), the affine formula at them."""
+    def footprint(self, t: int, ext: np.ndarray, axes: list[list[tuple[int, int]]] | None = None) -> np.ndarray:
+        """Words of tensor t's tile (a box over its axes, gaps of strides included, as the model counts; over
+        `axes` when given); of float extents (mean widths), the affine formula at them."""
         size = np.ones(ext.shape[0], ext.dtype)
-        for axis in self.axes[t]:
+        for axis in self.axes[t] if axes is None else axes:
             size = size * (1 + sum(c * (ext[:, d] - 1) for c, d in axis))
         return size
 
@@ -182,17 +186,22 @@ class TileTraffic:
             return np.max(np.stack([ext[:, d] for _, d in terms]), axis=0)
         return 1
 
-    def delivered(self, ext: np.ndarray) -> np.ndarray:
+    def delivered(self, ext: np.ndarray, distinct: bool = False) -> np.ndarray:
         """D[p, t]: words of tensor t delivered to the tile under order prefix p, per tile class (float64; for a
         divisor tile whose halo term is exact, the count itself). The formula at the class's mean widths
-        bound / N: the least any tiling of the class delivers (docs/bounds.md §1). Prefixes share their (first
-        dim, dims inside) per tensor: each is computed once."""
+        bound / N: the least any tiling of the class delivers (docs/bounds.md §1). `distinct`: the distinct
+        elements instead of the boxes, for the tensors with `spread` axes (0 for the others), what any union of
+        smaller boxes inside the tile brings at least. Prefixes share their (first dim, dims inside) per
+        tensor: each is computed once."""
         n = trips(self.bounds, ext)
         mean = self.bounds[None, :] / n
         low = narrowest(self.bounds, n)
         total = np.prod(n, axis=1)
-        tiles = [self.footprint(t, mean) for t in range(len(self.axes))]
-        slabs = [self._slabs(t, mean, low, tiles[t]) for t in range(len(self.axes))]
+        axes = [self.spread[t] if distinct else self.axes[t] for t in range(len(self.axes))]
+        none = np.zeros(ext.shape[0])
+        tiles = [none if a is None else self.footprint(t, mean, a) for t, a in enumerate(axes)]
+        slabs = [np.zeros((ext.shape[0], len(self.dims))) if a is None else self._slabs(t, mean, low, tiles[t], a)
+                 for t, a in enumerate(axes)]
         memo: dict[tuple[int, int, frozenset[int]], np.ndarray] = {}
         out = []
         for p in self.prefixes:
@@ -210,13 +219,14 @@ class TileTraffic:
             out.append(row)
         return np.array(out, float).reshape(len(self.prefixes), len(self.axes), ext.shape[0])
 
-    def _slabs(self, t: int, mean: np.ndarray, low: np.ndarray, tile: np.ndarray) -> np.ndarray:
+    def _slabs(self, t: int, mean: np.ndarray, low: np.ndarray, tile: np.ndarray,
+               axes: list[list[tuple[int, int]]]) -> np.ndarray:
         """(n, D): the new words when dim d's loop moves tensor t's tile (mean widths) by one step: along an
         axis c·d + rest, c·(e_d - 1) + min(c, window of rest) per step, the window taken at the narrowest
         widths (min is concave: its mean over unequal tiles is at least its value there, not at the mean)."""
         slab = np.repeat(tile[:, None], len(self.dims), axis=1)
-        uses = [sum(d == k for axis in self.axes[t] for _, k in axis) for d in range(len(self.dims))]
-        for axis in self.axes[t]:
+        uses = [sum(d == k for axis in axes for _, k in axis) for d in range(len(self.dims))]
+        for axis in axes:
             axis_ext = 1 + sum(c * (mean[:, d] - 1) for c, d in axis)
             for c, d in axis:
                 if uses[d] == 1 and c > 0:  # a dim on several axes moves the box diagonally: no halo kept
