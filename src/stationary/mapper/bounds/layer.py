@@ -99,9 +99,9 @@ class _Bounder:
     """Collects the questions about one layer (weights and fits; the coupled cut's options), scores every
     tile class once in one pass over the tiles, and answers them."""
 
-    def __init__(self, nest: LoopNest) -> None:
+    def __init__(self, nest: LoopNest, imperfect: bool) -> None:
         self.nest = nest
-        self.traffic = TileTraffic(nest)
+        self.traffic = TileTraffic(nest, imperfect)
         self.keys: list[Key] = []
         self.fits: list[tuple[Fit, bool]] = []
         self.values: dict[Key, np.ndarray] = {}
@@ -200,8 +200,8 @@ class LayerTerms:
     choices, leakage per cycle) and the solved single-level tilings of the cut below the outermost level, so
     that the layer bound and the branch and bound's partial bounds (bounds/partial.py) share one rule."""
 
-    def __init__(self, nest: LoopNest, arch: Architecture) -> None:
-        self.nest, self.arch = nest, arch
+    def __init__(self, nest: LoopNest, arch: Architecture, imperfect: bool = True) -> None:
+        self.nest, self.arch, self.imperfect = nest, arch, imperfect
         L, T = len(arch.levels), len(nest.tensors)
         levels = arch.levels
         self.real = real = [i for i in range(L) if not levels[i].virtual]
@@ -287,7 +287,7 @@ class LayerTerms:
             out.append(CutOption(L, fit, distinct, (), frozenset()))
             return out
 
-        self.bounder = b = _Bounder(nest)
+        self.bounder = b = _Bounder(nest, imperfect)
         top = levels[real[0]]
         bs0, e0 = top.block_size, top.energy
         self.w_dram = tuple((e0.read_pj + e0.update_pj) / bs0 if rw[t] else e0.read_pj / bs0 for t in range(T))
@@ -332,21 +332,24 @@ _RECENT: list[tuple[LoopNest, Architecture, LayerTerms]] = []  # the last few, b
 _RECENT_SIZE = 4
 
 
-def layer_terms(nest: LoopNest, arch: Architecture) -> LayerTerms:
+def layer_terms(nest: LoopNest, arch: Architecture, imperfect: bool = True) -> LayerTerms:
     """LayerTerms of (nest, arch), reused when the same objects were asked for recently (the search bounds a
-    layer, then its branch and bound needs the same tables)."""
+    layer, then its branch and bound needs the same tables). `imperfect=False`: valid for perfect
+    factorizations only (the default map space), faster."""
     for n, a, terms in _RECENT:
-        if n is nest and a is arch:
+        if n is nest and a is arch and terms.imperfect == imperfect:
             return terms
-    terms = LayerTerms(nest, arch)
+    terms = LayerTerms(nest, arch, imperfect)
     _RECENT.append((nest, arch, terms))
     del _RECENT[:-_RECENT_SIZE]
     return terms
 
 
-def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> LayerBound:
-    """Lower bounds of `nest` on `arch`, valid for every mapping of its map space under any constraints."""
-    terms = layer_terms(nest, arch)
+def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None, imperfect: bool = True) -> LayerBound:
+    """Lower bounds of `nest` on `arch`, valid for every mapping of its map space under any constraints: with
+    imperfect factorizations (the default), or of perfect ones alone (`imperfect=False`, the mappers' default
+    space; several times faster on layers with awkward sizes)."""
+    terms = layer_terms(nest, arch, imperfect)
     levels, real, b = arch.levels, terms.real, terms.bounder
     outputs, rw = terms.outputs, terms.rw
     out_levels = []

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stationary.mapper.space import divisors
 from stationary.workload.loopnest import LoopNest
 
 #: Tile classes scored per NumPy chunk (keeps memory bounded on layers with many tiles).
@@ -103,10 +104,13 @@ def whole_words(x: float | np.ndarray) -> np.ndarray:
 
 class TileTraffic:
     """Footprints and minimum delivered words of every tile class of one loop nest (`per_dim`: each dim's class
-    representatives, ascending; the divisors among them are the perfect tilings)."""
+    representatives, ascending; the divisors among them are the perfect tilings). `imperfect=False` scores the
+    divisor tiles alone, each at its own width: a bound of the perfect map space only (the mappers' default
+    space), several times fewer tiles on layers with awkward sizes."""
 
-    def __init__(self, nest: LoopNest) -> None:
+    def __init__(self, nest: LoopNest, imperfect: bool = True) -> None:
         self.nest = nest
+        self.imperfect = imperfect
         self.dims = nest.dims
         index = {d: k for k, d in enumerate(self.dims)}
         self.bounds = np.array([nest.bounds[d] for d in self.dims], np.int64)
@@ -128,8 +132,13 @@ class TileTraffic:
         self.spread = [None if any(sum(c > 0 and d in active for c, d in axis) > 1 for axis in axes) else
                        [[(min(c, 1), d) for c, d in axis] for axis in axes] for axes in self.axes]
         self.prefixes = order_prefixes(self.relevant, active)
-        self.per_dim = [list(tile_classes(int(b))) for b in self.bounds]
+        self.per_dim = [list(tile_classes(int(b)) if imperfect else divisors(int(b))) for b in self.bounds]
         self.n_tiles = math.prod(len(x) for x in self.per_dim)
+
+    def _narrowest(self, n: np.ndarray, ext: np.ndarray) -> np.ndarray:
+        """The narrowest width a tile of each row's class can have (`narrowest`); a divisor tile's own extent
+        when only perfect tilings are bounded."""
+        return narrowest(self.bounds, n) if self.imperfect else ext
 
     def tile_chunks(self) -> list[np.ndarray]:
         """Every tile class as (n, D) representative extents, in chunks of at most CHUNK rows, in grid order
@@ -156,7 +165,7 @@ class TileTraffic:
         maximum, convex) at the mean widths, axes of two dims (neither) at the narrowest widths."""
         n = trips(self.bounds, ext)
         mean = self.bounds[None, :] / n
-        low = narrowest(self.bounds, n)
+        low = self._narrowest(n, ext)
         size = np.ones(ext.shape[0])
         for axis in self.axes[t]:
             terms = [(c, d) for c, d in axis if c > 0]
@@ -195,7 +204,7 @@ class TileTraffic:
         tensor: each is computed once."""
         n = trips(self.bounds, ext)
         mean = self.bounds[None, :] / n
-        low = narrowest(self.bounds, n)
+        low = self._narrowest(n, ext)
         total = np.prod(n, axis=1)
         axes = [self.spread[t] if distinct else self.axes[t] for t in range(len(self.axes))]
         none = np.zeros(ext.shape[0])
