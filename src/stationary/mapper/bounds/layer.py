@@ -24,13 +24,20 @@ import numpy as np
 
 from stationary.arch.spec import Architecture, StorageLevel
 from stationary.errors import StationaryError
-from stationary.mapper.bounds.tiles import TileTraffic
+from stationary.mapper.bounds.tiles import TileTraffic, trips, whole_words
 from stationary.mapper.space import divisors
 from stationary.mapping.constraints import merge
 from stationary.workload.loopnest import LoopNest
 
 Fit = tuple[tuple[tuple[int, ...], int | None], ...]
 """Capacity constraints a tile must meet: (tensors whose footprints add up, capacity words or None)."""
+
+Ask = tuple[Fit, bool, frozenset[int]]
+"""One tile question: the fit, whether footprints count distinct words (the tile spans instances), and the
+tensors the resident level holds (empty for the MACs): only those (when the tile is one instance's), and
+tensors whose boxes never leave stride gaps, are charged their single-level-tiling words (a tensor streaming
+past the resident level, or split over its instances, crosses into smaller boxes inside the tile, which need
+only its distinct words, docs/bounds.md §2)."""
 
 
 @dataclass(frozen=True)
@@ -69,99 +76,122 @@ class LayerBound:
 class CutOption:
     """One way a mapping can cross the cut below the outermost level: its resident level `c` (L: the MACs)
     holds the tensors of `fit` together (`distinct`: count distinct words, the tile spanning several
-    instances), and each tensor of `deeper`, as (t, words), is kept first at a deeper level (or the MACs) that
-    holds at most `words` of it (None: unbounded) over the instances below one instance of the cut."""
+    instances; `held`: those tensors, empty at the MACs), and each tensor of `deeper`, as (t, words), is
+    kept first at a deeper level (or the MACs) that holds at most `words` of it (None: unbounded) over the
+    instances below one instance of the cut."""
 
     c: int
     fit: Fit
     distinct: bool
     deeper: tuple[tuple[int, int | None], ...]
+    held: frozenset[int]  # the tensors c holds (none when c is the MACs)
+
+
+NONE, BOXES, DISTINCT = 0, 1, 2  # how a tensor is charged its single-level-tiling words (_Bounder.charged)
+
+Key = tuple[tuple[float, ...], tuple[int, ...], tuple[tuple[int, int], ...]]
+"""What one table of least traffic per tile class is scored for: the weights per tensor, the tensors charged
+their single-level-tiling words, and the (input or weight, words its deeper keeper holds) lifted by the
+coupling (CutOption)."""
 
 
 class _Bounder:
-    """Collects (weights, fit) questions about one layer, scores every tile shape once, answers them; and
-    scores the coupled options of the cut below the outermost level (CutOption) in a second pass."""
+    """Collects the questions about one layer (weights and fits; the coupled cut's options), scores every
+    tile class once in one pass over the tiles, and answers them."""
 
-    def __init__(self, nest: LoopNest) -> None:
+    def __init__(self, nest: LoopNest, imperfect: bool) -> None:
         self.nest = nest
-        self.traffic = TileTraffic(nest)
-        self.weights: list[tuple[float, ...]] = []
+        self.traffic = TileTraffic(nest, imperfect)
+        self.keys: list[Key] = []
         self.fits: list[tuple[Fit, bool]] = []
-        self.best: dict[tuple[float, ...], np.ndarray] = {}
+        self.values: dict[Key, np.ndarray] = {}
         self.prints: dict[tuple[Fit, bool], np.ndarray] = {}
 
-    def coupled(self, weights: tuple[float, ...], cut: list[CutOption]) -> list[np.ndarray]:
-        """Per option: per tile shape (grid order), the least weighted traffic over orders when the tile is c's
-        and meets `fit`, each deeper input or weight paying at least, per trip of the loops above c, the
-        distinct words of its tile that its keeper cannot already hold; inf where the tile does not fit.
-        Needs solve() first, with every option's fit asked."""
-        tt, n_t = self.traffic, len(self.nest.tensors)
-        parts: list[list[np.ndarray]] = [[] for _ in cut]
-        for ext in tt.tile_chunks():
-            n = ext.shape[0]
-            delivered = tt.delivered(ext)
-            trips = np.prod(tt.bounds[None, :] // ext, axis=1).astype(float)
-            dist: dict[int, np.ndarray] = {}
-            for o, opt in enumerate(cut):
-                lifted: dict[int, np.ndarray] = {}
-                for t, words in opt.deeper:
-                    if words is None or tt.read_write[t] or not weights[t]:
-                        continue
-                    if t not in dist:
-                        dist[t] = tt.distinct_footprint(t, ext).astype(float)
-                    lifted[t] = trips * np.maximum(0.0, dist[t] - words)
-                low = None
-                for row in delivered:
-                    words_in = np.zeros(n)
-                    for t in range(n_t):
-                        if weights[t]:
-                            words_in = words_in + weights[t] * (np.maximum(row[t], lifted[t]) if t in lifted
-                                                                else row[t])
-                    low = words_in if low is None else np.minimum(low, words_in)
-                parts[o].append(low if low is not None else np.zeros(n))
-        return [np.where(self.prints[(opt.fit, opt.distinct)], np.concatenate(v), np.inf)
-                for opt, v in zip(cut, parts)]
+    def charged(self, held: frozenset[int], spans: bool) -> tuple[int, ...]:
+        """Per tensor, which single-level-tiling words it is charged when the resident level holds `held`, its
+        tile spanning several instances or not: BOXES for one instance's tile or boxes without stride gaps;
+        what crosses into smaller boxes inside the tile is only held to its distinct elements: DISTINCT where
+        those are countable (`TileTraffic.spread`), else NONE."""
+        tt = self.traffic
+        return tuple(BOXES if (t in held and not spans) or tt.gapless[t] else
+                     DISTINCT if tt.spread[t] is not None else NONE for t in range(len(tt.gapless)))
 
-    def ask(self, weights: tuple[float, ...], fits: list[tuple[Fit, bool]]) -> None:
-        if weights not in self.weights:
-            self.weights.append(weights)
-        for f in fits:
-            if f not in self.fits:
-                self.fits.append(f)
+    def _key(self, weights: tuple[float, ...], opt: CutOption) -> Key:
+        lifts = tuple((t, words) for t, words in opt.deeper
+                      if words is not None and not self.traffic.read_write[t] and weights[t])
+        return weights, self.charged(opt.held, opt.distinct), lifts
+
+    def _want(self, key: Key, fit: tuple[Fit, bool]) -> None:
+        if key not in self.keys:
+            self.keys.append(key)
+        if fit not in self.fits:
+            self.fits.append(fit)
+
+    def ask(self, weights: tuple[float, ...], asks: list[Ask]) -> None:
+        for fit, distinct, held in asks:
+            self._want((weights, self.charged(held, distinct), ()), (fit, distinct))
+
+    def ask_cut(self, weights: tuple[float, ...], cut: list[CutOption]) -> None:
+        for opt in cut:
+            self._want(self._key(weights, opt), (opt.fit, opt.distinct))
 
     def solve(self) -> None:
+        """Per tile class: which fits it meets, and per key the least weighted traffic over order prefixes,
+        each lifted tensor paying at least, per trip of the loops above the resident level, the distinct words
+        of its tile that its keeper cannot already hold."""
         tt, n_t = self.traffic, len(self.nest.tensors)
-        best: dict[tuple[float, ...], list[np.ndarray]] = {w: [] for w in self.weights}
+        values: dict[Key, list[np.ndarray]] = {k: [] for k in self.keys}
         ok: dict[tuple[Fit, bool], list[np.ndarray]] = {f: [] for f in self.fits}
         for ext in tt.tile_chunks():
+            n = ext.shape[0]
             box = [tt.footprint(t, ext) for t in range(n_t)]
             dist = [tt.distinct_footprint(t, ext) for t in range(n_t)] if any(d for _, d in self.fits) else box
             for f in self.fits:
                 fit, distinct = f
                 prints = dist if distinct else box
-                good = np.ones(ext.shape[0], bool)
+                good = np.ones(n, bool)
                 for tensors, cap in fit:
                     if cap is not None:
-                        good &= sum((prints[t] for t in tensors), np.zeros(ext.shape[0], np.int64)) <= cap
+                        good &= sum((prints[t] for t in tensors), np.zeros(n, np.int64)) <= cap
                 ok[f].append(good)
-            delivered = tt.delivered(ext)
-            for w in self.weights:
-                low = None
-                for row in delivered:
-                    words = sum((w[t] * row[t] for t in range(n_t) if w[t]), np.zeros(ext.shape[0]))
-                    low = words if low is None else np.minimum(low, words)
-                best[w].append(low if low is not None else np.zeros(ext.shape[0]))
-        self.best = {w: np.concatenate(v) for w, v in best.items()}
+            delivered = tt.delivered(ext)  # (prefixes, T, n)
+            spread = tt.delivered(ext, distinct=True) if any(DISTINCT in k[1] for k in self.keys) else delivered
+            n_trips = np.prod(trips(tt.bounds, ext), axis=1).astype(float)
+            mean_dist: dict[int, np.ndarray] = {}
+            for key in self.keys:
+                w, charged, lifts = key
+                if not len(delivered):
+                    values[key].append(np.zeros(n))
+                    continue
+                lifted = dict(lifts)
+                words_in = np.zeros((len(delivered), n))
+                for mode, table in ((BOXES, delivered), (DISTINCT, spread)):
+                    scale = np.array([w[t] if charged[t] == mode and t not in lifted else 0.0 for t in range(n_t)])
+                    if scale.any():
+                        words_in += np.einsum("ptn,t->pn", table, scale)
+                for t, words in lifts:
+                    if t not in mean_dist:
+                        mean_dist[t] = tt.mean_distinct(t, ext)
+                    floor = w[t] * n_trips * np.maximum(0.0, mean_dist[t] - words)
+                    table = delivered if charged[t] == BOXES else spread
+                    words_in += np.maximum(w[t] * table[:, t, :], floor[None, :]) if charged[t] else floor
+                values[key].append(words_in.min(axis=0))
+        self.values = {k: np.concatenate(v) for k, v in values.items()}
         self.prints = {f: np.concatenate(v) for f, v in ok.items()}
 
-    def minimum(self, weights: tuple[float, ...], fits: list[tuple[Fit, bool]]) -> float:
-        """The least weighted traffic over the tile shapes meeting any one of `fits` (inf if none does)."""
-        values = self.best[weights]
+    def coupled(self, weights: tuple[float, ...], cut: list[CutOption]) -> list[np.ndarray]:
+        """Per option: per tile class (grid order), the least weighted traffic when the tile is c's and meets
+        `fit`, the deeper inputs and weights lifted; inf where the tile does not fit (after ask_cut, solve)."""
+        return [np.where(self.prints[(opt.fit, opt.distinct)], self.values[self._key(weights, opt)], np.inf)
+                for opt in cut]
+
+    def minimum(self, weights: tuple[float, ...], asks: list[Ask]) -> float:
+        """The least weighted traffic over the tile classes meeting any one of `asks` (inf if none does)."""
         low = np.inf
-        for f in fits:
-            good = self.prints[f]
+        for fit, distinct, held in asks:
+            good = self.prints[(fit, distinct)]
             if good.any():
-                low = min(low, float(values[good].min()))
+                low = min(low, float(self.values[(weights, self.charged(held, distinct), ())][good].min()))
         return low
 
 
@@ -170,8 +200,8 @@ class LayerTerms:
     choices, leakage per cycle) and the solved single-level tilings of the cut below the outermost level, so
     that the layer bound and the branch and bound's partial bounds (bounds/partial.py) share one rule."""
 
-    def __init__(self, nest: LoopNest, arch: Architecture) -> None:
-        self.nest, self.arch = nest, arch
+    def __init__(self, nest: LoopNest, arch: Architecture, imperfect: bool = True) -> None:
+        self.nest, self.arch, self.imperfect = nest, arch, imperfect
         L, T = len(arch.levels), len(nest.tensors)
         levels = arch.levels
         self.real = real = [i for i in range(L) if not levels[i].virtual]
@@ -181,10 +211,10 @@ class LayerTerms:
         self.compulsory = [0 if t.read_write else t.distinct(nest.bounds) for t in nest.tensors]
         n_mac = arch.compute.instances
 
-        def options(first: int, top_instances: int) -> list[tuple[int, Fit, bool]]:
+        def options(first: int, top_instances: int) -> list[Ask]:
             """Tile constraints for a cut above level `first`: one per resident level c* (L: the MACs) and
-            tensor it holds, as (c*, fit, distinct)."""
-            out: list[tuple[int, Fit, bool]] = []
+            tensor it holds, as (fit, distinct, tensors held)."""
+            out: list[Ask] = []
             for c in range(first, L):
                 if levels[c].virtual:
                     continue
@@ -194,11 +224,12 @@ class LayerTerms:
                 fixed = tuple(t for t in range(T) if must[c][t])
                 for t in range(T):
                     if may[c][t]:
-                        out.append((c, ((tuple(sorted({t, *fixed})), cap),), ratio > 1))
+                        held = tuple(sorted({t, *fixed}))
+                        out.append((((held, cap),), ratio > 1, frozenset(held)))
                 if fixed:
                     return out
             ratio = n_mac // top_instances  # every tensor bypasses every level: one operand per MAC
-            out.append((L, tuple(((t,), ratio) for t in range(T)), ratio > 1))
+            out.append((tuple(((t,), ratio) for t in range(T)), ratio > 1, frozenset()))
             return out
 
         def fit_at(c: int, tensors: set[int], top_instances: int) -> tuple[Fit, bool]:
@@ -249,28 +280,27 @@ class LayerTerms:
                         fit, distinct = fit_at(c, held, top_instances)
                         for ks in itertools.product(*(keepers(t, c) for t in others)):
                             deeper = tuple((t, held_words(k, top_instances)) for t, k in zip(others, ks))
-                            out.append(CutOption(c, fit, distinct, deeper))
+                            out.append(CutOption(c, fit, distinct, deeper, frozenset(held)))
                 if fixed:
                     return out
             fit, distinct = fit_at(L, set(range(T)), top_instances)
-            out.append(CutOption(L, fit, distinct, ()))
+            out.append(CutOption(L, fit, distinct, (), frozenset()))
             return out
 
-        self.bounder = b = _Bounder(nest)
+        self.bounder = b = _Bounder(nest, imperfect)
         top = levels[real[0]]
         bs0, e0 = top.block_size, top.energy
         self.w_dram = tuple((e0.read_pj + e0.update_pj) / bs0 if rw[t] else e0.read_pj / bs0 for t in range(T))
         self.w_back = tuple(1.0 if rw[t] else 0.0 for t in range(T))
-        self.dram_residents = options(real[0] + 1, top.instances)
-        self.dram_opts = [(fit, distinct) for _, fit, distinct in self.dram_residents]
+        self.dram_opts = options(real[0] + 1, top.instances)
         b.ask(self.w_dram, self.dram_opts)
         b.ask(self.w_back, self.dram_opts)
         self.dram_cut = cut_options(real[0] + 1, top.instances)
-        b.ask(self.w_dram, [(o.fit, o.distinct) for o in self.dram_cut])
-        self.inner: dict[int, tuple[tuple[float, ...], list[tuple[Fit, bool]]]] = {}
+        b.ask_cut(self.w_dram, self.dram_cut)
+        self.inner: dict[int, tuple[tuple[float, ...], list[Ask]]] = {}
         for c in real[1:]:
             w = tuple(1.0 if (not rw[t] or levels[c].instances == 1) else 0.0 for t in range(T))
-            self.inner[c] = (w, [(fit, d) for _, fit, d in options(c, levels[c].instances)])
+            self.inner[c] = (w, options(c, levels[c].instances))
             b.ask(*self.inner[c])
         b.solve()
         self.dram_values = b.coupled(self.w_dram, self.dram_cut)  # per CutOption, per tile (inf: no fit)
@@ -302,21 +332,24 @@ _RECENT: list[tuple[LoopNest, Architecture, LayerTerms]] = []  # the last few, b
 _RECENT_SIZE = 4
 
 
-def layer_terms(nest: LoopNest, arch: Architecture) -> LayerTerms:
+def layer_terms(nest: LoopNest, arch: Architecture, imperfect: bool = True) -> LayerTerms:
     """LayerTerms of (nest, arch), reused when the same objects were asked for recently (the search bounds a
-    layer, then its branch and bound needs the same tables)."""
+    layer, then its branch and bound needs the same tables). `imperfect=False`: valid for perfect
+    factorizations only (the default map space), faster."""
     for n, a, terms in _RECENT:
-        if n is nest and a is arch:
+        if n is nest and a is arch and terms.imperfect == imperfect:
             return terms
-    terms = LayerTerms(nest, arch)
+    terms = LayerTerms(nest, arch, imperfect)
     _RECENT.append((nest, arch, terms))
     del _RECENT[:-_RECENT_SIZE]
     return terms
 
 
-def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> LayerBound:
-    """Lower bounds of `nest` on `arch`, valid for every mapping of its map space under any constraints."""
-    terms = layer_terms(nest, arch)
+def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None, imperfect: bool = True) -> LayerBound:
+    """Lower bounds of `nest` on `arch`, valid for every mapping of its map space under any constraints: with
+    imperfect factorizations (the default), or of perfect ones alone (`imperfect=False`, the mappers' default
+    space; several times faster on layers with awkward sizes)."""
+    terms = layer_terms(nest, arch, imperfect)
     levels, real, b = arch.levels, terms.real, terms.bounder
     outputs, rw = terms.outputs, terms.rw
     out_levels = []
@@ -330,7 +363,7 @@ def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None) -> 
             words = max(b.minimum(w, opts) - minus, sum(terms.compulsory))
         if not np.isfinite(words):
             raise StationaryError(f"no tile of {nest.name} fits the levels below {lv.name} of {arch.name}")
-        out_levels.append(LevelBound(lv.name, lv.size_words, int(round(words))))
+        out_levels.append(LevelBound(lv.name, lv.size_words, int(whole_words(words))))
     total = float(terms.energy_pj(np.array(terms.cut_energy_pj), np.array(terms.leak_floor_pj)))
     return LayerBound(name or nest.name, nest.macs, total, tuple(out_levels), terms.compute_pj,
                       terms.cut_energy_pj)

@@ -42,27 +42,17 @@ class PartialBound:
 
     def __init__(self, space: MapSpace, order: list[int], terms: LayerTerms, on_chip: bool = True) -> None:
         self.terms, self.order = terms, list(order)
-        b = terms.bounder
-        tt = b.traffic
-        self.shape = tuple(len(x) for x in tt.per_dim)
         cums, spatials = level_factors(space)
         top, L = terms.real[0], space.n_levels
-        self.grids: list[np.ndarray] = []
-        self.index: list[list[np.ndarray]] = []  # per option, per dim: divisor index of its extent, per row
-        for opt, values in zip(terms.dram_cut, terms.dram_values):
+        self.cut = CutTables(terms, order)
+        self.index: list[list[np.ndarray]] = []  # per option, per dim: tile class of its extent, per row
+        for opt in terms.dram_cut:
             c = opt.c
-            self.grids.append(values.reshape(self.shape))
             per_dim = []
             for d in range(space.n_dims):
                 ext = cums[d][:, c] if c < L else np.ones(len(cums[d]), np.int64)
-                ext = ext * np.prod(spatials[d][:, top:c], axis=1)
-                divs = np.array(tt.per_dim[d], np.int64)
-                idx = np.searchsorted(divs, ext)
-                if not (idx < len(divs)).all() or not (divs[np.minimum(idx, len(divs) - 1)] == ext).all():
-                    raise AssertionError("a resident tile extent is not a divisor of its dimension")
-                per_dim.append(idx)
+                per_dim.append(self.cut.class_index(d, ext * np.prod(spatials[d][:, top:c], axis=1)))
             self.index.append(per_dim)
-        self.tables: dict[tuple[int, int], np.ndarray] = {}
         self.copies = _OutputCopies(terms, spatials, on_chip)
 
     def inner_pj(self, prefix: np.ndarray) -> np.ndarray:
@@ -73,33 +63,12 @@ class PartialBound:
             inner += np.maximum(0.0, serve - self.terms.serve_pj[j, t])[:, None] * (self.terms.picks_level[:, t] == j)
         return inner
 
-    def _table(self, option: int, k: int) -> np.ndarray:
-        """Least traffic of one option's fitting tiles per extents of the first k dims of `order` (axes in
-        that order), minimum over the other dims' extents."""
-        key = (option, k)
-        if key not in self.tables:
-            grid = self.grids[option]
-            fixed = self.order[:k]
-            rest = tuple(d for d in range(grid.ndim) if d not in fixed)
-            reduced = grid.min(axis=rest) if rest else grid
-            # min keeps the fixed axes in nest order: put them in `order`
-            nest_order = sorted(fixed)
-            self.tables[key] = np.transpose(reduced, [nest_order.index(d) for d in fixed]) if k else reduced
-        return self.tables[key]
-
     def cut_energy_pj(self, prefix: np.ndarray) -> np.ndarray:
         """(n,) bound on the outermost level's cut energy for partial rows (factor row of order[j] in column
         j), valid for every completion."""
         n, k = prefix.shape
-        low = np.full(n, np.inf)
-        for o in range(len(self.grids)):
-            table = self._table(o, k)
-            if k == 0:
-                low = np.minimum(low, float(table))
-                continue
-            idx = tuple(self.index[o][self.order[j]][prefix[:, j]] for j in range(k))
-            low = np.minimum(low, table[idx])
-        return np.maximum(low - self.terms.first_read_pj, self.terms.cut_floor_pj)
+        return self.cut.energy_pj(k, [[self.index[o][self.order[j]][prefix[:, j]] for j in range(k)]
+                                      for o in range(len(self.index))], n)
 
     def energy_pj(self, prefix: np.ndarray | None, cycles_lb: np.ndarray, cut_pj: np.ndarray | None = None,
                   inner_pj: np.ndarray | None = None) -> np.ndarray:
@@ -114,6 +83,64 @@ class PartialBound:
         if inner_pj is None and prefix is not None:
             inner_pj = self.inner_pj(prefix)
         return self.terms.energy_pj(cut_pj, leak, inner_pj)
+
+
+class CutTables:
+    """The cut below the outermost level restricted to resident tiles whose extents on the first k dims of
+    `order` are fixed: per CutOption, the least traffic over its fitting tile classes, reduced (minimum) over
+    the other dims' classes; a fixed dim's extent e (nominal: the first, full tile, remainders or not) lies in
+    class ceil(bound / e) (tiles.py), so the bound holds for imperfect completions too."""
+
+    def __init__(self, terms: LayerTerms, order: list[int]) -> None:
+        self.terms, self.order = terms, list(order)
+        tt = terms.bounder.traffic
+        self.bounds = tt.bounds
+        self.classes = [np.array(x, np.int64) for x in tt.per_dim]
+        shape = tuple(len(x) for x in tt.per_dim)
+        self.grids = [values.reshape(shape) for values in terms.dram_values]
+        self.tables: dict[tuple[int, int], np.ndarray] = {}
+
+    def class_index(self, d: int, ext: np.ndarray) -> np.ndarray:
+        """Index in dim d's classes of the class of each extent (the first, full tile; > 0)."""
+        ext = np.asarray(ext, np.int64)
+        if (ext < 1).any():
+            raise AssertionError("a resident tile extent is below 1")
+        rep = -(-self.bounds[d] // -(-self.bounds[d] // ext))  # the smallest extent with the same trips
+        idx = np.searchsorted(self.classes[d], rep)
+        if not (self.classes[d][np.minimum(idx, len(self.classes[d]) - 1)] == rep).all():
+            raise AssertionError("a resident tile extent has no tile class")
+        return idx
+
+    def _table(self, option: int, k: int) -> np.ndarray:
+        """Least traffic of one option's fitting tiles per class of the first k dims of `order` (axes in that
+        order), minimum over the other dims' classes."""
+        key = (option, k)
+        if key not in self.tables:
+            grid = self.grids[option]
+            fixed = self.order[:k]
+            rest = tuple(d for d in range(grid.ndim) if d not in fixed)
+            reduced = grid.min(axis=rest) if rest else grid
+            # min keeps the fixed axes in nest order: put them in `order`
+            nest_order = sorted(fixed)
+            self.tables[key] = np.transpose(reduced, [nest_order.index(d) for d in fixed]) if k else reduced
+        return self.tables[key]
+
+    def energy_pj(self, k: int, index: list[list[np.ndarray]], n: int) -> np.ndarray:
+        """(n,) cut energy bound when the first k dims of `order` have, per option, the classes `index[o][j]`
+        (n each): the least over options, less the first write's read, never below the compulsory words."""
+        low = np.full(n, np.inf)
+        for o in range(len(self.grids)):
+            table = self._table(o, k)
+            low = np.minimum(low, float(table) if k == 0 else table[tuple(index[o][:k])])
+        return np.maximum(low - self.terms.first_read_pj, self.terms.cut_floor_pj)
+
+
+def cut_energy_at(terms: LayerTerms, fixed: list[int], extents: dict[int, list[int]]) -> float:
+    """The partial cut bound of one mapping's prefix: dims `fixed` pinned to the extents `extents[c][d]` of
+    each resident level c's tile (L: the MACs' spatial box) over the instances below one outermost instance."""
+    cut = CutTables(terms, fixed)
+    index = [[cut.class_index(d, np.array([extents[opt.c][d]])) for d in fixed] for opt in terms.dram_cut]
+    return float(cut.energy_pj(len(fixed), index, 1)[0])
 
 
 class _OutputCopies:

@@ -9,7 +9,7 @@ import numpy as np
 
 from stationary.arch.spec import Architecture
 from stationary.errors import StationaryError
-from stationary.mapper.bounds.tiles import TileTraffic
+from stationary.mapper.bounds.tiles import TileTraffic, whole_words
 from stationary.mapping.mapping import Mapping
 from stationary.model.result import Result
 from stationary.workload.loopnest import LoopNest
@@ -17,7 +17,7 @@ from stationary.workload.loopnest import LoopNest
 
 def ski_slope(nest: LoopNest) -> tuple[np.ndarray, np.ndarray]:
     """(buffer words, minimum backing-store words) where the minimum drops: reads of every input, partial sums
-    read back and outputs written, over every divisor tile whose tiles (boxes) fit the buffer."""
+    read back and outputs written, over every tile class (perfect or imperfect) whose boxes fit the buffer."""
     tt = TileTraffic(nest)
     rw = [t.read_write for t in nest.tensors]
     outputs = next((t.extent(nest.bounds) for t in nest.tensors if t.read_write), 0)
@@ -36,7 +36,7 @@ def ski_slope(nest: LoopNest) -> tuple[np.ndarray, np.ndarray]:
     p, w = p[order], np.minimum.accumulate(w[order])
     drop = np.ones(len(p), bool)
     drop[1:] = w[1:] < w[:-1]
-    return p[drop], w[drop].astype(np.int64)
+    return p[drop], whole_words(w[drop])
 
 
 def mapping_point(nest: LoopNest, arch: Architecture, mapping: Mapping, result: Result) -> tuple[int, int]:
