@@ -31,6 +31,9 @@ def bound(
     layer: Annotated[str | None, typer.Option(help="with MODEL and --plot: the layer to plot (default: most MACs)")]
     = None,
     input_shape: InputShapeOption = None,
+    imperfect: Annotated[bool, typer.Option(
+        "--imperfect", help="bound imperfect factorizations too (Timeloop 3 remainders, as `map --imperfect` "
+                            "searches; slower); default: the perfect map space `map` and `evaluate` search")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Lower bounds no mapping beats: words into each storage level, and energy, per layer."""
@@ -43,7 +46,7 @@ def bound(
     for name, nest in nests:
         key = (tuple(nest.bounds.items()), nest.tensors)
         if key not in cache:
-            cache[key] = layer_bound(nest, architecture)
+            cache[key] = layer_bound(nest, architecture, imperfect=imperfect)
         b = cache[key]
         bounds.append(replace(b, name=name))
     if plot:
@@ -51,7 +54,9 @@ def bound(
     if as_json:
         print_json({"layers": [b.to_json() for b in bounds]})
         return
-    t = Table(title=f"lower bounds on {architecture.name} (words into each level, all instances; energy)")
+    space = "perfect and imperfect factorizations" if imperfect else "perfect factorizations"
+    t = Table(title=f"lower bounds on {architecture.name} over {space} (words into each level, all instances; "
+                    f"energy)")
     t.add_column("layer", justify="left")
     t.add_column("MACs", justify="right")
     t.add_column("energy ≥ (pJ)", justify="right")

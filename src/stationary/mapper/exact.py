@@ -104,7 +104,7 @@ class BranchAndBound:
         self.start = time.perf_counter()
         nest, arch = space.nest, space.arch
         D, T = space.n_dims, space.n_tensors
-        self.traffic = TileTraffic(nest)
+        self.traffic = TileTraffic(nest, space.imperfect)
         # per dim: cumulative factor at and below each level, spatial factor at each level (per option row)
         self.cum, self.spatial = level_factors(space)
         # a remainder row's factors may multiply past the bound: a tile never spans more than the bound
@@ -124,7 +124,7 @@ class BranchAndBound:
         self.macs = nest.macs
         # dims: those with most factorizations first (depth-first stays narrow where the choice is small)
         self.order = sorted(range(D), key=lambda k: (-nest.bounds[space.dims[k]], k))
-        terms = layer_terms(nest, arch)
+        terms = layer_terms(nest, arch, space.imperfect)
         self.partial = PartialBound(space, self.order, terms, on_chip_bound) if partial_bound else None
         # windowed inputs/weights: each kept level holds (reads and fills) every element once, the innermost
         # keeper serves the MACs (layer.py's rule); off under sparsity, whose counts are compressed

@@ -54,15 +54,16 @@ def _search_layer(args: tuple[Layer, Architecture, str, list[Constraint], Search
     constraints = dataflow_constraints(dataflow, nest, arch) + extra
     found = search(nest, arch, constraints, options)
     fields = {f.name: getattr(found, f.name) for f in dataclass_fields(SearchResult)}
-    cert = certify(found, nest, arch, constraints, found.bound or _layer_bound(layer.shape, arch),
+    cert = certify(found, nest, arch, constraints, found.bound or _layer_bound(layer.shape, arch, options.imperfect),
                    options.objective)
     return CertifiedResult(**fields, optimality=cert)
 
 
 @functools.lru_cache(maxsize=256)
-def _layer_bound(layer: Layer, arch: Architecture) -> LayerBound:
-    """A shape's lower bound on an architecture, once per process (dataflow comparisons reuse it)."""
-    return layer_bound(layer.loop_nest(), arch)
+def _layer_bound(layer: Layer, arch: Architecture, imperfect: bool) -> LayerBound:
+    """A shape's lower bound on an architecture over the map space searched (perfect factorizations, or
+    imperfect ones too), once per process (dataflow comparisons reuse it)."""
+    return layer_bound(layer.loop_nest(), arch, imperfect=imperfect)
 
 
 def default_jobs() -> int:

@@ -137,7 +137,7 @@ def _exact(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, 
     evaluations and the SearchResult fields that state what was proven."""
     seed = _run_imperfect if space.imperfect else functools.partial(_run, strategy="heuristic")
     evaluated = seed(space, model, pool, opts, progress=progress) if opts.seed_exact else 0
-    bound = layer_bound(space.nest, space.arch)
+    bound = layer_bound(space.nest, space.arch, imperfect=space.imperfect)
     bb = BranchAndBound(space, model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
                         bound.energy_lower_bound_pj)
     out = bb.run()

@@ -63,9 +63,11 @@ def gap(energy_pj: float, lower_bound_pj: float) -> float:
 
 
 def certify(found: SearchResult, nest: LoopNest, arch: Architecture, constraints: list[Constraint] | None = None,
-            bound: LayerBound | None = None, objective: str = "energy") -> Optimality:
-    """The certificate of one layer's search result for the objective it was searched for."""
-    lb = bound if bound is not None else (found.bound if found.bound is not None else layer_bound(nest, arch))
+            bound: LayerBound | None = None, objective: str = "energy", imperfect: bool = True) -> Optimality:
+    """The certificate of one layer's search result for the objective it was searched for; without a bound
+    given or found, the layer bound over the space searched (`imperfect`: remainders included)."""
+    lb = bound if bound is not None else (found.bound if found.bound is not None
+                                          else layer_bound(nest, arch, imperfect=imperfect))
     energy_lb = lb.energy_lower_bound_pj
     if proven_optimal(found, nest, arch, constraints):
         return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective)
