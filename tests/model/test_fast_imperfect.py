@@ -7,26 +7,20 @@ Timeloop 3.0.3's imperfect reference cases give the walk's numbers. The slow run
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stationary.arch.ert import EnergyTable
-from stationary.arch.timeloop import load_timeloop_arch
 from stationary.errors import StationaryError
-from stationary.mapping.timeloop import load_timeloop_mapping, mapping_from_dict
+from stationary.mapping.timeloop import mapping_from_dict
 from stationary.model.costing import Costing
 from stationary.model.evaluate import exact_counts
 from stationary.model.fast import FastModel, MappingArrays, mapping_arrays, row_to_mapping
 from stationary.model.nest_analysis import NestAnalysis
-from stationary.workload.importers.timeloop import load_problem
 from tests.model.random_cases import differences, random_case, wide_case
+from tests.model.test_imperfect_cases import load_case
 from tests.model.test_imperfect_oracle import imperfect_case
-
-IMPERFECT = Path(__file__).parents[1] / "cases" / "timeloop-imperfect"
 
 
 def _base(seed: int, wide: bool):
@@ -115,16 +109,9 @@ def test_fast_equals_walk_with_remainders_20000_cases() -> None:
     assert not failed, (len(failed), failed[:3])
 
 
-def _load(case: str):
-    d = IMPERFECT / case
-    nest = load_problem(d / "problem.yaml")
-    arch = load_timeloop_arch(d / "arch.yaml", EnergyTable.load(d / "ert.yaml"))
-    return nest, arch, load_timeloop_mapping(d / "mapping.yaml", nest, arch)
-
-
 @pytest.mark.parametrize("case", ["imp1_P7", "imp2_K5"])
 def test_timeloop_imperfect_cases_give_the_walks_numbers(case: str) -> None:
-    nest, arch, mapping = _load(case)
+    nest, arch, mapping = load_case(case)
     for energy in ("update", "write"):
         want = Costing(arch, energy).cost(exact_counts(nest, arch, mapping))
         got = FastModel(nest, arch, energy).evaluate(mapping_arrays([mapping], nest, arch))
@@ -136,7 +123,7 @@ def test_timeloop_imperfect_cases_give_the_walks_numbers(case: str) -> None:
 
 
 def test_unequal_instances_are_refused_with_the_walks_message() -> None:
-    nest, arch, mapping = _load("imp3_P7K5_mesh")
+    nest, arch, mapping = load_case("imp3_P7K5_mesh")
     with pytest.raises(StationaryError) as walk:
         exact_counts(nest, arch, mapping)
     with pytest.raises(StationaryError) as fast:
@@ -147,7 +134,7 @@ def test_unequal_instances_are_refused_with_the_walks_message() -> None:
 
 def test_factors_that_do_not_cover_a_dimension_are_refused() -> None:
     """Arrays are not validated on the way in: the fast model checks coverage itself (the Mapping's rule)."""
-    nest, arch, mapping = _load("imp1_P7")
+    nest, arch, mapping = load_case("imp1_P7")
     m = mapping_arrays([mapping], nest, arch)
     rf, p = arch.level_index("RegisterFile"), nest.dims.index("P")
     bad = MappingArrays(m.temporal, m.spatial, m.spatial_x, m.permutation, m.keep, m.spatial_order,
@@ -162,7 +149,7 @@ def test_factors_that_do_not_cover_a_dimension_are_refused() -> None:
 def test_residuals_round_trip_through_the_arrays() -> None:
     """mapping_arrays -> row_to_mapping keeps every residual (and row_to_mapping's arrays are the same)."""
     for case in ("imp1_P7", "imp2_K5", "imp3_P7K5_mesh"):
-        nest, arch, mapping = _load(case)
+        nest, arch, mapping = load_case(case)
         m = mapping_arrays([mapping], nest, arch)
         assert m.imperfect_rows().tolist() == [True]
         back = row_to_mapping(m, 0, nest, arch)
@@ -196,7 +183,7 @@ def test_range_guard_refuses_huge_imperfect_mappings() -> None:
     data = {"mapping": [{"target": "GlobalBuffer", "type": "temporal",
                          "factors": "R=1 S=1 P=4 Q=7 C=4 K=8 N=1"},
                         {"target": "RegisterFile", "type": "temporal", "factors": "R=3 S=3 P=2,1 Q=1 C=1 K=1 N=1"}]}
-    nest, arch, _ = _load("imp1_P7")
+    nest, arch, _ = load_case("imp1_P7")
     m = mapping_arrays([mapping_from_dict(data, nest, arch)], nest, arch)
     huge = MappingArrays(m.temporal * 2**21, m.spatial, m.spatial_x, m.permutation, m.keep, m.spatial_order,
                          m.temporal_residuals())
@@ -209,7 +196,7 @@ def test_too_many_simulated_iterations_are_refused(monkeypatch: pytest.MonkeyPat
     limit it refuses the batch with a clear error rather than run out of memory."""
     from stationary.model import fast as fast_module
 
-    nest, arch, mapping = _load("imp1_P7")
+    nest, arch, mapping = load_case("imp1_P7")
     m = mapping_arrays([mapping], nest, arch)
     FastModel(nest, arch).evaluate(m)
     monkeypatch.setattr(fast_module, "IMPERFECT_ITERATIONS", 4)

@@ -21,7 +21,7 @@ from stationary.workload.importers.timeloop import load_problem
 CASES = Path(__file__).parents[1] / "cases" / "timeloop-imperfect"
 
 
-def _load(case: str):
+def load_case(case: str):
     d = CASES / case
     nest = load_problem(d / "problem.yaml")
     arch = load_timeloop_arch(d / "arch.yaml", EnergyTable.load(d / "ert.yaml"))
@@ -32,7 +32,7 @@ def _load(case: str):
 def test_residual_cases_equal_timeloop_per_level(case: str) -> None:
     """Every level and tensor: reads, fills, updates per instance, partition, utilized capacity and instances as
     Timeloop 3.0.3 printed them; MACs exact. Cycles are the steps run (Timeloop pads them: 16128 = 14112 x 8/7)."""
-    nest, arch, mapping = _load(case)
+    nest, arch, mapping = load_case(case)
     assert mapping.has_residuals() and not mapping.is_perfect()
     assert violations(mapping, arch, nest) == []
     stats = json.loads((CASES / case / "timeloop-v3.0.3.stats.json").read_text())
@@ -59,7 +59,7 @@ def test_residual_cases_equal_timeloop_per_level(case: str) -> None:
 
 @pytest.mark.parametrize("case", ["imp1_P7", "imp2_K5", "imp3_P7K5_mesh"])
 def test_residuals_round_trip_through_the_timeloop_writer(case: str) -> None:
-    nest, arch, mapping = _load(case)
+    nest, arch, mapping = load_case(case)
     text = mapping_to_dict(mapping, nest, arch)
     assert any(",1" in d.get("factors", "") for d in text["mapping"])
     again = mapping_from_dict(text, nest, arch)
@@ -69,7 +69,7 @@ def test_residuals_round_trip_through_the_timeloop_writer(case: str) -> None:
 
 
 def test_a_residual_on_the_outermost_loop_is_refused() -> None:
-    nest, arch, _ = _load("imp1_P7")
+    nest, arch, _ = load_case("imp1_P7")
     data = {"mapping": [{"target": "GlobalBuffer", "type": "temporal", "factors": "R=1 S=1 P=4,3 Q=7 C=4 K=8 N=1"},
                         {"target": "RegisterFile", "type": "temporal", "factors": "R=3 S=3 P=2 Q=1 C=1 K=1 N=1"}]}
     with pytest.raises(StationaryError, match=r"outermost loop of P \(GlobalBuffer temporal P=4,3\) always"):
@@ -77,7 +77,7 @@ def test_a_residual_on_the_outermost_loop_is_refused() -> None:
 
 
 def test_residuals_that_do_not_cover_the_bound_are_refused() -> None:
-    nest, arch, _ = _load("imp1_P7")
+    nest, arch, _ = load_case("imp1_P7")
     data = {"mapping": [{"target": "GlobalBuffer", "type": "temporal", "factors": "R=1 S=1 P=4 Q=7 C=4 K=8 N=1"},
                         {"target": "RegisterFile", "type": "temporal", "factors": "R=3 S=3 P=3,1 Q=1 C=1 K=1 N=1"}]}
     with pytest.raises(StationaryError, match=r"factors of P \(GlobalBuffer temporal 4 x RegisterFile temporal "
@@ -91,7 +91,7 @@ def test_unequal_instances_are_refused_not_rounded() -> None:
     Timeloop 3.0.3 reports 10,584 MACs (it extrapolates the first PE column and counts K = 5 as 6); the true
     count is 8,820. Per-instance costing cannot express unequal instances exactly, so the model refuses (it
     loads, and the checker accepts it) rather than round, naming the level and dimension."""
-    nest, arch, mapping = _load("imp3_P7K5_mesh")
+    nest, arch, mapping = load_case("imp3_P7K5_mesh")
     assert nest.macs == 8820 and violations(mapping, arch, nest) == []
     with pytest.raises(StationaryError, match=r"RegisterFile temporal K=2,1 under the spatial loop "
                                               r"inter_PE_spatial K=3 of K"):
@@ -118,7 +118,7 @@ def test_imp3_against_the_enumeration_and_timeloop() -> None:
     updates and 7,840 reads over 12 instances (Timeloop: 882 and 784 each, i.e. 10,584 and 9,408)."""
     from tests.model.oracle import oracle_counts
 
-    nest, arch, mapping = _load("imp3_P7K5_mesh")
+    nest, arch, mapping = load_case("imp3_P7K5_mesh")
     o = oracle_counts(nest, arch, mapping)
     rf = arch.level_index("RegisterFile")
     out = [t.name for t in nest.tensors].index("Outputs")

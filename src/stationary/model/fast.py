@@ -313,14 +313,8 @@ class FastModel:
         """The per-instance counts of perfect rows (the binary-counter closed forms)."""
         L, T = self.n_levels, self.n_tensors
         B = m.size
-        # inner-first views: j = 0 is the level next to the MACs
-        tf = m.temporal[:, ::-1].astype(np.int64)
-        sf = m.spatial[:, ::-1].astype(np.int64)
-        perm = m.permutation[:, ::-1]
-        sx = m.spatial_x[:, ::-1]
-        keep = m.keep[:, ::-1]
+        tf, sf, perm, sx, keep, sp_order = _inner_first(m)
         rows = np.arange(B)
-        sp_order = m.spatial_orders()[:, ::-1]
         cum_below = [np.ones((B, self.n_dims), np.int64)]
         cum_sp, cum_at = [], []
         for j in range(L):
@@ -474,14 +468,9 @@ class FastModel:
         links, bypass and read-modify-write are the perfect path's rules (`_link_words`, `_store`)."""
         L, T, D = self.n_levels, self.n_tensors, self.n_dims
         B = m.size
-        tf = m.temporal[:, ::-1].astype(np.int64)
+        tf, sf, perm, sx, keep, sp_order = _inner_first(m)
         tr = m.temporal_residuals()[:, ::-1].astype(np.int64)
-        sf = m.spatial[:, ::-1].astype(np.int64)
-        perm = m.permutation[:, ::-1]
-        sx = m.spatial_x[:, ::-1]
-        keep = m.keep[:, ::-1]
         rows = np.arange(B)
-        sp_order = m.spatial_orders()[:, ::-1]
         cum_below = [np.ones((B, D), np.int64)]
         cum_sp, cum_at, cov_at = [], [], []  # cov_at: values a dim's loops at and below a level cover
         cov = np.ones((B, D), np.int64)
@@ -1197,6 +1186,13 @@ def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Ar
 IMPERFECT_ITERATIONS = 1 << 20
 IMPERFECT_CHUNK = 1 << 18
 SPLIT: int | None = None  # tests: force the inner block's loop count (None: the cheapest split)
+
+
+def _inner_first(m: MappingArrays) -> tuple[Array, Array, Array, Array, Array, Array]:
+    """The batch's temporal and spatial factors, permutations, mesh axes, keep flags and spatial orders with
+    levels inner-first (j = 0 is the level next to the MACs), as both counters walk them."""
+    return (m.temporal[:, ::-1].astype(np.int64), m.spatial[:, ::-1].astype(np.int64), m.permutation[:, ::-1],
+            m.spatial_x[:, ::-1], m.keep[:, ::-1], m.spatial_orders()[:, ::-1])
 
 
 def _merge_counts(parts: list[tuple[Array, Counts]], size: int) -> Counts:
