@@ -112,7 +112,8 @@ class BranchAndBound:
         self.imperfect = space.imperfect
         partial_bound = partial_bound and not space.imperfect
         if space.imperfect:
-            root_energy_pj = 0.0  # the layer bound is not shown sound for remainder rows (module docstring)
+            root_energy_pj = 0.0  # not used to cut remainder rows (module docstring); the certificate still
+            # takes the layer bound over tile classes, which docs/bounds.md §7 shows sound for them
         self.min_cum = np.stack([c.min(axis=0) for c in self.cum], axis=1)  # (L, D)
         self.min_sp = np.stack([s.min(axis=0) for s in self.spatial], axis=1)  # (L, D)
         self.max_sp_total = np.array([int(s.prod(axis=1).max()) for s in self.spatial], np.int64)  # (D,)

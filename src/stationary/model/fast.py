@@ -304,9 +304,10 @@ class FastModel:
         imperfect = m.imperfect_rows()
         if not imperfect.any():
             return self.costing.cost(self._counts(m))
-        parts = [(np.flatnonzero(imperfect), self._counts_imperfect(m.take(np.flatnonzero(imperfect))))]
-        if not imperfect.all():
-            parts.append((np.flatnonzero(~imperfect), self._counts(m.take(np.flatnonzero(~imperfect)))))
+        rows, perfect = np.flatnonzero(imperfect), np.flatnonzero(~imperfect)
+        parts = [(rows, self._counts_imperfect(m.take(rows)))]
+        if perfect.size:
+            parts.append((perfect, self._counts(m.take(perfect))))
         return self.costing.cost(_merge_counts(parts, m.size))
 
     def _counts(self, m: MappingArrays) -> Counts:
