@@ -130,6 +130,18 @@ def test_unknown_objective_and_dataflow_are_clear_errors() -> None:
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
 
 
+def test_a_budget_below_one_evaluation_is_a_clear_error() -> None:
+    """A zero or negative budget used to run a minimum search silently; now it names --budget."""
+    nest = tiny_layer().loop_nest()
+    for budget in (0, -5, True):
+        with pytest.raises(StationaryError, match="positive number of fast-model evaluations") as err:
+            search(nest, tiny_arch(), options=SearchOptions(budget=budget))
+        assert err.value.field == "--budget"
+    for command in (["map", "--problem", "alexnet:fc8"], ["evaluate", "alexnet"]):
+        p = run_cli(*command, "--arch", "eyeriss", "--budget", "0")
+        assert p.returncode == 2 and "--budget" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
 def test_network_searches_each_shape_once() -> None:
     a = Layer("a", LayerKind.CONV, M=4, C=4, P=4)
     net = Network("n", (a, Layer("b", LayerKind.CONV, M=4, C=4, P=4), Layer("c", LayerKind.CONV, M=2, C=4, P=4)))

@@ -25,7 +25,7 @@ from stationary.mapper.network import (
     network_totals,
     select_layers,
 )
-from stationary.mapper.search import SearchOptions, check_objective, search
+from stationary.mapper.search import SearchOptions, check_budget, check_objective, search
 from stationary.mapping.constraints import Constraint, load_constraints
 from stationary.mapping.dataflows import dataflow_constraints
 from stationary.mapping.mapping import Mapping
@@ -294,6 +294,7 @@ def evaluate(model: str | Path, arch: str | Path | Architecture = "eyeriss", *, 
     layer and in total, with optimality certificates; `fuse` (auto, max) adds the fused-groups plan; `imperfect`
     also searches imperfect factorizations (Timeloop 3 remainders D=n,r)."""
     objective = check_objective(objective)
+    check_budget(budget)
     check_imperfect(imperfect)
     check_update_energy(update_energy)
     check_fuse(fuse)
@@ -386,6 +387,7 @@ def map_layer(problem: str | Path | LoopNest, arch: str | Path | Architecture, *
     every dataflow and file constraint honoured, with its optimality certificate; `imperfect` also searches
     imperfect factorizations (Timeloop 3 remainders D=n,r, written in the mapping)."""
     objective = check_objective(objective)
+    check_budget(budget)
     check_imperfect(imperfect)
     check_update_energy(update_energy)
     exact = exact_options(strategy, budget_s, budget_evals)

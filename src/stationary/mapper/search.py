@@ -39,6 +39,14 @@ def check_objective(objective: str) -> str:
     return key
 
 
+def check_budget(budget: object) -> int:
+    """The heuristic search's budget (fast-model evaluations): a positive integer, or a clear error."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise StationaryError(f"the budget is a positive number of fast-model evaluations, got {budget!r}",
+                              field="--budget")
+    return budget
+
+
 def score(fr: FastResult, objective: str) -> np.ndarray:
     """The objective per mapping (inf where the mapping does not fit)."""
     value = {"energy": fr.energy_pj, "cycles": fr.cycles.astype(float),
@@ -94,6 +102,7 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     """The best mapping of `nest` on `arch` under `constraints` for the objective."""
     opts = options or SearchOptions()
     objective = check_objective(opts.objective)
+    check_budget(opts.budget)
     start = time.perf_counter()
     space = MapSpace(nest, arch, constraints, imperfect=opts.imperfect)
     model = FastModel(nest, arch, update_energy=opts.update_energy)
