@@ -1077,15 +1077,25 @@ def distinct_rows(m: MappingArrays) -> tuple[Array, Array]:
         cols.append(m.spatial_order)
     if m.temporal_residual is not None:
         cols.append(m.temporal_residual)
-    flat = np.concatenate([c.reshape(m.size, -1).astype(np.int64) for c in cols], axis=1)
     every = np.arange(m.size)
-    if not m.size or flat.shape[1] > _ROW_HASH.size:
+    widths = [math.prod(c.shape[1:]) for c in cols]
+    if not m.size or sum(widths) > _ROW_HASH.size:
         return every, every
-    # rows grouped by a 64-bit hash (wrapping products), then checked word by word: a collision (rows that
-    # hash alike but differ) keeps every row, so the grouping is exact
-    _, first, inverse = np.unique(flat @ _ROW_HASH[:flat.shape[1]], return_index=True, return_inverse=True)
+    # rows grouped by a 64-bit hash (wrapping products), one array at a time (no copy of the whole batch)
+    h = np.zeros(m.size, np.int64)
+    start = 0
+    for c, w in zip(cols, widths):
+        h += c.reshape(m.size, -1).astype(np.int64, copy=False) @ _ROW_HASH[start:start + w]
+        start += w
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
-    if not np.array_equal(flat[first][inverse], flat):
+    if first.size == m.size:  # distinct hashes: distinct rows
+        return first, inverse
+    # rows that share a hash are checked word by word against their group's first row: a collision (rows that
+    # hash alike but differ) keeps every row, so the grouping is exact
+    dup = np.flatnonzero(first[inverse] != every)
+    ref = first[inverse[dup]]
+    if not all(np.array_equal(c[dup], c[ref]) for c in cols):
         return every, every
     return first, inverse
 
