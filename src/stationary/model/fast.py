@@ -172,34 +172,32 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
 @dataclass(frozen=True)
 class _Walk:
     """One tensor's tile below a level under the temporal loops above it, as Timeloop's walk sees it: a binary
-    counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k."""
+    counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k.
+    Batch-last layout (moves, then rows): NumPy's reductions and scans over the few moves then run on whole
+    rows of the batch."""
 
-    ext: Array  # (B, A) the tile's extent per tensor axis
+    ext: Array  # (A, B) the tile's extent per tensor axis
     tile: Array  # (B,) its words
-    ns: Array  # (B, K) trip counts of the loops above, innermost first
-    tau: list[Array]  # per tensor axis, (B, K): the shift of move k
-    suffix: Array  # (B, K + 1) products of the trip counts from k out
-    kind: Array  # (B, K) new data of move k: 0 empty, 1 slab, 2 whole tile
-    axis: Array  # (B, K) the slab's axis
-    step: Array  # (B, K) the slab's width
-    low: Array  # (B, K) the new data's low corner relative to the tile's, on `axis` (0 on the others)
-    words: Array  # (B, K) new words of move k
+    ns: Array  # (K, B) trip counts of the loops above, innermost first
+    tau: Array  # (A, K, B): the shift of move k per tensor axis
+    suffix: Array  # (K + 1, B) products of the trip counts from k out
+    kind: Array  # (K, B) new data of move k: 0 empty, 1 slab, 2 whole tile
+    axis: Array  # (K, B) the slab's axis
+    step: Array  # (K, B) the slab's width
+    low: Array  # (K, B) the new data's low corner relative to the tile's, on `axis` (0 on the others)
+    words: Array  # (K, B) new words of move k
 
     def delivered(self) -> Array:
         """D: words delivered to one instance of the child over the run: the first tile, then per move k (weight
         (n_k - 1) x the trip counts outside k) its new data."""
-        return self.tile + ((self.ns - 1) * self.suffix[:, 1:] * self.words).sum(axis=1)
-
-    def tau_stacked(self, rows: Array, moves: Array) -> Array:
-        """(rows, moves, A): the shifts of the given moves on the given rows."""
-        return np.stack([ta[rows][:, moves] for ta in self.tau], axis=2)
+        return self.tile + ((self.ns - 1) * self.suffix[1:] * self.words).sum(axis=0)
 
 
 @dataclass(frozen=True)
 class _Moves:
-    """The temporal loops above one level as a binary counter, for every tensor at once: trip counts (B, K),
-    the shift of move k on each problem dimension (D, B, K; a tensor's shift on an axis is its coefficients
-    times these, as the tile's position is linear in the dimension indices) and the suffix products (B, K + 1)."""
+    """The temporal loops above one level as a binary counter, for every tensor at once: trip counts (K, B),
+    the shift of move k on each problem dimension (D, K, B; a tensor's shift on an axis is its coefficients
+    times these, as the tile's position is linear in the dimension indices) and the suffix products (K + 1, B)."""
 
     ns: Array
     tau_dims: Array
@@ -315,7 +313,6 @@ class FastModel:
         L, T = self.n_levels, self.n_tensors
         B = m.size
         tf, sf, perm, sx, keep, sp_order = _inner_first(m)
-        rows = np.arange(B)
         cum_below = [np.ones((B, self.n_dims), np.int64)]
         cum_sp, cum_at = [], []
         for j in range(L):
@@ -329,14 +326,6 @@ class FastModel:
         replication = np.ones((B, L), np.int64)  # instances of each level in use
         for j in range(L - 2, -1, -1):
             replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
-        loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
-        # loops with a trip count of 1 change no count: move them last (stable), so the loops above a level
-        # list only the first n_loops[j] positions of each level
-        active = loop_n > 1
-        order = np.argsort(~active, axis=2, kind="stable")
-        perm = np.take_along_axis(perm, order, axis=2)
-        loop_n = np.take_along_axis(loop_n, order, axis=2)
-        n_loops = active.sum(axis=2).max(axis=0) if B else np.zeros(L, np.int64)
 
         reads = np.zeros((B, L, T), np.int64)
         fills = np.zeros((B, L, T), np.int64)
@@ -344,9 +333,7 @@ class FastModel:
         tiles = np.zeros((B, L, T), np.int64)
         partition = np.zeros((B, L, T), np.int64)
         # the temporal loops above each level (the same for every tensor)
-        aboves = [self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows) if j or spread[:, 0].max(initial=1) > 1
-                  else None for j in range(L)]
-        moves = [None if above is None else self._moves(above) for above in aboves]
+        moves = self._moves(tf, perm, cum_sp, spread[:, 0].max(initial=1) > 1)
         mac_walk = spread[:, 0].max(initial=1) > 1  # a MAC fan-out: the operands' walk at j = 0
         ones = np.ones(B, np.int64)
         for t in range(T):
@@ -793,40 +780,44 @@ class FastModel:
         moves are never subtracted) under the temporal loops above level j, and each move's new data. `tile`:
         the child's tile words (B,)."""
         B = cum_at[0].shape[0]
+        terms = self.axis_terms[t]
+        A = len(terms)
         if j == 0:
-            ext = [np.ones(B, np.int64) for _ in self.axis_terms[t]]
+            ext = np.ones((A, B), np.int64)
         else:
-            ext = [np.asarray(1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in terms), np.int64)
-                   for terms in self.axis_terms[t]]
+            ext = np.stack([1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in ax) for ax in terms]).astype(np.int64)
         if mv is None:
-            ns, suffix = np.ones((B, 0), np.int64), np.ones((B, 1), np.int64)
-            tau = [np.zeros((B, 0), np.int64) for _ in ext]
+            ns, suffix = np.ones((0, B), np.int64), np.ones((1, B), np.int64)
+            tau = np.zeros((A, 0, B), np.int64)
         else:
             ns, suffix = mv.ns, mv.suffix
-            tau = []
-            for terms in self.axis_terms[t]:  # per axis: sum of coef x the dimension's shift
-                (c, d), rest = terms[0], terms[1:]
-                ta = mv.tau_dims[d] if c == 1 else c * mv.tau_dims[d]
+            tau = np.empty((A,) + ns.shape, np.int64)
+            for a, ax in enumerate(terms):  # per axis: sum of coef x the dimension's shift
+                (c, d), rest = ax[0], ax[1:]
+                if c == 1:
+                    tau[a] = mv.tau_dims[d]
+                else:
+                    np.multiply(mv.tau_dims[d], c, out=tau[a])
                 for c2, d2 in rest:
-                    ta = ta + c2 * mv.tau_dims[d2]
-                tau.append(ta)
-        K = ns.shape[1]
+                    tau[a] += c2 * mv.tau_dims[d2]
+        K = ns.shape[0]
         # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
         # any other move brings the whole tile
-        sub = np.full((B, K), j > 0)
-        if j > 0:
-            for ta in tau:
-                sub &= ta == ta[:, :1]
+        if j == 0 or not K:
+            kind = np.full((K, B), 2, np.int64)
+            zeros = np.zeros((K, B), np.int64)
+            return _Walk(ext, tile, ns, tau, suffix, kind, zeros, zeros, zeros, np.broadcast_to(tile, (K, B)))
+        sub = np.flatnonzero((tau == tau[:, :1]).all(axis=0))  # flat (k, b) indices
         # the slab rules run on the subtracted moves only (every other move brings the whole tile)
-        kind = np.full((B, K), 2, np.int64)
-        axis, step, low = (np.zeros((B, K), np.int64) for _ in range(3))
-        words = np.repeat(tile[:, None], K, axis=1)
-        r, k = np.nonzero(sub)
-        if r.size:
-            new = _new_data([ta[r, k] for ta in tau], [e[r] for e in ext], tile[r])
+        kind = np.full(K * B, 2, np.int64)
+        axis, step, low = (np.zeros(K * B, np.int64) for _ in range(3))
+        words = np.tile(tile, K)
+        if sub.size:
+            b = sub % B
+            new = _new_data(list(np.take(tau.reshape(A, -1), sub, axis=1)), list(ext[:, b]), tile[b])
             for whole, part in zip((kind, axis, step, low, words), new):
-                whole[r, k] = part
-        return _Walk(np.stack(ext, axis=1), tile, ns, tau, suffix, kind, axis, step, low, words)
+                whole[sub] = part
+        return _Walk(ext, tile, ns, tau, suffix, *(x.reshape(K, B) for x in (kind, axis, step, low, words)))
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array) -> tuple[Array, Array]:
@@ -838,12 +829,12 @@ class FastModel:
         A child takes its new data over a link when a mesh neighbour's new data of the previous invocation is
         the same box; the fan-out uses links when that lowers the parent's reads. Three kinds of invocation
         occur (b = 1; b odd after a move k; b even, move k), each with a closed-form weight. Only the rows and
-        kinds where a neighbour difference of child boxes (`_link_candidates`, no per-child enumeration) equals
-        the box difference of the two invocations go on to the per-child comparison (`_link_boxes`).
+        kinds where a box difference passes `_reachable` go on to `_link_words` (it applies the same rule
+        again: the rows here are cut first in the walk's batch-last layout, cheaply).
         """
         B = sf.shape[0]
         zero = np.zeros(B, np.int64)
-        K, A = walk.ns.shape[1], walk.ext.shape[1]
+        K, A = walk.ns.shape[0], walk.ext.shape[0]
         num = spread[:, j]
         if K == 0 or A == 0:
             return zero, zero
@@ -853,30 +844,37 @@ class FastModel:
         zeros_k = np.zeros(K - 1, np.int64)
         cur_i = np.concatenate([[0], zeros_k, ks])
         prev_i = np.concatenate([[K], ks, zeros_k])
-        kind = np.concatenate([walk.kind, np.full((B, 1), 2)], axis=1)
-        axis = np.concatenate([walk.axis, np.zeros((B, 1), np.int64)], axis=1)
-        step = np.concatenate([walk.step, np.zeros((B, 1), np.int64)], axis=1)
-        n0 = walk.ns[:, :1] - 1
-        nk = (walk.ns[:, 1:] - 1) * walk.suffix[:, 2:]
-        weight = np.concatenate([n0, n0 * nk, nk], axis=1)
+        pad = np.zeros((1, B), np.int64)
+        kind = np.concatenate([walk.kind, pad + 2])
+        axis = np.concatenate([walk.axis, pad])
+        step = np.concatenate([walk.step, pad])
+        n0 = walk.ns[:1] - 1
+        nk = (walk.ns[1:] - 1) * walk.suffix[2:]
+        weight = np.concatenate([n0, n0 * nk, nk])  # (C, B)
         # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
         # one's, and only when it has a neighbour (num > 1)
-        ck, pk = kind[:, cur_i], kind[:, prev_i]
-        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[:, cur_i] == axis[:, prev_i])
-                                                      & (step[:, cur_i] == step[:, prev_i])))
-                & (weight > 0) & (num > 1)[:, None])
-        sel = np.flatnonzero(same.any(axis=1))
+        ck, pk = kind[cur_i], kind[prev_i]
+        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[cur_i] == axis[prev_i]) & (step[cur_i] == step[prev_i])))
+                & (weight > 0) & (num > 1)[None, :])
+        sel = np.flatnonzero(same.any(axis=0))
         if not sel.size:
             return zero, zero
-        corner = np.concatenate([walk.low[sel], np.zeros((sel.size, 1), np.int64)], axis=1)  # (S, 2K - 1)
-        on_axis = np.concatenate([walk.axis[sel], np.zeros((sel.size, 1), np.int64)], axis=1)
-        low = np.where(on_axis[:, :, None] == np.arange(A), corner[:, :, None], 0)  # (S, 2K - 1, A)
+        # the previous new data's box minus this one's, per axis (C, S)
+        corner = np.concatenate([walk.low[:, sel], pad[:, :sel.size]])
+        on_axis = axis[:, sel]
         move_i = np.concatenate([[0], zeros_k, ks])
-        # the previous new data's box minus this one's
-        delta = walk.tau_stacked(sel, move_i) + low[:, cur_i] - low[:, prev_i]
-        words = np.concatenate([walk.words, walk.tile[:, None]], axis=1)[sel][:, cur_i]
-        return self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel, delta, same[sel], words,
-                                weight[sel])
+        tau = walk.tau[:, :, sel]
+        delta = [tau[a][move_i] + np.where(on_axis[cur_i] == a, corner[cur_i], 0)
+                 - np.where(on_axis[prev_i] == a, corner[prev_i], 0) for a in range(A)]
+        same = same[:, sel]
+        near = same & _reachable(self.coef_axes[t], sf[sel, j], cum_below[j][sel], delta, batch_last=True)
+        keep = np.flatnonzero(near.any(axis=0))
+        if not keep.size:
+            return zero, zero
+        words = np.concatenate([walk.words, walk.tile[None, :]])[:, sel[keep]][cur_i]
+        return self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel[keep],
+                                np.stack([d[:, keep] for d in delta], axis=2).transpose(1, 0, 2),
+                                same[:, keep].T, words.T, weight[:, sel[keep]].T)
 
     def _link_words(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, below: Array, num: Array,
                     sel: Array, delta: Array, same: Array, words: Array, weight: Array) -> tuple[Array, Array]:
@@ -1029,36 +1027,54 @@ class FastModel:
             saved += np.where(use, (cls_all - rest) * words[:, c] * weight[:, c], 0)
         return link, saved
 
-    def _loops_above(self, j: int, cum_sp: list[Array], perm: Array, loop_n: Array, n_loops: Array,
-                     rows: Array) -> tuple[Array, Array, Array] | None:
-        """The temporal loops of inner levels j and above, innermost first, trip count > 1 first:
-        (dims, trip counts, steps on their dim), each (B, K); None when there is none."""
-        ds_l, ns_l, vs_l = [], [], []
-        for lev in range(j, self.n_levels):
-            for k in range(int(n_loops[lev])):
-                d = perm[:, lev, k]
-                ds_l.append(d)
-                ns_l.append(loop_n[:, lev, k])
-                vs_l.append(cum_sp[lev][rows, d])
-        if not ds_l:
-            return None
-        ds, ns, vs = np.stack(ds_l, 1), np.stack(ns_l, 1), np.stack(vs_l, 1)
-        o = np.argsort(ns <= 1, axis=1, kind="stable")  # the active loops first, in order (inner first)
-        o = o[:, :max(1, int((ns > 1).sum(axis=1).max(initial=0)))]  # loops of one trip move nothing: dropped
-        return tuple(np.take_along_axis(x, o, 1) for x in (ds, ns, vs))  # type: ignore[return-value]
-
-    def _moves(self, above: tuple[Array, Array, Array]) -> _Moves:
-        """The binary counter of the loops above a level: tau_k, the shift of a move whose lowest advancing loop
-        is k (loop k steps by u_k, the loops inside it wrap: tau_k = u_k - sum_(i<k) u_i), per problem dimension,
-        and the products of the trip counts from k out. Shared by every tensor (see `_Moves`)."""
-        ds, ns, vs = above
-        B, K = ns.shape
-        u = np.zeros((self.n_dims, B, K), np.int64)
-        u[ds, np.arange(B)[:, None], np.arange(K)[None, :]] = np.where(ns > 1, vs, 0)
-        tau = 2 * u - np.cumsum(u, axis=2)
-        suffix = np.ones((B, K + 1), np.int64)
-        suffix[:, :K] = np.cumprod(ns[:, ::-1], axis=1)[:, ::-1]
-        return _Moves(ns, tau, suffix)
+    def _moves(self, tf: Array, perm: Array, cum_sp: list[Array], mac_fan: bool) -> list[_Moves | None]:
+        """The binary counter of the temporal loops above each inner level j (those of levels j and above,
+        innermost first; None where no row has one; at j = 0 only for a MAC fan-out): tau_k, the shift of a move
+        whose lowest advancing loop is k (loop k steps by u_k, the loops inside it wrap: tau_k = u_k -
+        sum_(i<k) u_i), per problem dimension, and the products of the trip counts from k out. Shared by every
+        tensor (see `_Moves`). Loops of one trip move nothing and are left out; the loops above level j are a
+        suffix of those above level 0, so the shifts come from one running sum over all of them (the sum below
+        level j subtracted) and each level's counter is a gather. Columns past a row's last loop have one trip
+        (weight 0 in every count). Scans run as loops over the few moves, each step on whole batch rows."""
+        B, L, D = tf.shape
+        loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
+        step = np.take_along_axis(np.stack(cum_sp, axis=1), perm, axis=2)  # each loop's step on its dim
+        active = loop_n > 1
+        per_level = active.sum(axis=2)  # (B, L)
+        total = per_level.sum(axis=1)
+        K = int(total.max(initial=0))
+        # every active loop, inner levels first, in loop order: (K + 1, B), column K a pad (one trip, no step)
+        r, c = np.nonzero(active.reshape(B, L * D))
+        at = (np.arange(r.size) - np.concatenate([[0], np.cumsum(total)[:-1]])[r]) * B + r  # flat (k, b)
+        ns = np.ones((K + 1) * B, np.int64)
+        ns[at] = loop_n.reshape(B, L * D)[r, c]
+        ns = ns.reshape(K + 1, B)
+        u = np.zeros(D * (K + 1) * B, np.int64)
+        u[perm.reshape(B, L * D)[r, c] * ((K + 1) * B) + at] = step.reshape(B, L * D)[r, c]
+        u = u.reshape(D, K + 1, B)
+        run = np.zeros((D, K + 2, B), np.int64)  # run[:, k]: the sum of u over the loops inside loop k
+        for k in range(K + 1):
+            np.add(run[:, k], u[:, k], out=run[:, k + 1])
+        tau = (2 * u - run[:, 1:]).reshape(D, -1)
+        suffix = np.ones((K + 2, B), np.int64)
+        for k in range(K, -1, -1):
+            np.multiply(suffix[k + 1], ns[k], out=suffix[k])
+        start = np.zeros((B, L), np.int64)  # each row's first column of level j's loops
+        np.cumsum(per_level[:, :-1], axis=1, out=start[:, 1:])
+        rows = np.arange(B)
+        out: list[_Moves | None] = []
+        for j in range(L):
+            k_j = int((total - start[:, j]).max(initial=0))
+            if not k_j or not (j or mac_fan):
+                out.append(None)
+                continue
+            flat = (np.minimum(start[None, :, j] + np.arange(k_j)[:, None], K) * B + rows).reshape(-1)
+            below = np.take(run.reshape(D, -1), start[:, j] * B + rows, axis=1)  # loops under level j's
+            sfx = np.ones((k_j + 1, B), np.int64)
+            sfx[:k_j] = np.take(suffix, flat).reshape(k_j, B)
+            out.append(_Moves(np.take(ns, flat).reshape(k_j, B),
+                              np.take(tau, flat, axis=1).reshape(D, k_j, B) + below[:, None, :], sfx))
+        return out
 
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
@@ -1128,19 +1144,26 @@ def _configurations(sf: Array, order: Array, below: Array) -> tuple[Array, Array
     return first, config.reshape(-1)
 
 
-def _reachable(C: Array, sf_j: Array, below: Array, delta: Array) -> Array:
+def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], batch_last: bool = False) -> Array:
     """(rows, kinds): whether box difference delta[r, c] could be the offset difference of two children of the
     fan-out at all. Children offsets are sum_d i_d w_d (i_d < sf_d, w_d = C[:, d] x below_d >= 0), so a difference
     lies within sum_d (sf_d - 1) w_d on each axis and is a multiple there of the gcd of the used loops' w_d: a
-    superset of `_link_candidates`, computed without carry patterns."""
+    superset of `_link_candidates`, computed without carry patterns. `batch_last`: delta is given per axis as
+    (kinds, rows) arrays and the answer is (kinds, rows)."""
     w = C[None, :, :] * below[:, None, :]  # (rows, A, D)
     used = (sf_j > 1)[:, None, :]
     span = ((sf_j - 1)[:, None, :] * w).sum(axis=2)  # (rows, A)
     g = np.maximum(np.gcd.reduce(np.where(used, w, 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
-    ok = np.ones(delta.shape[:2], bool)
-    for a in range(delta.shape[2]):
-        d = delta[:, :, a]
-        ok &= (np.abs(d) <= span[:, a, None]) & (d % g[:, a, None] == 0)
+    if batch_last:
+        axes, lim, mod = list(delta), span.T, g.T
+    else:
+        assert isinstance(delta, np.ndarray)
+        axes, lim, mod = [delta[:, :, a] for a in range(delta.shape[2])], span.T[:, :, None], g.T[:, :, None]
+    if not axes:
+        return np.ones(delta.shape[:2], bool)  # type: ignore[union-attr]
+    ok = np.ones(axes[0].shape, bool)
+    for a, d in enumerate(axes):
+        ok &= (np.abs(d) <= lim[a]) & (d % mod[a] == 0)
     return ok
 
 
