@@ -179,7 +179,7 @@ class _Walk:
     ext: Array  # (A, B) the tile's extent per tensor axis
     tile: Array  # (B,) its words
     ns: Array  # (K, B) trip counts of the loops above, innermost first
-    tau: Array  # (A, K, B): the shift of move k per tensor axis
+    tau: list[Array]  # per tensor axis, (K, B): the shift of move k
     suffix: Array  # (K + 1, B) products of the trip counts from k out
     kind: Array  # (K, B) new data of move k: 0 empty, 1 slab, 2 whole tile
     axis: Array  # (K, B) the slab's axis
@@ -788,18 +788,16 @@ class FastModel:
             ext = np.stack([1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in ax) for ax in terms]).astype(np.int64)
         if mv is None:
             ns, suffix = np.ones((0, B), np.int64), np.ones((1, B), np.int64)
-            tau = np.zeros((A, 0, B), np.int64)
+            tau = [np.zeros((0, B), np.int64) for _ in terms]
         else:
             ns, suffix = mv.ns, mv.suffix
-            tau = np.empty((A,) + ns.shape, np.int64)
-            for a, ax in enumerate(terms):  # per axis: sum of coef x the dimension's shift
+            tau = []
+            for ax in terms:  # per axis: sum of coef x the dimension's shift (a view of it when that is all)
                 (c, d), rest = ax[0], ax[1:]
-                if c == 1:
-                    tau[a] = mv.tau_dims[d]
-                else:
-                    np.multiply(mv.tau_dims[d], c, out=tau[a])
+                ta = mv.tau_dims[d] if c == 1 else c * mv.tau_dims[d]
                 for c2, d2 in rest:
-                    tau[a] += c2 * mv.tau_dims[d2]
+                    ta = ta + c2 * mv.tau_dims[d2]
+                tau.append(ta)
         K = ns.shape[0]
         # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
         # any other move brings the whole tile
@@ -807,14 +805,17 @@ class FastModel:
             kind = np.full((K, B), 2, np.int64)
             zeros = np.zeros((K, B), np.int64)
             return _Walk(ext, tile, ns, tau, suffix, kind, zeros, zeros, zeros, np.broadcast_to(tile, (K, B)))
-        sub = np.flatnonzero((tau == tau[:, :1]).all(axis=0))  # flat (k, b) indices
+        same = tau[0] == tau[0][:1]
+        for ta in tau[1:]:
+            same &= ta == ta[:1]
+        sub = np.flatnonzero(same)  # flat (k, b) indices
         # the slab rules run on the subtracted moves only (every other move brings the whole tile)
         kind = np.full(K * B, 2, np.int64)
         axis, step, low = (np.zeros(K * B, np.int64) for _ in range(3))
         words = np.tile(tile, K)
         if sub.size:
             b = sub % B
-            new = _new_data(list(np.take(tau.reshape(A, -1), sub, axis=1)), list(ext[:, b]), tile[b])
+            new = _new_data([ta.reshape(-1)[sub] for ta in tau], list(ext[:, b]), tile[b])
             for whole, part in zip((kind, axis, step, low, words), new):
                 whole[sub] = part
         return _Walk(ext, tile, ns, tau, suffix, *(x.reshape(K, B) for x in (kind, axis, step, low, words)))
@@ -863,7 +864,7 @@ class FastModel:
         corner = np.concatenate([walk.low[:, sel], pad[:, :sel.size]])
         on_axis = axis[:, sel]
         move_i = np.concatenate([[0], zeros_k, ks])
-        tau = walk.tau[:, :, sel]
+        tau = [ta[:, sel] for ta in walk.tau]
         delta = [tau[a][move_i] + np.where(on_axis[cur_i] == a, corner[cur_i], 0)
                  - np.where(on_axis[prev_i] == a, corner[prev_i], 0) for a in range(A)]
         same = same[:, sel]
