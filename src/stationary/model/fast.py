@@ -196,7 +196,7 @@ class _Walk:
 @dataclass(frozen=True)
 class _Moves:
     """The temporal loops above one level as a binary counter, for every tensor at once: trip counts (K, B),
-    the shift of move k on each problem dimension (D, K, B; a tensor's shift on an axis is its coefficients
+    the shift of move k on each problem dimension (K, D, B; a tensor's shift on an axis is its coefficients
     times these, as the tile's position is linear in the dimension indices) and the suffix products (K + 1, B)."""
 
     ns: Array
@@ -794,9 +794,9 @@ class FastModel:
             tau = []
             for ax in terms:  # per axis: sum of coef x the dimension's shift (a view of it when that is all)
                 (c, d), rest = ax[0], ax[1:]
-                ta = mv.tau_dims[d] if c == 1 else c * mv.tau_dims[d]
+                ta = mv.tau_dims[:, d] if c == 1 else c * mv.tau_dims[:, d]
                 for c2, d2 in rest:
-                    ta = ta + c2 * mv.tau_dims[d2]
+                    ta = ta + c2 * mv.tau_dims[:, d2]
                 tau.append(ta)
         K = ns.shape[0]
         # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
@@ -814,8 +814,8 @@ class FastModel:
         axis, step, low = (np.zeros(K * B, np.int64) for _ in range(3))
         words = np.tile(tile, K)
         if sub.size:
-            b = sub % B
-            new = _new_data([ta.reshape(-1)[sub] for ta in tau], list(ext[:, b]), tile[b])
+            k, b = np.divmod(sub, B)
+            new = _new_data([ta[k, b] for ta in tau], list(ext[:, b]), tile[b])
             for whole, part in zip((kind, axis, step, low, words), new):
                 whole[sub] = part
         return _Walk(ext, tile, ns, tau, suffix, *(x.reshape(K, B) for x in (kind, axis, step, low, words)))
@@ -1038,31 +1038,28 @@ class FastModel:
         level j subtracted) and each level's counter is a gather. Columns past a row's last loop have one trip
         (weight 0 in every count). Scans run as loops over the few moves, each step on whole batch rows."""
         B, L, D = tf.shape
-        loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
-        step = np.take_along_axis(np.stack(cum_sp, axis=1), perm, axis=2)  # each loop's step on its dim
+        # (B, L, D) flat positions of each level's loops in loop order, and their trip counts
+        pos = (np.arange(B * L) * D).reshape(B, L, 1) + perm
+        loop_n = tf.reshape(-1)[pos]
         active = loop_n > 1
         per_level = active.sum(axis=2)  # (B, L)
         total = per_level.sum(axis=1)
         K = int(total.max(initial=0))
-        # every active loop, inner levels first, in loop order: (K + 1, B), column K a pad (one trip, no step)
+        # every active loop, inner levels first, in loop order: (K + 1, B) flat, column K a pad (one trip, no step)
         r, c = np.nonzero(active.reshape(B, L * D))
         at = (np.arange(r.size) - np.concatenate([[0], np.cumsum(total)[:-1]])[r]) * B + r  # flat (k, b)
-        ns = np.ones((K + 1) * B, np.int64)
-        ns[at] = loop_n.reshape(B, L * D)[r, c]
-        ns = ns.reshape(K + 1, B)
-        u = np.zeros(D * (K + 1) * B, np.int64)
-        u[perm.reshape(B, L * D)[r, c] * ((K + 1) * B) + at] = step.reshape(B, L * D)[r, c]
-        u = u.reshape(D, K + 1, B)
-        run = np.zeros((D, K + 2, B), np.int64)  # run[:, k]: the sum of u over the loops inside loop k
-        for k in range(K + 1):
-            np.add(run[:, k], u[:, k], out=run[:, k + 1])
-        tau = (2 * u - run[:, 1:]).reshape(D, -1)
+        src = pos.reshape(B, L * D)[r, c]
+        ns, ds, vs = np.ones((K + 1) * B, np.int64), np.zeros((K + 1) * B, np.int64), np.zeros((K + 1) * B, np.int64)
+        ns[at] = tf.reshape(-1)[src]
+        ds[at] = perm.reshape(B, L * D)[r, c]
+        vs[at] = np.stack(cum_sp, axis=1).reshape(-1)[src]  # each loop's step on its dim
         suffix = np.ones((K + 2, B), np.int64)
         for k in range(K, -1, -1):
-            np.multiply(suffix[k + 1], ns[k], out=suffix[k])
+            np.multiply(suffix[k + 1], ns[k * B:(k + 1) * B], out=suffix[k])
         start = np.zeros((B, L), np.int64)  # each row's first column of level j's loops
         np.cumsum(per_level[:, :-1], axis=1, out=start[:, 1:])
         rows = np.arange(B)
+        slot = np.arange(K)[:, None] * (D * B) + rows  # flat (k, 0, b) of a (K, D, B) array
         out: list[_Moves | None] = []
         for j in range(L):
             k_j = int((total - start[:, j]).max(initial=0))
@@ -1070,11 +1067,17 @@ class FastModel:
                 out.append(None)
                 continue
             flat = (np.minimum(start[None, :, j] + np.arange(k_j)[:, None], K) * B + rows).reshape(-1)
-            below = np.take(run.reshape(D, -1), start[:, j] * B + rows, axis=1)  # loops under level j's
+            # (k_j, D, B): loop k's step on its dim, then its shift tau_k = 2 u_k - (u_0 + ... + u_k), in place
+            u = np.zeros((k_j, D, B), np.int64)
+            u.reshape(-1)[(slot[:k_j] + ds[flat].reshape(k_j, B) * B).reshape(-1)] = vs[flat]
+            run = np.zeros((D, B), np.int64)
+            for k in range(k_j):
+                run += u[k]
+                u[k] *= 2
+                u[k] -= run
             sfx = np.ones((k_j + 1, B), np.int64)
-            sfx[:k_j] = np.take(suffix, flat).reshape(k_j, B)
-            out.append(_Moves(np.take(ns, flat).reshape(k_j, B),
-                              np.take(tau, flat, axis=1).reshape(D, k_j, B) + below[:, None, :], sfx))
+            sfx[:k_j] = suffix.reshape(-1)[flat].reshape(k_j, B)
+            out.append(_Moves(ns[flat].reshape(k_j, B), u, sfx))
         return out
 
     def result(self, fr: FastResult, b: int) -> Result:
