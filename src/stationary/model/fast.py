@@ -254,10 +254,11 @@ class FastModel:
 
     # ----- projections ---------------------------------------------------------------------------------
     def _axis_extents(self, t: int, ext: Array) -> list[Any]:  # arrays (an axis with no dims would be the int 1)
-        return [1 + sum(c * (ext[:, d] - 1) for c, d in axis) for axis in self.axes[t]]
+        return [1 + sum(c * (ext[..., d] - 1) for c, d in axis) for axis in self.axes[t]]
 
     def _tile(self, t: int, ext: Array) -> Array:
-        size = np.ones(ext.shape[0], np.int64)
+        """Tensor t's tile words for per-dimension extents `ext` (..., D)."""
+        size = np.ones(ext.shape[:-1], np.int64)
         for a in self._axis_extents(t, ext):
             size = size * a
         return size
@@ -335,10 +336,10 @@ class FastModel:
         # the temporal loops above each level (the same for every tensor)
         moves = self._moves(tf, perm, cum_sp, spread[:, 0].max(initial=1) > 1)
         mac_walk = spread[:, 0].max(initial=1) > 1  # a MAC fan-out: the operands' walk at j = 0
+        at_levels, sp_levels = np.stack(cum_at), np.stack(cum_sp)  # (L, B, D): every level's tiles at once
         ones = np.ones(B, np.int64)
         for t in range(T):
-            size = [self._tile(t, cum_at[j]) for j in range(L)]
-            size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
+            size, size_sp = list(self._tile(t, at_levels)), list(self._tile(t, sp_levels))
             # the moves of the tile below each level j (child level j - 1; one MAC's operand at j = 0)
             walks = [self._walk(t, j, moves[j], cum_at, size[j - 1] if j else ones) if j or mac_walk else None
                      for j in range(L)]
@@ -1155,19 +1156,27 @@ def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], 
     superset of `_link_candidates`, computed without carry patterns. `batch_last`: delta is given per axis as
     (kinds, rows) arrays and the answer is (kinds, rows)."""
     w = C[None, :, :] * below[:, None, :]  # (rows, A, D)
-    used = (sf_j > 1)[:, None, :]
     span = ((sf_j - 1)[:, None, :] * w).sum(axis=2)  # (rows, A)
-    g = np.maximum(np.gcd.reduce(np.where(used, w, 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
     if batch_last:
-        axes, lim, mod = list(delta), span.T, g.T
+        axes, lim = list(delta), span.T
     else:
         assert isinstance(delta, np.ndarray)
-        axes, lim, mod = [delta[:, :, a] for a in range(delta.shape[2])], span.T[:, :, None], g.T[:, :, None]
+        axes, lim = [delta[:, :, a] for a in range(delta.shape[2])], span.T[:, :, None]
     if not axes:
         return np.ones(delta.shape[:2], bool)  # type: ignore[union-attr]
     ok = np.ones(axes[0].shape, bool)
     for a, d in enumerate(axes):
-        ok &= (np.abs(d) <= lim[a]) & (d % mod[a] == 0)
+        ok &= np.abs(d) <= lim[a]
+    # the lattice test on the rows still in (the gcd is the costly part)
+    live = np.flatnonzero(ok.any(axis=0 if batch_last else 1))
+    if live.size:
+        used = (sf_j[live] > 1)[:, None, :]
+        g = np.maximum(np.gcd.reduce(np.where(used, w[live], 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
+        for a, d in enumerate(axes):
+            if batch_last:
+                ok[:, live] &= d[:, live] % g[:, a] == 0
+            else:
+                ok[live] &= d[live] % g[:, a, None] == 0
     return ok
 
 
