@@ -181,16 +181,19 @@ class _Walk:
     ns: Array  # (K, B) trip counts of the loops above, innermost first
     tau: list[Array]  # per tensor axis, (K, B): the shift of move k
     suffix: Array  # (K + 1, B) products of the trip counts from k out
+    weight: Array  # (K, B) how often move k happens: (n_k - 1) x the trip counts outside k
     kind: Array  # (K, B) new data of move k: 0 empty, 1 slab, 2 whole tile
-    axis: Array  # (K, B) the slab's axis
-    step: Array  # (K, B) the slab's width
-    low: Array  # (K, B) the new data's low corner relative to the tile's, on `axis` (0 on the others)
+    # the slab's axis, its width and the new data's low corner relative to the tile's on `axis` (0 on the
+    # others), each (K, B); None where no link is counted (no fan-out below the level: nothing reads them)
+    axis: Array | None
+    step: Array | None
+    low: Array | None
     words: Array  # (K, B) new words of move k
 
     def delivered(self) -> Array:
-        """D: words delivered to one instance of the child over the run: the first tile, then per move k (weight
-        (n_k - 1) x the trip counts outside k) its new data."""
-        return self.tile + ((self.ns - 1) * self.suffix[1:] * self.words).sum(axis=0)
+        """D: words delivered to one instance of the child over the run: the first tile, then per move k its
+        new data, `weight` times."""
+        return self.tile + (self.weight * self.words).sum(axis=0)
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,7 @@ class _Moves:
     ns: Array
     tau_dims: Array
     suffix: Array
+    weight: Array  # (K, B): (n_k - 1) x suffix[k + 1], how often move k happens
 
 
 class FastModel:
@@ -246,6 +250,7 @@ class FastModel:
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
         self.read_write = np.array([t.read_write for t in nest.tensors])
+        self.positive = [all(c > 0 for axis in axes for c, _ in axis) for axes in self.axes]  # every coef > 0
         levels = arch.levels
         self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
         self.costing = Costing(arch, update_energy)
@@ -337,20 +342,23 @@ class FastModel:
         moves = self._moves(tf, perm, cum_sp, spread[:, 0].max(initial=1) > 1)
         mac_walk = spread[:, 0].max(initial=1) > 1  # a MAC fan-out: the operands' walk at j = 0
         at_levels, sp_levels = np.stack(cum_at), np.stack(cum_sp)  # (L, B, D): every level's tiles at once
-        ones = np.ones(B, np.int64)
+        ones, zero = np.ones(B, np.int64), np.zeros(B, np.int64)
+        fan = [bool(spread[:, j].max(initial=1) > 1) for j in range(L)]  # some row fans out below level j
         for t in range(T):
             size, size_sp = list(self._tile(t, at_levels)), list(self._tile(t, sp_levels))
+            # the child tile's extent per moving axis at every level (A, L, B)
+            ext = np.stack([1 + sum(c * (at_levels[..., d] - 1) for c, d in ax) for ax in self.axis_terms[t]])
             # the moves of the tile below each level j (child level j - 1; one MAC's operand at j = 0)
-            walks = [self._walk(t, j, moves[j], cum_at, size[j - 1] if j else ones) if j or mac_walk else None
-                     for j in range(L)]
+            walks = [self._walk(t, j, moves[j], ext[:, j - 1] if j else np.ones_like(ext[:, 0]),
+                                size[j - 1] if j else ones, fan[j]) if j or mac_walk else None for j in range(L)]
             delivered = [compute_cycles] + [w.delivered() for w in walks[1:] if w is not None]
-            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
+            # without a fan-out every row has one child: U = 1 (the formula's value too, coefficients > 0)
+            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j])
+                        if fan[j] or not self.positive[t] else ones for j in range(L)]
             # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
             # parent reads they save (saved)
-            zero = np.zeros(B, np.int64)
-            links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread)
-                     if w is not None and spread[:, j].max(initial=1) > 1 else (zero, zero)
-                     for j, w in enumerate(walks)]
+            links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread) if w is not None and fan[j]
+                     else (zero, zero) for j, w in enumerate(walks)]
             part: list[Any] = [None] * L
             part[L - 1] = size[L - 1]
             for c in range(L - 2, -1, -1):
@@ -776,22 +784,18 @@ class FastModel:
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
-    def _walk(self, t: int, j: int, mv: _Moves | None, cum_at: list[Array], tile: Array) -> _Walk:
+    def _walk(self, t: int, j: int, mv: _Moves | None, ext: Array, tile: Array, slabs: bool) -> _Walk:
         """The moves of tensor t's tile below inner level j (child level j - 1; at j = 0 one MAC's operand, whose
-        moves are never subtracted) under the temporal loops above level j, and each move's new data. `tile`:
-        the child's tile words (B,)."""
-        B = cum_at[0].shape[0]
+        moves are never subtracted) under the temporal loops above level j, and each move's new data. `ext`:
+        the child tile's extent per moving axis (A, B); `tile`: its words (B,); `slabs`: keep each slab's axis,
+        width and corner (the link count needs them)."""
+        B = tile.shape[0]
         terms = self.axis_terms[t]
-        A = len(terms)
-        if j == 0:
-            ext = np.ones((A, B), np.int64)
-        else:
-            ext = np.stack([1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in ax) for ax in terms]).astype(np.int64)
         if mv is None:
-            ns, suffix = np.ones((0, B), np.int64), np.ones((1, B), np.int64)
+            ns, suffix, weight = np.ones((0, B), np.int64), np.ones((1, B), np.int64), np.zeros((0, B), np.int64)
             tau = [np.zeros((0, B), np.int64) for _ in terms]
         else:
-            ns, suffix = mv.ns, mv.suffix
+            ns, suffix, weight = mv.ns, mv.suffix, mv.weight
             tau = []
             for ax in terms:  # per axis: sum of coef x the dimension's shift (a view of it when that is all)
                 (c, d), rest = ax[0], ax[1:]
@@ -804,22 +808,24 @@ class FastModel:
         # any other move brings the whole tile
         if j == 0 or not K:
             kind = np.full((K, B), 2, np.int64)
-            zeros = np.zeros((K, B), np.int64)
-            return _Walk(ext, tile, ns, tau, suffix, kind, zeros, zeros, zeros, np.broadcast_to(tile, (K, B)))
+            zeros = np.zeros((K, B), np.int64) if slabs else None
+            return _Walk(ext, tile, ns, tau, suffix, weight, kind, zeros, zeros, zeros, np.broadcast_to(tile, (K, B)))
         same = tau[0] == tau[0][:1]
         for ta in tau[1:]:
             same &= ta == ta[:1]
         sub = np.flatnonzero(same)  # flat (k, b) indices
         # the slab rules run on the subtracted moves only (every other move brings the whole tile)
         kind = np.full(K * B, 2, np.int64)
-        axis, step, low = (np.zeros(K * B, np.int64) for _ in range(3))
         words = np.tile(tile, K)
+        slab: list[Array | None] = [np.zeros(K * B, np.int64) for _ in range(3)] if slabs else [None] * 3
         if sub.size:
             k, b = np.divmod(sub, B)
             new = _new_data([ta[k, b] for ta in tau], list(ext[:, b]), tile[b])
-            for whole, part in zip((kind, axis, step, low, words), new):
-                whole[sub] = part
-        return _Walk(ext, tile, ns, tau, suffix, *(x.reshape(K, B) for x in (kind, axis, step, low, words)))
+            for whole, part in zip([kind, *slab, words], new):
+                if whole is not None:
+                    whole[sub] = part
+        axis, step, low = (None if x is None else x.reshape(K, B) for x in slab)
+        return _Walk(ext, tile, ns, tau, suffix, weight, kind.reshape(K, B), axis, step, low, words.reshape(K, B))
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array) -> tuple[Array, Array]:
@@ -846,12 +852,13 @@ class FastModel:
         zeros_k = np.zeros(K - 1, np.int64)
         cur_i = np.concatenate([[0], zeros_k, ks])
         prev_i = np.concatenate([[K], ks, zeros_k])
+        assert walk.axis is not None and walk.step is not None and walk.low is not None
         pad = np.zeros((1, B), np.int64)
         kind = np.concatenate([walk.kind, pad + 2])
         axis = np.concatenate([walk.axis, pad])
         step = np.concatenate([walk.step, pad])
         n0 = walk.ns[:1] - 1
-        nk = (walk.ns[1:] - 1) * walk.suffix[2:]
+        nk = walk.weight[1:]  # (n_k - 1) x the trip counts outside k
         weight = np.concatenate([n0, n0 * nk, nk])  # (C, B)
         # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
         # one's, and only when it has a neighbour (num > 1)
@@ -1078,7 +1085,8 @@ class FastModel:
                 u[k] -= run
             sfx = np.ones((k_j + 1, B), np.int64)
             sfx[:k_j] = suffix.reshape(-1)[flat].reshape(k_j, B)
-            out.append(_Moves(ns[flat].reshape(k_j, B), u, sfx))
+            ns_j = ns[flat].reshape(k_j, B)
+            out.append(_Moves(ns_j, u, sfx, (ns_j - 1) * sfx[1:]))
         return out
 
     def result(self, fr: FastResult, b: int) -> Result:
