@@ -317,3 +317,19 @@ def test_reachable_batch_last_layout_equals_rows_layout_and_the_definition(seed:
                 d_a = int(delta[r, k, a])
                 want &= abs(d_a) <= int(((sf[r] - 1) * w[a]).sum()) and d_a % g == 0
             assert bool(got[r, k]) == want, (seed, r, k)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_moves_scan_is_the_same_for_few_and_many_rows(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_moves` scans the counter's shifts with one np.cumsum for small batches and with a loop over the moves
+    for large ones (`SMALL_BATCH`); both give every count of a batch of different mappings (windows, links,
+    MAC fan-outs)."""
+    cases = [random_case(seed, windows=True, mapping_seed=k, mac_fanout=True, wide_mesh=True, strided=True)
+             for k in range(8)]
+    nest, arch, _ = cases[0]
+    rows = mapping_arrays([m for _, _, m in cases], nest, arch).take(np.random.default_rng(seed).integers(0, 8, 80))
+    model = FastModel(nest, arch)
+    monkeypatch.setattr(fast_module, "SMALL_BATCH", 0)
+    loop = model.evaluate_rows(rows)
+    monkeypatch.setattr(fast_module, "SMALL_BATCH", 10**9)
+    assert_same_result(loop, model.evaluate_rows(rows))

@@ -1078,11 +1078,14 @@ class FastModel:
             # (k_j, D, B): loop k's step on its dim, then its shift tau_k = 2 u_k - (u_0 + ... + u_k), in place
             u = np.zeros((k_j, D, B), np.int64)
             u.reshape(-1)[(slot[:k_j] + ds[flat].reshape(k_j, B) * B).reshape(-1)] = vs[flat]
-            run = np.zeros((D, B), np.int64)
-            for k in range(k_j):
-                run += u[k]
-                u[k] *= 2
-                u[k] -= run
+            if B <= SMALL_BATCH:  # few rows: one (strided) scan call beats a call per move
+                u = 2 * u - np.cumsum(u, axis=0)
+            else:
+                run = np.zeros((D, B), np.int64)
+                for k in range(k_j):
+                    run += u[k]
+                    u[k] *= 2
+                    u[k] -= run
             sfx = np.ones((k_j + 1, B), np.int64)
             sfx[:k_j] = suffix.reshape(-1)[flat].reshape(k_j, B)
             ns_j = ns[flat].reshape(k_j, B)
@@ -1240,6 +1243,7 @@ def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Ar
 # (else a clear error: its arrays take about 100 bytes per iteration and dimension), and per chunk of rows
 IMPERFECT_ITERATIONS = 1 << 20
 IMPERFECT_CHUNK = 1 << 18
+SMALL_BATCH = 64  # rows up to which `_moves` scans with np.cumsum (a strided scan; a loop over moves above)
 SPLIT: int | None = None  # tests: force the inner block's loop count (None: the cheapest split)
 
 
