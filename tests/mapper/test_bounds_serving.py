@@ -29,10 +29,10 @@ SPACE_LIMIT = 100_000  # mappings per random case (every one is scored)
 
 
 def serving_case(rng: np.random.Generator) -> tuple[Layer, Architecture]:
-    """A small conv layer (a window on P, strides, one or two other dims) and DRAM, an optional buffer or a PE level of 2 instances, and a
-    register file of 2-4 per PE (1-D or 2-D mesh), random capacities, keeps and bypasses (inputs and
-    outputs often stream past the register file), energies; one MAC per register file instance, or (a fifth
-    of the cases) two, where the rule is off."""
+    """A small conv layer (a window on P, strides, one or two other dims) and DRAM, an optional buffer or a
+    PE level of 2 instances, and a register file of 2-4 per PE (1-D or 2-D mesh), random capacities, keeps
+    and bypasses (inputs and outputs often stream past the register file), energies; one MAC per register
+    file instance, or (a fifth of the cases) two, where the rule is off."""
     def dim(*values: int) -> int:
         return int(rng.choice(values))
 
