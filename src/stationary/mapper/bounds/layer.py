@@ -309,6 +309,8 @@ class LayerTerms:
         self.first_read_pj = e0.read_pj / bs0 * outputs
         self.cut_floor_pj = (e0.read_pj * sum(self.compulsory) + e0.update_pj * outputs) / bs0
         self.compute_pj = nest.macs * arch.compute.energy_pj
+        # the fan-outs below the levels and every joint choice of their spatial boxes (the serving bound)
+        self.stage_above, self.stage_reach = _fan_stages(self)
         self.serve_pj, self.hold_pj = _serving(self)
         self.picks_dram, self.picks_inner, self.picks_level = _picks(self)
         self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
@@ -387,27 +389,108 @@ def spatial_boxes(bounds: list[int], fanout: int) -> np.ndarray:
     return np.array(out, np.int64).reshape(-1, len(bounds))
 
 
+def multicast_reach(nest: LoopNest, boxes: np.ndarray) -> np.ndarray:
+    """(n, T): per spatial box (merged spatial factors below a level, one per dim) and tensor, the most MACs one
+    word read for the tensor can reach: children with equal boxes, the product of the factors of the dims that
+    do not index it times, per axis, the index vectors with one offset (at most the product of the axis' factors
+    but its largest: the others fix the last); the whole box for a dim on two axes (docs/bounds.md §3)."""
+    boxes = np.asarray(boxes, np.int64).reshape(-1, len(nest.dims))
+    col = {d: k for k, d in enumerate(nest.dims)}
+    out = np.ones((boxes.shape[0], len(nest.tensors)), np.int64)
+    for t, tensor in enumerate(nest.tensors):
+        on_axes = [d for axis in tensor.axes for c, d in axis if c != 0]
+        if len(on_axes) != len(set(on_axes)):
+            out[:, t] = np.prod(boxes, axis=1)
+            continue
+        reach = np.prod(boxes[:, [col[d] for d in nest.dims if d not in on_axes]], axis=1)
+        for axis in tensor.axes:
+            ks = [col[d] for c, d in axis if c != 0]
+            if len(ks) > 1:
+                f = boxes[:, ks]
+                reach = reach * (np.prod(f, axis=1) // f.max(axis=1))
+        out[:, t] = reach
+    return out
+
+
+FAN_COMBOS = 200_000  # most joint choices of every fan-out's spatial box the serving bound enumerates
+
+
+def _fan_stages(terms: LayerTerms) -> tuple[list[int], np.ndarray]:
+    """The fan-outs between instance counts (stages: from a count to the next one down the hierarchy, the last
+    to the MACs) and every joint choice of one spatial box per stage (each a divisor per dim within the
+    stage's fan-out, their product per dim a divisor of its bound), as (the instance count above each stage,
+    (choices, stages, T) reach of each stage's box per tensor, multicast_reach). Stages whose joint choices
+    would pass FAN_COMBOS take, per tensor, their largest reach instead (a relaxation). Reads are held to
+    MACs / reach only when the innermost level has one MAC per instance (no MAC takes an operand from a
+    neighbour over a link, docs/bounds.md §3) and without sparsity (compressed counts): otherwise no stages."""
+    arch, nest = terms.arch, terms.nest
+    n_mac, T = arch.compute.instances, len(nest.tensors)
+    if arch.sparsity is not None or arch.levels[-1].instances != n_mac:
+        return [], np.ones((1, 0, T))
+    bounds = np.array([int(x) for x in terms.bounder.traffic.bounds], np.int64)
+    counts = sorted({lv.instances for lv in arch.levels} | {n_mac})
+    above: list[int] = []
+    prod = np.ones((1, len(bounds)), np.int64)
+    reach = np.ones((1, 0, T))
+    for a, b in reversed(list(zip(counts, counts[1:]))):  # innermost stage first: the one most levels share
+        boxes = spatial_boxes([int(x) for x in bounds], b // a)
+        per = multicast_reach(nest, boxes).astype(float)
+        above.append(a)
+        if len(prod) * len(boxes) > FAN_COMBOS:
+            reach = np.concatenate([reach, np.broadcast_to(per.max(axis=0), (len(reach), 1, T))], axis=1)
+            continue
+        joint = (prod[:, None, :] * boxes[None, :, :]).reshape(-1, len(bounds))
+        ok = (bounds[None, :] % joint == 0).all(axis=1)
+        pairs = np.stack(np.meshgrid(np.arange(len(prod)), np.arange(len(boxes)), indexing="ij"), -1).reshape(-1, 2)
+        pairs = pairs[ok]
+        prod = joint[ok]
+        reach = np.concatenate([reach[pairs[:, 0]], per[pairs[:, 1]][:, None, :]], axis=1)
+    return above, reach
+
+
+def _reach_below(terms: LayerTerms, n: int) -> np.ndarray:
+    """(choices, T): per joint choice of the stages' boxes, the most MACs one read of a level with `n`
+    instances can reach (the product of the reaches of the stages below it)."""
+    cols = [k for k, a in enumerate(terms.stage_above) if a >= n]
+    return np.prod(terms.stage_reach[:, cols, :], axis=1)
+
+
+def _serve_boxes(terms: LayerTerms, j: int, t: int) -> np.ndarray:
+    """Energy of serving tensor t to the MACs from level j (its innermost keeper), per spatial box of the
+    stages' boxes (_fan_stages; one value when j has one MAC per instance or the reach rule is off): each MAC's
+    operand is a read (a partial sum an update) of j unless one read reaches several MACs (a multicast, at
+    most the box's reach), so j reads at least MACs / reach words (less half a word per instance: the model
+    rounds each instance's float count), never fewer than each element once; an inner level is filled with
+    each element at least once."""
+    lv = terms.arch.levels[j]
+    macs, n = terms.nest.macs, lv.instances
+    if n == terms.arch.compute.instances:
+        words = np.array([float(macs)])
+    elif terms.stage_above:
+        words = macs / _reach_below(terms, n)[:, t] - n / 2
+    else:
+        words = np.array([0.0])
+    if terms.rw[t]:
+        return np.asarray(rw_serve_pj(lv, np.maximum(words, terms.outputs), terms.outputs, n), float)
+    fill = lv.energy.write_pj * terms.compulsory[t] if j != terms.real[0] else 0.0
+    return (lv.energy.read_pj * np.maximum(words, terms.compulsory[t]) + fill) / lv.block_size
+
+
 def _serving(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
-    """(L, T) energies, per level and tensor: serving the tensor to the MACs from that level, and holding it
-    there without serving the MACs (inputs and weights only). A serving level with one MAC per instance reads
-    each operand once per MAC (partial sums: one update per MAC); one that fans out may multicast and forward
-    over links, so it is only held to each element once, as is a level that only holds the tensor; an inner
-    level is filled with each element at least once."""
+    """(L, T) energies, per level and tensor: serving the tensor to the MACs from that level (_serve_boxes, at
+    the cheapest spatial box), and holding it there without serving the MACs (inputs and weights only: each
+    element read once, an inner level filled with each once)."""
     levels = terms.arch.levels
     L, T = len(levels), len(terms.rw)
-    top, macs, n_mac = terms.real[0], terms.nest.macs, terms.arch.compute.instances
+    top = terms.real[0]
     serve, hold = np.zeros((L, T)), np.zeros((L, T))
     for j in terms.real:
         lv = levels[j]
-        direct = lv.instances == n_mac  # one MAC per instance: every MAC's operand is a read (update) here
         for t in range(T):
-            if terms.rw[t]:
-                words = macs if direct else terms.outputs
-                serve[j, t] = rw_serve_pj(lv, words, terms.outputs, lv.instances)
-                continue
-            fill = lv.energy.write_pj * terms.compulsory[t] if j != top else 0.0
-            serve[j, t] = (lv.energy.read_pj * (macs if direct else terms.compulsory[t]) + fill) / lv.block_size
-            hold[j, t] = (lv.energy.read_pj * terms.compulsory[t] + fill) / lv.block_size
+            serve[j, t] = float(_serve_boxes(terms, j, t).min())
+            if not terms.rw[t]:
+                fill = lv.energy.write_pj * terms.compulsory[t] if j != top else 0.0
+                hold[j, t] = (lv.energy.read_pj * terms.compulsory[t] + fill) / lv.block_size
     return serve, hold
 
 
@@ -423,7 +506,9 @@ def rw_serve_pj(level: StorageLevel, updates: float | np.ndarray, outputs: int,
 
 def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every choice of the level that serves each tensor to the MACs (its innermost keeper) that the keep
-    rules allow, as (outermost level's energy, inner levels' energy, (choices, T) serving level) per choice."""
+    rules allow, as (outermost level's energy, inner levels' energy, (choices, T) serving level) per choice.
+    The inner levels' tensors share the fan-outs below them: their energies per joint choice of the stages'
+    boxes (_serve_boxes) are added before the least over the choices is taken."""
     levels = terms.arch.levels
     real, top, rw = terms.real, terms.real[0], terms.rw
     e0, bs0 = levels[top].energy, levels[top].block_size
@@ -436,7 +521,8 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dram, inner, level = [], [], []
     for pick in itertools.product(*choices):
         dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
-        inner.append(sum(terms.serve_pj[j, t] for t, j in enumerate(pick) if j != top))
+        joint = sum((_serve_boxes(terms, j, t) for t, j in enumerate(pick) if j != top), np.zeros(1))
+        inner.append(float(joint.min()))
         level.append(pick)
     return np.array(dram), np.array(inner), np.array(level, np.int64).reshape(-1, len(rw))
 
