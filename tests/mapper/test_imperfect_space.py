@@ -15,6 +15,7 @@ import yaml
 from stationary.api.network import map_layer
 from stationary.arch.load import load_arch
 from stationary.errors import StationaryError
+from stationary.mapper.bounds.layer import layer_bound
 from stationary.mapper.exact import BranchAndBound, Budget
 from stationary.mapper.search import SearchOptions, _Pool, search
 from stationary.mapper.space import MapSpace, imperfect_pad
@@ -169,6 +170,35 @@ def test_exact_search_finds_the_brute_force_optimum_over_perfect_and_imperfect(o
     got = {"energy": found.result.energy_pj, "cycles": float(found.result.cycles),
            "edp": found.result.energy_pj * found.result.cycles}[objective]
     assert found.complete and math.isclose(got, float(value.min()), rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("P,R,M,rf", [(7, 3, 1, 6), (5, 2, 1, 4), (6, 3, 1, 5), (7, 1, 3, 6), (5, 1, 4, 8),
+                                      (9, 3, 1, 7)])
+def test_exact_search_with_the_energy_bounds_on_keeps_the_brute_force_optimum(P: int, R: int, M: int,
+                                                                             rf: int) -> None:
+    """The root layer bound over tile classes and the partial DRAM-cut bound cut remainder rows too (docs/bounds.md
+    §7): seeded with the best perfect mapping (as the heuristic seeds it), the branch and bound with both on
+    scores fewer rows than with them off and still ends at the brute-force optimum over perfect + imperfect rows
+    (below the perfect one on four of these layers)."""
+    nest = Layer("e", LayerKind.CONV, P=P, R=R, M=M, H=P + R - 1).loop_nest()
+    arch = tiny_arch(rf_words=rf)
+    model = FastModel(nest, arch)
+    energy, _ = brute_force(nest, arch, KEEP_ALL, imperfect=True)
+    root = layer_bound(nest, arch, imperfect=True).energy_lower_bound_pj
+    assert root <= float(energy.min()) * (1 + 1e-9)
+    evaluated = []
+    for on in (False, True):
+        pool = _Pool("energy", 4, False)
+        perfect = MapSpace(nest, arch, KEEP_ALL)
+        assert BranchAndBound(perfect, model, pool, "energy", Budget(), 256, 0.0).run().complete
+        bb = BranchAndBound(MapSpace(nest, arch, KEEP_ALL, imperfect=True), model, pool, "energy", Budget(), 256,
+                            root if on else 0.0, partial_bound=on)
+        assert (bb.partial is not None) == on
+        out = bb.run()
+        assert out.complete and not out.sampled
+        assert math.isclose(float(pool.best_scores[0]), float(energy.min()), rel_tol=1e-9)
+        evaluated.append(out.evaluated)
+    assert evaluated[1] < evaluated[0]  # the bounds cut remainder rows
 
 
 @pytest.mark.parametrize("strategy", ["heuristic", "exhaustive"])

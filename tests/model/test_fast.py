@@ -291,3 +291,45 @@ def test_reachable_prefilter_keeps_every_neighbour_difference(seed: int) -> None
                 far = (np.abs(real) + beyond)[None]
                 assert not _reachable(C, sf[:, j], below, far).any(), (seed, j, t)
         below = below * sf[:, j] * m.temporal[:, ::-1][:, j]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_reachable_batch_last_layout_equals_rows_layout_and_the_definition(seed: int) -> None:
+    """`_links` cuts rows with `_reachable` in the walk's batch-last layout (per axis, (kinds, rows)); that gives
+    what the rows layout gives, and both equal the definition checked element by element: within the span of
+    the children's offsets on every axis and a multiple there of the gcd of the used loops' steps."""
+    rng = np.random.default_rng(seed)
+    rows, kinds, A, D = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 4)), 4
+    C = rng.integers(0, 3, (A, D))
+    sf = rng.integers(1, 4, (rows, D))
+    below = rng.integers(1, 5, (rows, D))
+    delta = rng.integers(-12, 13, (rows, kinds, A))
+    got = _reachable(C, sf, below, delta)
+    assert np.array_equal(_reachable(C, sf, below, [delta[:, :, a].T for a in range(A)], batch_last=True).T, got)
+    for r in range(rows):
+        w = C * below[r]  # (A, D) each loop's step on each axis
+        for k in range(kinds):
+            want = True
+            for a in range(A):
+                used = [int(w[a, d]) for d in range(D) if sf[r, d] > 1]
+                g = max(math.gcd(*used), 1) if used else 1
+                d_a = int(delta[r, k, a])
+                want &= abs(d_a) <= int(((sf[r] - 1) * w[a]).sum()) and d_a % g == 0
+            assert bool(got[r, k]) == want, (seed, r, k)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_moves_scan_is_the_same_for_few_and_many_rows(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_moves` scans the counter's shifts with one np.cumsum for small batches and with a loop over the moves
+    for large ones (`SMALL_BATCH`); both give every count of a batch of different mappings (windows, links,
+    MAC fan-outs)."""
+    cases = [random_case(seed, windows=True, mapping_seed=k, mac_fanout=True, wide_mesh=True, strided=True)
+             for k in range(8)]
+    nest, arch, _ = cases[0]
+    rows = mapping_arrays([m for _, _, m in cases], nest, arch).take(np.random.default_rng(seed).integers(0, 8, 80))
+    model = FastModel(nest, arch)
+    monkeypatch.setattr(fast_module, "SMALL_BATCH", 0)
+    loop = model.evaluate_rows(rows)
+    monkeypatch.setattr(fast_module, "SMALL_BATCH", 10**9)
+    assert_same_result(loop, model.evaluate_rows(rows))

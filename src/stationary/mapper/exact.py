@@ -7,9 +7,9 @@ proves each rule.
 
 On an imperfect space (remainder rows, `MapSpace(imperfect=True)`) only the rules shown sound for such rows cut:
 capacity (each level's largest tile: min(product of the factors at and below it, the bound) per dim), fan-out,
-utilization and the cycles bound (MACs are exact, at most the used instances per cycle); the energy bounds
-(layer, partial, canonical loop order) are not applied there, so the energy bound is compute + leakage at the
-compute cycles and the search mostly scores (docs/mapper.md).
+utilization, the cycles bound (MACs are exact, at most the used instances per cycle), the layer bound over tile
+classes at the root and the partial bound's DRAM-cut term (docs/bounds.md §7); the partial bound's on-chip
+partial-sum term and the canonical loop-order bound are not applied there (docs/mapper.md).
 """
 
 from __future__ import annotations
@@ -110,10 +110,10 @@ class BranchAndBound:
         # a remainder row's factors may multiply past the bound: a tile never spans more than the bound
         self.cum = [np.minimum(c, nest.bounds[d]) for c, d in zip(self.cum, space.dims)]
         self.imperfect = space.imperfect
-        partial_bound = partial_bound and not space.imperfect
-        if space.imperfect:
-            root_energy_pj = 0.0  # not used to cut remainder rows (module docstring); the certificate still
-            # takes the layer bound over tile classes, which docs/bounds.md §7 shows sound for them
+        # remainder rows: the layer bound over tile classes and the partial DRAM-cut term hold for them
+        # (docs/bounds.md §7, tests/mapper/test_bounds_imperfect.py); the partial bound's on-chip partial-sum
+        # term is only argued for them, so it stays off
+        on_chip_bound = on_chip_bound and not space.imperfect
         self.min_cum = np.stack([c.min(axis=0) for c in self.cum], axis=1)  # (L, D)
         self.min_sp = np.stack([s.min(axis=0) for s in self.spatial], axis=1)  # (L, D)
         self.max_sp_total = np.array([int(s.prod(axis=1).max()) for s in self.spatial], np.int64)  # (D,)

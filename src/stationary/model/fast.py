@@ -172,38 +172,40 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
 @dataclass(frozen=True)
 class _Walk:
     """One tensor's tile below a level under the temporal loops above it, as Timeloop's walk sees it: a binary
-    counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k."""
+    counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k.
+    Batch-last layout (moves, then rows): NumPy's reductions and scans over the few moves then run on whole
+    rows of the batch."""
 
-    ext: Array  # (B, A) the tile's extent per tensor axis
+    ext: Array  # (A, B) the tile's extent per tensor axis
     tile: Array  # (B,) its words
-    ns: Array  # (B, K) trip counts of the loops above, innermost first
-    tau: list[Array]  # per tensor axis, (B, K): the shift of move k
-    suffix: Array  # (B, K + 1) products of the trip counts from k out
-    kind: Array  # (B, K) new data of move k: 0 empty, 1 slab, 2 whole tile
-    axis: Array  # (B, K) the slab's axis
-    step: Array  # (B, K) the slab's width
-    low: Array  # (B, K) the new data's low corner relative to the tile's, on `axis` (0 on the others)
-    words: Array  # (B, K) new words of move k
+    ns: Array  # (K, B) trip counts of the loops above, innermost first
+    tau: list[Array]  # per tensor axis, (K, B): the shift of move k
+    suffix: Array  # (K + 1, B) products of the trip counts from k out
+    weight: Array  # (K, B) how often move k happens: (n_k - 1) x the trip counts outside k
+    kind: Array  # (K, B) new data of move k: 0 empty, 1 slab, 2 whole tile
+    # the slab's axis, its width and the new data's low corner relative to the tile's on `axis` (0 on the
+    # others), each (K, B); None where no link is counted (no fan-out below the level: nothing reads them)
+    axis: Array | None
+    step: Array | None
+    low: Array | None
+    words: Array  # (K, B) new words of move k
 
     def delivered(self) -> Array:
-        """D: words delivered to one instance of the child over the run: the first tile, then per move k (weight
-        (n_k - 1) x the trip counts outside k) its new data."""
-        return self.tile + ((self.ns - 1) * self.suffix[:, 1:] * self.words).sum(axis=1)
-
-    def tau_stacked(self, rows: Array, moves: Array) -> Array:
-        """(rows, moves, A): the shifts of the given moves on the given rows."""
-        return np.stack([ta[rows][:, moves] for ta in self.tau], axis=2)
+        """D: words delivered to one instance of the child over the run: the first tile, then per move k its
+        new data, `weight` times."""
+        return self.tile + (self.weight * self.words).sum(axis=0)
 
 
 @dataclass(frozen=True)
 class _Moves:
-    """The temporal loops above one level as a binary counter, for every tensor at once: trip counts (B, K),
-    the shift of move k on each problem dimension (D, B, K; a tensor's shift on an axis is its coefficients
-    times these, as the tile's position is linear in the dimension indices) and the suffix products (B, K + 1)."""
+    """The temporal loops above one level as a binary counter, for every tensor at once: trip counts (K, B),
+    the shift of move k on each problem dimension (K, D, B; a tensor's shift on an axis is its coefficients
+    times these, as the tile's position is linear in the dimension indices) and the suffix products (K + 1, B)."""
 
     ns: Array
     tau_dims: Array
     suffix: Array
+    weight: Array  # (K, B): (n_k - 1) x suffix[k + 1], how often move k happens
 
 
 class FastModel:
@@ -248,6 +250,7 @@ class FastModel:
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
         self.read_write = np.array([t.read_write for t in nest.tensors])
+        self.positive = [all(c > 0 for axis in axes for c, _ in axis) for axes in self.axes]  # every coef > 0
         levels = arch.levels
         self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
         self.costing = Costing(arch, update_energy)
@@ -256,10 +259,11 @@ class FastModel:
 
     # ----- projections ---------------------------------------------------------------------------------
     def _axis_extents(self, t: int, ext: Array) -> list[Any]:  # arrays (an axis with no dims would be the int 1)
-        return [1 + sum(c * (ext[:, d] - 1) for c, d in axis) for axis in self.axes[t]]
+        return [1 + sum(c * (ext[..., d] - 1) for c, d in axis) for axis in self.axes[t]]
 
     def _tile(self, t: int, ext: Array) -> Array:
-        size = np.ones(ext.shape[0], np.int64)
+        """Tensor t's tile words for per-dimension extents `ext` (..., D)."""
+        size = np.ones(ext.shape[:-1], np.int64)
         for a in self._axis_extents(t, ext):
             size = size * a
         return size
@@ -315,7 +319,6 @@ class FastModel:
         L, T = self.n_levels, self.n_tensors
         B = m.size
         tf, sf, perm, sx, keep, sp_order = _inner_first(m)
-        rows = np.arange(B)
         cum_below = [np.ones((B, self.n_dims), np.int64)]
         cum_sp, cum_at = [], []
         for j in range(L):
@@ -329,14 +332,6 @@ class FastModel:
         replication = np.ones((B, L), np.int64)  # instances of each level in use
         for j in range(L - 2, -1, -1):
             replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
-        loop_n = np.take_along_axis(tf, perm, axis=2)  # (B, L, D) trip counts in loop order
-        # loops with a trip count of 1 change no count: move them last (stable), so the loops above a level
-        # list only the first n_loops[j] positions of each level
-        active = loop_n > 1
-        order = np.argsort(~active, axis=2, kind="stable")
-        perm = np.take_along_axis(perm, order, axis=2)
-        loop_n = np.take_along_axis(loop_n, order, axis=2)
-        n_loops = active.sum(axis=2).max(axis=0) if B else np.zeros(L, np.int64)
 
         reads = np.zeros((B, L, T), np.int64)
         fills = np.zeros((B, L, T), np.int64)
@@ -344,25 +339,26 @@ class FastModel:
         tiles = np.zeros((B, L, T), np.int64)
         partition = np.zeros((B, L, T), np.int64)
         # the temporal loops above each level (the same for every tensor)
-        aboves = [self._loops_above(j, cum_sp, perm, loop_n, n_loops, rows) if j or spread[:, 0].max(initial=1) > 1
-                  else None for j in range(L)]
-        moves = [None if above is None else self._moves(above) for above in aboves]
+        moves = self._moves(tf, perm, cum_sp, spread[:, 0].max(initial=1) > 1)
         mac_walk = spread[:, 0].max(initial=1) > 1  # a MAC fan-out: the operands' walk at j = 0
-        ones = np.ones(B, np.int64)
+        at_levels, sp_levels = np.stack(cum_at), np.stack(cum_sp)  # (L, B, D): every level's tiles at once
+        ones, zero = np.ones(B, np.int64), np.zeros(B, np.int64)
+        fan = [bool(spread[:, j].max(initial=1) > 1) for j in range(L)]  # some row fans out below level j
         for t in range(T):
-            size = [self._tile(t, cum_at[j]) for j in range(L)]
-            size_sp = [self._tile(t, cum_sp[j]) for j in range(L)]
+            size, size_sp = list(self._tile(t, at_levels)), list(self._tile(t, sp_levels))
+            # the child tile's extent per moving axis at every level (A, L, B)
+            ext = np.stack([1 + sum(c * (at_levels[..., d] - 1) for c, d in ax) for ax in self.axis_terms[t]])
             # the moves of the tile below each level j (child level j - 1; one MAC's operand at j = 0)
-            walks = [self._walk(t, j, moves[j], cum_at, size[j - 1] if j else ones) if j or mac_walk else None
-                     for j in range(L)]
+            walks = [self._walk(t, j, moves[j], ext[:, j - 1] if j else np.ones_like(ext[:, 0]),
+                                size[j - 1] if j else ones, fan[j]) if j or mac_walk else None for j in range(L)]
             delivered = [compute_cycles] + [w.delivered() for w in walks[1:] if w is not None]
-            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
+            # without a fan-out every row has one child: U = 1 (the formula's value too, coefficients > 0)
+            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j])
+                        if fan[j] or not self.positive[t] else ones for j in range(L)]
             # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
             # parent reads they save (saved)
-            zero = np.zeros(B, np.int64)
-            links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread)
-                     if w is not None and spread[:, j].max(initial=1) > 1 else (zero, zero)
-                     for j, w in enumerate(walks)]
+            links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread) if w is not None and fan[j]
+                     else (zero, zero) for j, w in enumerate(walks)]
             part: list[Any] = [None] * L
             part[L - 1] = size[L - 1]
             for c in range(L - 2, -1, -1):
@@ -788,45 +784,48 @@ class FastModel:
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
-    def _walk(self, t: int, j: int, mv: _Moves | None, cum_at: list[Array], tile: Array) -> _Walk:
+    def _walk(self, t: int, j: int, mv: _Moves | None, ext: Array, tile: Array, slabs: bool) -> _Walk:
         """The moves of tensor t's tile below inner level j (child level j - 1; at j = 0 one MAC's operand, whose
-        moves are never subtracted) under the temporal loops above level j, and each move's new data. `tile`:
-        the child's tile words (B,)."""
-        B = cum_at[0].shape[0]
-        if j == 0:
-            ext = [np.ones(B, np.int64) for _ in self.axis_terms[t]]
-        else:
-            ext = [np.asarray(1 + sum(c * (cum_at[j - 1][:, d] - 1) for c, d in terms), np.int64)
-                   for terms in self.axis_terms[t]]
+        moves are never subtracted) under the temporal loops above level j, and each move's new data. `ext`:
+        the child tile's extent per moving axis (A, B); `tile`: its words (B,); `slabs`: keep each slab's axis,
+        width and corner (the link count needs them)."""
+        B = tile.shape[0]
+        terms = self.axis_terms[t]
         if mv is None:
-            ns, suffix = np.ones((B, 0), np.int64), np.ones((B, 1), np.int64)
-            tau = [np.zeros((B, 0), np.int64) for _ in ext]
+            ns, suffix, weight = np.ones((0, B), np.int64), np.ones((1, B), np.int64), np.zeros((0, B), np.int64)
+            tau = [np.zeros((0, B), np.int64) for _ in terms]
         else:
-            ns, suffix = mv.ns, mv.suffix
+            ns, suffix, weight = mv.ns, mv.suffix, mv.weight
             tau = []
-            for terms in self.axis_terms[t]:  # per axis: sum of coef x the dimension's shift
-                (c, d), rest = terms[0], terms[1:]
-                ta = mv.tau_dims[d] if c == 1 else c * mv.tau_dims[d]
+            for ax in terms:  # per axis: sum of coef x the dimension's shift (a view of it when that is all)
+                (c, d), rest = ax[0], ax[1:]
+                ta = mv.tau_dims[:, d] if c == 1 else c * mv.tau_dims[:, d]
                 for c2, d2 in rest:
-                    ta = ta + c2 * mv.tau_dims[d2]
+                    ta = ta + c2 * mv.tau_dims[:, d2]
                 tau.append(ta)
-        K = ns.shape[1]
+        K = ns.shape[0]
         # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
         # any other move brings the whole tile
-        sub = np.full((B, K), j > 0)
-        if j > 0:
-            for ta in tau:
-                sub &= ta == ta[:, :1]
+        if j == 0 or not K:
+            kind = np.full((K, B), 2, np.int64)
+            zeros = np.zeros((K, B), np.int64) if slabs else None
+            return _Walk(ext, tile, ns, tau, suffix, weight, kind, zeros, zeros, zeros, np.broadcast_to(tile, (K, B)))
+        same = tau[0] == tau[0][:1]
+        for ta in tau[1:]:
+            same &= ta == ta[:1]
+        sub = np.flatnonzero(same)  # flat (k, b) indices
         # the slab rules run on the subtracted moves only (every other move brings the whole tile)
-        kind = np.full((B, K), 2, np.int64)
-        axis, step, low = (np.zeros((B, K), np.int64) for _ in range(3))
-        words = np.repeat(tile[:, None], K, axis=1)
-        r, k = np.nonzero(sub)
-        if r.size:
-            new = _new_data([ta[r, k] for ta in tau], [e[r] for e in ext], tile[r])
-            for whole, part in zip((kind, axis, step, low, words), new):
-                whole[r, k] = part
-        return _Walk(np.stack(ext, axis=1), tile, ns, tau, suffix, kind, axis, step, low, words)
+        kind = np.full(K * B, 2, np.int64)
+        words = np.tile(tile, K)
+        slab: list[Array | None] = [np.zeros(K * B, np.int64) for _ in range(3)] if slabs else [None] * 3
+        if sub.size:
+            k, b = np.divmod(sub, B)
+            new = _new_data([ta[k, b] for ta in tau], list(ext[:, b]), tile[b])
+            for whole, part in zip([kind, *slab, words], new):
+                if whole is not None:
+                    whole[sub] = part
+        axis, step, low = (None if x is None else x.reshape(K, B) for x in slab)
+        return _Walk(ext, tile, ns, tau, suffix, weight, kind.reshape(K, B), axis, step, low, words.reshape(K, B))
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array) -> tuple[Array, Array]:
@@ -838,12 +837,12 @@ class FastModel:
         A child takes its new data over a link when a mesh neighbour's new data of the previous invocation is
         the same box; the fan-out uses links when that lowers the parent's reads. Three kinds of invocation
         occur (b = 1; b odd after a move k; b even, move k), each with a closed-form weight. Only the rows and
-        kinds where a neighbour difference of child boxes (`_link_candidates`, no per-child enumeration) equals
-        the box difference of the two invocations go on to the per-child comparison (`_link_boxes`).
+        kinds where a box difference passes `_reachable` go on to `_link_words` (it applies the same rule
+        again: the rows here are cut first in the walk's batch-last layout, cheaply).
         """
         B = sf.shape[0]
         zero = np.zeros(B, np.int64)
-        K, A = walk.ns.shape[1], walk.ext.shape[1]
+        K, A = walk.ns.shape[0], walk.ext.shape[0]
         num = spread[:, j]
         if K == 0 or A == 0:
             return zero, zero
@@ -853,30 +852,38 @@ class FastModel:
         zeros_k = np.zeros(K - 1, np.int64)
         cur_i = np.concatenate([[0], zeros_k, ks])
         prev_i = np.concatenate([[K], ks, zeros_k])
-        kind = np.concatenate([walk.kind, np.full((B, 1), 2)], axis=1)
-        axis = np.concatenate([walk.axis, np.zeros((B, 1), np.int64)], axis=1)
-        step = np.concatenate([walk.step, np.zeros((B, 1), np.int64)], axis=1)
-        n0 = walk.ns[:, :1] - 1
-        nk = (walk.ns[:, 1:] - 1) * walk.suffix[:, 2:]
-        weight = np.concatenate([n0, n0 * nk, nk], axis=1)
+        assert walk.axis is not None and walk.step is not None and walk.low is not None
+        pad = np.zeros((1, B), np.int64)
+        kind = np.concatenate([walk.kind, pad + 2])
+        axis = np.concatenate([walk.axis, pad])
+        step = np.concatenate([walk.step, pad])
+        n0 = walk.ns[:1] - 1
+        nk = walk.weight[1:]  # (n_k - 1) x the trip counts outside k
+        weight = np.concatenate([n0, n0 * nk, nk])  # (C, B)
         # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
         # one's, and only when it has a neighbour (num > 1)
-        ck, pk = kind[:, cur_i], kind[:, prev_i]
-        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[:, cur_i] == axis[:, prev_i])
-                                                      & (step[:, cur_i] == step[:, prev_i])))
-                & (weight > 0) & (num > 1)[:, None])
-        sel = np.flatnonzero(same.any(axis=1))
+        ck, pk = kind[cur_i], kind[prev_i]
+        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[cur_i] == axis[prev_i]) & (step[cur_i] == step[prev_i])))
+                & (weight > 0) & (num > 1)[None, :])
+        sel = np.flatnonzero(same.any(axis=0))
         if not sel.size:
             return zero, zero
-        corner = np.concatenate([walk.low[sel], np.zeros((sel.size, 1), np.int64)], axis=1)  # (S, 2K - 1)
-        on_axis = np.concatenate([walk.axis[sel], np.zeros((sel.size, 1), np.int64)], axis=1)
-        low = np.where(on_axis[:, :, None] == np.arange(A), corner[:, :, None], 0)  # (S, 2K - 1, A)
+        # the previous new data's box minus this one's, per axis (C, S)
+        corner = np.concatenate([walk.low[:, sel], pad[:, :sel.size]])
+        on_axis = axis[:, sel]
         move_i = np.concatenate([[0], zeros_k, ks])
-        # the previous new data's box minus this one's
-        delta = walk.tau_stacked(sel, move_i) + low[:, cur_i] - low[:, prev_i]
-        words = np.concatenate([walk.words, walk.tile[:, None]], axis=1)[sel][:, cur_i]
-        return self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel, delta, same[sel], words,
-                                weight[sel])
+        tau = [ta[:, sel] for ta in walk.tau]
+        delta = [tau[a][move_i] + np.where(on_axis[cur_i] == a, corner[cur_i], 0)
+                 - np.where(on_axis[prev_i] == a, corner[prev_i], 0) for a in range(A)]
+        same = same[:, sel]
+        near = same & _reachable(self.coef_axes[t], sf[sel, j], cum_below[j][sel], delta, batch_last=True)
+        keep = np.flatnonzero(near.any(axis=0))
+        if not keep.size:
+            return zero, zero
+        words = np.concatenate([walk.words, walk.tile[None, :]])[:, sel[keep]][cur_i]
+        return self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel[keep],
+                                np.stack([d[:, keep] for d in delta], axis=2).transpose(1, 0, 2),
+                                same[:, keep].T, words.T, weight[:, sel[keep]].T)
 
     def _link_words(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, below: Array, num: Array,
                     sel: Array, delta: Array, same: Array, words: Array, weight: Array) -> tuple[Array, Array]:
@@ -1029,36 +1036,61 @@ class FastModel:
             saved += np.where(use, (cls_all - rest) * words[:, c] * weight[:, c], 0)
         return link, saved
 
-    def _loops_above(self, j: int, cum_sp: list[Array], perm: Array, loop_n: Array, n_loops: Array,
-                     rows: Array) -> tuple[Array, Array, Array] | None:
-        """The temporal loops of inner levels j and above, innermost first, trip count > 1 first:
-        (dims, trip counts, steps on their dim), each (B, K); None when there is none."""
-        ds_l, ns_l, vs_l = [], [], []
-        for lev in range(j, self.n_levels):
-            for k in range(int(n_loops[lev])):
-                d = perm[:, lev, k]
-                ds_l.append(d)
-                ns_l.append(loop_n[:, lev, k])
-                vs_l.append(cum_sp[lev][rows, d])
-        if not ds_l:
-            return None
-        ds, ns, vs = np.stack(ds_l, 1), np.stack(ns_l, 1), np.stack(vs_l, 1)
-        o = np.argsort(ns <= 1, axis=1, kind="stable")  # the active loops first, in order (inner first)
-        o = o[:, :max(1, int((ns > 1).sum(axis=1).max(initial=0)))]  # loops of one trip move nothing: dropped
-        return tuple(np.take_along_axis(x, o, 1) for x in (ds, ns, vs))  # type: ignore[return-value]
-
-    def _moves(self, above: tuple[Array, Array, Array]) -> _Moves:
-        """The binary counter of the loops above a level: tau_k, the shift of a move whose lowest advancing loop
-        is k (loop k steps by u_k, the loops inside it wrap: tau_k = u_k - sum_(i<k) u_i), per problem dimension,
-        and the products of the trip counts from k out. Shared by every tensor (see `_Moves`)."""
-        ds, ns, vs = above
-        B, K = ns.shape
-        u = np.zeros((self.n_dims, B, K), np.int64)
-        u[ds, np.arange(B)[:, None], np.arange(K)[None, :]] = np.where(ns > 1, vs, 0)
-        tau = 2 * u - np.cumsum(u, axis=2)
-        suffix = np.ones((B, K + 1), np.int64)
-        suffix[:, :K] = np.cumprod(ns[:, ::-1], axis=1)[:, ::-1]
-        return _Moves(ns, tau, suffix)
+    def _moves(self, tf: Array, perm: Array, cum_sp: list[Array], mac_fan: bool) -> list[_Moves | None]:
+        """The binary counter of the temporal loops above each inner level j (those of levels j and above,
+        innermost first; None where no row has one; at j = 0 only for a MAC fan-out): tau_k, the shift of a move
+        whose lowest advancing loop is k (loop k steps by u_k, the loops inside it wrap: tau_k = u_k -
+        sum_(i<k) u_i), per problem dimension, and the products of the trip counts from k out. Shared by every
+        tensor (see `_Moves`). Loops of one trip move nothing and are left out; the loops above level j are a
+        suffix of those above level 0, so the shifts come from one running sum over all of them (the sum below
+        level j subtracted) and each level's counter is a gather. Columns past a row's last loop have one trip
+        (weight 0 in every count). Scans run as loops over the few moves, each step on whole batch rows."""
+        B, L, D = tf.shape
+        # (B, L, D) flat positions of each level's loops in loop order, and their trip counts
+        pos = (np.arange(B * L) * D).reshape(B, L, 1) + perm
+        loop_n = tf.reshape(-1)[pos]
+        active = loop_n > 1
+        per_level = active.sum(axis=2)  # (B, L)
+        total = per_level.sum(axis=1)
+        K = int(total.max(initial=0))
+        # every active loop, inner levels first, in loop order: (K + 1, B) flat, column K a pad (one trip, no step)
+        r, c = np.nonzero(active.reshape(B, L * D))
+        at = (np.arange(r.size) - np.concatenate([[0], np.cumsum(total)[:-1]])[r]) * B + r  # flat (k, b)
+        src = pos.reshape(B, L * D)[r, c]
+        ns, ds, vs = np.ones((K + 1) * B, np.int64), np.zeros((K + 1) * B, np.int64), np.zeros((K + 1) * B, np.int64)
+        ns[at] = tf.reshape(-1)[src]
+        ds[at] = perm.reshape(B, L * D)[r, c]
+        vs[at] = np.stack(cum_sp, axis=1).reshape(-1)[src]  # each loop's step on its dim
+        suffix = np.ones((K + 2, B), np.int64)
+        for k in range(K, -1, -1):
+            np.multiply(suffix[k + 1], ns[k * B:(k + 1) * B], out=suffix[k])
+        start = np.zeros((B, L), np.int64)  # each row's first column of level j's loops
+        np.cumsum(per_level[:, :-1], axis=1, out=start[:, 1:])
+        rows = np.arange(B)
+        slot = np.arange(K)[:, None] * (D * B) + rows  # flat (k, 0, b) of a (K, D, B) array
+        out: list[_Moves | None] = []
+        for j in range(L):
+            k_j = int((total - start[:, j]).max(initial=0))
+            if not k_j or not (j or mac_fan):
+                out.append(None)
+                continue
+            flat = (np.minimum(start[None, :, j] + np.arange(k_j)[:, None], K) * B + rows).reshape(-1)
+            # (k_j, D, B): loop k's step on its dim, then its shift tau_k = 2 u_k - (u_0 + ... + u_k), in place
+            u = np.zeros((k_j, D, B), np.int64)
+            u.reshape(-1)[(slot[:k_j] + ds[flat].reshape(k_j, B) * B).reshape(-1)] = vs[flat]
+            if B <= SMALL_BATCH:  # few rows: one (strided) scan call beats a call per move
+                u = 2 * u - np.cumsum(u, axis=0)
+            else:
+                run = np.zeros((D, B), np.int64)
+                for k in range(k_j):
+                    run += u[k]
+                    u[k] *= 2
+                    u[k] -= run
+            sfx = np.ones((k_j + 1, B), np.int64)
+            sfx[:k_j] = suffix.reshape(-1)[flat].reshape(k_j, B)
+            ns_j = ns[flat].reshape(k_j, B)
+            out.append(_Moves(ns_j, u, sfx, (ns_j - 1) * sfx[1:]))
+        return out
 
     def result(self, fr: FastResult, b: int) -> Result:
         """Row b of a fast result as a Result (the costing stage builds it, as for the exact model)."""
@@ -1077,15 +1109,25 @@ def distinct_rows(m: MappingArrays) -> tuple[Array, Array]:
         cols.append(m.spatial_order)
     if m.temporal_residual is not None:
         cols.append(m.temporal_residual)
-    flat = np.concatenate([c.reshape(m.size, -1).astype(np.int64) for c in cols], axis=1)
     every = np.arange(m.size)
-    if not m.size or flat.shape[1] > _ROW_HASH.size:
+    widths = [math.prod(c.shape[1:]) for c in cols]
+    if not m.size or sum(widths) > _ROW_HASH.size:
         return every, every
-    # rows grouped by a 64-bit hash (wrapping products), then checked word by word: a collision (rows that
-    # hash alike but differ) keeps every row, so the grouping is exact
-    _, first, inverse = np.unique(flat @ _ROW_HASH[:flat.shape[1]], return_index=True, return_inverse=True)
+    # rows grouped by a 64-bit hash (wrapping products), one array at a time (no copy of the whole batch)
+    h = np.zeros(m.size, np.int64)
+    start = 0
+    for c, w in zip(cols, widths):
+        h += c.reshape(m.size, -1).astype(np.int64, copy=False) @ _ROW_HASH[start:start + w]
+        start += w
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
-    if not np.array_equal(flat[first][inverse], flat):
+    if first.size == m.size:  # distinct hashes: distinct rows
+        return first, inverse
+    # rows that share a hash are checked word by word against their group's first row: a collision (rows that
+    # hash alike but differ) keeps every row, so the grouping is exact
+    dup = np.flatnonzero(first[inverse] != every)
+    ref = first[inverse[dup]]
+    if not all(np.array_equal(c[dup], c[ref]) for c in cols):
         return every, every
     return first, inverse
 
@@ -1118,19 +1160,34 @@ def _configurations(sf: Array, order: Array, below: Array) -> tuple[Array, Array
     return first, config.reshape(-1)
 
 
-def _reachable(C: Array, sf_j: Array, below: Array, delta: Array) -> Array:
+def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], batch_last: bool = False) -> Array:
     """(rows, kinds): whether box difference delta[r, c] could be the offset difference of two children of the
     fan-out at all. Children offsets are sum_d i_d w_d (i_d < sf_d, w_d = C[:, d] x below_d >= 0), so a difference
     lies within sum_d (sf_d - 1) w_d on each axis and is a multiple there of the gcd of the used loops' w_d: a
-    superset of `_link_candidates`, computed without carry patterns."""
+    superset of `_link_candidates`, computed without carry patterns. `batch_last`: delta is given per axis as
+    (kinds, rows) arrays and the answer is (kinds, rows)."""
     w = C[None, :, :] * below[:, None, :]  # (rows, A, D)
-    used = (sf_j > 1)[:, None, :]
     span = ((sf_j - 1)[:, None, :] * w).sum(axis=2)  # (rows, A)
-    g = np.maximum(np.gcd.reduce(np.where(used, w, 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
-    ok = np.ones(delta.shape[:2], bool)
-    for a in range(delta.shape[2]):
-        d = delta[:, :, a]
-        ok &= (np.abs(d) <= span[:, a, None]) & (d % g[:, a, None] == 0)
+    if batch_last:
+        axes, lim = list(delta), span.T
+    else:
+        assert isinstance(delta, np.ndarray)
+        axes, lim = [delta[:, :, a] for a in range(delta.shape[2])], span.T[:, :, None]
+    if not axes:
+        return np.ones(delta.shape[:2], bool)  # type: ignore[union-attr]
+    ok = np.ones(axes[0].shape, bool)
+    for a, d in enumerate(axes):
+        ok &= np.abs(d) <= lim[a]
+    # the lattice test on the rows still in (the gcd is the costly part)
+    live = np.flatnonzero(ok.any(axis=0 if batch_last else 1))
+    if live.size:
+        used = (sf_j[live] > 1)[:, None, :]
+        g = np.maximum(np.gcd.reduce(np.where(used, w[live], 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
+        for a, d in enumerate(axes):
+            if batch_last:
+                ok[:, live] &= d[:, live] % g[:, a] == 0
+            else:
+                ok[live] &= d[live] % g[:, a, None] == 0
     return ok
 
 
@@ -1186,6 +1243,7 @@ def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Ar
 # (else a clear error: its arrays take about 100 bytes per iteration and dimension), and per chunk of rows
 IMPERFECT_ITERATIONS = 1 << 20
 IMPERFECT_CHUNK = 1 << 18
+SMALL_BATCH = 64  # rows up to which `_moves` scans with np.cumsum (a strided scan; a loop over moves above)
 SPLIT: int | None = None  # tests: force the inner block's loop count (None: the cheapest split)
 
 
