@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -227,14 +228,14 @@ def main() -> None:
         for layer in [shape_layer(args.shape)] if args.shape else pick_layers(args.layers):
             nest: LoopNest = layer.loop_nest()
             reused = ""
+            peer: dict[str, Any] | None
             saved_at = record_path(args.peer_dir, arch_name, layer, args.explore_loop_orders) if args.peer_dir else None
             if args.peer_json or (saved_at is not None and saved_at.exists()):
                 path = Path(args.peer_json) if args.peer_json else saved_at
                 assert path is not None
-                peer, meta = peer_record.load(path)
+                record, meta = peer_record.load(path)
                 reused = peer_record.describe(path, meta)
-                if "timeout_s" in peer:
-                    peer = None
+                peer = None if "timeout_s" in record else record  # a saved timeout: no peer result
             else:
                 peer = run_peer(Path(args.peer), arch_name, pa, layer, args.timeout, args.explore_loop_orders,
                                 saved_at)
