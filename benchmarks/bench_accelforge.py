@@ -1,7 +1,7 @@
 """Single-layer mapping search against AccelForge 1.0.467 (FFM mapper) on its own example architectures.
 
     python3 benchmarks/bench_accelforge.py [--arch nvdla] [--layers resnet18:layer4_1_conv2,...] [--timeout 900]
-        [--budget 40000] [--explore-loop-orders] [--quick] [--peer DIR]
+        [--budget 40000] [--explore-loop-orders] [--quick] [--peer DIR] [--peer-dir DIR [--peer-only]]
 
 AccelForge runs in its venv through benchmarks/accelforge_peer.py (one subprocess per layer, killed after
 --timeout s), by default with loop-order exploration off (its full map space did not finish AlexNet conv2 in
@@ -10,21 +10,27 @@ per-action energies per word). Per layer this prints AccelForge's energy (pJ/MAC
 stationary's (`stationary map`'s search, with AccelForge's fan-out rules as a spatial constraint) and
 AccelForge's best mapping translated to a stationary Mapping and scored in stationary's model: the gap
 between stationary and that re-score is search quality, the gap between the re-score and AccelForge's own
-number is model convention. Never run in CI.
+number is model convention. `--peer-dir DIR` saves each AccelForge run there (one JSON record per
+architecture and layer, with when and under what load it ran) and reuses a record already there, so stationary
+can be re-timed later without re-running AccelForge; `--peer-only` runs (or reuses) the peers and stops.
+Never run in CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import peer_record  # noqa: E402
 
 from stationary.arch.load import load_arch  # noqa: E402
 from stationary.arch.spec import Architecture  # noqa: E402
@@ -168,17 +174,27 @@ def shape_layer(text: str) -> Layer:
                  H=(p - 1) * stride + r, W=(q - 1) * stride + s, stride=(stride, stride))
 
 
-def run_peer(peer: Path, arch: str, pa: PeerArch, layer: Layer, timeout_s: float, loop_orders: bool) -> dict | None:
-    """AccelForge's result for one layer, or None if it did not finish within timeout_s."""
+def record_path(peer_dir: Path, arch: str, layer: Layer, loop_orders: bool) -> Path:
+    """Where --peer-dir keeps AccelForge's run of one architecture and layer (named by the peer's --layer)."""
+    mode = "_loop_orders" if loop_orders else ""
+    return peer_dir / f"accelforge_{arch}_{layer_arg(layer).replace(',', '-')}{mode}.json"
+
+
+def run_peer(peer: Path, arch: str, pa: PeerArch, layer: Layer, timeout_s: float, loop_orders: bool,
+             save_to: Path | None = None) -> dict | None:
+    """AccelForge's result for one layer (saved as a record at save_to if given), or None if it did not finish
+    within timeout_s (a timeout is saved too, as {"timeout_s": ...}, so a reuse does not wait for it again)."""
     cmd = [str(peer / "bin" / "python"), str(ROOT / "benchmarks" / "accelforge_peer.py"), "--arch", arch,
            "--bits", str(pa.bits), "--layer", layer_arg(layer)]
     if loop_orders:
         cmd.append("--explore-loop-orders")
+    start = peer_record.load_avg()
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=timeout_s).stdout
+        return peer_record.run_and_save(cmd, save_to, timeout_s)
     except subprocess.TimeoutExpired:
+        if save_to is not None:
+            peer_record.save(save_to, {"timeout_s": timeout_s}, cmd, start)
         return None
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -187,13 +203,18 @@ def main() -> None:
     ap.add_argument("--layers", default="resnet18:layer4_1_conv2,resnet18:layer4_0_downsample,alexnet:conv3",
                     help="model:layer list from the zoo")
     ap.add_argument("--shape", help="instead of --layers: one layer M,C,P,Q,R,S,stride (unpadded)")
-    ap.add_argument("--peer-json", help="reuse accelforge_peer.py's output for the one arch and layer given")
+    ap.add_argument("--peer-json", help="reuse accelforge_peer.py's output (or a saved record) for the one arch and "
+                    "layer given")
+    ap.add_argument("--peer-dir", type=Path, help="save each AccelForge run here, or reuse the one saved there")
+    ap.add_argument("--peer-only", action="store_true", help="with --peer-dir: only run (or reuse) AccelForge")
     ap.add_argument("--timeout", type=float, default=900.0, help="AccelForge's limit per layer (s)")
     ap.add_argument("--budget", type=int, default=SearchOptions().budget, help="stationary's evaluations")
     ap.add_argument("--explore-loop-orders", action="store_true", help="AccelForge's full (default) map space")
     ap.add_argument("--quick", action="store_true", help="one small layer (ResNet-18 layer4 downsample) on nvdla")
     ap.add_argument("--peer", default="/work/peers/accelforge", help="AccelForge venv")
     args = ap.parse_args()
+    if args.peer_only and not args.peer_dir:
+        raise SystemExit("--peer-only needs --peer-dir (where to save AccelForge's runs)")
     if args.quick:
         args.arch, args.layers = "nvdla", "resnet18:layer4_0_downsample"
     for arch_name in args.arch.split(","):
@@ -206,10 +227,23 @@ def main() -> None:
               f"{'speed':>6s} {'energy':>6s}")
         for layer in [shape_layer(args.shape)] if args.shape else pick_layers(args.layers):
             nest: LoopNest = layer.loop_nest()
-            if args.peer_json:
-                peer = json.loads(Path(args.peer_json).read_text().strip().splitlines()[-1])
+            reused = ""
+            peer: dict[str, Any] | None
+            saved_at = record_path(args.peer_dir, arch_name, layer, args.explore_loop_orders) if args.peer_dir else None
+            if args.peer_json or (saved_at is not None and saved_at.exists()):
+                path = Path(args.peer_json) if args.peer_json else saved_at
+                assert path is not None
+                record, meta = peer_record.load(path)
+                reused = peer_record.describe(path, meta)
+                peer = None if "timeout_s" in record else record  # a saved timeout: no peer result
             else:
-                peer = run_peer(Path(args.peer), arch_name, pa, layer, args.timeout, args.explore_loop_orders)
+                peer = run_peer(Path(args.peer), arch_name, pa, layer, args.timeout, args.explore_loop_orders,
+                                saved_at)
+            if args.peer_only:
+                state = ("timeout" if peer is None
+                         else f"{peer['seconds']:.1f} s, {peer['energy_pj'] / peer['macs']:.3f} pJ/MAC")
+                print(f"  {layer.name:28s} AccelForge {state} {reused or f'(saved to {saved_at})'}", flush=True)
+                continue
             t = time.perf_counter()
             found = search(nest, arch, fanout_constraints(pa), SearchOptions(budget=args.budget))
             ours_s = time.perf_counter() - t
@@ -218,6 +252,8 @@ def main() -> None:
             if peer is None:
                 print(f"  {layer.name:28s} {'(timeout)':>17s} {'>' + format(args.timeout, '.0f'):>8s} {'':>10s} | "
                       f"{ours.energy_pj / ours.macs:17.3f} {ours_s:6.1f}s {ours_us:10.2f} |", flush=True)
+                if reused:
+                    print(f"      {reused}")
                 continue
             if peer["macs"] != ours.macs:
                 raise SystemExit(f"{layer.name}: MACs differ (AccelForge {peer['macs']}, stationary {ours.macs})")
@@ -233,6 +269,8 @@ def main() -> None:
                   f"{peer['seconds'] / ours_s:5.1f}x {ours.energy_pj / peer['energy_pj']:6.3f}", flush=True)
             spread = " ".join(f"{n['var']}{n['factor']}" for n in peer["nest"] if n["kind"] == "spatial")
             print(f"      AccelForge spatial {spread}; stationary utilization {ours.utilization:.3f}")
+            if reused:
+                print(f"      {reused}")
             for n in notes:
                 print(f"      translation: {n}")
 

@@ -1,6 +1,7 @@
 """Whole-network mapping search against ZigZag 3.9.1 on ResNet-18 and ZigZag's `tpu_like` accelerator.
 
     python3 benchmarks/bench_zigzag.py [--layers N] [--budget 20000] [--jobs 1] [--breakdown] [--peer DIR]
+        [--save-peer FILE | --peer-json FILE]
 
 ZigZag runs its own default search (LOMA temporal mapping, lpf_limit 6, its fixed K32 x C32 spatial
 mapping from mapping/tpu_like.yaml, objective energy) in its venv through benchmarks/zigzag_peer.py on its
@@ -8,14 +9,14 @@ shipped resnet18.onnx. stationary maps the zoo's resnet18 (the same 21 Conv/Gemm
 benchmarks/zigzag_tpu_like.yaml, the same hardware with ZigZag's per-access energies, twice: `matched`
 (spatial dims restricted to ZigZag's: M on X, C on Y) and `free` (any spatial mapping, dataflow-seeded).
 Prints wall time and total energy per side and the ratios; --breakdown adds energy per memory level and
-operand (summed over the network) and per layer for both tools. Never run in CI.
+operand (summed over the network) and per layer for both tools. `--save-peer FILE` saves ZigZag's run as a
+record (with when and under what load it ran); `--peer-json FILE` reuses one (or a bare zigzag_peer.py line)
+instead of running ZigZag, and says so under the ZigZag line. Never run in CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -23,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import peer_record
 
 from stationary.arch.load import load_arch
 from stationary.mapper.network import LayerPlan, map_network, network_totals
@@ -141,16 +145,22 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=SearchOptions().batch, help="stationary's mappings per batch")
     ap.add_argument("--peer", default="/work/peers/zigzag", help="ZigZag venv")
     ap.add_argument("--breakdown", action="store_true", help="energy per level, operand and layer, both tools")
-    ap.add_argument("--peer-json", help="reuse zigzag_peer.py's output from an earlier run (its time is that run's)")
+    ap.add_argument("--peer-json", help="reuse zigzag_peer.py's output or a --save-peer record "
+                    "(its time is that run's)")
+    ap.add_argument("--save-peer", type=Path, help="save ZigZag's run here as a record for later --peer-json")
     args = ap.parse_args()
+    if args.peer_json and args.save_peer:
+        raise SystemExit("--peer-json reuses a saved ZigZag run; --save-peer saves a new one: give one of them")
     cmd = [str(Path(args.peer) / "bin" / "python"), str(ROOT / "benchmarks" / "zigzag_peer.py")]
     if args.layers:
         cmd += ["--layers", str(args.layers)]
+    reused, vs = "", "ZigZag's"
     if args.peer_json:
-        peer = json.loads(Path(args.peer_json).read_text().strip().splitlines()[-1])
+        peer, meta = peer_record.load(Path(args.peer_json))
+        reused = peer_record.describe(Path(args.peer_json), meta)
+        vs = f"saved ZigZag run's ({meta['measured_at'] if meta else 'date not recorded'})"
     else:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        peer = json.loads(out.strip().splitlines()[-1])
+        peer = peer_record.run_and_save(cmd, args.save_peer)
 
     arch = load_arch(ARCH)
     full = get_model("resnet18")
@@ -168,6 +178,8 @@ def main() -> None:
     macs = sum(x["macs"] for x in peer["layers"])
     print(f"ResNet-18 ({len(layers)} MAC layers, {macs / 1e9:.2f} GMAC) on ZigZag's tpu_like")
     print(f"ZigZag 3.9.1 (LOMA, lpf 6): {zz_t:8.1f} s  {zz_e / 1e6:9.2f} uJ  {zz_e / macs:.3f} pJ/MAC")
+    if reused:
+        print(f"  {reused}")
     found: dict[str, list[LayerPlan]] = {}
     for name, (cs, opts) in runs.items():
         t = time.perf_counter()
@@ -178,10 +190,10 @@ def main() -> None:
         found[name] = plans
         print(f"stationary {name:8s}:       {seconds:8.1f} s  {tot['energy_pj'] / 1e6:9.2f} uJ  "
               f"{tot['energy_pj'] / tot['macs']:.3f} pJ/MAC | {zz_t / seconds:5.1f}x faster, energy "
-              f"{tot['energy_pj'] / zz_e:.3f}x ZigZag's ({tot['distinct_shapes']} shapes, "
+              f"{tot['energy_pj'] / zz_e:.3f}x {vs} ({tot['distinct_shapes']} shapes, "
               f"{tot['evaluated']:,} mappings scored)", flush=True)
         print(f"  {'with inputs counted as ZigZag does':34s} {conv / 1e6:9.2f} uJ  {conv / tot['macs']:.3f} pJ/MAC | "
-              f"energy {conv / zz_e:.3f}x ZigZag's (touched input elements, not the padded/strided box)")
+              f"energy {conv / zz_e:.3f}x {vs} (touched input elements, not the padded/strided box)")
     if args.breakdown:
         print_breakdown(peer, found)
 
