@@ -10,6 +10,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from stationary.mapping.check import violations
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import DATAFLOWS, dataflow_constraints
 from stationary.mapping.mapping import Mapping
-from stationary.model.fast import FastModel, FastResult, MappingArrays, row_to_mapping
+from stationary.model.fast import FastModel, MappingArrays, distinct_rows, row_to_mapping
 from stationary.model.result import Result
 from stationary.pareto import non_dominated
 from stationary.workload.loopnest import LoopNest
@@ -47,7 +48,90 @@ def check_budget(budget: object) -> int:
     return budget
 
 
-def score(fr: FastResult, objective: str) -> np.ndarray:
+class Costed(Protocol):
+    """What the search reads of the fast model's numbers per row (a FastResult, or a `Scored`)."""
+
+    @property
+    def energy_pj(self) -> np.ndarray: ...
+    @property
+    def cycles(self) -> np.ndarray: ...
+    @property
+    def valid(self) -> np.ndarray: ...
+
+
+class Scorer(Protocol):
+    """Scores a batch of mappings: a FastModel, or a `_Scorer` in front of one."""
+
+    def evaluate(self, m: MappingArrays) -> Costed: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The fast model's numbers a search keeps per row: energy (pJ), cycles, and whether the mapping fits."""
+
+    energy_pj: np.ndarray
+    cycles: np.ndarray
+    valid: np.ndarray
+
+
+CACHE_ROWS = 1 << 16  # distinct rows one search remembers the scores of (about 400 B each); past it, no more
+
+
+class _Scorer:
+    """The fast model with a memory of the rows this search already scored: a row proposed again in a later
+    batch (a mutant equal to its parent, or to an earlier batch's mutant: ~5 % of the distinct rows of
+    `evaluate resnet50`) takes its earlier numbers instead of a new fast-model evaluation. The fast model's
+    numbers for a row depend on that row alone, so the search's results do not change, only its time."""
+
+    def __init__(self, model: FastModel, limit: int = CACHE_ROWS) -> None:
+        self.model, self.limit = model, limit
+        self._slot: dict[bytes, int] = {}  # a row's words, exactly -> its index in the arrays below
+        self._energy, self._cycles, self._valid = np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
+
+    def evaluate(self, m: MappingArrays) -> Scored:
+        """Energy, cycles and validity of every row of `m` (remembered rows looked up, the rest scored)."""
+        if m.spatial_order is not None:  # the mapper's arrays never carry one: no memory for such rows
+            fr = self.model.evaluate(m)
+            return Scored(fr.energy_pj, fr.cycles, fr.valid)
+        first, inverse = distinct_rows(m)  # the fast model's own exact grouping of repeated rows
+        keys = _row_keys(m, first)
+        slots = np.array([self._slot.get(k, -1) for k in keys], np.int64)
+        new = np.flatnonzero(slots < 0)
+        if len(new):
+            fr = self.model.evaluate_rows(m.take(first[new]))
+            room = max(0, min(len(new), self.limit - len(self._slot)))
+            if room:
+                base = len(self._energy)
+                self._energy = np.concatenate([self._energy, fr.energy_pj[:room]])
+                self._cycles = np.concatenate([self._cycles, fr.cycles[:room]])
+                self._valid = np.concatenate([self._valid, fr.valid[:room]])
+                for n in range(room):
+                    self._slot[keys[new[n]]] = base + n
+        energy, cycles, valid = np.empty(len(first)), np.empty(len(first), np.int64), np.empty(len(first), bool)
+        old = np.flatnonzero(slots >= 0)
+        energy[old], cycles[old], valid[old] = (self._energy[slots[old]], self._cycles[slots[old]],
+                                                self._valid[slots[old]])
+        if len(new):
+            energy[new], cycles[new], valid[new] = fr.energy_pj, fr.cycles, fr.valid
+        return Scored(energy[inverse], cycles[inverse], valid[inverse])
+
+
+def _row_keys(m: MappingArrays, rows: np.ndarray) -> list[bytes]:
+    """Each chosen row's arrays as one exact byte string (16-bit words where every value fits, else 64-bit;
+    whether the row carries remainders is part of it)."""
+    cols = [m.temporal, m.spatial, m.spatial_x, m.permutation, m.keep]
+    if m.temporal_residual is not None:
+        cols.append(m.temporal_residual)
+    n = len(rows)
+    flat = np.concatenate([c[rows].reshape(n, -1).astype(np.int64) for c in cols]
+                          + [np.full((n, 1), m.temporal_residual is not None, np.int64)], axis=1)
+    if n and 0 <= flat.min() and flat.max() < 1 << 15:
+        flat = flat.astype(np.int16)
+    flat = np.ascontiguousarray(flat)
+    return cast(list[bytes], flat.view(np.dtype((np.void, flat.shape[1] * flat.itemsize))).reshape(n).tolist())
+
+
+def score(fr: Costed, objective: str) -> np.ndarray:
     """The objective per mapping (inf where the mapping does not fit)."""
     value = {"energy": fr.energy_pj, "cycles": fr.cycles.astype(float),
              "edp": fr.energy_pj * fr.cycles}[objective]
@@ -113,13 +197,14 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     if strategy not in ("exhaustive", "heuristic", "exact"):
         raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic, exact)")
     pool = _Pool(objective, opts.elites, opts.pareto)
+    scorer = _Scorer(model)
     extra: dict = {"sampled": bool(space.sampled_dims)}
     if strategy == "exact":
-        evaluated, extra = _exact(space, model, pool, opts, objective, progress)
+        evaluated, extra = _exact(space, scorer, pool, opts, objective, progress)
     elif strategy == "heuristic" and space.imperfect:
-        evaluated = _run_imperfect(space, model, pool, opts, progress, opts.strategy == "auto")
+        evaluated = _run_imperfect(space, scorer, pool, opts, progress, opts.strategy == "auto")
     else:
-        evaluated = _run(space, model, pool, opts, strategy, progress)
+        evaluated = _run(space, scorer, pool, opts, strategy, progress)
     if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
         raise StationaryError(explain_empty(space))
     # the fast model equals the loop walk on every mapping it scores (tests/model/test_fast.py): no re-check
@@ -140,14 +225,14 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
                         **extra)
 
 
-def _exact(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, objective: str,
+def _exact(space: MapSpace, model: _Scorer, pool: _Pool, opts: SearchOptions, objective: str,
            progress: Callable[[int, int], None] | None) -> tuple[int, dict]:
     """The heuristic seed (so that cuts bite early), then the branch and bound into `pool`. Returns the
     evaluations and the SearchResult fields that state what was proven."""
     seed = _run_imperfect if space.imperfect else functools.partial(_run, strategy="heuristic")
     evaluated = seed(space, model, pool, opts, progress=progress) if opts.seed_exact else 0
     bound = layer_bound(space.nest, space.arch, imperfect=space.imperfect)
-    bb = BranchAndBound(space, model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
+    bb = BranchAndBound(space, model.model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
                         bound.energy_lower_bound_pj)
     out = bb.run()
     proven = max(out.root_bound, out.open_bound)
@@ -179,14 +264,29 @@ class _Pool:
         self.front: MappingArrays | None = None
         self.front_ec = np.zeros((0, 2))
 
-    def add(self, batch: MappingArrays, fr: FastResult) -> None:
+    def add(self, batch: MappingArrays, fr: Costed) -> None:
+        """Merge the scored `batch` (its fast-model results `fr`) into the elites and the front."""
         s = score(fr, self.objective)
         keep = np.isfinite(s)
         if not keep.any():
             return
         idx = np.nonzero(keep)[0]
-        rows = batch.take(idx)
-        scores, energy, cycles = s[idx], fr.energy_pj[idx], fr.cycles[idx].astype(float)
+        self._merge(batch.take(idx), s[idx], fr.energy_pj[idx], fr.cycles[idx].astype(float))
+
+    def add_pool(self, other: _Pool) -> None:
+        """Merge another pool's elites with the scores they were given (the same as re-scoring them with the
+        fast model, whose numbers for a row depend on that row alone, without the fast-model call)."""
+        if other.best_rows is not None:
+            self._merge(other.best_rows, other.best_scores, other.best_energy, other.best_cycles)
+
+    def _merge(self, rows: MappingArrays, scores: np.ndarray, energy: np.ndarray, cycles: np.ndarray) -> None:
+        """Keep the best `size` distinct-cost rows of the elites and these valid rows (cycles as floats)."""
+        new_rows, new_ec = rows, np.stack([energy, cycles], axis=1)
+        if self.best_rows is not None and len(self.best_scores) == self.size:
+            # a full pool: a row scoring above its worst elite sorts after all of them and is never chosen
+            fit = np.flatnonzero(scores <= self.best_scores[-1])
+            if len(fit) < len(scores):
+                rows, scores, energy, cycles = rows.take(fit), scores[fit], energy[fit], cycles[fit]
         if self.best_rows is not None:
             rows = MappingArrays.concat([self.best_rows, rows])
             scores = np.concatenate([self.best_scores, scores])
@@ -206,7 +306,7 @@ class _Pool:
         self.best_rows = rows.take(sel)
         self.best_scores, self.best_energy, self.best_cycles = scores[sel], energy[sel], cycles[sel]
         if self.pareto:
-            self._update_front(batch.take(idx), np.stack([fr.energy_pj[idx], fr.cycles[idx]], axis=1))
+            self._update_front(new_rows, new_ec)
 
     def _update_front(self, rows: MappingArrays, ec: np.ndarray) -> None:
         if self.front is not None:
@@ -221,7 +321,7 @@ def is_free(constraints: list[Constraint]) -> bool:
     return not any(c.source.startswith("dataflow ") for c in constraints)
 
 
-def _run(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, strategy: str,
+def _run(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strategy: str,
          progress: Callable[[int, int], None] | None) -> int:
     """The whole search into `pool`: explore, then, for a heuristic search under no dataflow, the keep-all seed
     (out of the budget) and the dataflow seeds with a polish from the merged pool. Returns the evaluations."""
@@ -239,7 +339,7 @@ def _run(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, st
     return evaluated
 
 
-def _run_imperfect(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions,
+def _run_imperfect(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions,
                    progress: Callable[[int, int], None] | None, auto: bool = False) -> int:
     """The heuristic search of an imperfect space: first the perfect-only search exactly as without
     `imperfect` (exhaustive when `auto` and the perfect space is small; its best is never lost, so the result is
@@ -252,7 +352,7 @@ def _run_imperfect(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchO
     return evaluated + _heuristic(space, model, pool, more, np.random.default_rng(more.seed), None)
 
 
-def _explore(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, strategy: str,
+def _explore(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strategy: str,
              progress: Callable[[int, int], None] | None) -> int:
     """Score every mapping of `space` (exhaustive) or run the heuristic on it; returns the evaluations."""
     if strategy == "exhaustive":
@@ -266,7 +366,7 @@ def _explore(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions
     return _heuristic(space, model, pool, opts, np.random.default_rng(opts.seed), progress)
 
 
-def _seed_keep_all(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions) -> int:
+def _seed_keep_all(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
     """Search the subspace where every free keep is on (each level stores every tensor it may) with opts.budget
     and add its elites to `pool`. Keeping a tensor in a small level shrinks the factors that fit below
     it, so random mappings that keep it are rarely valid and the mixed search drifts to bypassing it (ResNet-18
@@ -285,12 +385,11 @@ def _seed_keep_all(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchO
     sub = replace(opts, pareto=False)
     sub_pool = _Pool(opts.objective, opts.elites, False)
     evaluated = _heuristic(sub_space, model, sub_pool, sub, np.random.default_rng(opts.seed), None)
-    if sub_pool.best_rows is not None:
-        pool.add(sub_pool.best_rows, model.evaluate(sub_pool.best_rows))
+    pool.add_pool(sub_pool)
     return evaluated
 
 
-def _seed_from_dataflows(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions) -> int:
+def _seed_from_dataflows(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
     """Search each built-in dataflow's subspace (under the same user constraints, with the same options and
     seed, so exactly as `search` with that dataflow does) and add its elite mappings to `pool`: the free search
     then polishes from the structured mappings (row stationary and the like) its random restarts rarely reach,
@@ -308,12 +407,11 @@ def _seed_from_dataflows(space: MapSpace, model: FastModel, pool: _Pool, opts: S
         sub_pool = _Pool(opts.objective, opts.elites, False)
         strategy = "exhaustive" if sub_space.size() <= opts.exhaustive_limit else "heuristic"
         evaluated += _run(sub_space, model, sub_pool, sub, strategy, None)
-        if sub_pool.best_rows is not None:
-            pool.add(sub_pool.best_rows, model.evaluate(sub_pool.best_rows))
+        pool.add_pool(sub_pool)
     return evaluated
 
 
-def _heuristic(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
+def _heuristic(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
                progress: Callable[[int, int], None] | None) -> int:
     """Random restarts + elitist local search until the evaluation budget is spent."""
     evaluated = 0
