@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
 
@@ -74,6 +74,7 @@ class Scored:
     valid: np.ndarray
 
 
+CALL_ROWS = 8192  # rows of side-by-side searches scored in one fast-model call at most (larger: slower per row)
 CACHE_ROWS = 1 << 16  # distinct rows one search remembers the scores of (about 400 B each); past it, no more
 
 
@@ -321,22 +322,47 @@ def is_free(constraints: list[Constraint]) -> bool:
     return not any(c.source.startswith("dataflow ") for c in constraints)
 
 
+Steps = Generator[MappingArrays, Costed, int]  # a search: yields batches, is sent their scores, returns its count
+Phase = tuple[list[Steps], list[tuple[_Pool, _Pool]]]  # independent searches, then (into, from) pool merges
+
+
 def _run(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strategy: str,
          progress: Callable[[int, int], None] | None) -> int:
     """The whole search into `pool`: explore, then, for a heuristic search under no dataflow, the keep-all seed
-    (out of the budget) and the dataflow seeds with a polish from the merged pool. Returns the evaluations."""
+    (out of the budget) and the dataflow seeds with a polish from the merged pool. Returns the evaluations.
+    Explore and the seeds do not read each other's pools, so they run side by side (`_drive`) and the seeds'
+    elites are merged afterwards in the same order as one after another: the same result in fewer
+    fast-model calls."""
+    searches, merges = _first_phase(space, pool, opts, strategy, progress)
+    evaluated = sum(_drive(model, searches))
+    for into, sub_pool in merges:
+        into.add_pool(sub_pool)
+    if strategy == "heuristic" and opts.seed_dataflows and is_free(space.constraints):
+        polish = replace(opts, budget=int(opts.budget * opts.polish_share), seed=opts.seed + 1)
+        evaluated += _heuristic(space, model, pool, polish, np.random.default_rng(polish.seed), None)
+    return evaluated
+
+
+def _first_phase(space: MapSpace, pool: _Pool, opts: SearchOptions, strategy: str,
+                 progress: Callable[[int, int], None] | None) -> Phase:
+    """`_run`'s searches before the polish (explore, the keep-all seed, the dataflow seeds) and the pool
+    merges that follow them, in the order a sequential run makes them."""
     keep_budget = 0
     free = is_free(space.constraints)  # a dataflow's search (and its seeding copy) has no keep-all seed
     if strategy == "heuristic" and opts.seed_keeps and space.free_keeps and free:  # a share, not extra
         keep_budget = min(opts.budget // 2, max(opts.batch, int(opts.budget * opts.seed_share)))
-    evaluated = _explore(space, model, pool, replace(opts, budget=opts.budget - keep_budget), strategy, progress)
+    searches = [_explore(space, pool, replace(opts, budget=opts.budget - keep_budget), strategy, progress)]
+    merges: list[tuple[_Pool, _Pool]] = []
     if keep_budget:
-        evaluated += _seed_keep_all(space, model, pool, replace(opts, budget=keep_budget))
+        keep = _keep_all_search(space, replace(opts, budget=keep_budget))
+        if keep is not None:
+            searches.append(keep[0])
+            merges.append((pool, keep[1]))
     if strategy == "heuristic" and opts.seed_dataflows and free:
-        evaluated += _seed_from_dataflows(space, model, pool, opts)
-        polish = replace(opts, budget=int(opts.budget * opts.polish_share), seed=opts.seed + 1)
-        evaluated += _heuristic(space, model, pool, polish, np.random.default_rng(polish.seed), None)
-    return evaluated
+        more, more_merges = _dataflow_searches(space, pool, opts)
+        searches += more
+        merges += more_merges
+    return searches, merges
 
 
 def _run_imperfect(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions,
@@ -352,26 +378,75 @@ def _run_imperfect(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOpti
     return evaluated + _heuristic(space, model, pool, more, np.random.default_rng(more.seed), None)
 
 
-def _explore(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strategy: str,
-             progress: Callable[[int, int], None] | None) -> int:
+def _drive(model: Scorer, searches: list[Steps], rows: int | None = None) -> list[int]:
+    """Run independent searches side by side: each round, the next batch of every search still running,
+    scored together in fast-model calls of up to `rows` rows (CALL_ROWS; a call costs a fixed overhead on top
+    of its rows). Each search has its own generator and pool, and the fast model's numbers for a row depend on
+    that row alone, so every search proceeds exactly as alone. Returns each search's evaluations."""
+    limit = CALL_ROWS if rows is None else rows
+    counts = [0] * len(searches)
+    pending: list[tuple[int, MappingArrays]] = []
+
+    def advance(i: int, scored: Costed | None) -> None:
+        try:
+            pending.append((i, next(searches[i]) if scored is None else searches[i].send(scored)))
+        except StopIteration as stop:
+            counts[i] = stop.value
+
+    for i in range(len(searches)):
+        advance(i, None)
+    while pending:
+        round_, pending = pending, []
+        k = 0
+        while k < len(round_):
+            group, size = [round_[k]], round_[k][1].size
+            while k + len(group) < len(round_) and size + round_[k + len(group)][1].size <= limit:
+                size += round_[k + len(group)][1].size
+                group.append(round_[k + len(group)])
+            k += len(group)
+            if len(group) == 1:
+                advance(group[0][0], model.evaluate(group[0][1]))
+                continue
+            fr = model.evaluate(MappingArrays.concat([b for _, b in group]))
+            at = 0
+            for i, b in group:
+                part = slice(at, at + b.size)
+                at += b.size
+                advance(i, Scored(fr.energy_pj[part], fr.cycles[part], fr.valid[part]))
+    return counts
+
+
+def _explore(space: MapSpace, pool: _Pool, opts: SearchOptions, strategy: str,
+             progress: Callable[[int, int], None] | None) -> Steps:
     """Score every mapping of `space` (exhaustive) or run the heuristic on it; returns the evaluations."""
-    if strategy == "exhaustive":
-        evaluated, size = 0, space.size()
-        for batch in space.enumerate(opts.batch):
-            pool.add(batch, model.evaluate(batch))
-            evaluated += batch.size
-            if progress:
-                progress(evaluated, size)
-        return evaluated
-    return _heuristic(space, model, pool, opts, np.random.default_rng(opts.seed), progress)
+    if strategy != "exhaustive":
+        return (yield from _heuristic_steps(space, pool, opts, np.random.default_rng(opts.seed), progress))
+    evaluated, size = 0, space.size()
+    for batch in space.enumerate(opts.batch):
+        pool.add(batch, (yield batch))
+        evaluated += batch.size
+        if progress:
+            progress(evaluated, size)
+    return evaluated
 
 
 def _seed_keep_all(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
-    """Search the subspace where every free keep is on (each level stores every tensor it may) with opts.budget
-    and add its elites to `pool`. Keeping a tensor in a small level shrinks the factors that fit below
-    it, so random mappings that keep it are rarely valid and the mixed search drifts to bypassing it (ResNet-18
-    on ZigZag's tpu_like: a 1-word output register bypassed, partial sums spilled to the SRAM at 1.7x the
-    energy). Returns the evaluations spent."""
+    """The keep-all seed search (`_keep_all_search`) with opts.budget, its elites added to `pool`. Returns the
+    evaluations spent."""
+    keep = _keep_all_search(space, opts)
+    if keep is None:
+        return 0
+    evaluated = _drive(model, [keep[0]])[0]
+    pool.add_pool(keep[1])
+    return evaluated
+
+
+def _keep_all_search(space: MapSpace, opts: SearchOptions) -> tuple[Steps, _Pool] | None:
+    """The search of the subspace where every free keep is on (each level stores every tensor it may) with
+    opts.budget, and the pool it fills (None: no such subspace). Keeping a tensor in a small level shrinks the
+    factors that fit below it, so random mappings that keep it are rarely valid and the mixed search drifts to
+    bypassing it (ResNet-18 on ZigZag's tpu_like: a 1-word output register bypassed, partial sums spilled to
+    the SRAM at 1.7x the energy)."""
     tensors = [t.name for t in space.nest.tensors]
     by_level: dict[int, set[str]] = {}
     for i, t in space.free_keeps:
@@ -381,22 +456,31 @@ def _seed_keep_all(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOpti
     try:
         sub_space = MapSpace(space.nest, space.arch, space.constraints + keep_all, imperfect=space.imperfect)
     except StationaryError:
-        return 0
+        return None
     sub = replace(opts, pareto=False)
     sub_pool = _Pool(opts.objective, opts.elites, False)
-    evaluated = _heuristic(sub_space, model, sub_pool, sub, np.random.default_rng(opts.seed), None)
-    pool.add_pool(sub_pool)
-    return evaluated
+    return _heuristic_steps(sub_space, sub_pool, sub, np.random.default_rng(opts.seed), None), sub_pool
 
 
 def _seed_from_dataflows(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
-    """Search each built-in dataflow's subspace (under the same user constraints, with the same options and
-    seed, so exactly as `search` with that dataflow does) and add its elite mappings to `pool`: the free search
-    then polishes from the structured mappings (row stationary and the like) its random restarts rarely reach,
-    and its fast-model best is never worse than any dataflow's. Returns the evaluations spent."""
+    """The dataflow seed searches (`_dataflow_searches`) side by side, their elites added to `pool`. Returns
+    the evaluations spent."""
+    searches, merges = _dataflow_searches(space, pool, opts)
+    evaluated = sum(_drive(model, searches))
+    for into, sub_pool in merges:
+        into.add_pool(sub_pool)
+    return evaluated
+
+
+def _dataflow_searches(space: MapSpace, pool: _Pool, opts: SearchOptions) -> Phase:
+    """Each built-in dataflow's subspace searched (under the same user constraints, with the same options and
+    seed, so exactly as `search` with that dataflow does), its elite mappings then added to `pool`: the free
+    search then polishes from the structured mappings (row stationary and the like) its random restarts rarely
+    reach, and its fast-model best is never worse than any dataflow's."""
     sub = replace(opts, seed_dataflows=False, pareto=False, budget=max(opts.batch, int(opts.budget * opts.seed_share)),
                   exhaustive_limit=max(opts.batch, int(opts.exhaustive_limit * opts.seed_share)))
-    evaluated = 0
+    searches: list[Steps] = []
+    merges: list[tuple[_Pool, _Pool]] = []
     for name in (d for d in DATAFLOWS if d != "free"):
         try:
             sub_space = MapSpace(space.nest, space.arch,
@@ -406,14 +490,23 @@ def _seed_from_dataflows(space: MapSpace, model: Scorer, pool: _Pool, opts: Sear
             continue
         sub_pool = _Pool(opts.objective, opts.elites, False)
         strategy = "exhaustive" if sub_space.size() <= opts.exhaustive_limit else "heuristic"
-        evaluated += _run(sub_space, model, sub_pool, sub, strategy, None)
-        pool.add_pool(sub_pool)
-    return evaluated
+        # a dataflow's space is not free and `sub` seeds no dataflows: its `_run` has no polish phase
+        more, more_merges = _first_phase(sub_space, sub_pool, sub, strategy, None)
+        searches += more
+        merges += [*more_merges, (pool, sub_pool)]
+    return searches, merges
 
 
 def _heuristic(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
                progress: Callable[[int, int], None] | None) -> int:
-    """Random restarts + elitist local search until the evaluation budget is spent."""
+    """Random restarts + elitist local search until the evaluation budget is spent (`_heuristic_steps`)."""
+    return _drive(model, [_heuristic_steps(space, pool, opts, rng, progress)])[0]
+
+
+def _heuristic_steps(space: MapSpace, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
+                     progress: Callable[[int, int], None] | None) -> Steps:
+    """Random restarts + elitist local search until the evaluation budget is spent: yields each batch, is sent
+    its scores, returns the evaluations."""
     evaluated = 0
     stale, best = 0, np.inf
     while evaluated < opts.budget:
@@ -425,8 +518,7 @@ def _heuristic(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions,
             batch = space.mutate(rng, parents)
             for _ in range(int(rng.integers(0, 3))):  # some mutants take several steps
                 batch = space.mutate(rng, batch)
-        fr = model.evaluate(batch)
-        pool.add(batch, fr)
+        pool.add(batch, (yield batch))
         evaluated += batch.size
         if pool.best_rows is not None and pool.best_scores[0] < best * (1 - 1e-12):
             best, stale = pool.best_scores[0], 0
