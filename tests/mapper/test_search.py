@@ -202,3 +202,117 @@ levels:
     pool = _Pool("energy", opts.elites, False)
     _seed_keep_all(space, model, pool, replace(opts, budget=keep_budget))
     assert found.result.energy_pj <= pool.best_scores[0] * (1 + 1e-12)
+
+
+def _sequential_drive(model, searches, rows=None):
+    """The reference for `_drive`: each search run to its end alone, one fast-model call per batch, no memory."""
+    from stationary.mapper.search import _Scorer
+
+    fast = model.model if isinstance(model, _Scorer) else model
+    counts = []
+    for steps in searches:
+        try:
+            batch = next(steps)
+            while True:
+                batch = steps.send(fast.evaluate(batch))
+        except StopIteration as stop:
+            counts.append(stop.value)
+    return counts
+
+
+@pytest.mark.parametrize("objective, pareto", [("energy", False), ("edp", True)])
+def test_side_by_side_searches_and_the_score_memory_change_no_result(monkeypatch, objective: str,
+                                                                    pareto: bool) -> None:
+    """Explore, the keep-all seed and the dataflow seeds scored together in shared fast-model calls, with the
+    memory of scored rows, give exactly the search that runs them one after another, each batch scored alone."""
+    from stationary.arch.load import load_arch
+    from stationary.mapper import search as search_mod
+
+    arch = load_arch("eyeriss")
+    nest = Layer("s", LayerKind.CONV, M=16, C=8, P=6, Q=6, R=3, S=3, H=8, W=8).loop_nest()
+    opts = SearchOptions(objective=objective, budget=2048, batch=256, pareto=pareto, seed=5)
+    fast = search(nest, arch, [], opts)
+    monkeypatch.setattr(search_mod, "_drive", _sequential_drive)
+    slow = search(nest, arch, [], opts)
+    assert fast.strategy == slow.strategy == "heuristic"
+    assert fast.mapping == slow.mapping and fast.evaluated == slow.evaluated
+    assert math.isclose(fast.result.energy_pj, slow.result.energy_pj, rel_tol=1e-9)
+    assert fast.result.cycles == slow.result.cycles
+    assert [(c, m) for _, c, m in fast.pareto] == [(c, m) for _, c, m in slow.pareto]
+
+
+class _CountingModel:
+    """A FastModel that records how many rows each `evaluate_rows` call scores."""
+
+    def __init__(self, model) -> None:
+        self.model, self.rows = model, []
+
+    def evaluate_rows(self, m):
+        self.rows.append(m.size)
+        return self.model.evaluate_rows(m)
+
+
+def test_the_score_memory_returns_the_fast_models_numbers_and_skips_rows_seen() -> None:
+    """`_Scorer` gives each row the fast model's numbers, scores a row seen in an earlier batch no more, and
+    stops remembering at its limit (rows past it are scored again, still correctly)."""
+    import numpy as np
+
+    from stationary.arch.load import load_arch
+    from stationary.mapper.search import _Scorer
+    from stationary.mapper.space import MapSpace
+    from stationary.model.fast import FastModel, MappingArrays
+
+    arch = load_arch("eyeriss")
+    nest = Layer("m", LayerKind.CONV, M=16, C=8, P=6, Q=6, R=3, S=3, H=8, W=8).loop_nest()
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    rng = np.random.default_rng(1)
+    a = space.sample(rng, 200)
+    b = space.mutate(rng, a)
+    c = MappingArrays.concat([b.take(np.arange(50)), a.take(rng.integers(200, size=100)), space.sample(rng, 30)])
+    for limit in (1 << 16, 250):
+        counting = _CountingModel(model)
+        scorer, scored = _Scorer(counting, limit), counting.rows  # type: ignore[arg-type]
+        for batch in (a, b, c, a):
+            got, want = scorer.evaluate(batch), model.evaluate(batch)
+            np.testing.assert_allclose(got.energy_pj, want.energy_pj, rtol=1e-9)
+            assert np.array_equal(got.cycles, want.cycles) and np.array_equal(got.valid, want.valid)
+        keys = [{tuple(np.concatenate([x.temporal[r].ravel(), x.spatial[r].ravel(), x.spatial_x[r].ravel(),
+                                      x.permutation[r].ravel(), x.keep[r].ravel()])) for r in range(x.size)}
+                for x in (a, b, c)]
+        distinct = [len(keys[0]), len(keys[1] - keys[0]), len(keys[2] - keys[1] - keys[0])]
+        if limit > 1000:  # every row remembered: each batch scores its rows not seen before, `a` again none
+            assert scored == distinct
+        else:  # 250 rows remembered: part of c and the second a scored again
+            assert sum(scored) > sum(distinct)
+
+
+def test_the_pool_keeps_the_first_best_distinct_costs_of_everything_added() -> None:
+    """The elites after any sequence of batches are the first `size` distinct (score, energy, cycles) of every
+    valid row added, in cost order, the earliest row of equal cost kept (brute force over the whole history);
+    a full pool skipping rows above its worst elite changes nothing."""
+    import numpy as np
+
+    from stationary.mapper.search import Scored, _Pool
+    from stationary.model.fast import MappingArrays
+
+    rng = np.random.default_rng(3)
+    for size in (1, 4, 24):
+        pool, history, next_id = _Pool("edp", size, False), [], 0
+        for n in rng.integers(1, 60, size=30):
+            ids = np.arange(next_id, next_id + n)
+            next_id += n
+            t = np.ones((n, 2, 2), np.int64)
+            t[:, 0, 0] = ids
+            rows = MappingArrays(t, np.ones_like(t), np.zeros((n, 2, 2), bool), np.zeros_like(t),
+                                 np.ones((n, 2, 3), bool))
+            costs = Scored(rng.integers(1, 6, n).astype(float), rng.integers(1, 4, n), rng.random(n) < 0.9)
+            pool.add(rows, costs)
+            history += [(float(e * c), float(e), float(c), int(i)) for e, c, v, i in
+                        zip(costs.energy_pj, costs.cycles, costs.valid, ids) if v]
+            want, seen = [], set()
+            for s, e, c, i in sorted(history):  # ids grow in the order rows were added: the earliest first
+                if (s, e, c) not in seen:
+                    seen.add((s, e, c))
+                    want.append(i)
+            assert pool.best_rows is not None
+            assert list(pool.best_rows.temporal[:, 0, 0]) == want[:size]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from stationary.mapping.check import violations
 from stationary.mapping.constraints import Constraint
 from stationary.mapping.dataflows import DATAFLOWS, dataflow_constraints
 from stationary.mapping.mapping import Mapping
-from stationary.model.fast import FastModel, FastResult, MappingArrays, row_to_mapping
+from stationary.model.fast import FastModel, MappingArrays, distinct_rows, row_to_mapping
 from stationary.model.result import Result
 from stationary.pareto import non_dominated
 from stationary.workload.loopnest import LoopNest
@@ -47,7 +48,91 @@ def check_budget(budget: object) -> int:
     return budget
 
 
-def score(fr: FastResult, objective: str) -> np.ndarray:
+class Costed(Protocol):
+    """What the search reads of the fast model's numbers per row (a FastResult, or a `Scored`)."""
+
+    @property
+    def energy_pj(self) -> np.ndarray: ...
+    @property
+    def cycles(self) -> np.ndarray: ...
+    @property
+    def valid(self) -> np.ndarray: ...
+
+
+class Scorer(Protocol):
+    """Scores a batch of mappings: a FastModel, or a `_Scorer` in front of one."""
+
+    def evaluate(self, m: MappingArrays) -> Costed: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The fast model's numbers a search keeps per row: energy (pJ), cycles, and whether the mapping fits."""
+
+    energy_pj: np.ndarray
+    cycles: np.ndarray
+    valid: np.ndarray
+
+
+CALL_ROWS = 8192  # rows of side-by-side searches scored in one fast-model call at most (larger: slower per row)
+CACHE_ROWS = 1 << 16  # distinct rows one search remembers the scores of (about 400 B each); past it, no more
+
+
+class _Scorer:
+    """The fast model with a memory of the rows this search already scored: a row proposed again in a later
+    batch (a mutant equal to its parent, or to an earlier batch's mutant: ~5 % of the distinct rows of
+    `evaluate resnet50`) takes its earlier numbers instead of a new fast-model evaluation. The fast model's
+    numbers for a row depend on that row alone, so the search's results do not change, only its time."""
+
+    def __init__(self, model: FastModel, limit: int = CACHE_ROWS) -> None:
+        self.model, self.limit = model, limit
+        self._slot: dict[bytes, int] = {}  # a row's words, exactly -> its index in the arrays below
+        self._energy, self._cycles, self._valid = np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
+
+    def evaluate(self, m: MappingArrays) -> Scored:
+        """Energy, cycles and validity of every row of `m` (remembered rows looked up, the rest scored)."""
+        if m.spatial_order is not None:  # the mapper's arrays never carry one: no memory for such rows
+            fr = self.model.evaluate(m)
+            return Scored(fr.energy_pj, fr.cycles, fr.valid)
+        first, inverse = distinct_rows(m)  # the fast model's own exact grouping of repeated rows
+        keys = _row_keys(m, first)
+        slots = np.array([self._slot.get(k, -1) for k in keys], np.int64)
+        new = np.flatnonzero(slots < 0)
+        if len(new):
+            fr = self.model.evaluate_rows(m.take(first[new]))
+            room = max(0, min(len(new), self.limit - len(self._slot)))
+            if room:
+                base = len(self._energy)
+                self._energy = np.concatenate([self._energy, fr.energy_pj[:room]])
+                self._cycles = np.concatenate([self._cycles, fr.cycles[:room]])
+                self._valid = np.concatenate([self._valid, fr.valid[:room]])
+                for n in range(room):
+                    self._slot[keys[new[n]]] = base + n
+        energy, cycles, valid = np.empty(len(first)), np.empty(len(first), np.int64), np.empty(len(first), bool)
+        old = np.flatnonzero(slots >= 0)
+        energy[old], cycles[old], valid[old] = (self._energy[slots[old]], self._cycles[slots[old]],
+                                                self._valid[slots[old]])
+        if len(new):
+            energy[new], cycles[new], valid[new] = fr.energy_pj, fr.cycles, fr.valid
+        return Scored(energy[inverse], cycles[inverse], valid[inverse])
+
+
+def _row_keys(m: MappingArrays, rows: np.ndarray) -> list[bytes]:
+    """Each chosen row's arrays as one exact byte string (16-bit words where every value fits, else 64-bit;
+    whether the row carries remainders is part of it)."""
+    cols = [m.temporal, m.spatial, m.spatial_x, m.permutation, m.keep]
+    if m.temporal_residual is not None:
+        cols.append(m.temporal_residual)
+    n = len(rows)
+    flat = np.concatenate([c[rows].reshape(n, -1).astype(np.int64) for c in cols]
+                          + [np.full((n, 1), m.temporal_residual is not None, np.int64)], axis=1)
+    if n and 0 <= flat.min() and flat.max() < 1 << 15:
+        flat = flat.astype(np.int16)
+    flat = np.ascontiguousarray(flat)
+    return cast(list[bytes], flat.view(np.dtype((np.void, flat.shape[1] * flat.itemsize))).reshape(n).tolist())
+
+
+def score(fr: Costed, objective: str) -> np.ndarray:
     """The objective per mapping (inf where the mapping does not fit)."""
     value = {"energy": fr.energy_pj, "cycles": fr.cycles.astype(float),
              "edp": fr.energy_pj * fr.cycles}[objective]
@@ -113,13 +198,14 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     if strategy not in ("exhaustive", "heuristic", "exact"):
         raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic, exact)")
     pool = _Pool(objective, opts.elites, opts.pareto)
+    scorer = _Scorer(model)
     extra: dict = {"sampled": bool(space.sampled_dims)}
     if strategy == "exact":
-        evaluated, extra = _exact(space, model, pool, opts, objective, progress)
+        evaluated, extra = _exact(space, scorer, pool, opts, objective, progress)
     elif strategy == "heuristic" and space.imperfect:
-        evaluated = _run_imperfect(space, model, pool, opts, progress, opts.strategy == "auto")
+        evaluated = _run_imperfect(space, scorer, pool, opts, progress, opts.strategy == "auto")
     else:
-        evaluated = _run(space, model, pool, opts, strategy, progress)
+        evaluated = _run(space, scorer, pool, opts, strategy, progress)
     if pool.best_rows is None or not np.isfinite(pool.best_scores[0]):
         raise StationaryError(explain_empty(space))
     # the fast model equals the loop walk on every mapping it scores (tests/model/test_fast.py): no re-check
@@ -140,14 +226,14 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
                         **extra)
 
 
-def _exact(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, objective: str,
+def _exact(space: MapSpace, model: _Scorer, pool: _Pool, opts: SearchOptions, objective: str,
            progress: Callable[[int, int], None] | None) -> tuple[int, dict]:
     """The heuristic seed (so that cuts bite early), then the branch and bound into `pool`. Returns the
     evaluations and the SearchResult fields that state what was proven."""
     seed = _run_imperfect if space.imperfect else functools.partial(_run, strategy="heuristic")
     evaluated = seed(space, model, pool, opts, progress=progress) if opts.seed_exact else 0
     bound = layer_bound(space.nest, space.arch, imperfect=space.imperfect)
-    bb = BranchAndBound(space, model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
+    bb = BranchAndBound(space, model.model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
                         bound.energy_lower_bound_pj)
     out = bb.run()
     proven = max(out.root_bound, out.open_bound)
@@ -179,14 +265,29 @@ class _Pool:
         self.front: MappingArrays | None = None
         self.front_ec = np.zeros((0, 2))
 
-    def add(self, batch: MappingArrays, fr: FastResult) -> None:
+    def add(self, batch: MappingArrays, fr: Costed) -> None:
+        """Merge the scored `batch` (its fast-model results `fr`) into the elites and the front."""
         s = score(fr, self.objective)
         keep = np.isfinite(s)
         if not keep.any():
             return
         idx = np.nonzero(keep)[0]
-        rows = batch.take(idx)
-        scores, energy, cycles = s[idx], fr.energy_pj[idx], fr.cycles[idx].astype(float)
+        self._merge(batch.take(idx), s[idx], fr.energy_pj[idx], fr.cycles[idx].astype(float))
+
+    def add_pool(self, other: _Pool) -> None:
+        """Merge another pool's elites with the scores they were given (the same as re-scoring them with the
+        fast model, whose numbers for a row depend on that row alone, without the fast-model call)."""
+        if other.best_rows is not None:
+            self._merge(other.best_rows, other.best_scores, other.best_energy, other.best_cycles)
+
+    def _merge(self, rows: MappingArrays, scores: np.ndarray, energy: np.ndarray, cycles: np.ndarray) -> None:
+        """Keep the best `size` distinct-cost rows of the elites and these valid rows (cycles as floats)."""
+        new_rows, new_ec = rows, np.stack([energy, cycles], axis=1)
+        if self.best_rows is not None and len(self.best_scores) == self.size:
+            # a full pool: a row scoring above its worst elite sorts after all of them and is never chosen
+            fit = np.flatnonzero(scores <= self.best_scores[-1])
+            if len(fit) < len(scores):
+                rows, scores, energy, cycles = rows.take(fit), scores[fit], energy[fit], cycles[fit]
         if self.best_rows is not None:
             rows = MappingArrays.concat([self.best_rows, rows])
             scores = np.concatenate([self.best_scores, scores])
@@ -206,7 +307,7 @@ class _Pool:
         self.best_rows = rows.take(sel)
         self.best_scores, self.best_energy, self.best_cycles = scores[sel], energy[sel], cycles[sel]
         if self.pareto:
-            self._update_front(batch.take(idx), np.stack([fr.energy_pj[idx], fr.cycles[idx]], axis=1))
+            self._update_front(new_rows, new_ec)
 
     def _update_front(self, rows: MappingArrays, ec: np.ndarray) -> None:
         if self.front is not None:
@@ -221,25 +322,50 @@ def is_free(constraints: list[Constraint]) -> bool:
     return not any(c.source.startswith("dataflow ") for c in constraints)
 
 
-def _run(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, strategy: str,
+Steps = Generator[MappingArrays, Costed, int]  # a search: yields batches, is sent their scores, returns its count
+Phase = tuple[list[Steps], list[tuple[_Pool, _Pool]]]  # independent searches, then (into, from) pool merges
+
+
+def _run(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strategy: str,
          progress: Callable[[int, int], None] | None) -> int:
     """The whole search into `pool`: explore, then, for a heuristic search under no dataflow, the keep-all seed
-    (out of the budget) and the dataflow seeds with a polish from the merged pool. Returns the evaluations."""
-    keep_budget = 0
-    free = is_free(space.constraints)  # a dataflow's search (and its seeding copy) has no keep-all seed
-    if strategy == "heuristic" and opts.seed_keeps and space.free_keeps and free:  # a share, not extra
-        keep_budget = min(opts.budget // 2, max(opts.batch, int(opts.budget * opts.seed_share)))
-    evaluated = _explore(space, model, pool, replace(opts, budget=opts.budget - keep_budget), strategy, progress)
-    if keep_budget:
-        evaluated += _seed_keep_all(space, model, pool, replace(opts, budget=keep_budget))
-    if strategy == "heuristic" and opts.seed_dataflows and free:
-        evaluated += _seed_from_dataflows(space, model, pool, opts)
+    (out of the budget) and the dataflow seeds with a polish from the merged pool. Returns the evaluations.
+    Explore and the seeds do not read each other's pools, so they run side by side (`_drive`) and the seeds'
+    elites are merged afterwards in the same order as one after another: the same result in fewer
+    fast-model calls."""
+    searches, merges = _first_phase(space, pool, opts, strategy, progress)
+    evaluated = sum(_drive(model, searches))
+    for into, sub_pool in merges:
+        into.add_pool(sub_pool)
+    if strategy == "heuristic" and opts.seed_dataflows and is_free(space.constraints):
         polish = replace(opts, budget=int(opts.budget * opts.polish_share), seed=opts.seed + 1)
         evaluated += _heuristic(space, model, pool, polish, np.random.default_rng(polish.seed), None)
     return evaluated
 
 
-def _run_imperfect(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions,
+def _first_phase(space: MapSpace, pool: _Pool, opts: SearchOptions, strategy: str,
+                 progress: Callable[[int, int], None] | None) -> Phase:
+    """`_run`'s searches before the polish (explore, the keep-all seed, the dataflow seeds) and the pool
+    merges that follow them, in the order a sequential run makes them."""
+    keep_budget = 0
+    free = is_free(space.constraints)  # a dataflow's search (and its seeding copy) has no keep-all seed
+    if strategy == "heuristic" and opts.seed_keeps and space.free_keeps and free:  # a share, not extra
+        keep_budget = min(opts.budget // 2, max(opts.batch, int(opts.budget * opts.seed_share)))
+    searches = [_explore(space, pool, replace(opts, budget=opts.budget - keep_budget), strategy, progress)]
+    merges: list[tuple[_Pool, _Pool]] = []
+    if keep_budget:
+        keep = _keep_all_search(space, replace(opts, budget=keep_budget))
+        if keep is not None:
+            searches.append(keep[0])
+            merges.append((pool, keep[1]))
+    if strategy == "heuristic" and opts.seed_dataflows and free:
+        more, more_merges = _dataflow_searches(space, pool, opts)
+        searches += more
+        merges += more_merges
+    return searches, merges
+
+
+def _run_imperfect(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions,
                    progress: Callable[[int, int], None] | None, auto: bool = False) -> int:
     """The heuristic search of an imperfect space: first the perfect-only search exactly as without
     `imperfect` (exhaustive when `auto` and the perfect space is small; its best is never lost, so the result is
@@ -252,26 +378,75 @@ def _run_imperfect(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchO
     return evaluated + _heuristic(space, model, pool, more, np.random.default_rng(more.seed), None)
 
 
-def _explore(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, strategy: str,
-             progress: Callable[[int, int], None] | None) -> int:
+def _drive(model: Scorer, searches: list[Steps], rows: int | None = None) -> list[int]:
+    """Run independent searches side by side: each round, the next batch of every search still running,
+    scored together in fast-model calls of up to `rows` rows (CALL_ROWS; a call costs a fixed overhead on top
+    of its rows). Each search has its own generator and pool, and the fast model's numbers for a row depend on
+    that row alone, so every search proceeds exactly as alone. Returns each search's evaluations."""
+    limit = CALL_ROWS if rows is None else rows
+    counts = [0] * len(searches)
+    pending: list[tuple[int, MappingArrays]] = []
+
+    def advance(i: int, scored: Costed | None) -> None:
+        try:
+            pending.append((i, next(searches[i]) if scored is None else searches[i].send(scored)))
+        except StopIteration as stop:
+            counts[i] = stop.value
+
+    for i in range(len(searches)):
+        advance(i, None)
+    while pending:
+        round_, pending = pending, []
+        k = 0
+        while k < len(round_):
+            group, size = [round_[k]], round_[k][1].size
+            while k + len(group) < len(round_) and size + round_[k + len(group)][1].size <= limit:
+                size += round_[k + len(group)][1].size
+                group.append(round_[k + len(group)])
+            k += len(group)
+            if len(group) == 1:
+                advance(group[0][0], model.evaluate(group[0][1]))
+                continue
+            fr = model.evaluate(MappingArrays.concat([b for _, b in group]))
+            at = 0
+            for i, b in group:
+                part = slice(at, at + b.size)
+                at += b.size
+                advance(i, Scored(fr.energy_pj[part], fr.cycles[part], fr.valid[part]))
+    return counts
+
+
+def _explore(space: MapSpace, pool: _Pool, opts: SearchOptions, strategy: str,
+             progress: Callable[[int, int], None] | None) -> Steps:
     """Score every mapping of `space` (exhaustive) or run the heuristic on it; returns the evaluations."""
-    if strategy == "exhaustive":
-        evaluated, size = 0, space.size()
-        for batch in space.enumerate(opts.batch):
-            pool.add(batch, model.evaluate(batch))
-            evaluated += batch.size
-            if progress:
-                progress(evaluated, size)
-        return evaluated
-    return _heuristic(space, model, pool, opts, np.random.default_rng(opts.seed), progress)
+    if strategy != "exhaustive":
+        return (yield from _heuristic_steps(space, pool, opts, np.random.default_rng(opts.seed), progress))
+    evaluated, size = 0, space.size()
+    for batch in space.enumerate(opts.batch):
+        pool.add(batch, (yield batch))
+        evaluated += batch.size
+        if progress:
+            progress(evaluated, size)
+    return evaluated
 
 
-def _seed_keep_all(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions) -> int:
-    """Search the subspace where every free keep is on (each level stores every tensor it may) with opts.budget
-    and add its elites to `pool`. Keeping a tensor in a small level shrinks the factors that fit below
-    it, so random mappings that keep it are rarely valid and the mixed search drifts to bypassing it (ResNet-18
-    on ZigZag's tpu_like: a 1-word output register bypassed, partial sums spilled to the SRAM at 1.7x the
-    energy). Returns the evaluations spent."""
+def _seed_keep_all(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
+    """The keep-all seed search (`_keep_all_search`) with opts.budget, its elites added to `pool`. Returns the
+    evaluations spent."""
+    keep = _keep_all_search(space, opts)
+    if keep is None:
+        return 0
+    evaluated = _drive(model, [keep[0]])[0]
+    pool.add_pool(keep[1])
+    return evaluated
+
+
+def _keep_all_search(space: MapSpace, opts: SearchOptions) -> tuple[Steps, _Pool] | None:
+    """The search of the subspace where every free keep is on (each level stores every tensor it may) with
+    opts.budget, and the pool it fills (None: no such subspace). Keeping a tensor in a small level shrinks the
+    factors that fit below it, so random mappings that keep it are rarely valid and the mixed search drifts to
+    bypassing it (ResNet-18 on ZigZag's tpu_like: a 1-word output register bypassed, partial sums spilled to
+    the SRAM at 1.7x the energy)."""
     tensors = [t.name for t in space.nest.tensors]
     by_level: dict[int, set[str]] = {}
     for i, t in space.free_keeps:
@@ -281,23 +456,31 @@ def _seed_keep_all(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchO
     try:
         sub_space = MapSpace(space.nest, space.arch, space.constraints + keep_all, imperfect=space.imperfect)
     except StationaryError:
-        return 0
+        return None
     sub = replace(opts, pareto=False)
     sub_pool = _Pool(opts.objective, opts.elites, False)
-    evaluated = _heuristic(sub_space, model, sub_pool, sub, np.random.default_rng(opts.seed), None)
-    if sub_pool.best_rows is not None:
-        pool.add(sub_pool.best_rows, model.evaluate(sub_pool.best_rows))
+    return _heuristic_steps(sub_space, sub_pool, sub, np.random.default_rng(opts.seed), None), sub_pool
+
+
+def _seed_from_dataflows(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
+    """The dataflow seed searches (`_dataflow_searches`) side by side, their elites added to `pool`. Returns
+    the evaluations spent."""
+    searches, merges = _dataflow_searches(space, pool, opts)
+    evaluated = sum(_drive(model, searches))
+    for into, sub_pool in merges:
+        into.add_pool(sub_pool)
     return evaluated
 
 
-def _seed_from_dataflows(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions) -> int:
-    """Search each built-in dataflow's subspace (under the same user constraints, with the same options and
-    seed, so exactly as `search` with that dataflow does) and add its elite mappings to `pool`: the free search
-    then polishes from the structured mappings (row stationary and the like) its random restarts rarely reach,
-    and its fast-model best is never worse than any dataflow's. Returns the evaluations spent."""
+def _dataflow_searches(space: MapSpace, pool: _Pool, opts: SearchOptions) -> Phase:
+    """Each built-in dataflow's subspace searched (under the same user constraints, with the same options and
+    seed, so exactly as `search` with that dataflow does), its elite mappings then added to `pool`: the free
+    search then polishes from the structured mappings (row stationary and the like) its random restarts rarely
+    reach, and its fast-model best is never worse than any dataflow's."""
     sub = replace(opts, seed_dataflows=False, pareto=False, budget=max(opts.batch, int(opts.budget * opts.seed_share)),
                   exhaustive_limit=max(opts.batch, int(opts.exhaustive_limit * opts.seed_share)))
-    evaluated = 0
+    searches: list[Steps] = []
+    merges: list[tuple[_Pool, _Pool]] = []
     for name in (d for d in DATAFLOWS if d != "free"):
         try:
             sub_space = MapSpace(space.nest, space.arch,
@@ -307,15 +490,23 @@ def _seed_from_dataflows(space: MapSpace, model: FastModel, pool: _Pool, opts: S
             continue
         sub_pool = _Pool(opts.objective, opts.elites, False)
         strategy = "exhaustive" if sub_space.size() <= opts.exhaustive_limit else "heuristic"
-        evaluated += _run(sub_space, model, sub_pool, sub, strategy, None)
-        if sub_pool.best_rows is not None:
-            pool.add(sub_pool.best_rows, model.evaluate(sub_pool.best_rows))
-    return evaluated
+        # a dataflow's space is not free and `sub` seeds no dataflows: its `_run` has no polish phase
+        more, more_merges = _first_phase(sub_space, sub_pool, sub, strategy, None)
+        searches += more
+        merges += [*more_merges, (pool, sub_pool)]
+    return searches, merges
 
 
-def _heuristic(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
+def _heuristic(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
                progress: Callable[[int, int], None] | None) -> int:
-    """Random restarts + elitist local search until the evaluation budget is spent."""
+    """Random restarts + elitist local search until the evaluation budget is spent (`_heuristic_steps`)."""
+    return _drive(model, [_heuristic_steps(space, pool, opts, rng, progress)])[0]
+
+
+def _heuristic_steps(space: MapSpace, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
+                     progress: Callable[[int, int], None] | None) -> Steps:
+    """Random restarts + elitist local search until the evaluation budget is spent: yields each batch, is sent
+    its scores, returns the evaluations."""
     evaluated = 0
     stale, best = 0, np.inf
     while evaluated < opts.budget:
@@ -327,8 +518,7 @@ def _heuristic(space: MapSpace, model: FastModel, pool: _Pool, opts: SearchOptio
             batch = space.mutate(rng, parents)
             for _ in range(int(rng.integers(0, 3))):  # some mutants take several steps
                 batch = space.mutate(rng, batch)
-        fr = model.evaluate(batch)
-        pool.add(batch, fr)
+        pool.add(batch, (yield batch))
         evaluated += batch.size
         if pool.best_rows is not None and pool.best_scores[0] < best * (1 - 1e-12):
             best, stale = pool.best_scores[0], 0

@@ -281,6 +281,7 @@ class MapSpace:
                 self.allow_y[i, k] = fy > 1 and (r.spatial_y is None or d in r.spatial_y)
         self._prepare_order_rules()
         self._free_loops = [0] * L
+        self._order_pairs = self._pairs()  # the same for every level: computed once
         self.perm_classes = [self._order_classes(i) for i in range(L)]
         self._prepare_moves()
 
@@ -388,7 +389,7 @@ class MapSpace:
         # the swap move's span: the free loops, or (no fixed outermost loops) every position after the fixed
         # innermost ones, whose extra dims have no loop here and are harmless to swap
         self._free_loops[i] = len(free) if outer else len(self.dims) - len(inner)
-        return _classes(inner, free, outer, self._pairs(), tuple(self.dims))
+        return _classes(inner, free, outer, self._order_pairs, tuple(self.dims))
 
     def _pairs(self) -> tuple[tuple[str, str], ...]:
         """Ordered dim pairs whose relative order can change counts (see the module docstring)."""
