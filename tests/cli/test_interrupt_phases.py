@@ -56,7 +56,7 @@ elif phase == "setup":  # the network is loaded, the architecture not yet
     before(stationary.api.network, "resolve_arch")
 elif phase == "search":  # the third batch of the first layer's search
     import stationary.model.fast
-    before(stationary.model.fast.FastModel, "evaluate", call=3)
+    before(stationary.model.fast.FastModel, "evaluate_rows", call=3)
 elif phase == "pool":  # every layer queued on the pool, its workers started
     from concurrent.futures import ProcessPoolExecutor
     original_map = ProcessPoolExecutor.map
@@ -81,7 +81,7 @@ elif phase == "after-output":  # stats' JSON just written (still in stdout's buf
 elif phase == "twice":  # during the search, then again as the CLI starts to report the first one
     import stationary.cli
     import stationary.model.fast
-    before(stationary.model.fast.FastModel, "evaluate", call=3)
+    before(stationary.model.fast.FastModel, "evaluate_rows", call=3)
     before(stationary.cli.err_console, "print")
 else:
     raise SystemExit(f"unknown phase {phase}")
