@@ -53,15 +53,21 @@ def random_case(rng: np.random.Generator) -> tuple[Layer, Architecture]:
     return layer, Architecture("rand", tuple(levels), ComputeUnit("MAC", macs, macs, 1, float(rng.integers(1, 4))))
 
 
-def optimum(layer: Layer, arch: Architecture) -> float | None:
-    """The model's minimum energy over every mapping of the map space (None when the space is too big here),
-    scored by the fast model, which equals the loop walk on every mapping (tests/model/test_fast.py)."""
-    nest = layer.loop_nest()
+def enumerable_space(nest, arch: Architecture, limit: int = SPACE_LIMIT) -> MapSpace | None:
+    """The map space of a random case, or None when it is empty or holds more than `limit` mappings."""
     try:
         space = MapSpace(nest, arch)
     except StationaryError:
         return None
-    if space.size() > SPACE_LIMIT:
+    return None if space.size() > limit else space
+
+
+def optimum(layer: Layer, arch: Architecture, limit: int = SPACE_LIMIT) -> float | None:
+    """The model's minimum energy over every mapping of the map space (None when the space is too big here),
+    scored by the fast model, which equals the loop walk on every mapping (tests/model/test_fast.py)."""
+    nest = layer.loop_nest()
+    space = enumerable_space(nest, arch, limit)
+    if space is None:
         return None
     model = FastModel(nest, arch)
     best = math.inf

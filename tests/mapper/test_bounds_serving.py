@@ -9,20 +9,18 @@ fan-out to the MACs from the innermost level too, where the rule is off (links b
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pytest
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
-from stationary.errors import StationaryError
 from stationary.mapper.bounds import layer as bounds_layer
 from stationary.mapper.bounds import layer_bound
 from stationary.mapper.bounds.layer import _fan_stages, layer_terms, multicast_reach
-from stationary.mapper.space import MapSpace
 from stationary.model.fast import FastModel
 from stationary.workload.layer import Layer, LayerKind
 from stationary.workload.loopnest import LoopNest
+from tests.mapper.test_bounds import enumerable_space, optimum
 
 TENSORS = ("Weights", "Inputs", "Outputs")
 SPACE_LIMIT = 100_000  # mappings per random case (every one is scored)
@@ -118,11 +116,8 @@ def check_counts(layer: Layer, arch: Architecture) -> tuple[int, int] | None:
     MACs per instance and the innermost level one MAC per instance. Returns (pairs checked, pairs where the
     rule binds above each element once), None when the space is too big or empty."""
     nest = layer.loop_nest()
-    try:
-        space = MapSpace(nest, arch)
-    except StationaryError:
-        return None
-    if space.size() > SPACE_LIMIT:
+    space = enumerable_space(nest, arch, SPACE_LIMIT)
+    if space is None:
         return None
     model, L, n_mac = FastModel(nest, arch), len(arch.levels), arch.compute.instances
     on = arch.levels[-1].instances == n_mac
@@ -169,11 +164,8 @@ def test_link_transfers_occur_in_these_cases() -> None:
         if arch.levels[-1].instances != arch.compute.instances:
             continue
         nest = layer.loop_nest()
-        try:
-            space = MapSpace(nest, arch)
-        except StationaryError:
-            continue
-        if space.size() > SPACE_LIMIT:
+        space = enumerable_space(nest, arch, SPACE_LIMIT)
+        if space is None:
             continue
         with_links, without = FastModel(nest, arch), FastModel(nest, arch)
         without._links = lambda t, j, w, sf, *rest: (np.zeros(sf.shape[0], np.int64),) * 2  # type: ignore
@@ -184,29 +176,13 @@ def test_link_transfers_occur_in_these_cases() -> None:
     assert changed > 100, changed
 
 
-def optimum(layer: Layer, arch: Architecture) -> float | None:
-    """The model's least energy over every mapping of the space (None when too big or empty)."""
-    nest = layer.loop_nest()
-    try:
-        space = MapSpace(nest, arch)
-    except StationaryError:
-        return None
-    if space.size() > SPACE_LIMIT:
-        return None
-    model, best = FastModel(nest, arch), math.inf
-    for batch in space.enumerate(4096):
-        fr = model.evaluate(batch)
-        best = min(best, float(np.where(fr.valid, fr.energy_pj, np.inf).min()))
-    return best if math.isfinite(best) else None
-
-
 def run(seeds: range, monkeypatch: pytest.MonkeyPatch) -> tuple[list[float], list[float]]:
     """Per enumerable case: assert the layer bound <= the brute-force optimum (and the imperfect space's bound
     <= the perfect one's); return optimum / bound with the serving rule and without it (no stages)."""
     ratios, before = [], []
     for seed in seeds:
         layer, arch = serving_case(np.random.default_rng(seed))
-        best = optimum(layer, arch)
+        best = optimum(layer, arch, SPACE_LIMIT)
         if best is None:
             continue
         bound = layer_bound(layer.loop_nest(), arch, imperfect=False).energy_lower_bound_pj
