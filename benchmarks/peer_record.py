@@ -46,9 +46,16 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     lines = Path(path).read_text().strip().splitlines()
     if not lines:
         raise SystemExit(f"{path}: empty peer record")
-    obj = json.loads(lines[-1])
-    if isinstance(obj, dict) and "peer" in obj and "saved" in obj:
+    try:
+        obj = json.loads(lines[-1])
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"{path}: not a peer record (its last line is not JSON: {err})") from None
+    if not isinstance(obj, dict):
+        raise SystemExit(f"{path}: not a peer record (its last line is not a JSON object)")
+    if set(obj) == {"peer", "saved"}:
         return obj["peer"], obj["saved"]
+    if "peer" in obj or "saved" in obj:
+        raise SystemExit(f"{path}: a peer record has exactly the keys 'peer' and 'saved', got {sorted(obj)}")
     return obj, None
 
 

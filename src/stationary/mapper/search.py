@@ -464,16 +464,6 @@ def _keep_all_search(space: MapSpace, opts: SearchOptions) -> tuple[Steps, _Pool
     return _heuristic_steps(sub_space, sub_pool, sub, np.random.default_rng(opts.seed), None), sub_pool
 
 
-def _seed_from_dataflows(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
-    """The dataflow seed searches (`_dataflow_searches`) side by side, their elites added to `pool`. Returns
-    the evaluations spent."""
-    searches, merges = _dataflow_searches(space, pool, opts)
-    evaluated = sum(_drive(model, searches))
-    for into, sub_pool in merges:
-        into.add_pool(sub_pool)
-    return evaluated
-
-
 def _dataflow_searches(space: MapSpace, pool: _Pool, opts: SearchOptions) -> Phase:
     """Each built-in dataflow's subspace searched (under the same user constraints, with the same options and
     seed, so exactly as `search` with that dataflow does), its elite mappings then added to `pool`: the free
