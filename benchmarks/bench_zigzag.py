@@ -103,11 +103,11 @@ def zigzag_input_convention(plan: LayerPlan) -> float:
 def print_breakdown(peer: dict, runs: dict[str, list[LayerPlan]]) -> None:
     """Energy per (level, tensor) over the network, then per layer (layers matched by shape), both tools."""
     zz_layers = peer["layers"]
-    by_shape: dict[tuple[int, ...], list[LayerPlan]] = {}
+    by_shape: dict[tuple[str | int, ...], list[LayerPlan]] = {}
     for name, plans in runs.items():
         for p in plans:
             by_shape.setdefault((name, p.layer.M, p.layer.C, p.layer.P, p.layer.Q, p.layer.R, p.layer.S), []).append(p)
-    totals: dict[str, dict[tuple[str, str], float]] = {"ZigZag": {}} | {n: {} for n in runs}
+    totals: dict[str, dict[tuple[str, str], float]] = {n: {} for n in ("ZigZag", *runs)}
     rows = []
     for zl in zz_layers:
         shape = shape_of_zigzag(zl["sizes"])
