@@ -67,32 +67,58 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
                                        help="print the version and exit")) -> None:
     """What a DNN costs to run, how to schedule it on an accelerator, and what algorithm changes buy."""
 
-# One module per command (or command group); each registers itself on `app` when imported.
-COMMAND_MODULES = (
-    "stats", "model", "mapper", "report", "sweep", "systolic", "transforms", "codesign", "neardata", "validate", "llm",
-    "bound",
-)
+# The module that registers each command (or command group), in the order `--help` lists them. A run of one
+# command imports only its module (the others, and what they import, cost start-up time for nothing);
+# `--help`, no command or an unknown one load them all. tests/cli/test_lazy_commands.py checks this table
+# against what the modules register.
+COMMANDS: dict[str, str] = {
+    "stats": "stats", "model": "model", "map": "mapper", "evaluate": "mapper", "dataflows": "mapper",
+    "report": "report", "sweep": "sweep", "systolic": "systolic", "transforms": "transforms", "codesign": "codesign",
+    "neardata": "neardata", "validate": "validate", "llm": "llm", "bound": "bound",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
-_loading = False  # True from the first load on: a command module's `from stationary.cli import app` gets _app
+_loaded: set[str] = set()  # command modules imported so far (each registered its commands on _app)
+_loading = False  # True while command modules import: their `from stationary.cli import app` gets _app as is
 
 
-def load_commands() -> typer.Typer:
-    """The app with every command registered: imports the command modules the first time (each registers itself
-    on the app); `from stationary.cli import app` calls it, and `run` does inside its Ctrl-C handling."""
+def command_of(args: Sequence[str]) -> str | None:
+    """The command `args` run (their first word when it names one), else None (help, --version, a typo)."""
+    return args[0] if args and args[0] in COMMANDS else None
+
+
+def load_commands(args: Sequence[str] | None = None) -> typer.Typer:
+    """The app with the command `args` run registered, or every command when they name none (None: all).
+
+    Imports the command modules not yet imported (each registers itself on the app); `from stationary.cli
+    import app` loads them all, and `run` loads what its arguments need inside its Ctrl-C handling. A module
+    whose import failed (or was interrupted) is retried by the next call."""
     global _loading
-    if not _loading:
+    if _loading:
+        return _app
+    command = command_of(args) if args is not None else None
+    wanted = [name for name in ((COMMANDS[command],) if command else COMMAND_MODULES) if name not in _loaded]
+    if wanted:
         _loading = True
         try:
-            for name in COMMAND_MODULES:
+            for name in wanted:
                 importlib.import_module(f"stationary.cli.{name}")
-        except BaseException:
-            _loading = False  # an import that failed (or was interrupted) is retried by the next caller
-            raise
+                _loaded.add(name)
+        finally:
+            _loading = False
+        if _loaded.issuperset(COMMAND_MODULES):  # list them in COMMANDS' order whatever order they loaded in
+            rank = {name: k for k, name in enumerate(COMMANDS)}
+            _app.registered_commands.sort(key=lambda c: rank.get(_command_name(c), len(rank)))
     return _app
 
 
+def _command_name(info: Any) -> str:
+    """The name a registered typer command is invoked by (its explicit name, else its function's, dashed)."""
+    return info.name or info.callback.__name__.replace("_", "-")
+
+
 def __getattr__(name: str) -> typer.Typer:
-    """`stationary.cli.app`: the app with its commands (loaded on first use, so `main` starts fast)."""
+    """`stationary.cli.app`: the app with all its commands (loaded on first use, so `main` starts fast)."""
     if name == "app":
         return load_commands()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -101,7 +127,8 @@ def __getattr__(name: str) -> typer.Typer:
 def run(args: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status (see the module docstring); never raises for bad input."""
     try:
-        rv = load_commands()(args=list(args) if args is not None else None, standalone_mode=False)
+        argv = list(args) if args is not None else sys.argv[1:]
+        rv = load_commands(argv)(args=argv, standalone_mode=False)
     except StationaryError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_BAD_INPUT

@@ -27,12 +27,8 @@ from stationary.cli.common import (
     parse_shape,
     print_json,
 )
-from stationary.fusion.report import fusion_renderables
 from stationary.fusion.search import check_fuse
 from stationary.mapper.search import SearchOptions
-from stationary.report.html import write_html_report
-from stationary.report.metrics import benchmark_report
-from stationary.report.tables import result_renderables
 
 StrategyOption = Annotated[str, typer.Option(
     help="auto (default: exhaustive when small, else heuristic), exact (branch and bound seeded by the "
@@ -67,6 +63,8 @@ def map_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Find the best mapping of one layer: exact cost, the mapping (Timeloop v0.4 layout), search stats."""
+    from stationary.report.tables import result_renderables  # here: evaluate and dataflows never need it
+
     found = map_layer(problem, arch, constraints=constraints or None, ert=ert, dataflow=dataflow,
                       objective=objective, seed=seed, budget=budget, batch=batch, update_energy=update_energy,
                       strategy=strategy, budget_s=budget_s, budget_evals=budget_evals, pareto=pareto,
@@ -122,8 +120,13 @@ def evaluate(
                           progress=not as_json, imperfect=imperfect)
     fusion = ev.fusion_json()
     if fusion is not None and not as_json:
+        from stationary.fusion.report import fusion_renderables
+
         out_console().print(*fusion_renderables(fusion, fuse))
-    if report:
+    if report:  # the report's modules (and matplotlib) load only when one is asked for
+        from stationary.report.html import write_html_report
+        from stationary.report.metrics import benchmark_report
+
         plans = list(ev.plans)
         write_html_report(report, benchmark_report(ev.network, model, ev.architecture, plans, dataflow,
                                                    ev.objective), plans, ev.architecture, fusion)
