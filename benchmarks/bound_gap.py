@@ -57,22 +57,31 @@ def found_terms(result: Result, arch_levels: list[Any]) -> dict[tuple[str, str],
 
 
 def bound_terms(nest: Any, arch: Any) -> dict[str, Any]:
-    """The layer bound's pieces at its least choice: cut, outermost serving, per (level, tensor) serving or
-    holding energy, compute and leakage floor (pJ)."""
+    """The layer bound's pieces at its least choice of serving levels and joint spatial box: cut, outermost
+    serving, per (level, tensor) serving energy, compute and leakage floor (pJ)."""
     terms = layer_terms(nest, arch, imperfect=False)
-    cut = terms.cut_energy_pj
-    totals = np.maximum(cut, terms.picks_dram) + terms.picks_inner
-    best = int(np.argmin(totals))
-    pick = [int(j) for j in terms.picks_level[best]]
+    cut, top = terms.cut_energy_pj, terms.real[0]
+    e0, bs0 = arch.levels[top].energy, arch.levels[top].block_size
     names = [t.name for t in nest.tensors]
-    top = terms.real[0]
-    arrays = {t: _serve_boxes(terms, j, t) for t, j in enumerate(pick) if j != top}
-    joint = sum(arrays.values(), np.zeros(1))
-    k = int(np.argmin(joint))
-    per: dict[tuple[str, str], float] = {}
-    for t, arr in arrays.items():
-        per[(arch.levels[pick[t]].name, names[t])] = float(arr[k] if arr.size > 1 else arr[0])
-    return {"cut_pj": float(cut), "dram_serve_pj": float(terms.picks_dram[best]), "per": per,
+    best: tuple[float, list[int], dict[int, np.ndarray], np.ndarray, int] | None = None
+    for pick in terms.picks_level:
+        per = {t: _serve_boxes(terms, int(j), t) for t, j in enumerate(pick) if j != top}
+        inner = sum(per.values(), np.zeros(1))
+        served = sum((_serve_boxes(terms, top, t) for t, j in enumerate(pick) if j == top), np.zeros(1))
+        # the outermost level's serving at the box, and each element once for the tensors served further down
+        dram = served + sum((e0.update_pj * terms.outputs if terms.rw[t] else e0.read_pj * terms.compulsory[t]) / bs0
+                            for t, j in enumerate(pick) if j != top)
+        total = np.maximum(cut, dram) + inner
+        k = int(np.argmin(total))
+        if best is None or float(total.flat[k]) < best[0]:
+            best = (float(total.flat[k]), [int(j) for j in pick], per, np.broadcast_to(dram, total.shape), k)
+    assert best is not None
+    _, pick, per, dram, k = best
+    out: dict[tuple[str, str], float] = {}
+    for t, j in enumerate(pick):
+        if j != top:
+            out[(arch.levels[j].name, names[t])] = float(per[t][k] if per[t].size > 1 else per[t][0])
+    return {"cut_pj": float(cut), "dram_serve_pj": float(dram[k]), "per": out,
             "pick": {names[t]: arch.levels[j].name for t, j in enumerate(pick)},
             "compute_pj": terms.compute_pj, "leak_floor_pj": terms.leak_floor_pj,
             "total_pj": layer_bound(nest, arch, imperfect=False).energy_lower_bound_pj}

@@ -542,12 +542,13 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     for t in range(len(rw)):
         deepest = max((j for j in real if terms.must[j][t]), default=top)
         choices.append([j for j in real if j >= deepest and terms.may[j][t]] or [top])
+    boxes = {(j, t): _serve_boxes(terms, j, t) for t in range(len(rw)) for j in choices[t]}
     dram, inner, level, fronts = [], [], [], []
     for pick in itertools.product(*choices):
         dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
-        joint = sum((_serve_boxes(terms, j, t) for t, j in enumerate(pick) if j != top), np.zeros(1))
-        served = sum((_serve_boxes(terms, j, t) if j == top else np.array([dram_floor[t]])
-                      for t, j in enumerate(pick)), np.zeros(1))
+        joint = sum((boxes[j, t] for t, j in enumerate(pick) if j != top), np.zeros(1))
+        served = sum((boxes[j, t] if j == top else np.array([dram_floor[t]]) for t, j in enumerate(pick)),
+                     np.zeros(1))
         inner.append(float(joint.min()))
         level.append(pick)
         fronts.append(_front(joint, served))
