@@ -312,7 +312,7 @@ class LayerTerms:
         # the fan-outs below the levels and every joint choice of their spatial boxes (the serving bound)
         self.stage_above, self.stage_reach = _fan_stages(self)
         self.serve_pj, self.hold_pj = _serving(self)
-        self.picks_dram, self.picks_inner, self.picks_level = _picks(self)
+        self.picks_dram, self.picks_inner, self.picks_level, self.picks_front = _picks(self)
         self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
         boxes = spatial_boxes([int(x) for x in self.bounder.traffic.bounds], n_mac // levels[real[0]].instances)
         self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / np.prod(boxes, axis=1).max())
@@ -322,11 +322,18 @@ class LayerTerms:
     def energy_pj(self, cut_energy_pj: np.ndarray, leak_pj: np.ndarray,
                   inner_pj: np.ndarray | None = None) -> np.ndarray:
         """MACs x MAC energy + the cheapest choice of serving level per tensor, the outermost level paying the
-        larger of its cut bound and what serving from it costs + leakage, for arrays of cut and leak bounds;
-        `inner_pj` (rows, picks): the inner levels' serving energy of each pick per row (default picks_inner)."""
-        cut = np.asarray(cut_energy_pj, float)[..., None]
-        inner = self.picks_inner if inner_pj is None else inner_pj
-        best = np.min(np.maximum(cut, self.picks_dram) + inner, axis=-1)
+        larger of its cut bound and what serving from it costs at the same spatial boxes as the inner levels'
+        serving (picks_front) + leakage, for arrays of cut and leak bounds; `inner_pj` (rows, picks): the inner
+        levels' serving energy of each pick per row (default picks_inner; a raise over picks_inner is
+        box-independent, docs/bounds.md §3)."""
+        cut = np.asarray(cut_energy_pj, float)
+        raise_pj = (np.zeros_like(self.picks_inner) if inner_pj is None
+                    else np.asarray(inner_pj, float) - self.picks_inner)
+        best = np.full(np.broadcast_shapes(cut.shape, raise_pj.shape[:-1]), np.inf)
+        for p, (inner, whole) in enumerate(self.picks_front):
+            # least over the front's boxes of max(cut + inner, outermost serving + inner)
+            value = np.min(np.maximum(cut[..., None] + inner, whole), axis=-1)
+            best = np.minimum(best, value + raise_pj[..., p])
         return self.compute_pj + best + np.asarray(leak_pj, float)
 
 
@@ -504,11 +511,28 @@ def rw_serve_pj(level: StorageLevel, updates: float | np.ndarray, outputs: int,
     return (e.update_pj * np.asarray(updates, float) + e.read_pj * reads) / level.block_size
 
 
-def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+Front = tuple[np.ndarray, np.ndarray]
+"""One pick's spatial boxes that no other box beats on both terms: (inner levels' serving energy, that plus the
+outermost level's serving energy), inner ascending, the second descending."""
+
+
+def _front(inner: np.ndarray, dram: np.ndarray) -> Front:
+    """The Pareto front of (inner, inner + dram) over the joint boxes: a box is kept only if no box has both
+    less inner energy and less total, the only ones the least of max(cut + inner, inner + dram) can take."""
+    inner, dram = np.broadcast_arrays(np.asarray(inner, float), np.asarray(dram, float))
+    whole = inner + dram
+    order = np.lexsort((whole, inner))
+    inner, whole = inner[order], whole[order]
+    keep = whole < np.minimum.accumulate(np.concatenate([[np.inf], whole[:-1]]))
+    return inner[keep], whole[keep]
+
+
+def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Front]]:
     """Every choice of the level that serves each tensor to the MACs (its innermost keeper) that the keep
-    rules allow, as (outermost level's energy, inner levels' energy, (choices, T) serving level) per choice.
-    The inner levels' tensors share the fan-outs below them: their energies per joint choice of the stages'
-    boxes (_serve_boxes) are added before the least over the choices is taken."""
+    rules allow, as (outermost level's energy, inner levels' energy, (choices, T) serving level, Front) per
+    choice. Every tensor shares the fan-outs below its serving level: the energies of all of them, the
+    outermost level's serving included, are taken per joint choice of the stages' boxes (_serve_boxes); the
+    first two are each one's own least over the boxes, the front keeps them joint (LayerTerms.energy_pj)."""
     levels = terms.arch.levels
     real, top, rw = terms.real, terms.real[0], terms.rw
     e0, bs0 = levels[top].energy, levels[top].block_size
@@ -518,13 +542,17 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for t in range(len(rw)):
         deepest = max((j for j in real if terms.must[j][t]), default=top)
         choices.append([j for j in real if j >= deepest and terms.may[j][t]] or [top])
-    dram, inner, level = [], [], []
+    boxes = {(j, t): _serve_boxes(terms, j, t) for t in range(len(rw)) for j in choices[t]}
+    dram, inner, level, fronts = [], [], [], []
     for pick in itertools.product(*choices):
         dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
-        joint = sum((_serve_boxes(terms, j, t) for t, j in enumerate(pick) if j != top), np.zeros(1))
+        joint = sum((boxes[j, t] for t, j in enumerate(pick) if j != top), np.zeros(1))
+        served = sum((boxes[j, t] if j == top else np.array([dram_floor[t]]) for t, j in enumerate(pick)),
+                     np.zeros(1))
         inner.append(float(joint.min()))
         level.append(pick)
-    return np.array(dram), np.array(inner), np.array(level, np.int64).reshape(-1, len(rw))
+        fronts.append(_front(joint, served))
+    return np.array(dram), np.array(inner), np.array(level, np.int64).reshape(-1, len(rw)), fronts
 
 
 def keep_rules(nest: LoopNest, arch: Architecture) -> tuple[list[list[bool]], list[list[bool]]]:
