@@ -248,17 +248,7 @@ class FastModel:
         self.axis_terms = [[[(int(c), d) for d, c in enumerate(row) if c] or [(0, 0)] for row in C]
                            for C in self.coef_axes]
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
-        # the walks' stacked shifts (`_walks`): per tensor and moving axis (padded to the most axes with a null
-        # one) its first term's dimension and coefficient, and the second terms (tensor, axis, coef, dim)
-        self._max_axes = max(len(terms) for terms in self.axis_terms)
-        self._tau_dim = np.zeros((self.n_tensors, self._max_axes), np.int64)
-        self._tau_coef = np.zeros((self.n_tensors, self._max_axes), np.int64)
-        self._tau_second: list[tuple[int, int, int, int]] = []
-        for t, terms in enumerate(self.axis_terms):
-            for a, ((c, d), *rest) in enumerate(terms):
-                self._tau_dim[t, a], self._tau_coef[t, a] = d, c
-                self._tau_second += [(t, a, c2, d2) for c2, d2 in rest]
-        self._tau_scaled = bool((self._tau_coef != 1).any())
+        self._max_axes = max(len(terms) for terms in self.axis_terms)  # `_walks` pads tensors' axes to it
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
         self.read_write = np.array([t.read_write for t in nest.tensors])
@@ -689,16 +679,14 @@ class FastModel:
                 "l_low": nlow[rr, lp], "l_ext": next_[rr, lp], "l_words": words[rr, lp],
                 "in": (nlow, next_, words)})
 
-        def per_elem(x_arr: Array | None, key: str, xs: int | None = None) -> Array:
-            """Block summary `key` for every outer element (its context; status x_arr, or xs for both)."""
-            src = summ[key] if x_arr is None else None
-            idx = np.arange(B)[:, None] * Cc + ctx  # (B, NO) rows of the inner arrays
-            if src is not None:
-                return src[idx]
-            assert x_arr is not None
-            a_, b_ = per_x[0][key][idx], per_x[1][key][idx]
-            shape = (slice(None), slice(None)) + (None,) * (a_.ndim - 2)
-            return np.where(x_arr[shape], b_, a_)
+        idx = np.arange(B)[:, None] * Cc + ctx  # (B, NO) each outer element's row of the inner arrays
+
+        def per_elem(x_arr: Array | None, key: str) -> Array:
+            """Block summary `key` for every outer element (its context; status x_arr): one gather, from the
+            summaries of both statuses stacked when x_arr is given."""
+            if x_arr is None:
+                return summ[key][idx]
+            return np.concatenate([per_x[0][key], per_x[1][key]])[idx + R * x_arr]
 
         # the joins: from the last box of block e - 1 to the first of block e (e >= 1)
         f_low = origin + per_elem(None, "first_low")
@@ -822,64 +810,76 @@ class FastModel:
     def _walks(self, j: int, mv: _Moves | None, ext: Array, tile: Array, slabs: bool) -> tuple[list[_Walk], Array]:
         """The moves of every tensor's tile below inner level j (child level j - 1; at j = 0 one MAC's operand,
         whose moves are never subtracted) under the temporal loops above level j, and each move's new data, all
-        tensors in one pass (their shifts stacked on a tensor axis, axes padded with a null one). `ext`: the
-        child tile's extent per tensor and moving axis (T, A, B; 1 on padded axes); `tile`: its words (T, B);
-        `slabs`: keep each slab's axis, width and corner (the link count needs them). One `_Walk` per tensor
-        (its arrays views of the stacked ones) and every tensor's words delivered (T, B) (`_Walk.delivered`)."""
+        tensors in one pass (their moves stacked on a tensor axis, one `_new_data` call). `ext`: the child
+        tile's extent per tensor and moving axis (T, A, B; 1 on padded axes); `tile`: its words (T, B); `slabs`:
+        keep each slab's axis, width and corner (the link count needs them). One `_Walk` per tensor (its arrays
+        views of the stacked ones) and every tensor's words delivered (T, B) (`_Walk.delivered`)."""
         T, A, B = ext.shape
-        n_axes = [len(terms) for terms in self.axis_terms]
         if mv is None:
             ns, suffix, weight = np.ones((0, B), np.int64), np.ones((1, B), np.int64), np.zeros((0, B), np.int64)
-            tau = np.zeros((0, T, A, B), np.int64)
+            taus: list[list[Array]] = [[np.zeros((0, B), np.int64) for _ in terms] for terms in self.axis_terms]
         else:
             ns, suffix, weight = mv.ns, mv.suffix, mv.weight
-            # per tensor axis: sum of coef x the dimension's shift (the tile's position is linear in the indices)
-            tau = self._scratch(f"tau{j}", (ns.shape[0], T, A, B))
-            np.take(mv.tau_dims, self._tau_dim.reshape(-1), axis=1, out=tau.reshape(-1, T * A, B), mode="wrap")
-            if self._tau_scaled:
-                tau *= self._tau_coef[None, :, :, None]
-            for t, a, c2, d2 in self._tau_second:
-                tau[:, t, a] += c2 * mv.tau_dims[:, d2]
+            taus = []
+            for terms in self.axis_terms:  # per tensor axis: sum of coef x the dimension's shift (a view of it
+                axes = []  # when that is all: the tile's position is linear in the dimension indices)
+                for (c, d), *rest in terms:
+                    ta = mv.tau_dims[:, d] if c == 1 else c * mv.tau_dims[:, d]
+                    for c2, d2 in rest:
+                        ta = ta + c2 * mv.tau_dims[:, d2]
+                    axes.append(ta)
+                taus.append(axes)
         K = ns.shape[0]
 
         def split(kind: Array, axis: Array | None, step: Array | None, low: Array | None,
-                  words: Array) -> tuple[list[_Walk], Array]:
-            return [_Walk(ext[t, :n_axes[t]], tile[t], ns, [tau[:, t, a] for a in range(n_axes[t])], suffix,
-                          weight, kind[:, t], None if axis is None else axis[:, t],
-                          None if step is None else step[:, t], None if low is None else low[:, t], words[:, t])
-                    for t in range(T)], tile + (weight[:, None] * words).sum(axis=0)
+                  words: Array) -> tuple[list[_Walk], Array]:  # the stacked arrays are (T, K, B)
+            return [_Walk(ext[t, :len(taus[t])], tile[t], ns, taus[t], suffix, weight, kind[t],
+                          None if axis is None else axis[t], None if step is None else step[t],
+                          None if low is None else low[t], words[t]) for t in range(T)], \
+                tile + (weight * words).sum(axis=1)
 
         # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
         # any other move brings the whole tile
         if j == 0 or not K:
-            kind = np.full((K, T, B), 2, np.int64)
-            zeros = np.zeros((K, T, B), np.int64) if slabs else None
-            return split(kind, zeros, zeros, zeros, np.broadcast_to(tile, (K, T, B)))
-        same = (tau == tau[:1]).all(axis=2)  # (K, T, B)
-        sub = np.flatnonzero(same)  # flat (k, t, b) indices
+            kind = np.full((T, K, B), 2, np.int64)
+            zeros = np.zeros((T, K, B), np.int64) if slabs else None
+            return split(kind, zeros, zeros, zeros, np.broadcast_to(tile[:, None, :], (T, K, B)))
+        same = np.empty((T, K, B), bool)
+        for t, axes in enumerate(taus):
+            np.equal(axes[0], axes[0][:1], out=same[t])
+            for ta in axes[1:]:
+                same[t] &= ta == ta[:1]
+        sub = np.flatnonzero(same)  # flat (t, k, b) indices, tensor by tensor
+        ends = np.searchsorted(sub, np.arange(1, T + 1) * (K * B))
         # the slab rules run on the subtracted moves only (every other move brings the whole tile)
-        kind = self._scratch(f"kind{j}", (K * T * B,))
+        kind = self._scratch(f"kind{j}", (T * K * B,))
         kind.fill(2)
-        words = self._scratch(f"words{j}", (K * T * B,))
-        np.copyto(words.reshape(K, T * B), tile.reshape(1, T * B))
+        words = self._scratch(f"words{j}", (T * K * B,))
+        np.copyto(words.reshape(T, K, B), tile[:, None, :])
         slab: list[Array | None] = [None] * 3
         if slabs:
             for i in range(3):
-                slab[i] = self._scratch(f"slab{i}.{j}", (K * T * B,))
+                slab[i] = self._scratch(f"slab{i}.{j}", (T * K * B,))
                 slab[i].fill(0)  # type: ignore[union-attr]
         if sub.size:
-            kt, b = np.divmod(sub, B)
-            t_ = kt % T
-            at = kt * (A * B) + b  # flat (k, t, 0, b) of tau
-            tau_flat, ext_flat = tau.reshape(-1), ext.reshape(-1)
-            tb = t_ * (A * B) + b  # flat (t, 0, b) of ext
-            new = _new_data([tau_flat[at + a * B] for a in range(A)], [ext_flat[tb + a * B] for a in range(A)],
-                            tile.reshape(-1)[t_ * B + b])
+            tk, b = np.divmod(sub, B)
+            t_, k = np.divmod(tk, K)
+            # each axis's shift on the subtracted moves, tensor by tensor (0 on a tensor's padded axes)
+            tv = [np.zeros(sub.size, np.int64) for _ in range(A)]
+            start = 0
+            for t, stop in enumerate(ends):
+                if stop > start:
+                    kk, bb = k[start:stop], b[start:stop]
+                    for a, ta in enumerate(taus[t]):
+                        tv[a][start:stop] = ta[kk, bb]
+                start = stop
+            ext_flat, tb = ext.reshape(-1), t_ * (A * B) + b  # flat (t, 0, b) of ext
+            new = _new_data(tv, [ext_flat[tb + a * B] for a in range(A)], tile.reshape(-1)[t_ * B + b])
             for whole, part in zip([kind, *slab, words], new):
                 if whole is not None:
                     whole[sub] = part
-        axis, step, low = (None if x is None else x.reshape(K, T, B) for x in slab)
-        return split(kind.reshape(K, T, B), axis, step, low, words.reshape(K, T, B))
+        axis, step, low = (None if x is None else x.reshape(T, K, B) for x in slab)
+        return split(kind.reshape(T, K, B), axis, step, low, words.reshape(T, K, B))
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array) -> tuple[Array, Array]:
