@@ -316,6 +316,8 @@ class FastModel:
     def evaluate(self, m: MappingArrays) -> FastResult:
         """Counts, energy and cycles of every mapping in the batch. Rows repeated in a batch (a search proposes
         the same mapping again) are costed once and copied: every row's numbers depend on that row alone."""
+        if m.size <= 1:  # nothing to repeat (no hash)
+            return self.evaluate_rows(m)
         first, inverse = distinct_rows(m)
         if first.size == m.size:
             return self.evaluate_rows(m)
