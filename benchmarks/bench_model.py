@@ -1,12 +1,16 @@
 """Speed of the Model: mappings scored per second per core by the vectorized counter, against the loop walk.
 
-    python3 benchmarks/bench_model.py [--mappings 20000] [--walk 20] [--batch 4096] [--seed 0] [--json]
+    python3 benchmarks/bench_model.py [--mappings 20000] [--imperfect 400] [--walk 20] [--batch 4096] [--seed 0]
+        [--json]
 
 Workloads: every distinct MAC layer of AlexNet and of ResNet-50 on the `eyeriss` preset, and Timeloop's Eyeriss
 exercise layer (tests/cases/timeloop/7_eyeriss, sliding windows) on its own architecture. Mappings are drawn
 at random from the mapper's map space. Per workload: fast-model mappings/s (batches of --batch, one thread),
 loop-walk (evaluate.py) mappings/s on --walk of the same mappings, their ratio (both measured in this run),
-and one mapping scored in-process (a batch of one plus its Result, median of 200). Never run in CI.
+and one mapping scored in-process (a batch of one plus its Result, median of 200). A fourth workload,
+"alexnet imperfect", draws --imperfect mappings with remainders (Timeloop 3's `D=n,r`, the map space's
+`imperfect=True`, only rows with some remainder) from the AlexNet layers: the fast model's imperfect path
+(`_counts_imperfect`), its one-mapping time a median of 5 per layer. Never run in CI.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ EXERCISE = ROOT / "tests" / "cases" / "timeloop" / "7_eyeriss"
 
 
 def workloads() -> list[tuple[str, list[LoopNest], Architecture]]:
+    """(name, distinct layers, architecture) of the perfect-factorization workloads."""
     eyeriss = load_arch("eyeriss")
     out = []
     for net in ("alexnet", "resnet50"):
@@ -59,17 +64,31 @@ def workloads() -> list[tuple[str, list[LoopNest], Architecture]]:
     return out
 
 
-def bench(name: str, nests: list[LoopNest], arch: Architecture, n: int, walk: int, batch: int, seed: int) -> dict:
+def bench(name: str, nests: list[LoopNest], arch: Architecture, n: int, walk: int, batch: int, seed: int,
+          imperfect: bool = False) -> dict:
+    """Time the fast model (batches, then one mapping) and the loop walk on random mappings of each layer;
+    `imperfect`: only mappings with some remainder, n in all (not at least a batch per layer)."""
     rng = np.random.default_rng(seed)
-    per_layer = max(batch, n // len(nests))
+    per_layer = max(1, n // len(nests)) if imperfect else max(batch, n // len(nests))
     fast_s = walk_s = 0.0
     fast_n = walk_n = 0
     one: list[float] = []
     for nest in nests:
-        space = MapSpace(nest, arch)
+        space = MapSpace(nest, arch, imperfect=imperfect)
         model = FastModel(nest, arch)
         rows = space.sample(rng, per_layer)
-        model.evaluate(rows.take(np.arange(min(64, rows.size))))  # warm-up
+        if imperfect:  # the rows with remainders (the sample also holds perfect ones)
+            picked = np.flatnonzero(rows.imperfect_rows())
+            for _ in range(20):
+                if picked.size >= per_layer:
+                    break
+                more = space.sample(rng, per_layer)
+                rows = MappingArrays.concat([rows.take(picked), more.take(np.flatnonzero(more.imperfect_rows()))])
+                picked = np.arange(rows.size)
+            if not picked.size:
+                raise SystemExit(f"{name}: the imperfect map space of a layer gave no rows with a remainder")
+            rows = rows.take(picked[:per_layer])
+        model.evaluate(rows.take(np.arange(min(2 if imperfect else 64, rows.size))))  # warm-up
         valid = []
         t0 = time.perf_counter()
         for start in range(0, rows.size, batch):
@@ -85,7 +104,7 @@ def bench(name: str, nests: list[LoopNest], arch: Architecture, n: int, walk: in
             walk_s += time.perf_counter() - t0
             walk_n += 1
         single: MappingArrays = rows.take(np.arange(1))
-        for _ in range(200 // len(nests) + 1):
+        for _ in range(5 if imperfect else 200 // len(nests) + 1):
             t0 = time.perf_counter()
             model.result(model.evaluate(single), 0)
             one.append(time.perf_counter() - t0)
@@ -99,13 +118,18 @@ def bench(name: str, nests: list[LoopNest], arch: Architecture, n: int, walk: in
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mappings", type=int, default=20000, help="fast-model mappings per workload")
+    ap.add_argument("--imperfect", type=int, default=400, help="fast-model mappings with remainders (0: skip)")
     ap.add_argument("--walk", type=int, default=20, help="loop-walk mappings per workload")
     ap.add_argument("--batch", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    rows = [bench(name, nests, arch, args.mappings, args.walk, args.batch, args.seed)
-            for name, nests, arch in workloads()]
+    runs = [(name, nests, arch, args.mappings, False) for name, nests, arch in workloads()]
+    if args.imperfect:
+        runs += [("alexnet imperfect", nests, arch, args.imperfect, True)
+                 for name, nests, arch in workloads() if name == "alexnet"]
+    rows = [bench(name, nests, arch, n, args.walk, args.batch, args.seed, imperfect)
+            for name, nests, arch, n, imperfect in runs]
     if args.json:
         print(json.dumps(rows, indent=1))
         return

@@ -333,3 +333,32 @@ def test_moves_scan_is_the_same_for_few_and_many_rows(seed: int, monkeypatch: py
     loop = model.evaluate_rows(rows)
     monkeypatch.setattr(fast_module, "SMALL_BATCH", 10**9)
     assert_same_result(loop, model.evaluate_rows(rows))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_reused_work_arrays_leave_no_trace(seed: int) -> None:
+    """One model's work arrays (`FastModel._scratch`) are reused across calls of different batch sizes and rows
+    (filled with garbage between calls: a call reads only what it wrote), across threads and in a pickled copy:
+    every call equals a fresh model's on the same rows."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [random_case(seed, windows=True, mapping_seed=k, mac_fanout=seed % 2 == 0, wide_mesh=True,
+                         strided=seed % 3 == 0, n_levels=(3, 4, 5)) for k in range(16)]
+    nest, arch, _ = cases[0]
+    every = mapping_arrays([m for _, _, m in cases], nest, arch)
+    rng = np.random.default_rng(seed)
+    batches = [every.take(rng.integers(0, 16, n)) for n in (1, 40, 3, 40, 1, 90)]
+    want = [FastModel(nest, arch).evaluate_rows(rows) for rows in batches]
+    model = FastModel(nest, arch)
+    for rows, w in zip(batches, want):
+        assert_same_result(w, model.evaluate_rows(rows))
+        for buf in vars(model._scratch_arrays).values():  # what a call leaves must never be read by the next
+            buf.fill(-7)
+    copy = pickle.loads(pickle.dumps(model))
+    for rows, w in zip(batches[::-1], want[::-1]):
+        assert_same_result(w, copy.evaluate_rows(rows))
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(model.evaluate_rows, batches * 3))
+    for g, w in zip(got, want * 3):
+        assert_same_result(w, g)

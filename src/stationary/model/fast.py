@@ -41,6 +41,7 @@ dims; dimension indices, innermost loop first), `keep` (B, levels, tensors) and 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -247,6 +248,7 @@ class FastModel:
         self.axis_terms = [[[(int(c), d) for d, c in enumerate(row) if c] or [(0, 0)] for row in C]
                            for C in self.coef_axes]
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
+        self._max_axes = max(len(terms) for terms in self.axis_terms)  # `_walks` pads tensors' axes to it
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
         self.read_write = np.array([t.read_write for t in nest.tensors])
@@ -256,6 +258,24 @@ class FastModel:
         self.costing = Costing(arch, update_energy)
         self.multicast_off = [[multicast_off(lv, t.name) for t in nest.tensors] for lv in levels]
         self.virtual = np.array([lv.virtual for lv in levels])
+        self._scratch_arrays = threading.local()  # `_scratch`'s work arrays, per thread
+
+    def __getstate__(self) -> dict[str, Any]:  # a model pickles without its per-thread work arrays
+        return {k: v for k, v in self.__dict__.items() if k != "_scratch_arrays"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._scratch_arrays = threading.local()
+
+    def _scratch(self, name: str, shape: tuple[int, ...]) -> Array:
+        """A reused int64 work array (contents undefined) for one evaluation's temporaries: fresh arrays of a
+        batch's size cost page faults on every call. One per name and thread (the latest shape kept); an array
+        from here must not outlive the evaluation that asked for it (never in a returned count)."""
+        store = self._scratch_arrays.__dict__
+        buf = store.get(name)
+        if buf is None or buf.shape != shape:
+            buf = store[name] = np.empty(shape, np.int64)
+        return buf
 
     # ----- projections ---------------------------------------------------------------------------------
     def _axis_extents(self, t: int, ext: Array) -> list[Any]:  # arrays (an axis with no dims would be the int 1)
@@ -296,6 +316,8 @@ class FastModel:
     def evaluate(self, m: MappingArrays) -> FastResult:
         """Counts, energy and cycles of every mapping in the batch. Rows repeated in a batch (a search proposes
         the same mapping again) are costed once and copied: every row's numbers depend on that row alone."""
+        if m.size <= 1:  # nothing to repeat (no hash)
+            return self.evaluate_rows(m)
         first, inverse = distinct_rows(m)
         if first.size == m.size:
             return self.evaluate_rows(m)
@@ -333,101 +355,102 @@ class FastModel:
         for j in range(L - 2, -1, -1):
             replication[:, j] = replication[:, j + 1] * spread[:, j + 1]
 
-        reads = np.zeros((B, L, T), np.int64)
-        fills = np.zeros((B, L, T), np.int64)
-        updates = np.zeros((B, L, T), np.int64)
-        tiles = np.zeros((B, L, T), np.int64)
-        partition = np.zeros((B, L, T), np.int64)
         # the temporal loops above each level (the same for every tensor)
         moves = self._moves(tf, perm, cum_sp, spread[:, 0].max(initial=1) > 1)
         mac_walk = spread[:, 0].max(initial=1) > 1  # a MAC fan-out: the operands' walk at j = 0
         at_levels, sp_levels = np.stack(cum_at), np.stack(cum_sp)  # (L, B, D): every level's tiles at once
-        ones, zero = np.ones(B, np.int64), np.zeros(B, np.int64)
+        ones = np.ones(B, np.int64)
         fan = [bool(spread[:, j].max(initial=1) > 1) for j in range(L)]  # some row fans out below level j
+        sizes = [self._tile(t, at_levels) for t in range(T)]  # (L, B) per tensor
+        # every tensor's child tile extent per moving axis at every level (T, A, L, B; 1 on padded axes)
+        ext = np.ones((T, self._max_axes, L, B), np.int64)
         for t in range(T):
-            size, size_sp = list(self._tile(t, at_levels)), list(self._tile(t, sp_levels))
-            # the child tile's extent per moving axis at every level (A, L, B)
-            ext = np.stack([1 + sum(c * (at_levels[..., d] - 1) for c, d in ax) for ax in self.axis_terms[t]])
-            # the moves of the tile below each level j (child level j - 1; one MAC's operand at j = 0)
-            walks = [self._walk(t, j, moves[j], ext[:, j - 1] if j else np.ones_like(ext[:, 0]),
-                                size[j - 1] if j else ones, fan[j]) if j or mac_walk else None for j in range(L)]
-            delivered = [compute_cycles] + [w.delivered() for w in walks[1:] if w is not None]
-            # without a fan-out every row has one child: U = 1 (the formula's value too, coefficients > 0)
-            distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j])
-                        if fan[j] or not self.positive[t] else ones for j in range(L)]
-            # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
-            # parent reads they save (saved)
-            links = [self._links(t, j, w, sf, sx, sp_order, cum_below, spread) if w is not None and fan[j]
-                     else (zero, zero) for j, w in enumerate(walks)]
-            part: list[Any] = [None] * L
-            part[L - 1] = size[L - 1]
-            for c in range(L - 2, -1, -1):
-                spatial_parent = spread[:, c + 1] > 1
-                part[c] = np.where(spatial_parent, part[c + 1] * size[c] // size_sp[c + 1], part[c + 1])
-            self._store(t, delivered, distinct, links, size, part, keep, spread, replication,
-                        (reads, fills, updates, tiles, partition))
+            for a, ax in enumerate(self.axis_terms[t]):
+                ext[t, a] = 1 + sum(c * (at_levels[..., d] - 1) for c, d in ax)
+        tiles_all = np.stack(sizes)  # (T, L, B)
+        # the moves of every tensor's tile below each level j (child level j - 1; one MAC's operand at j = 0)
+        walks_at = [self._walks(j, moves[j], ext[:, :, j - 1] if j else np.ones_like(ext[:, :, 0]),
+                                tiles_all[:, j - 1] if j else np.ones((T, B), np.int64), fan[j])
+                    if j or mac_walk else None for j in range(L)]
+        # per level, (T, B): words delivered to each child, distinct children (U), link transfers
+        delivered = [np.broadcast_to(compute_cycles, (T, B))] + [w[1] for w in walks_at[1:] if w is not None]
+        # without a fan-out every row has one child: U = 1 (the formula's value too, coefficients > 0)
+        distinct = [np.stack([self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j])
+                              if fan[j] or not self.positive[t] else ones for t in range(T)]) for j in range(L)]
+        # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
+        # parent reads they save (saved)
+        link_words, link_saved = np.zeros((2, L, T, B), np.int64)
+        for j, w in enumerate(walks_at):
+            if w is not None and fan[j]:
+                for t in range(T):
+                    link_words[j, t], link_saved[j, t] = self._links(t, j, w[0][t], sf, sx, sp_order, cum_below,
+                                                                     spread)
+        sizes_sp = np.stack([self._tile(t, sp_levels) for t in range(T)])  # (T, L, B)
+        part = [tiles_all[:, L - 1]]  # partitions, outermost level first
+        for c in range(L - 2, -1, -1):
+            part.append(np.where(spread[:, c + 1] > 1, part[-1] * tiles_all[:, c] // sizes_sp[:, c + 1], part[-1]))
+        reads, fills, updates, tiles, partition = self._store(delivered, distinct, list(zip(link_words, link_saved)),
+                                                              list(tiles_all.transpose(1, 0, 2)), part[::-1],
+                                                              keep, spread, replication)
         rev = slice(None, None, -1)  # back to architecture order
         sp = m.spatial
         x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
         y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
         fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
-        return Counts(reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
-                      replication[:, rev], compute_cycles, macs, utilized_macs, fits)
+        return Counts(reads, fills, updates, tiles, partition, keep[:, rev], replication[:, rev], compute_cycles,
+                      macs, utilized_macs, fits)
 
-    def _store(self, t: int, delivered: list[Array], distinct: list[Array], links: list[tuple[Array, Array]],
-               size: list[Array], part: list[Any], keep: Array, spread: Array, replication: Array,
-               out: tuple[Array, Array, Array, Array, Array]) -> None:
-        """Tensor t's reads, fills, updates, tile and partition per level (inner-first arrays `out`) from the
-        words delivered to each level's children, the distinct children, the link transfers, tiles and
-        partitions: read-modify-write, bypass and peer accesses as Timeloop's tiling does (one rule for both
-        counters' paths)."""
-        L = self.n_levels
+    def _store(self, delivered: list[Array], distinct: list[Array], links: list[tuple[Array, Array]],
+               size: list[Array], part: list[Array], keep: Array, spread: Array,
+               replication: Array) -> tuple[Array, Array, Array, Array, Array]:
+        """Every tensor's reads, fills, updates, tile and partition (B, L, T), levels in architecture order,
+        from the words delivered to each inner level j's children, the distinct children, the link transfers,
+        tiles and partitions (per inner level, (T, B) arrays: all tensors at once): read-modify-write, bypass
+        and peer accesses as Timeloop's tiling does (one rule for both counters' paths)."""
+        L, T = self.n_levels, self.n_tensors
         B = spread.shape[0]
-        reads, fills, updates, tiles, partition = out
+        out = np.empty((5, L, T, B), np.int64)  # reads, fills, updates, tiles, partition; inner level first
+        rw = self.read_write[:, None]  # (T, 1)
+        sp = spread.T  # (L, B)
         content = [distinct[j] * delivered[j] - links[j][1] for j in range(L)]
-        weighted = [spread[:, j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
-        has_link = np.zeros(B, bool)
+        weighted = [sp[j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
+        has_link = np.zeros((T, B), bool)
         for lk, _ in links:
             has_link |= lk > 0
-        share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros(B, np.int64)]
-        kept = keep[:, :, t]
+        linked = bool(has_link.any())
+        share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros((T, B), np.int64)]
+        kept = keep.transpose(1, 2, 0)  # (L, T, B)
         # bypass: a masked level's content is served by its parent, multiplied by the parent's U
         eff = list(content)
         eff_f = [x.astype(np.float64) for x in content]  # Timeloop's float path, where links make it fractional
         for c in range(L - 1):
             u_parent = distinct[c + 1]
-            eff[c + 1] = np.where(kept[:, c], eff[c + 1], u_parent * eff[c])
-            if has_link.any():
+            eff[c + 1] = np.where(kept[c], eff[c + 1], u_parent * eff[c])
+            if linked:
                 w = weighted[c + 1].astype(np.float64)
-                scaled = content[c + 1] * (eff_f[c] * spread[:, c + 1] / np.where(w > 0, w, 1))
-                eff_f[c + 1] = np.where(kept[:, c], eff_f[c + 1], np.where(w > 0, scaled, 0.0))
-        any_kept_above = np.zeros(B, bool)
+                scaled = content[c + 1] * (eff_f[c] * sp[c + 1] / np.where(w > 0, w, 1))
+                eff_f[c + 1] = np.where(kept[c], eff_f[c + 1], np.where(w > 0, scaled, 0.0))
+        any_kept_above = np.zeros((T, B), bool)
+        rep = np.maximum(replication.T, 1)  # (L, B)
         for j in range(L - 1, -1, -1):
-            outermost = kept[:, j] & ~any_kept_above
+            outermost = kept[j] & ~any_kept_above
             # words this level's instance takes over links from its neighbours (the parent's fan-out)
-            peer = (np.where(any_kept_above, links[j + 1][0], 0) / np.maximum(replication[:, j], 1)
-                    if j + 1 < L else np.zeros(B))
-            share_f = (weighted[j + 1] / spread[:, j + 1] if j + 1 < L else np.zeros(B))
-            any_kept_above |= kept[:, j]
-            sh = np.where(outermost, 0, share[j])
-            if self.read_write[t]:
-                u = eff[j]
-                r = eff[j] - part[j]
-                f = np.where(outermost, 0, sh - part[j])
-            else:
-                u = np.zeros(B, np.int64)
-                r, f = eff[j], sh
-            if has_link.any():
-                minus = part[j] if self.read_write[t] else 0
+            peer = (np.where(any_kept_above, links[j + 1][0], 0) / rep[j] if j + 1 < L else np.zeros((T, B)))
+            share_f = (weighted[j + 1] / sp[j + 1] if j + 1 < L else np.zeros((T, B)))
+            any_kept_above |= kept[j]
+            # read-write tensors: updates = content, reads = content - partition, fills = share - partition
+            minus = np.where(rw, part[j], 0)
+            u = np.where(rw, eff[j], 0)
+            r = eff[j] - minus
+            f = np.where(outermost, 0, share[j] - minus)
+            if linked:
                 r = np.where(has_link, _round(eff_f[j] + peer - minus), r)
                 f = np.where(has_link, np.where(outermost, 0, _round(share_f + peer - minus)), f)
-                if self.read_write[t]:
-                    u = np.where(has_link, _round(eff_f[j]), u)
-            reads[:, j, t] = np.where(kept[:, j], r, 0)
-            fills[:, j, t] = np.where(kept[:, j], f, 0)
-            updates[:, j, t] = np.where(kept[:, j], u, 0)
-            tiles[:, j, t] = np.where(kept[:, j], size[j], 0)
-            partition[:, j, t] = np.where(kept[:, j], part[j], 0)
+                u = np.where(has_link & rw, _round(eff_f[j]), u)
+            for i, value in enumerate((r, f, u, size[j], part[j])):
+                np.copyto(out[i, j], np.where(kept[j], value, 0))
+        arch_order = out[:, ::-1].transpose(0, 3, 1, 2)  # (5, B, L, T), outermost level first
+        return tuple(np.ascontiguousarray(x) for x in arch_order)  # type: ignore[return-value]
 
     def _counts_imperfect(self, m: MappingArrays) -> Counts:
         """The per-instance counts of rows with remainders, exactly as the loop walk counts them (Timeloop 3's
@@ -502,11 +525,11 @@ class FastModel:
         bounds = np.array([self.nest.bounds[d] for d in self.dims], np.int64)
         seen = [bounds // np.prod(sf[:, j + 1:], axis=1) for j in range(L)]  # values per instance and dim
 
-        reads, fills, updates, tiles, partition = (np.zeros((B, L, T), np.int64) for _ in range(5))
         mac_fan = spread[:, 0].max(initial=1) > 1
         plans = [self._plan(j, perm, loop_n, loop_r, n_loops, cum_sp, cum_at, cov_at, spread, rows)
                  if j or mac_fan else None for j in range(L)]
         zero = np.zeros(B, np.int64)
+        stacked: list[list[Any]] = [[] for _ in range(6)]  # per tensor: delivered, distinct, link, saved, size, part
         for t in range(T):
             size = [self._tile(t, np.where(outer[:, j], cum_at[j], cov_at[j])) for j in range(L)]
             part = [self._tile(t, seen[j]) for j in range(L)]
@@ -525,14 +548,18 @@ class FastModel:
                 links.append(self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel, delta[sel],
                                               same[sel], words[sel], weight[sel]) if sel.size else (zero, zero))
             distinct = [self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j]) for j in range(L)]
-            self._store(t, delivered, distinct, links, size, part, keep, spread, replication,
-                        (reads, fills, updates, tiles, partition))
+            for into, per_level in zip(stacked, (delivered, distinct, [lk for lk, _ in links],
+                                                 [sv for _, sv in links], size, part)):
+                into.append(np.stack(per_level))
+        delivered_, distinct_, link_, saved_, size_, part_ = (list(np.stack(x, axis=1)) for x in stacked)
+        reads, fills, updates, tiles, partition = self._store(delivered_, distinct_, list(zip(link_, saved_)), size_,
+                                                              part_, keep, spread, replication)
         rev = slice(None, None, -1)
         x_used = np.prod(np.where(m.spatial_x, m.spatial, 1), axis=2)
         y_used = np.prod(np.where(m.spatial_x, 1, m.spatial), axis=2)
         fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
-        return Counts(reads[:, rev], fills[:, rev], updates[:, rev], tiles[:, rev], partition[:, rev], keep[:, rev],
-                      replication[:, rev], compute_cycles, macs, utilized_macs, fits)
+        return Counts(reads, fills, updates, tiles, partition, keep[:, rev], replication[:, rev], compute_cycles,
+                      macs, utilized_macs, fits)
 
     def _plan(self, j: int, perm: Array, loop_n: Array, loop_r: Array, n_loops: Array, cum_sp: list[Array],
               cum_at: list[Array], cov_at: list[Array], spread: Array, rows: Array) -> dict[str, Any]:
@@ -654,16 +681,14 @@ class FastModel:
                 "l_low": nlow[rr, lp], "l_ext": next_[rr, lp], "l_words": words[rr, lp],
                 "in": (nlow, next_, words)})
 
-        def per_elem(x_arr: Array | None, key: str, xs: int | None = None) -> Array:
-            """Block summary `key` for every outer element (its context; status x_arr, or xs for both)."""
-            src = summ[key] if x_arr is None else None
-            idx = np.arange(B)[:, None] * Cc + ctx  # (B, NO) rows of the inner arrays
-            if src is not None:
-                return src[idx]
-            assert x_arr is not None
-            a_, b_ = per_x[0][key][idx], per_x[1][key][idx]
-            shape = (slice(None), slice(None)) + (None,) * (a_.ndim - 2)
-            return np.where(x_arr[shape], b_, a_)
+        idx = np.arange(B)[:, None] * Cc + ctx  # (B, NO) each outer element's row of the inner arrays
+
+        def per_elem(x_arr: Array | None, key: str) -> Array:
+            """Block summary `key` for every outer element (its context; status x_arr): one gather, from the
+            summaries of both statuses stacked when x_arr is given."""
+            if x_arr is None:
+                return summ[key][idx]
+            return np.concatenate([per_x[0][key], per_x[1][key]])[idx + R * x_arr]
 
         # the joins: from the last box of block e - 1 to the first of block e (e >= 1)
         f_low = origin + per_elem(None, "first_low")
@@ -784,48 +809,79 @@ class FastModel:
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
-    def _walk(self, t: int, j: int, mv: _Moves | None, ext: Array, tile: Array, slabs: bool) -> _Walk:
-        """The moves of tensor t's tile below inner level j (child level j - 1; at j = 0 one MAC's operand, whose
-        moves are never subtracted) under the temporal loops above level j, and each move's new data. `ext`:
-        the child tile's extent per moving axis (A, B); `tile`: its words (B,); `slabs`: keep each slab's axis,
-        width and corner (the link count needs them)."""
-        B = tile.shape[0]
-        terms = self.axis_terms[t]
+    def _walks(self, j: int, mv: _Moves | None, ext: Array, tile: Array, slabs: bool) -> tuple[list[_Walk], Array]:
+        """The moves of every tensor's tile below inner level j (child level j - 1; at j = 0 one MAC's operand,
+        whose moves are never subtracted) under the temporal loops above level j, and each move's new data, all
+        tensors in one pass (their moves stacked on a tensor axis, one `_new_data` call). `ext`: the child
+        tile's extent per tensor and moving axis (T, A, B; 1 on padded axes); `tile`: its words (T, B); `slabs`:
+        keep each slab's axis, width and corner (the link count needs them). One `_Walk` per tensor (its arrays
+        views of the stacked ones) and every tensor's words delivered (T, B) (`_Walk.delivered`)."""
+        T, A, B = ext.shape
         if mv is None:
             ns, suffix, weight = np.ones((0, B), np.int64), np.ones((1, B), np.int64), np.zeros((0, B), np.int64)
-            tau = [np.zeros((0, B), np.int64) for _ in terms]
+            taus: list[list[Array]] = [[np.zeros((0, B), np.int64) for _ in terms] for terms in self.axis_terms]
         else:
             ns, suffix, weight = mv.ns, mv.suffix, mv.weight
-            tau = []
-            for ax in terms:  # per axis: sum of coef x the dimension's shift (a view of it when that is all)
-                (c, d), rest = ax[0], ax[1:]
-                ta = mv.tau_dims[:, d] if c == 1 else c * mv.tau_dims[:, d]
-                for c2, d2 in rest:
-                    ta = ta + c2 * mv.tau_dims[:, d2]
-                tau.append(ta)
+            taus = []
+            for terms in self.axis_terms:  # per tensor axis: sum of coef x the dimension's shift (a view of it
+                axes = []  # when that is all: the tile's position is linear in the dimension indices)
+                for (c, d), *rest in terms:
+                    ta = mv.tau_dims[:, d] if c == 1 else c * mv.tau_dims[:, d]
+                    for c2, d2 in rest:
+                        ta = ta + c2 * mv.tau_dims[:, d2]
+                    axes.append(ta)
+                taus.append(axes)
         K = ns.shape[0]
+
+        def split(kind: Array, axis: Array | None, step: Array | None, low: Array | None,
+                  words: Array) -> tuple[list[_Walk], Array]:  # the stacked arrays are (T, K, B)
+            return [_Walk(ext[t, :len(taus[t])], tile[t], ns, taus[t], suffix, weight, kind[t],
+                          None if axis is None else axis[t], None if step is None else step[t],
+                          None if low is None else low[t], words[t]) for t in range(T)], \
+                tile + (weight * words).sum(axis=1)
+
         # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
         # any other move brings the whole tile
         if j == 0 or not K:
-            kind = np.full((K, B), 2, np.int64)
-            zeros = np.zeros((K, B), np.int64) if slabs else None
-            return _Walk(ext, tile, ns, tau, suffix, weight, kind, zeros, zeros, zeros, np.broadcast_to(tile, (K, B)))
-        same = tau[0] == tau[0][:1]
-        for ta in tau[1:]:
-            same &= ta == ta[:1]
-        sub = np.flatnonzero(same)  # flat (k, b) indices
+            kind = np.full((T, K, B), 2, np.int64)
+            zeros = np.zeros((T, K, B), np.int64) if slabs else None
+            return split(kind, zeros, zeros, zeros, np.broadcast_to(tile[:, None, :], (T, K, B)))
+        same = np.empty((T, K, B), bool)
+        for t, axes in enumerate(taus):
+            np.equal(axes[0], axes[0][:1], out=same[t])
+            for ta in axes[1:]:
+                same[t] &= ta == ta[:1]
+        sub = np.flatnonzero(same)  # flat (t, k, b) indices, tensor by tensor
+        ends = np.searchsorted(sub, np.arange(1, T + 1) * (K * B))
         # the slab rules run on the subtracted moves only (every other move brings the whole tile)
-        kind = np.full(K * B, 2, np.int64)
-        words = np.tile(tile, K)
-        slab: list[Array | None] = [np.zeros(K * B, np.int64) for _ in range(3)] if slabs else [None] * 3
+        kind = self._scratch(f"kind{j}", (T * K * B,))
+        kind.fill(2)
+        words = self._scratch(f"words{j}", (T * K * B,))
+        np.copyto(words.reshape(T, K, B), tile[:, None, :])
+        slab: list[Array | None] = [None] * 3
+        if slabs:
+            for i in range(3):
+                slab[i] = self._scratch(f"slab{i}.{j}", (T * K * B,))
+                slab[i].fill(0)  # type: ignore[union-attr]
         if sub.size:
-            k, b = np.divmod(sub, B)
-            new = _new_data([ta[k, b] for ta in tau], list(ext[:, b]), tile[b])
+            tk, b = np.divmod(sub, B)
+            t_, k = np.divmod(tk, K)
+            # each axis's shift on the subtracted moves, tensor by tensor (0 on a tensor's padded axes)
+            tv = [np.zeros(sub.size, np.int64) for _ in range(A)]
+            start = 0
+            for t, stop in enumerate(ends):
+                if stop > start:
+                    kk, bb = k[start:stop], b[start:stop]
+                    for a, ta in enumerate(taus[t]):
+                        tv[a][start:stop] = ta[kk, bb]
+                start = stop
+            ext_flat, tb = ext.reshape(-1), t_ * (A * B) + b  # flat (t, 0, b) of ext
+            new = _new_data(tv, [ext_flat[tb + a * B] for a in range(A)], tile.reshape(-1)[t_ * B + b])
             for whole, part in zip([kind, *slab, words], new):
                 if whole is not None:
                     whole[sub] = part
-        axis, step, low = (None if x is None else x.reshape(K, B) for x in slab)
-        return _Walk(ext, tile, ns, tau, suffix, weight, kind.reshape(K, B), axis, step, low, words.reshape(K, B))
+        axis, step, low = (None if x is None else x.reshape(T, K, B) for x in slab)
+        return split(kind.reshape(T, K, B), axis, step, low, words.reshape(T, K, B))
 
     def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array) -> tuple[Array, Array]:
@@ -1076,10 +1132,11 @@ class FastModel:
                 continue
             flat = (np.minimum(start[None, :, j] + np.arange(k_j)[:, None], K) * B + rows).reshape(-1)
             # (k_j, D, B): loop k's step on its dim, then its shift tau_k = 2 u_k - (u_0 + ... + u_k), in place
-            u = np.zeros((k_j, D, B), np.int64)
+            u = self._scratch(f"u{j}", (k_j, D, B))  # lives as long as this evaluation's walks
+            u.fill(0)
             u.reshape(-1)[(slot[:k_j] + ds[flat].reshape(k_j, B) * B).reshape(-1)] = vs[flat]
             if B <= SMALL_BATCH:  # few rows: one (strided) scan call beats a call per move
-                u = 2 * u - np.cumsum(u, axis=0)
+                u[:] = 2 * u - np.cumsum(u, axis=0)
             else:
                 run = np.zeros((D, B), np.int64)
                 for k in range(k_j):
