@@ -142,6 +142,20 @@ def test_a_budget_below_one_evaluation_is_a_clear_error() -> None:
         assert p.returncode == 2 and "--budget" in p.stderr and "Traceback" not in p.stderr, p.stderr
 
 
+def test_the_heuristic_scores_generation_rows_at_a_time_and_refuses_an_empty_one() -> None:
+    """Each generation is `generation` rows (at most `batch`): the budget is spent in whole generations, so a lone
+    heuristic (no seeds) scores the budget rounded up to a generation; a generation or batch below 1 is refused."""
+    nest = Layer("g", LayerKind.CONV, N=2, M=8, C=8, P=6, Q=6).loop_nest()
+    lone = SearchOptions(strategy="heuristic", seed_dataflows=False, seed_keeps=False, budget=1000)
+    for generation, batch, rows in ((512, 2048, 512), (300, 2048, 300), (512, 128, 128)):
+        found = search(nest, tiny_arch(rf_words=32), options=replace(lone, generation=generation, batch=batch))
+        assert found.evaluated == math.ceil(1000 / rows) * rows
+    for bad in ({"generation": 0}, {"batch": 0}):
+        with pytest.raises(StationaryError, match="positive row counts") as err:
+            search(nest, tiny_arch(rf_words=32), options=replace(lone, **bad))
+        assert err.value.field == "generation"
+
+
 def test_network_searches_each_shape_once() -> None:
     a = Layer("a", LayerKind.CONV, M=4, C=4, P=4)
     net = Network("n", (a, Layer("b", LayerKind.CONV, M=4, C=4, P=4), Layer("c", LayerKind.CONV, M=2, C=4, P=4)))

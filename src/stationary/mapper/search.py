@@ -163,6 +163,7 @@ class SearchOptions:
     update_energy: str = "update"  # price read-modify-write updates at the ERT's `update` or `write` energy
     imperfect: bool = False  # also imperfect factorizations (Timeloop 3 remainders D=n,r; mapper/space.py)
     imperfect_share: float = 0.25  # ... searched after the perfect-only search, with this share of the budget
+    generation: int = 512  # heuristic: rows per generation, at most `batch` (more generations per budget)
 
 
 @dataclass
@@ -190,6 +191,9 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     opts = options or SearchOptions()
     objective = check_objective(opts.objective)
     check_budget(opts.budget)
+    if opts.generation < 1 or opts.batch < 1:
+        raise StationaryError(f"the search's batch and generation are positive row counts, got {opts.batch} and "
+                              f"{opts.generation}", field="generation")
     start = time.perf_counter()
     space = MapSpace(nest, arch, constraints, imperfect=opts.imperfect)
     model = FastModel(nest, arch, update_energy=opts.update_energy)
@@ -497,16 +501,19 @@ def _heuristic(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions,
 
 def _heuristic_steps(space: MapSpace, pool: _Pool, opts: SearchOptions, rng: np.random.Generator,
                      progress: Callable[[int, int], None] | None) -> Steps:
-    """Random restarts + elitist local search until the evaluation budget is spent: yields each batch, is sent
-    its scores, returns the evaluations."""
+    """Random restarts + elitist local search until the evaluation budget is spent, `generation` rows (at most
+    `batch`) at a time, a restart after 4 x `batch` rows without a better best: yields each batch, is sent its
+    scores, returns the evaluations. Small generations give more rounds of selection per budget."""
     evaluated = 0
     stale, best = 0, np.inf
+    rows = min(opts.generation, opts.batch)
+    patience = 4 * max(1, opts.batch // rows)  # generations: a restart after 4 batches' rows without progress
     while evaluated < opts.budget:
-        if pool.best_rows is None or stale >= 4:
-            batch = space.sample(rng, opts.batch)  # (re)start: fresh random mappings
-            stale = 0 if pool.best_rows is None else 2
+        if pool.best_rows is None or stale >= patience:
+            batch = space.sample(rng, rows)  # (re)start: fresh random mappings
+            stale = 0 if pool.best_rows is None else patience // 2
         else:
-            parents = pool.best_rows.take(rng.integers(pool.best_rows.size, size=opts.batch))
+            parents = pool.best_rows.take(rng.integers(pool.best_rows.size, size=rows))
             batch = space.mutate(rng, parents)
             for _ in range(int(rng.integers(0, 3))):  # some mutants take several steps
                 batch = space.mutate(rng, batch)
