@@ -163,7 +163,8 @@ class SearchOptions:
     update_energy: str = "update"  # price read-modify-write updates at the ERT's `update` or `write` energy
     imperfect: bool = False  # also imperfect factorizations (Timeloop 3 remainders D=n,r; mapper/space.py)
     imperfect_share: float = 0.25  # ... searched after the perfect-only search, with this share of the budget
-    generation: int = 512  # heuristic: rows per generation, at most `batch` (more generations per budget)
+    generation: int = 2048  # heuristic: rows per generation, at most `batch` (512: more generations per
+    # budget, lower energy on average but worse on some layers and two validation points: docs/mapper.md "Search")
 
 
 @dataclass
