@@ -501,6 +501,19 @@ def _serving(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray]:
     return serve, hold
 
 
+def _held_pj(terms: LayerTerms, pick: tuple[int, ...]) -> float:
+    """Energy of the levels that must keep a tensor between the outermost level and the tensor's serving level
+    `pick[t]` (inputs and weights only): each holds every element, so it is filled with each once and read out
+    to the keeper below once (hold_pj; docs/bounds.md §3). The outermost level is left out (its reads are in
+    the cut, it is never filled), so are levels that may but need not keep (not keeping is the least), and so
+    is everything under sparsity (compressed counts, as in the exact search's group bound)."""
+    if terms.arch.sparsity is not None:
+        return 0.0
+    top = terms.real[0]
+    return float(sum(terms.hold_pj[j, t] for t, s in enumerate(pick) if not terms.rw[t]
+                     for j in terms.real if top < j < s and terms.must[j][t]))
+
+
 def rw_serve_pj(level: StorageLevel, updates: float | np.ndarray, outputs: int,
                 replicas: float | np.ndarray) -> float | np.ndarray:
     """A read-write tensor served from `level` with at least `updates` updates over its instances: each update
@@ -532,7 +545,8 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     rules allow, as (outermost level's energy, inner levels' energy, (choices, T) serving level, Front) per
     choice. Every tensor shares the fan-outs below its serving level: the energies of all of them, the
     outermost level's serving included, are taken per joint choice of the stages' boxes (_serve_boxes); the
-    first two are each one's own least over the boxes, the front keeps them joint (LayerTerms.energy_pj)."""
+    first two are each one's own least over the boxes, the front keeps them joint (LayerTerms.energy_pj). The
+    inner energy includes what the levels that must keep a tensor above its serving level pay (_held_pj)."""
     levels = terms.arch.levels
     real, top, rw = terms.real, terms.real[0], terms.rw
     e0, bs0 = levels[top].energy, levels[top].block_size
@@ -546,7 +560,7 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     dram, inner, level, fronts = [], [], [], []
     for pick in itertools.product(*choices):
         dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
-        joint = sum((boxes[j, t] for t, j in enumerate(pick) if j != top), np.zeros(1))
+        joint = sum((boxes[j, t] for t, j in enumerate(pick) if j != top), np.zeros(1)) + _held_pj(terms, pick)
         served = sum((boxes[j, t] if j == top else np.array([dram_floor[t]]) for t, j in enumerate(pick)),
                      np.zeros(1))
         inner.append(float(joint.min()))
