@@ -9,7 +9,8 @@ its exact cost; per storage level and tensor its read, fill and update energy (p
 part: the outermost level's cut (coupled, §2) or what serving from it costs at the bound's spatial box,
 whichever is larger (one total, the cut is not split per tensor), and per inner level the bound's least joint
 choice of serving level per tensor (each tensor's serving energy at the joint spatial-box argmin, fills
-included; a level that holds a tensor without serving it is charged nothing, shown as 0); then compute and
+included; a level that must keep a tensor above its serving level pays each element's fill and read, one total
+row `held`; one that may keep it but need not is charged nothing, shown as 0); then compute and
 leakage. The diff column is found - bound (M pJ): where the gap is. Never run in CI (about a minute per layer
 at --budget 400000 on a loaded core).
 """
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from stationary import api  # noqa: E402
 from stationary.api.network import resolve_arch  # noqa: E402
-from stationary.mapper.bounds.layer import LayerTerms, _serve_boxes, layer_bound, layer_terms  # noqa: E402
+from stationary.mapper.bounds.layer import LayerTerms, _held_pj, _serve_boxes, layer_bound, layer_terms  # noqa: E402
 from stationary.model.result import Result  # noqa: E402
 from stationary.workload.problem import load_loop_nest  # noqa: E402
 
@@ -64,7 +65,7 @@ def bound_terms(nest: Any, arch: Any) -> dict[str, Any]:
     cut, top = terms.cut_energy_pj, terms.real[0]
     e0, bs0 = arch.levels[top].energy, arch.levels[top].block_size
     names = [t.name for t in nest.tensors]
-    best: tuple[float, list[int], dict[int, np.ndarray], np.ndarray, int] | None = None
+    best: tuple[float, list[int], dict[int, np.ndarray], np.ndarray, int, float] | None = None
     for pick in terms.picks_level:
         per = {t: _serve_boxes(terms, int(j), t) for t, j in enumerate(pick) if j != top}
         inner = sum(per.values(), np.zeros(1))
@@ -72,17 +73,18 @@ def bound_terms(nest: Any, arch: Any) -> dict[str, Any]:
         # the outermost level's serving at the box, and each element once for the tensors served further down
         dram = served + sum((e0.update_pj * terms.outputs if terms.rw[t] else e0.read_pj * terms.compulsory[t]) / bs0
                             for t, j in enumerate(pick) if j != top)
-        total = np.maximum(cut, dram) + inner
+        held = _held_pj(terms, tuple(int(j) for j in pick))  # must-keep levels above the serving level
+        total = np.maximum(cut, dram) + inner + held
         k = int(np.argmin(total))
         if best is None or float(total.flat[k]) < best[0]:
-            best = (float(total.flat[k]), [int(j) for j in pick], per, np.broadcast_to(dram, total.shape), k)
+            best = (float(total.flat[k]), [int(j) for j in pick], per, np.broadcast_to(dram, total.shape), k, held)
     assert best is not None
-    _, pick, per, dram, k = best
+    _, pick, per, dram, k, held = best
     out: dict[tuple[str, str], float] = {}
     for t, j in enumerate(pick):
         if j != top:
             out[(arch.levels[j].name, names[t])] = float(per[t][k] if per[t].size > 1 else per[t][0])
-    return {"cut_pj": float(cut), "dram_serve_pj": float(dram[k]), "per": out,
+    return {"cut_pj": float(cut), "dram_serve_pj": float(dram[k]), "per": out, "held_pj": held,
             "pick": {names[t]: arch.levels[j].name for t, j in enumerate(pick)},
             "compute_pj": terms.compute_pj, "leak_floor_pj": terms.leak_floor_pj,
             "total_pj": layer_bound(nest, arch, imperfect=False).energy_lower_bound_pj}
@@ -113,6 +115,9 @@ def one(spec: str, budget: int) -> dict[str, Any]:
         e = v["read_pj"] + v["fill_pj"] + v["update_pj"]
         rows.append({"level": lv, "tensor": t, "found_pj": e, "bound_pj": bound["per"].get((lv, t), 0.0),
                      "note": f"{v['reads']} reads, {v['fills']} fills, {v['updates']} updates"})
+    if bound["held_pj"]:  # in the found rows above, under the must-keep levels' own names
+        rows.append({"level": "held", "tensor": "-", "found_pj": 0.0, "bound_pj": bound["held_pj"],
+                     "note": "must-keep levels above the serving level: each element filled and read once"})
     leak = sum(lv.leak_energy_pj for lv in r.levels)
     rows.append({"level": "MAC", "tensor": "-", "found_pj": r.compute_energy_pj, "bound_pj": bound["compute_pj"],
                  "note": ""})
