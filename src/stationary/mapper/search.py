@@ -204,6 +204,10 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
         strategy = "exhaustive" if size <= opts.exhaustive_limit else "heuristic"
     if strategy not in ("exhaustive", "heuristic", "exact"):
         raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic, exact)")
+    if strategy == "exact" and arch.sparsity is not None:  # its cuts and capacity prunes count dense words
+        raise StationaryError(f"the exact search bounds dense counts and cannot prune soundly under {arch.name}'s "
+                              "sparsity; use --strategy heuristic or exhaustive (their certificates use the "
+                              "layer bound, which covers sparsity)", field="--strategy")
     pool = _Pool(objective, opts.elites, opts.pareto)
     scorer = _Scorer(model)
     extra: dict = {"sampled": bool(space.sampled_dims)}

@@ -155,14 +155,29 @@ def word_factor(fmt: TensorFormat, density: float, word_bits: int) -> float:
     return (data + meta) / n
 
 
-def apply(c: Counts, sp: Sparsity, level_names: tuple[str, ...], word_bits: tuple[int, ...],
-          tensors: tuple[str, ...]) -> tuple[Counts, Array]:
-    """The counts after formats and zero gating/skipping, and the MAC count that costs energy (B,).
+@dataclass(frozen=True)
+class Factors:
+    """What sparsity multiplies the dense counts by: reads and moves (fills, updates) per (level, tensor), the MAC
+    count that costs energy per MAC, and the compute cycles (skipping only). The model applies them (`apply`, each
+    count rounded up); the lower bounds scale by their least (mapper/bounds/layer.py)."""
 
-    Fills and updates of a compressed tensor move data + metadata words; reads also scale by the format,
-    and by the other operand's density where that level gates or skips them. Gated actions cost
-    `gated_energy_fraction` of a performed one; only skipping (at the MACs) shortens the compute cycles.
-    """
+    read: np.ndarray  # (levels, tensors)
+    move: np.ndarray  # (levels, tensors)
+    mac_energy: float
+    cycles: float
+
+    @property
+    def least_word(self) -> float:
+        """The least factor of any word count, at most 1: every compressed count is at least this x its dense one."""
+        return float(min(1.0, self.read.min(initial=1.0), self.move.min(initial=1.0)))
+
+
+def factors(sp: Sparsity, level_names: tuple[str, ...], word_bits: tuple[int, ...],
+            tensors: tuple[str, ...]) -> Factors:
+    """The factors of `sp` on an architecture's levels and a layer's tensors: fills and updates of a compressed
+    tensor move data + metadata words; reads also scale by the format, and by the other operand's density where
+    that level gates or skips them. Gated actions cost `gated_energy_fraction` of a performed one; only skipping
+    (at the MACs) shortens the compute cycles."""
     n_l, n_t = len(level_names), len(tensors)
     read_f = np.ones((n_l, n_t))
     move_f = np.ones((n_l, n_t))
@@ -177,17 +192,21 @@ def apply(c: Counts, sp: Sparsity, level_names: tuple[str, ...], word_bits: tupl
                 p = sp.operand_density(t)
                 g = sp.gated_energy_fraction if zero == "gate" else 0.0
                 read_f[i, k] *= p + (1.0 - p) * g
-    reads = _scaled(c.reads, read_f[None])
-    fills = _scaled(c.fills, move_f[None])
-    updates = _scaled(c.updates, move_f[None])
     p_mac = sp.density("Weights") * sp.density("Inputs")
-    macs_f = np.asarray(c.macs, dtype=np.float64)
     if sp.compute_zero == "none":
-        energy_macs = macs_f
-        cycles = c.compute_cycles
-    else:
-        g = sp.gated_energy_fraction if sp.compute_zero == "gate" else 0.0
-        energy_macs = macs_f * (p_mac + (1.0 - p_mac) * g)
-        cycles = (np.maximum(_scaled(c.compute_cycles, p_mac), 1) if sp.compute_zero == "skip"
-                  else c.compute_cycles)
+        return Factors(read_f, move_f, 1.0, 1.0)
+    g = sp.gated_energy_fraction if sp.compute_zero == "gate" else 0.0
+    return Factors(read_f, move_f, p_mac + (1.0 - p_mac) * g, p_mac if sp.compute_zero == "skip" else 1.0)
+
+
+def apply(c: Counts, sp: Sparsity, level_names: tuple[str, ...], word_bits: tuple[int, ...],
+          tensors: tuple[str, ...]) -> tuple[Counts, Array]:
+    """The counts after formats and zero gating/skipping (`factors`, each count rounded up), and the MAC count
+    that costs energy (B,)."""
+    f = factors(sp, level_names, word_bits, tensors)
+    reads = _scaled(c.reads, f.read[None])
+    fills = _scaled(c.fills, f.move[None])
+    updates = _scaled(c.updates, f.move[None])
+    energy_macs = np.asarray(c.macs, dtype=np.float64) * f.mac_energy
+    cycles = np.maximum(_scaled(c.compute_cycles, f.cycles), 1) if f.cycles != 1.0 else c.compute_cycles
     return replace(c, reads=reads, fills=fills, updates=updates, compute_cycles=cycles), energy_macs

@@ -27,6 +27,7 @@ from stationary.errors import StationaryError
 from stationary.mapper.bounds.tiles import TileTraffic, trips, whole_words
 from stationary.mapper.space import divisors
 from stationary.mapping.constraints import merge
+from stationary.model import sparsity
 from stationary.workload.loopnest import LoopNest
 
 Fit = tuple[tuple[tuple[int, ...], int | None], ...]
@@ -308,7 +309,15 @@ class LayerTerms:
         # below the compulsory words
         self.first_read_pj = e0.read_pj / bs0 * outputs
         self.cut_floor_pj = (e0.read_pj * sum(self.compulsory) + e0.update_pj * outputs) / bs0
-        self.compute_pj = nest.macs * arch.compute.energy_pj
+        # sparsity (compressed words, gated or skipped actions): every count of the model is its dense count x a
+        # factor, rounded up (model/sparsity.py), so the dense bound's word terms scale by the least factor, the
+        # MACs' energy and the compute cycles (leakage) by theirs (docs/bounds.md §3, "Sparsity")
+        f = (None if arch.sparsity is None else
+             sparsity.factors(arch.sparsity, tuple(lv.name for lv in levels), tuple(lv.word_bits for lv in levels),
+                              tuple(t.name for t in nest.tensors)))
+        self.word_scale = 1.0 if f is None else f.least_word
+        self.cycle_scale = 1.0 if f is None else f.cycles
+        self.compute_pj = nest.macs * arch.compute.energy_pj * (1.0 if f is None else f.mac_energy)
         # the fan-outs below the levels and every joint choice of their spatial boxes (the serving bound)
         self.stage_above, self.stage_reach = _fan_stages(self)
         self.serve_pj, self.hold_pj = _serving(self)
@@ -334,7 +343,7 @@ class LayerTerms:
             # least over the front's boxes of max(cut + inner, outermost serving + inner)
             value = np.min(np.maximum(cut[..., None] + inner, whole), axis=-1)
             best = np.minimum(best, value + raise_pj[..., p])
-        return self.compute_pj + best + np.asarray(leak_pj, float)
+        return self.compute_pj + self.word_scale * best + self.cycle_scale * np.asarray(leak_pj, float)
 
 
 _RECENT: list[tuple[LoopNest, Architecture, LayerTerms]] = []  # the last few, by identity
@@ -372,10 +381,10 @@ def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None, imp
             words = max(b.minimum(w, opts) - minus, sum(terms.compulsory))
         if not np.isfinite(words):
             raise StationaryError(f"no tile of {nest.name} fits the levels below {lv.name} of {arch.name}")
-        out_levels.append(LevelBound(lv.name, lv.size_words, int(whole_words(words))))
+        out_levels.append(LevelBound(lv.name, lv.size_words, int(whole_words(words * terms.word_scale))))
     total = float(terms.energy_pj(np.array(terms.cut_energy_pj), np.array(terms.leak_floor_pj)))
     return LayerBound(name or nest.name, nest.macs, total, tuple(out_levels), terms.compute_pj,
-                      terms.cut_energy_pj)
+                      terms.word_scale * terms.cut_energy_pj)
 
 
 def spatial_boxes(bounds: list[int], fanout: int) -> np.ndarray:
