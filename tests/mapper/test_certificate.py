@@ -97,3 +97,35 @@ def test_cli_bound_json_schema_plot_and_bad_input(tmp_path) -> None:
                  ("bound", "lenet5", "--plot", str(png), "--layer", "conv9")):
         bad = run_cli(*args)
         assert bad.returncode == 2 and "error" in bad.stderr and "Traceback" not in bad.stderr, args
+
+
+def test_certificates_price_updates_as_the_search_does() -> None:
+    """With `update_energy="write"` and writes cheaper than updates, the network certificate's bound is the one
+    priced at `write` (below the optimum found), not the dearer `update` one; `bound --update-energy` agrees."""
+    from dataclasses import replace
+
+    from stationary.arch.spec import ActionEnergy
+    from stationary.mapper.bounds import layer_bound
+
+    base = tiny_arch(rf_words=16)
+    arch = replace(base, levels=tuple(replace(lv, energy=ActionEnergy(lv.energy.read_pj, lv.energy.write_pj / 4,
+                                                                      lv.energy.update_pj * 4))
+                                      for lv in base.levels))
+    layer = small_layer()
+    opts = SearchOptions(budget=2000, batch=256, update_energy="write")
+    plan = map_network(Network("n", (layer,)), arch, options=opts, jobs=1)[0]
+    assert plan.optimality.status == "optimal"
+    nest = layer.loop_nest()
+    write = layer_bound(nest, arch, imperfect=False, update_energy="write").energy_lower_bound_pj
+    update = layer_bound(nest, arch, imperfect=False).energy_lower_bound_pj
+    assert math.isclose(plan.optimality.lower_bound_pj, write, rel_tol=1e-12)
+    assert write <= plan.found.result.energy_pj * (1 + 1e-9) and write < update
+    rows = {}
+    for convention in ("update", "write"):
+        out = run_cli("bound", "--problem", "alexnet:fc8", "--arch", "eyeriss", "--update-energy", convention,
+                      "--json")
+        assert out.returncode == 0, out.stderr
+        rows[convention] = json.loads(out.stdout)["layers"][0]["energy_lower_bound_pj"]
+    assert rows["write"] <= rows["update"]
+    bad = run_cli("bound", "--problem", "alexnet:fc8", "--update-energy", "rmw")
+    assert bad.returncode == 2 and "update energy" in bad.stderr

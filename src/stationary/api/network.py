@@ -404,7 +404,8 @@ def map_layer(problem: str | Path | LoopNest, arch: str | Path | Architecture, *
     found = search(nest, architecture, cs, SearchOptions(objective=objective, seed=seed, budget=budget,
                                                          update_energy=update_energy, pareto=pareto,
                                                          imperfect=imperfect, **exact))
-    cert = certify(found, nest, architecture, cs, objective=objective, imperfect=imperfect)
+    cert = certify(found, nest, architecture, cs, objective=objective, imperfect=imperfect,
+                   update_energy=update_energy)
     front = tuple(ParetoPoint(e, cyc, m) for e, cyc, m in found.pareto) if pareto else None
     return LayerMapping(found.result, found.mapping, nest, architecture, found.evaluated, found.seconds,
                         found.strategy, cert, found.complete, front)

@@ -11,9 +11,10 @@ from rich.table import Table
 
 from stationary.arch.load import load_arch
 from stationary.cli import app
-from stationary.cli.common import InputShapeOption, JsonOption, parse_shape, print_json
+from stationary.cli.common import InputShapeOption, JsonOption, UpdateEnergyOption, parse_shape, print_json
 from stationary.errors import StationaryError
 from stationary.mapper.bounds import LayerBound, layer_bound
+from stationary.model.costing import check_update_energy
 from stationary.workload.load import load_network
 from stationary.workload.loopnest import LoopNest
 
@@ -34,11 +35,13 @@ def bound(
     imperfect: Annotated[bool, typer.Option(
         "--imperfect", help="bound imperfect factorizations too (Timeloop 3 remainders, as `map --imperfect` "
                             "searches; slower); default: the perfect map space `map` and `evaluate` search")] = False,
+    update_energy: UpdateEnergyOption = "update",
     as_json: JsonOption = False,
 ) -> None:
     """Lower bounds no mapping beats: words into each storage level, and energy, per layer."""
     if (model is None) == (problem is None):
         raise StationaryError("give either MODEL or --problem", field="MODEL/--problem")
+    check_update_energy(update_energy)
     architecture = load_arch(arch, ert)
     nests = _nests(model, problem, batch, parse_shape(input_shape))
     cache: dict[tuple, LayerBound] = {}
@@ -46,7 +49,7 @@ def bound(
     for name, nest in nests:
         key = (tuple(nest.bounds.items()), nest.tensors)
         if key not in cache:
-            cache[key] = layer_bound(nest, architecture, imperfect=imperfect)
+            cache[key] = layer_bound(nest, architecture, imperfect=imperfect, update_energy=update_energy)
         b = cache[key]
         bounds.append(replace(b, name=name))
     if plot:

@@ -125,7 +125,7 @@ class BranchAndBound:
         self.macs = nest.macs
         # dims: those with most factorizations first (depth-first stays narrow where the choice is small)
         self.order = sorted(range(D), key=lambda k: (-nest.bounds[space.dims[k]], k))
-        terms = layer_terms(nest, arch, space.imperfect)
+        terms = layer_terms(nest, arch, space.imperfect, model.costing.update_energy)
         self.partial = PartialBound(space, self.order, terms, on_chip_bound) if partial_bound else None
         # windowed inputs/weights: each kept level holds (reads and fills) every element once, the innermost
         # keeper serves the MACs (layer.py's rule); off under sparsity, whose counts are compressed

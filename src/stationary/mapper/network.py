@@ -55,16 +55,17 @@ def _search_layer(args: tuple[Layer, Architecture, str, list[Constraint], Search
     constraints = dataflow_constraints(dataflow, nest, arch) + extra
     found = search(nest, arch, constraints, options)
     fields = {f.name: getattr(found, f.name) for f in dataclass_fields(SearchResult)}
-    cert = certify(found, nest, arch, constraints, found.bound or _layer_bound(layer.shape, arch, options.imperfect),
+    cert = certify(found, nest, arch, constraints,
+                   found.bound or _layer_bound(layer.shape, arch, options.imperfect, options.update_energy),
                    options.objective)
     return CertifiedResult(**fields, optimality=cert)
 
 
 @functools.lru_cache(maxsize=256)
-def _layer_bound(layer: Layer, arch: Architecture, imperfect: bool) -> LayerBound:
+def _layer_bound(layer: Layer, arch: Architecture, imperfect: bool, update_energy: str) -> LayerBound:
     """A shape's lower bound on an architecture over the map space searched (perfect factorizations, or
-    imperfect ones too), once per process (dataflow comparisons reuse it)."""
-    return layer_bound(layer.loop_nest(), arch, imperfect=imperfect)
+    imperfect ones too) with updates priced as the search's, once per process (dataflow comparisons reuse it)."""
+    return layer_bound(layer.loop_nest(), arch, imperfect=imperfect, update_energy=update_energy)
 
 
 def default_jobs() -> int:

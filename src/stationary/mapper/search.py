@@ -243,7 +243,7 @@ def _exact(space: MapSpace, model: _Scorer, pool: _Pool, opts: SearchOptions, ob
     evaluations and the SearchResult fields that state what was proven."""
     seed = _run_imperfect if space.imperfect else functools.partial(_run, strategy="heuristic")
     evaluated = seed(space, model, pool, opts, progress=progress) if opts.seed_exact else 0
-    bound = layer_bound(space.nest, space.arch, imperfect=space.imperfect)
+    bound = layer_bound(space.nest, space.arch, imperfect=space.imperfect, update_energy=opts.update_energy)
     bb = BranchAndBound(space, model.model, pool, objective, Budget(opts.budget_s, opts.budget_evals), opts.batch,
                         bound.energy_lower_bound_pj)
     out = bb.run()

@@ -12,12 +12,12 @@ ints in object arrays (the exact model: never wraps).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
 
-from stationary.arch.spec import Architecture
+from stationary.arch.spec import ActionEnergy, Architecture
 from stationary.errors import StationaryError
 from stationary.model import sparsity
 from stationary.model.result import LevelResult, Result, TensorCounts
@@ -48,6 +48,21 @@ def check_update_energy(value: str) -> UpdateEnergy:
     except ValueError:
         raise StationaryError(f"unknown update energy {short_repr(value)}; choose one of "
                               f"{', '.join(UpdateEnergy)}", field="update_energy") from None
+
+
+def update_pj(energy: ActionEnergy, convention: UpdateEnergy) -> float:
+    """The energy of one read-modify-write update under `convention` (the ERT's `update` or `write` energy)."""
+    return energy.write_pj if convention == UpdateEnergy.WRITE else energy.update_pj
+
+
+def priced(arch: Architecture, update_energy: UpdateEnergy | str) -> Architecture:
+    """`arch` with each level's update energy set to what `update_energy` prices it at, so that what costs the
+    counts otherwise than this module (the lower bounds) prices updates as the model does."""
+    convention = check_update_energy(update_energy)
+    if convention == UpdateEnergy.UPDATE:
+        return arch
+    return replace(arch, levels=tuple(replace(lv, energy=replace(lv.energy, update_pj=update_pj(lv.energy, convention)))
+                                      for lv in arch.levels))
 
 
 @dataclass(frozen=True)
@@ -110,8 +125,7 @@ class Costing:
         self.block = np.array([lv.block_size for lv in levels], np.int64)
         self.e_read = np.array([lv.energy.read_pj for lv in levels])
         self.e_fill = np.array([lv.energy.write_pj for lv in levels])
-        self.e_update = (self.e_fill if self.update_energy == UpdateEnergy.WRITE
-                         else np.array([lv.energy.update_pj for lv in levels]))
+        self.e_update = np.array([update_pj(lv.energy, self.update_energy) for lv in levels])
         self.e_leak = np.array([lv.energy.leak_pj for lv in levels])
         self.capacity = np.array([np.inf if lv.size_words is None else lv.size_words for lv in levels])
         for lv in levels:

@@ -63,11 +63,14 @@ def gap(energy_pj: float, lower_bound_pj: float) -> float:
 
 
 def certify(found: SearchResult, nest: LoopNest, arch: Architecture, constraints: list[Constraint] | None = None,
-            bound: LayerBound | None = None, objective: str = "energy", imperfect: bool = True) -> Optimality:
+            bound: LayerBound | None = None, objective: str = "energy", imperfect: bool = True,
+            update_energy: str = "update") -> Optimality:
     """The certificate of one layer's search result for the objective it was searched for; without a bound
-    given or found, the layer bound over the space searched (`imperfect`: remainders included)."""
+    given or found, the layer bound over the space searched (`imperfect`: remainders included) with updates
+    priced as the search's model priced them (`update_energy`)."""
     lb = bound if bound is not None else (found.bound if found.bound is not None
-                                          else layer_bound(nest, arch, imperfect=imperfect))
+                                          else layer_bound(nest, arch, imperfect=imperfect,
+                                                           update_energy=update_energy))
     energy_lb = lb.energy_lower_bound_pj
     if proven_optimal(found, nest, arch, constraints):
         return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective)

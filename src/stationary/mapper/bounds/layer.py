@@ -28,6 +28,7 @@ from stationary.mapper.bounds.tiles import TileTraffic, trips, whole_words
 from stationary.mapper.space import divisors
 from stationary.mapping.constraints import merge
 from stationary.model import sparsity
+from stationary.model.costing import UpdateEnergy, check_update_energy, priced
 from stationary.workload.loopnest import LoopNest
 
 Fit = tuple[tuple[tuple[int, ...], int | None], ...]
@@ -201,7 +202,11 @@ class LayerTerms:
     choices, leakage per cycle) and the solved single-level tilings of the cut below the outermost level, so
     that the layer bound and the branch and bound's partial bounds (bounds/partial.py) share one rule."""
 
-    def __init__(self, nest: LoopNest, arch: Architecture, imperfect: bool = True) -> None:
+    def __init__(self, nest: LoopNest, arch: Architecture, imperfect: bool = True,
+                 update_energy: UpdateEnergy | str = UpdateEnergy.UPDATE) -> None:
+        # every energy below is read from `self.arch`, whose updates are priced as the model prices them
+        self.update_energy = check_update_energy(update_energy)
+        arch = priced(arch, self.update_energy)
         self.nest, self.arch, self.imperfect = nest, arch, imperfect
         L, T = len(arch.levels), len(nest.tensors)
         levels = arch.levels
@@ -350,24 +355,27 @@ _RECENT: list[tuple[LoopNest, Architecture, LayerTerms]] = []  # the last few, b
 _RECENT_SIZE = 4
 
 
-def layer_terms(nest: LoopNest, arch: Architecture, imperfect: bool = True) -> LayerTerms:
+def layer_terms(nest: LoopNest, arch: Architecture, imperfect: bool = True,
+                update_energy: UpdateEnergy | str = UpdateEnergy.UPDATE) -> LayerTerms:
     """LayerTerms of (nest, arch), reused when the same objects were asked for recently (the search bounds a
     layer, then its branch and bound needs the same tables). `imperfect=False`: valid for perfect
-    factorizations only (the default map space), faster."""
+    factorizations only (the default map space), faster. `update_energy`: the model's pricing of updates."""
+    convention = check_update_energy(update_energy)
     for n, a, terms in _RECENT:
-        if n is nest and a is arch and terms.imperfect == imperfect:
+        if n is nest and a is arch and terms.imperfect == imperfect and terms.update_energy == convention:
             return terms
-    terms = LayerTerms(nest, arch, imperfect)
+    terms = LayerTerms(nest, arch, imperfect, convention)
     _RECENT.append((nest, arch, terms))
     del _RECENT[:-_RECENT_SIZE]
     return terms
 
 
-def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None, imperfect: bool = True) -> LayerBound:
+def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None, imperfect: bool = True,
+                update_energy: UpdateEnergy | str = UpdateEnergy.UPDATE) -> LayerBound:
     """Lower bounds of `nest` on `arch`, valid for every mapping of its map space under any constraints: with
     imperfect factorizations (the default), or of perfect ones alone (`imperfect=False`, the mappers' default
-    space; several times faster on layers with awkward sizes)."""
-    terms = layer_terms(nest, arch, imperfect)
+    space; several times faster on layers with awkward sizes); updates priced as the model's `update_energy`."""
+    terms = layer_terms(nest, arch, imperfect, update_energy)
     levels, real, b = arch.levels, terms.real, terms.bounder
     outputs, rw = terms.outputs, terms.rw
     out_levels = []
