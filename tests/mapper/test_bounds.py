@@ -273,3 +273,23 @@ def test_bound_and_exact_search_price_updates_as_the_model() -> None:
     """A write cheaper than an update: a bound priced at `update` sat above the optimum on 8 of 30 such cases,
     so a certificate could claim less than zero gap and the exact search could cut the optimum."""
     assert write_check(range(40)) >= 12
+
+
+def test_cycles_bound_never_exceeds_the_brute_force_least_cycles() -> None:
+    """The cycles floor (MACs over the largest spatial box, x the skipped fraction) that certifies the cycles
+    and EDP objectives is at most the fewest cycles of any valid mapping, dense and sparse."""
+    n = 0
+    for seed in range(60):
+        for layer, arch in (random_case(np.random.default_rng(seed)), sparse_case(seed)):
+            nest = layer.loop_nest()
+            space = enumerable_space(nest, arch)
+            if space is None:
+                continue
+            model = FastModel(nest, arch)
+            least = min(float(np.where(fr.valid, fr.cycles, np.inf).min())
+                        for fr in map(model.evaluate, space.enumerate(2048)))
+            if not math.isfinite(least):
+                continue
+            n += 1
+            assert 0 < layer_bound(nest, arch, imperfect=False).cycles_lower_bound <= least, (seed, least)
+    assert n >= 30

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from stationary.mapper.bounds.certificate import certify, combine
 from stationary.mapper.network import map_network, network_totals
 from stationary.mapper.search import SearchOptions, search
@@ -36,7 +38,10 @@ def test_optimal_certificate_equals_brute_force() -> None:
 def test_heuristic_results_are_only_bounded_and_sliding_windows_are_certified() -> None:
     nest, arch = small_layer().loop_nest(), tiny_arch()
     found = search(nest, arch, options=SearchOptions(strategy="heuristic", budget=2000, batch=256))
-    assert certify(found, nest, arch).status == "bounded"  # found the optimum, perhaps, but did not prove it
+    cert = certify(found, nest, arch)
+    # found the optimum, perhaps, but did not prove it, unless it meets the proven lower bound
+    meets = found.result.energy_pj <= cert.lower_bound_pj * (1 + 1e-9)
+    assert cert.status == ("optimal" if meets else "bounded") and (cert.gap == 0.0) == meets
     # a sliding window: the fast model equals the walk there too (test_fast.py), so an exhaustive search of it
     # is proven optimal, and the number it reports is the walk's
     window = Layer("w", LayerKind.CONV, M=2, C=1, P=2, R=2, H=3).loop_nest()
@@ -129,3 +134,24 @@ def test_certificates_price_updates_as_the_search_does() -> None:
     assert rows["write"] <= rows["update"]
     bad = run_cli("bound", "--problem", "alexnet:fc8", "--update-energy", "rmw")
     assert bad.returncode == 2 and "update energy" in bad.stderr
+
+
+def test_cycles_and_edp_certificates_have_a_finite_proven_gap() -> None:
+    """A heuristic result for cycles or EDP is bounded by the layer's cycles floor (x its energy bound): a finite
+    gap, "optimal" where the cycles found meet the floor; `--json` stays strict JSON (no Infinity)."""
+    for objective in ("cycles", "edp"):
+        out = run_cli("map", "--arch", "eyeriss", "--problem", "alexnet:conv3", "--objective", objective,
+                      "--budget", "2000", "--json")
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout, parse_constant=lambda name: pytest.fail(f"not JSON: {name}"))
+        cert = data["optimality"]
+        assert cert["objective"] == objective and math.isfinite(cert["gap"]) and cert["gap"] >= 0
+        if cert["status"] == "optimal":
+            assert cert["gap"] == 0.0
+
+
+def test_json_output_has_no_infinity(capsys) -> None:
+    from stationary.cli.common import print_json
+
+    print_json({"gap": math.inf, "rows": [1.5, -math.inf, {"x": math.nan}], "n": 3})
+    assert json.loads(capsys.readouterr().out) == {"gap": None, "rows": [1.5, None, {"x": None}], "n": 3}

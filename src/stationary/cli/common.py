@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Annotated, Any
 
@@ -19,10 +20,26 @@ from stationary.workload.network import Network
 
 
 def print_json(obj: Any) -> None:
-    """One JSON object on stdout (integers stay integers); indented unless it is large (Python's indenting
-    encoder is ~10x slower than the compact one: 100,000 systolic layers took 14 s)."""
-    text = json.dumps(obj)
+    """One strict JSON object on stdout (integers stay integers; a number that is not finite, such as an
+    unbounded gap, is null: `Infinity` is not JSON and strict parsers refuse it); indented unless it is large
+    (Python's indenting encoder is ~10x slower than the compact one: 100,000 systolic layers took 14 s)."""
+    try:
+        text = json.dumps(obj, allow_nan=False)
+    except ValueError:
+        obj = _finite(obj)
+        text = json.dumps(obj, allow_nan=False)
     sys.stdout.write((text if len(text) > 1_000_000 else json.dumps(obj, indent=1)) + "\n")
+
+
+def _finite(obj: Any) -> Any:
+    """`obj` with every float that is not finite replaced by None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 class WideConsole(Console):

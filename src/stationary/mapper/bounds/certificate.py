@@ -2,10 +2,13 @@
 
 "optimal" is claimed only when the search scored or provably cut every mapping of the (constrained) map space,
 with a model that is exact there: the exhaustive strategy, or an exact branch and bound (mapper/exact.py) that
-finished, on a space the fast model is exact for and that was listed, not sampled. Otherwise "bounded": the
+finished, on a space the fast model is exact for and that was listed, not sampled; or when the objective found
+equals a proven lower bound (within SLACK, as the exact search: a layer whose cycles meet the compute bound).
+Otherwise "bounded": the
 objective found is at most (1 + gap) x a proven lower bound: for energy the larger of the layer bound
 (bounds/layer.py) and the least bound of the branch and bound's open nodes; for cycles and EDP the branch and
-bound's (compute cycles at the most MACs any mapping can use, times the energy bound for EDP).
+bound's and the layer bound's (compute cycles at the most MACs any mapping can use, times the energy bound for
+EDP), whichever is larger.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from stationary.arch.spec import Architecture
 from stationary.mapper.bounds.layer import LayerBound, layer_bound
+from stationary.mapper.exact import SLACK
 from stationary.mapper.search import SearchResult
 from stationary.mapper.space import MapSpace
 from stationary.mapping.constraints import Constraint
@@ -76,10 +80,13 @@ def certify(found: SearchResult, nest: LoopNest, arch: Architecture, constraints
         return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective)
     r = found.result
     value = {"energy": r.energy_pj, "cycles": float(r.cycles), "edp": r.energy_pj * r.cycles}[objective]
-    proven = found.objective_bound
-    if objective == "energy":
-        proven = max(proven, energy_lb)
-    return Optimality("bounded", energy_lb, gap(value, proven), found.evaluated, found.pruned, objective)
+    # each mapping's energy and cycles are at least the layer's bounds on them, so its EDP is at least their product
+    floor = {"energy": energy_lb, "cycles": lb.cycles_lower_bound, "edp": energy_lb * lb.cycles_lower_bound}
+    proven = max(found.objective_bound, floor[objective])
+    g = gap(value, proven)
+    if g <= SLACK:  # the value found is a proven lower bound (within the exact search's slack): nothing is better
+        return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective)
+    return Optimality("bounded", energy_lb, g, found.evaluated, found.pruned, objective)
 
 
 def combine(parts: list[tuple[Optimality, float, bool]]) -> Optimality:

@@ -68,6 +68,7 @@ class LayerBound:
     levels: tuple[LevelBound, ...]
     compute_energy_pj: float  # MACs x MAC energy
     backing_energy_pj: float  # the outermost level's part: the capacity-dependent cut below it
+    cycles_lower_bound: float = 0.0  # compute cycles at the most MACs any mapping can use (x skipped fraction)
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "macs": self.macs, "energy_lower_bound_pj": self.energy_lower_bound_pj,
@@ -329,6 +330,9 @@ class LayerTerms:
         self.picks_dram, self.picks_inner, self.picks_level, self.picks_front = _picks(self)
         self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
         boxes = spatial_boxes([int(x) for x in self.bounder.traffic.bounds], n_mac // levels[real[0]].instances)
+        # every mapping's spatial factors divide the bounds (remainders sit on temporal loops only), so it runs
+        # at least MACs / the largest box cycles; leakage is paid on at least those cycles
+        self.cycles_floor = float(self.cycle_scale * nest.macs / np.prod(boxes, axis=1).max())
         self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / np.prod(boxes, axis=1).max())
         self.cut_energy_pj = max(min(float(v.min()) for v in self.dram_values) - self.first_read_pj,
                                  self.cut_floor_pj)
@@ -392,7 +396,7 @@ def layer_bound(nest: LoopNest, arch: Architecture, name: str | None = None, imp
         out_levels.append(LevelBound(lv.name, lv.size_words, int(whole_words(words * terms.word_scale))))
     total = float(terms.energy_pj(np.array(terms.cut_energy_pj), np.array(terms.leak_floor_pj)))
     return LayerBound(name or nest.name, nest.macs, total, tuple(out_levels), terms.compute_pj,
-                      terms.word_scale * terms.cut_energy_pj)
+                      terms.word_scale * terms.cut_energy_pj, terms.cycles_floor)
 
 
 def spatial_boxes(bounds: list[int], fanout: int) -> np.ndarray:
