@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from stationary.mapper.bounds.certificate import certify, combine
+from stationary.mapper.bounds.certificate import Optimality, certify, combine
 from stationary.mapper.network import map_network, network_totals
 from stationary.mapper.search import SearchOptions, search
 from stationary.model.evaluate import evaluate
@@ -155,3 +155,28 @@ def test_json_output_has_no_infinity(capsys) -> None:
 
     print_json({"gap": math.inf, "rows": [1.5, -math.inf, {"x": math.nan}], "n": 3})
     assert json.loads(capsys.readouterr().out) == {"gap": None, "rows": [1.5, None, {"x": None}], "n": 3}
+
+
+def test_network_gap_is_of_its_objective() -> None:
+    """The network's gap measures what was searched for: total energy, total cycles (against the layers' proven
+    cycles bounds), or total energy x total cycles (against the product of the summed floors)."""
+    def layer(objective: str, gap: float, status: str = "bounded") -> Optimality:
+        return Optimality(status, 100.0, gap, 10, 0, objective, 40.0)
+
+    cycles = combine([(layer("cycles", 0.25), 500.0, 60.0, True), (layer("cycles", 0.0, "optimal"), 300.0, 40.0, True)])
+    assert cycles.objective == "cycles" and cycles.cycles_lower_bound == 80.0
+    assert math.isclose(cycles.gap, 100.0 / (48.0 + 40.0) - 1)  # 60 / 1.25 = 48 proven on the first layer
+    edp = combine([(layer("edp", 1.0), 500.0, 60.0, True), (layer("edp", 0.5), 300.0, 40.0, False)])
+    assert math.isclose(edp.gap, (800.0 * 100.0) / (200.0 * 80.0) - 1) and edp.mappings_evaluated == 10
+    energy = combine([(layer("energy", 0.6), 400.0, 60.0, True), (layer("energy", 0.1), 110.0, 40.0, True)])
+    assert math.isclose(energy.gap, 510.0 / (250.0 + 100.0) - 1)  # each layer's found / (1 + gap)
+
+
+def test_cli_evaluate_certifies_the_network_for_cycles() -> None:
+    out = run_cli("evaluate", "lenet5", "--arch", "eyeriss", "--objective", "cycles", "--budget", "1000",
+                  "--json", "--jobs", "1")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout, parse_constant=lambda name: pytest.fail(f"not JSON: {name}"))
+    total = data["total"]["optimality"]
+    assert total["objective"] == "cycles" and math.isfinite(total["gap"]) and total["gap"] >= 0
+    assert all(math.isfinite(row["optimality"]["gap"]) for row in data["layers"])

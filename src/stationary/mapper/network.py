@@ -124,7 +124,8 @@ def network_totals(plans: list[LayerPlan]) -> dict[str, Any]:
 
 def network_optimality(plans: list[LayerPlan]) -> Optimality:
     """The network's certificate: "optimal" only if every layer is; bounds and energies add up."""
-    return combine([(p.optimality, p.found.result.energy_pj, not p.cached) for p in plans])
+    return combine([(p.optimality, p.found.result.energy_pj, float(p.found.result.cycles), not p.cached)
+                    for p in plans])
 
 
 def dram_words(result: Result) -> dict[str, int]:

@@ -37,6 +37,7 @@ class Optimality:
     mappings_evaluated: int
     pruned: int  # nodes of the branch and bound cut by a rule that keeps the optimum (0 for other strategies)
     objective: str = "energy"  # what `gap` measures: energy, cycles or edp
+    cycles_lower_bound: float = 0.0  # the layer's proven cycles floor (networks: the sum); not in the JSON
 
     def to_json(self) -> dict[str, object]:
         return {"status": self.status, "lower_bound_pj": self.lower_bound_pj, "gap": self.gap,
@@ -77,7 +78,8 @@ def certify(found: SearchResult, nest: LoopNest, arch: Architecture, constraints
                                                            update_energy=update_energy))
     energy_lb = lb.energy_lower_bound_pj
     if proven_optimal(found, nest, arch, constraints):
-        return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective)
+        return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective,
+                          lb.cycles_lower_bound)
     r = found.result
     value = {"energy": r.energy_pj, "cycles": float(r.cycles), "edp": r.energy_pj * r.cycles}[objective]
     # each mapping's energy and cycles are at least the layer's bounds on them, so its EDP is at least their product
@@ -85,21 +87,35 @@ def certify(found: SearchResult, nest: LoopNest, arch: Architecture, constraints
     proven = max(found.objective_bound, floor[objective])
     g = gap(value, proven)
     if g <= SLACK:  # the value found is a proven lower bound (within the exact search's slack): nothing is better
-        return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective)
-    return Optimality("bounded", energy_lb, g, found.evaluated, found.pruned, objective)
+        return Optimality("optimal", energy_lb, 0.0, found.evaluated, found.pruned, objective,
+                          lb.cycles_lower_bound)
+    return Optimality("bounded", energy_lb, g, found.evaluated, found.pruned, objective, lb.cycles_lower_bound)
 
 
-def combine(parts: list[tuple[Optimality, float, bool]]) -> Optimality:
-    """A network's certificate from (layer certificate, layer energy, searched here?) per layer: bounds and
-    energies add up; "optimal" only if every layer is (gap 0); otherwise the energy gap to the summed bounds;
-    evaluations count each searched shape once."""
-    lb = sum(c.lower_bound_pj for c, _, _ in parts)
-    energy = sum(e for _, e, _ in parts)
-    status = "optimal" if parts and all(c.status == "optimal" for c, _, _ in parts) else "bounded"
-    # each layer's energy is at most (1 + gap) x its proven bound: the network's proven energy bound is their sum
-    by_energy = all(c.objective == "energy" and math.isfinite(c.gap) for c, _, _ in parts)
-    proven = sum(e / (1 + c.gap) for c, e, _ in parts) if by_energy else lb
-    objective = parts[0][0].objective if parts and len({c.objective for c, _, _ in parts}) == 1 else "energy"
-    return Optimality(status, lb, 0.0 if status == "optimal" else gap(energy, max(lb, proven)),
-                      sum(c.mappings_evaluated for c, _, s in parts if s), sum(c.pruned for c, _, s in parts if s),
-                      objective)
+def combine(parts: list[tuple[Optimality, float, float, bool]]) -> Optimality:
+    """A network's certificate from (layer certificate, layer energy, layer cycles, searched here?) per layer,
+    the layers run back to back: energies, cycles and their bounds add up; "optimal" only if every layer is (gap
+    0); otherwise the gap of the network's objective (total energy, total cycles, or their product for EDP) to
+    its proven bound; evaluations count each searched shape once."""
+    lb = sum(c.lower_bound_pj for c, _, _, _ in parts)
+    cycles_lb = sum(c.cycles_lower_bound for c, _, _, _ in parts)
+    energy, cycles = sum(e for _, e, _, _ in parts), sum(n for _, _, n, _ in parts)
+    status = "optimal" if parts and all(c.status == "optimal" for c, _, _, _ in parts) else "bounded"
+    objective = parts[0][0].objective if parts and len({c.objective for c, _, _, _ in parts}) == 1 else "energy"
+
+    def proven(kind: str) -> float:
+        """Σ of each layer's proven bound on its energy or cycles: a layer certified for that objective is at most
+        (1 + gap) x a proven bound, so its value / (1 + gap) is one; any layer is at least its floor."""
+        total = 0.0
+        for c, e, n, _ in parts:
+            floor, got = (c.lower_bound_pj, e) if kind == "energy" else (c.cycles_lower_bound, n)
+            total += max(floor, got / (1 + c.gap)) if c.objective == kind and math.isfinite(c.gap) else floor
+        return total
+
+    if objective == "edp":  # each layer's energy and cycles are at least their floors
+        value, bound = energy * cycles, lb * cycles_lb
+    else:
+        value, bound = (cycles, proven("cycles")) if objective == "cycles" else (energy, proven("energy"))
+    return Optimality(status, lb, 0.0 if status == "optimal" else gap(value, bound),
+                      sum(c.mappings_evaluated for c, _, _, s in parts if s),
+                      sum(c.pruned for c, _, _, s in parts if s), objective, cycles_lb)
