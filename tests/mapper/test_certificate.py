@@ -99,7 +99,7 @@ def test_cli_bound_json_schema_plot_and_bad_input(tmp_path) -> None:
     assert out.returncode == 0, out.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for args in (("bound", "--arch", "eyeriss"), ("bound", "lenet5", "--problem", "lenet5:conv2"),
-                 ("bound", "lenet5", "--plot", str(png), "--layer", "conv9")):
+                 ("bound", "lenet5", "--plot", str(png), "--layer", "conv9"), ("bound", "lenet5", "--layer", "conv1")):
         bad = run_cli(*args)
         assert bad.returncode == 2 and "error" in bad.stderr and "Traceback" not in bad.stderr, args
 

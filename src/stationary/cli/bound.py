@@ -42,6 +42,8 @@ def bound(
     if (model is None) == (problem is None):
         raise StationaryError("give either MODEL or --problem", field="MODEL/--problem")
     check_update_energy(update_energy)
+    if layer is not None and plot is None:  # it picks the plotted layer and would be ignored
+        raise StationaryError("--layer picks the layer to plot: give --plot too", field="--layer")
     architecture = load_arch(arch, ert)
     nests = _nests(model, problem, batch, parse_shape(input_shape))
     cache: dict[tuple, LayerBound] = {}
