@@ -330,3 +330,14 @@ def test_the_pool_keeps_the_first_best_distinct_costs_of_everything_added() -> N
                     want.append(i)
             assert pool.best_rows is not None
             assert list(pool.best_rows.temporal[:, 0, 0]) == want[:size]
+
+
+def test_exhaustive_refuses_a_space_no_enumeration_ends() -> None:
+    """AlexNet conv2 on eyeriss holds ~7e32 mappings: one clear error naming the strategy, not a run that never ends."""
+    from stationary.arch.load import load_arch
+    from stationary.workload.load import load_network
+
+    conv2 = next(layer for layer in load_network("alexnet", 1).layers if layer.name == "conv2")
+    with pytest.raises(StationaryError, match="exhaustive") as err:
+        search(conv2.loop_nest(), load_arch("eyeriss", None), options=SearchOptions(strategy="exhaustive"))
+    assert err.value.field == "--strategy"

@@ -67,6 +67,11 @@ class Scorer(Protocol):
     def evaluate(self, m: MappingArrays) -> Costed: ...
 
 
+#: The largest map space `strategy="exhaustive"` enumerates (about 3 hours at 100k mappings/s): a layer's space
+#: easily holds 1e30 mappings (AlexNet conv2 on eyeriss: 7.2e32), which no enumeration ends.
+EXHAUSTIVE_MAX = 10**9
+
+
 @dataclass(frozen=True)
 class Scored:
     """The fast model's numbers a search keeps per row: energy (pJ), cycles, and whether the mapping fits."""
@@ -204,6 +209,10 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
         strategy = "exhaustive" if size <= opts.exhaustive_limit else "heuristic"
     if strategy not in ("exhaustive", "heuristic", "exact"):
         raise StationaryError(f"unknown strategy {opts.strategy!r} (auto, exhaustive, heuristic, exact)")
+    if strategy == "exhaustive" and size > EXHAUSTIVE_MAX:  # it would not end: say so instead of starting
+        raise StationaryError(f"the map space of {nest.name} on {arch.name} holds {size:.3g} mappings; exhaustive "
+                              f"enumeration scores every one (at most {EXHAUSTIVE_MAX:.0e}); use --strategy exact "
+                              "(the proven optimum, pruned; --budget-s bounds it) or heuristic", field="--strategy")
     if strategy == "exact" and arch.sparsity is not None:  # its cuts and capacity prunes count dense words
         raise StationaryError(f"the exact search bounds dense counts and cannot prune soundly under {arch.name}'s "
                               "sparsity; use --strategy heuristic or exhaustive (their certificates use the "
