@@ -73,6 +73,8 @@ def test_long_sequence_warns(tiny: str) -> None:
     (("gpt2", "--seq", "8", "--dram-gbps", "-3"), "positive"),
     (("gpt2", "--seq", "8", "--objective", "speed"), "unknown objective"),
     (("gpt2", "--sweep-seq", "8,a"), "comma-separated"),
+    (("gpt2", "--sweep-seq", "8,x"), "comma-separated"),  # 'x' separates sizes (1x3x224x224); alone, a typo
+    (("gpt2", "--sweep-seq", "8,,16"), "comma-separated"),
     (("vit_b_16", "--seq", "100"), "197 tokens"),
 ])
 def test_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:

@@ -67,8 +67,8 @@ def parse_shape(text: str | None, field: str = "--input-shape") -> tuple[int, ..
     """'1,3,224,224' -> (1, 3, 224, 224), with a clear error for anything else."""
     if text is None:
         return None
-    try:
-        shape = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+    try:  # every item an integer: '1,x' or '1,,2' is a typo, not a shape of one or two sizes
+        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
     except ValueError:
         raise StationaryError(f"expected comma-separated integers like 1,3,224,224, got {text!r}",
                               field=field) from None
