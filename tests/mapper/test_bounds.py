@@ -3,6 +3,7 @@ random layers and architectures; the certificate says "optimal" only when the se
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ import pytest
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
 from stationary.errors import StationaryError
 from stationary.mapper.bounds import layer_bound
+from stationary.mapper.bounds.layer import mesh_fits
 from stationary.mapper.bounds.tiles import TileTraffic
 from stationary.mapper.search import SearchOptions, search
 from stationary.mapper.space import MapSpace, divisors
@@ -276,11 +278,15 @@ def test_bound_and_exact_search_price_updates_as_the_model() -> None:
 
 
 def test_cycles_bound_never_exceeds_the_brute_force_least_cycles() -> None:
-    """The cycles floor (MACs over the largest spatial box, x the skipped fraction) that certifies the cycles
-    and EDP objectives is at most the fewest cycles of any valid mapping, dense and sparse."""
+    """The cycles floor (MACs over the most MACs a mapping can use within each fan-out's mesh, x the skipped
+    fraction) that certifies the cycles and EDP objectives is at most the fewest cycles of any valid mapping,
+    dense, sparse and on 2-D meshes."""
+    from tests.mapper.test_bounds_serving import serving_case  # it imports this module
+
     n = 0
     for seed in range(60):
-        for layer, arch in (random_case(np.random.default_rng(seed)), sparse_case(seed)):
+        for layer, arch in (random_case(np.random.default_rng(seed)), sparse_case(seed),
+                            serving_case(np.random.default_rng(seed))):
             nest = layer.loop_nest()
             space = enumerable_space(nest, arch)
             if space is None:
@@ -292,4 +298,17 @@ def test_cycles_bound_never_exceeds_the_brute_force_least_cycles() -> None:
                 continue
             n += 1
             assert 0 < layer_bound(nest, arch, imperfect=False).cycles_lower_bound <= least, (seed, least)
-    assert n >= 30
+    assert n >= 45
+
+
+def test_mesh_fits_equals_every_split_of_the_dims() -> None:
+    """A box fits an fx x fy fan-out iff some choice of axis per dim (the model's rule: one axis per dim and
+    fan-out) keeps both products within the mesh; Eyeriss's 14 x 12 takes C=8, R=3, S=3 but not C=16."""
+    rng = np.random.default_rng(5)
+    boxes = rng.choice([1, 1, 2, 3, 4, 6], size=(400, 4))
+    for fx, fy in ((14, 12), (4, 4), (8, 1), (3, 5)):
+        expected = [any(math.prod(b[k] for k in range(4) if on[k]) <= fx
+                        and math.prod(b[k] for k in range(4) if not on[k]) <= fy
+                        for on in itertools.product((True, False), repeat=4)) for b in boxes]
+        assert mesh_fits(boxes, fx, fy).tolist() == expected
+    assert mesh_fits(np.array([[8, 3, 3], [16, 3, 3]]), 14, 12).tolist() == [True, False]

@@ -125,13 +125,19 @@ def test_certificates_price_updates_as_the_search_does() -> None:
     update = layer_bound(nest, arch, imperfect=False).energy_lower_bound_pj
     assert math.isclose(plan.optimality.lower_bound_pj, write, rel_tol=1e-12)
     assert write <= plan.found.result.energy_pj * (1 + 1e-9) and write < update
+    from stationary.arch.load import load_arch
+    from stationary.workload.problem import load_loop_nest
+
+    fc8 = load_loop_nest("alexnet:fc8")
     rows = {}
     for convention in ("update", "write"):
         out = run_cli("bound", "--problem", "alexnet:fc8", "--arch", "eyeriss", "--update-energy", convention,
                       "--json")
         assert out.returncode == 0, out.stderr
         rows[convention] = json.loads(out.stdout)["layers"][0]["energy_lower_bound_pj"]
-    assert rows["write"] <= rows["update"]
+        expected = layer_bound(fc8, load_arch("eyeriss"), imperfect=False, update_energy=convention)
+        assert math.isclose(rows[convention], expected.energy_lower_bound_pj, rel_tol=1e-12)
+    assert rows["write"] != rows["update"]  # eyeriss's register files write at 5 pJ, update at 1 pJ
     bad = run_cli("bound", "--problem", "alexnet:fc8", "--update-energy", "rmw")
     assert bad.returncode == 2 and "update energy" in bad.stderr
 

@@ -141,8 +141,9 @@ class BranchAndBound:
         self.pairs = space._pairs()
         self.classes: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self.both = np.argwhere(space.allow_x & space.allow_y)  # (n, 2) (level, dim) with a free mesh axis
+        # the space's largest spatial products, and the layer's cycles floor (each fan-out's mesh)
         cycles_root = self.macs / min(self.n_mac, int(np.prod(self.max_sp_total.astype(float))))
-        self.cycles_root = float(math.ceil(cycles_root - 1e-9))
+        self.cycles_root = float(max(math.ceil(cycles_root - 1e-9), terms.cycles_floor))
         if self.partial is not None:  # the partial bound of the empty prefix holds for the whole (constrained) space
             root_energy_pj = max(root_energy_pj, float(self.partial.energy_pj(np.zeros((1, 0), np.int64),
                                                                               np.array([self.cycles_root]))[0]))

@@ -329,11 +329,11 @@ class LayerTerms:
         self.serve_pj, self.hold_pj = _serving(self)
         self.picks_dram, self.picks_inner, self.picks_level, self.picks_front = _picks(self)
         self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
-        boxes = spatial_boxes([int(x) for x in self.bounder.traffic.bounds], n_mac // levels[real[0]].instances)
         # every mapping's spatial factors divide the bounds (remainders sit on temporal loops only), so it runs
-        # at least MACs / the largest box cycles; leakage is paid on at least those cycles
-        self.cycles_floor = float(self.cycle_scale * nest.macs / np.prod(boxes, axis=1).max())
-        self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / np.prod(boxes, axis=1).max())
+        # at least MACs / the most MACs it can use cycles; leakage is paid on at least those cycles
+        most = most_macs(arch, [int(x) for x in self.bounder.traffic.bounds])
+        self.cycles_floor = float(self.cycle_scale * nest.macs / most)
+        self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / most)
         self.cut_energy_pj = max(min(float(v.min()) for v in self.dram_values) - self.first_read_pj,
                                  self.cut_floor_pj)
 
@@ -417,6 +417,46 @@ def spatial_boxes(bounds: list[int], fanout: int) -> np.ndarray:
     return np.array(out, np.int64).reshape(-1, len(bounds))
 
 
+def mesh_fits(boxes: np.ndarray, fx: int, fy: int) -> np.ndarray:
+    """(n,) whether each spatial box (one factor per dim) fits a fan-out of fx x fy: some split of its dims
+    between the mesh axes, each dim's factor on one axis, has X's product <= fx and Y's <= fy -- the model's
+    validity rule for one fan-out's spatial loops (model/fast.py, `fits`). A box of product <= fx * fy need
+    not: Eyeriss's 14 x 12 holds no box C=16, R=3, S=3 (144 MACs)."""
+    boxes = np.asarray(boxes, np.int64)
+    live = [k for k in range(boxes.shape[1]) if (boxes[:, k] > 1).any()]
+    ok = np.zeros(boxes.shape[0], bool)
+    for mask in range(2 ** len(live)):  # the dims on X
+        on_x = [k for i, k in enumerate(live) if mask >> i & 1]
+        on_y = [k for k in live if k not in on_x]
+        ok |= (np.prod(boxes[:, on_x], axis=1) <= fx) & (np.prod(boxes[:, on_y], axis=1) <= fy)
+    return ok
+
+
+def stage_boxes(arch: Architecture, bounds: list[int], a: int, b: int) -> np.ndarray:
+    """The spatial boxes (n, D) of the fan-out from the levels of `a` instances to those (or the MACs) of `b`:
+    one divisor per dim, within the fan-out's mesh (mesh_fits). Instance counts never fall down the hierarchy,
+    so exactly one level boundary fans out from a to b."""
+    boxes = spatial_boxes(bounds, b // a)
+    for i, lv in enumerate(arch.levels):
+        fx, fy = arch.fanout(i)
+        if lv.instances == a and fx * fy == b // a:
+            return boxes[mesh_fits(boxes, fx, fy)]
+    return boxes
+
+
+def most_macs(arch: Architecture, bounds: list[int]) -> int:
+    """The most MACs any mapping can use at once: at most the product, over the fan-outs, of each one's largest
+    box that fits its mesh, and at most the largest box of all the fan-outs merged."""
+    top = min(lv.instances for lv in arch.levels)
+    merged = int(np.prod(spatial_boxes(bounds, arch.compute.instances // top), axis=1).max())
+    counts = sorted({lv.instances for lv in arch.levels} | {arch.compute.instances})
+    staged = 1
+    for a, b in zip(counts, counts[1:]):
+        boxes = stage_boxes(arch, bounds, a, b)
+        staged *= int(np.prod(boxes, axis=1).max(initial=1))
+    return max(1, min(merged, staged))
+
+
 def multicast_reach(nest: LoopNest, boxes: np.ndarray) -> np.ndarray:
     """(n, T): per spatial box (merged spatial factors below a level, one per dim) and tensor, the most MACs one
     word read for the tensor can reach: children with equal boxes, the product of the factors of the dims that
@@ -461,7 +501,7 @@ def _fan_stages(terms: LayerTerms) -> tuple[list[int], np.ndarray]:
     prod = np.ones((1, len(bounds)), np.int64)
     reach = np.ones((1, 0, T))
     for a, b in reversed(list(zip(counts, counts[1:]))):  # innermost stage first: the one most levels share
-        boxes = spatial_boxes([int(x) for x in bounds], b // a)
+        boxes = stage_boxes(arch, [int(x) for x in bounds], a, b)
         per = multicast_reach(nest, boxes).astype(float)
         above.append(a)
         if len(prod) * len(boxes) > FAN_COMBOS:
