@@ -65,7 +65,27 @@ def bound_terms(nest: Any, arch: Any) -> dict[str, Any]:
     cut, top = terms.cut_energy_pj, terms.real[0]
     e0, bs0 = arch.levels[top].energy, arch.levels[top].block_size
     names = [t.name for t in nest.tensors]
-    best: tuple[float, list[int], dict[int, np.ndarray], np.ndarray, int, float] | None = None
+    # each box's own leakage floor (LayerTerms.picks_front_leak): the bound is the larger of the least total with
+    # the layer's leakage floor and the least with each box's; the rows show the one that binds
+    box_leak = (None if terms.picks_front_leak is None
+                else terms.leak_per_cycle_pj * nest.macs / np.asarray(terms.stage_used, float))
+    coupled = box_leak is not None and _least(terms, cut, e0, bs0, box_leak)[0] > _least(terms, cut, e0, bs0, None)[0]
+    _, pick, per, dram, k, held, leak = _least(terms, cut, e0, bs0, box_leak if coupled else None)
+    out: dict[tuple[str, str], float] = {}
+    for t, j in enumerate(pick):
+        if j != top:
+            out[(arch.levels[j].name, names[t])] = float(per[t][k] if per[t].size > 1 else per[t][0])
+    return {"cut_pj": float(cut), "dram_serve_pj": float(dram[k]), "per": out, "held_pj": held,
+            "pick": {names[t]: arch.levels[j].name for t, j in enumerate(pick)},
+            "compute_pj": terms.compute_pj, "leak_floor_pj": leak,
+            "total_pj": layer_bound(nest, arch, imperfect=False).energy_lower_bound_pj}
+
+
+def _least(terms: Any, cut: float, e0: Any, bs0: int, box_leak: np.ndarray | None) -> tuple:
+    """(total, pick, per-tensor serving, outermost serving, box index, held, leakage) at the least choice of
+    serving levels and joint box, with the layer's leakage floor (box_leak None) or each box's."""
+    top = terms.real[0]
+    best: tuple | None = None
     for pick in terms.picks_level:
         per = {t: _serve_boxes(terms, int(j), t) for t, j in enumerate(pick) if j != top}
         inner = sum(per.values(), np.zeros(1))
@@ -74,20 +94,14 @@ def bound_terms(nest: Any, arch: Any) -> dict[str, Any]:
         dram = served + sum((e0.update_pj * terms.outputs if terms.rw[t] else e0.read_pj * terms.compulsory[t]) / bs0
                             for t, j in enumerate(pick) if j != top)
         held = _held_pj(terms, tuple(int(j) for j in pick))  # must-keep levels above the serving level
-        total = np.maximum(cut, dram) + inner + held
+        leak = np.full(1, terms.leak_floor_pj) if box_leak is None else box_leak
+        total = np.maximum(cut, dram) + inner + held + leak
         k = int(np.argmin(total))
         if best is None or float(total.flat[k]) < best[0]:
-            best = (float(total.flat[k]), [int(j) for j in pick], per, np.broadcast_to(dram, total.shape), k, held)
+            best = (float(total.flat[k]), [int(j) for j in pick], per, np.broadcast_to(dram, total.shape), k, held,
+                    float(np.broadcast_to(leak, total.shape).flat[k]))
     assert best is not None
-    _, pick, per, dram, k, held = best
-    out: dict[tuple[str, str], float] = {}
-    for t, j in enumerate(pick):
-        if j != top:
-            out[(arch.levels[j].name, names[t])] = float(per[t][k] if per[t].size > 1 else per[t][0])
-    return {"cut_pj": float(cut), "dram_serve_pj": float(dram[k]), "per": out, "held_pj": held,
-            "pick": {names[t]: arch.levels[j].name for t, j in enumerate(pick)},
-            "compute_pj": terms.compute_pj, "leak_floor_pj": terms.leak_floor_pj,
-            "total_pj": layer_bound(nest, arch, imperfect=False).energy_lower_bound_pj}
+    return best
 
 
 def one(spec: str, budget: int) -> dict[str, Any]:

@@ -325,15 +325,15 @@ class LayerTerms:
         self.cycle_scale = 1.0 if f is None else f.cycles
         self.compute_pj = nest.macs * arch.compute.energy_pj * (1.0 if f is None else f.mac_energy)
         # the fan-outs below the levels and every joint choice of their spatial boxes (the serving bound)
-        self.stage_above, self.stage_reach = _fan_stages(self)
-        self.serve_pj, self.hold_pj = _serving(self)
-        self.picks_dram, self.picks_inner, self.picks_level, self.picks_front = _picks(self)
-        self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
+        self.stage_above, self.stage_reach, self.stage_used = _fan_stages(self)
         # every mapping's spatial factors divide the bounds (remainders sit on temporal loops only), so it runs
         # at least MACs / the most MACs it can use cycles; leakage is paid on at least those cycles
         most = most_macs(arch, [int(x) for x in self.bounder.traffic.bounds])
         self.cycles_floor = float(self.cycle_scale * nest.macs / most)
+        self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
         self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / most)
+        self.serve_pj, self.hold_pj = _serving(self)
+        self.picks_dram, self.picks_inner, self.picks_level, self.picks_front, self.picks_front_leak = _picks(self)
         self.cut_energy_pj = max(min(float(v.min()) for v in self.dram_values) - self.first_read_pj,
                                  self.cut_floor_pj)
 
@@ -347,12 +347,19 @@ class LayerTerms:
         cut = np.asarray(cut_energy_pj, float)
         raise_pj = (np.zeros_like(self.picks_inner) if inner_pj is None
                     else np.asarray(inner_pj, float) - self.picks_inner)
-        best = np.full(np.broadcast_shapes(cut.shape, raise_pj.shape[:-1]), np.inf)
-        for p, (inner, whole) in enumerate(self.picks_front):
-            # least over the front's boxes of max(cut + inner, outermost serving + inner)
-            value = np.min(np.maximum(cut[..., None] + inner, whole), axis=-1)
-            best = np.minimum(best, value + raise_pj[..., p])
-        return self.compute_pj + self.word_scale * best + self.cycle_scale * np.asarray(leak_pj, float)
+        def least(fronts: list[Front]) -> np.ndarray:
+            best = np.full(np.broadcast_shapes(cut.shape, raise_pj.shape[:-1]), np.inf)
+            for p, (inner, whole) in enumerate(fronts):
+                # least over the front's boxes of max(cut + inner, outermost serving + inner)
+                value = np.min(np.maximum(cut[..., None] + inner, whole), axis=-1)
+                best = np.minimum(best, value + raise_pj[..., p])
+            return best
+
+        out = self.compute_pj + self.word_scale * least(self.picks_front) + self.cycle_scale * np.asarray(leak_pj,
+                                                                                                        float)
+        if self.picks_front_leak is not None:  # each box's own leakage floor, joint with its serving
+            out = np.maximum(out, self.compute_pj + least(self.picks_front_leak))
+        return out
 
 
 _RECENT: list[tuple[LoopNest, Architecture, LayerTerms]] = []  # the last few, by identity
@@ -483,29 +490,32 @@ def multicast_reach(nest: LoopNest, boxes: np.ndarray) -> np.ndarray:
 FAN_COMBOS = 200_000  # most joint choices of every fan-out's spatial box the serving bound enumerates
 
 
-def _fan_stages(terms: LayerTerms) -> tuple[list[int], np.ndarray]:
+def _fan_stages(terms: LayerTerms) -> tuple[list[int], np.ndarray, np.ndarray | None]:
     """The fan-outs between instance counts (stages: from a count to the next one down the hierarchy, the last
     to the MACs) and every joint choice of one spatial box per stage (each a divisor per dim within the
     stage's fan-out, their product per dim a divisor of its bound), as (the instance count above each stage,
-    (choices, stages, T) reach of each stage's box per tensor, multicast_reach). Stages whose joint choices
-    would pass FAN_COMBOS take, per tensor, their largest reach instead (a relaxation). Reads are held to
+    (choices, stages, T) reach of each stage's box per tensor, multicast_reach, (choices,) the MACs the boxes
+    use at most). Stages whose joint choices would pass FAN_COMBOS take, per tensor, their largest reach and
+    their largest box instead (a relaxation). Reads are held to
     MACs / reach only when the innermost level has one MAC per instance (no MAC takes an operand from a
     neighbour over a link, docs/bounds.md §3) and without sparsity (compressed counts): otherwise no stages."""
     arch, nest = terms.arch, terms.nest
     n_mac, T = arch.compute.instances, len(nest.tensors)
     if arch.sparsity is not None or arch.levels[-1].instances != n_mac:
-        return [], np.ones((1, 0, T))
+        return [], np.ones((1, 0, T)), None
     bounds = np.array([int(x) for x in terms.bounder.traffic.bounds], np.int64)
     counts = sorted({lv.instances for lv in arch.levels} | {n_mac})
     above: list[int] = []
     prod = np.ones((1, len(bounds)), np.int64)
     reach = np.ones((1, 0, T))
+    relaxed = 1  # the relaxed stages' largest box products
     for a, b in reversed(list(zip(counts, counts[1:]))):  # innermost stage first: the one most levels share
         boxes = stage_boxes(arch, [int(x) for x in bounds], a, b)
         per = multicast_reach(nest, boxes).astype(float)
         above.append(a)
         if len(prod) * len(boxes) > FAN_COMBOS:
             reach = np.concatenate([reach, np.broadcast_to(per.max(axis=0), (len(reach), 1, T))], axis=1)
+            relaxed *= int(np.prod(boxes, axis=1).max())
             continue
         joint = (prod[:, None, :] * boxes[None, :, :]).reshape(-1, len(bounds))
         ok = (bounds[None, :] % joint == 0).all(axis=1)
@@ -513,7 +523,7 @@ def _fan_stages(terms: LayerTerms) -> tuple[list[int], np.ndarray]:
         pairs = pairs[ok]
         prod = joint[ok]
         reach = np.concatenate([reach[pairs[:, 0]], per[pairs[:, 1]][:, None, :]], axis=1)
-    return above, reach
+    return above, reach, np.prod(prod, axis=1).astype(float) * relaxed
 
 
 def _reach_below(terms: LayerTerms, n: int) -> np.ndarray:
@@ -601,13 +611,15 @@ def _front(inner: np.ndarray, dram: np.ndarray) -> Front:
     return inner[keep], whole[keep]
 
 
-def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Front]]:
+def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Front], list[Front] | None]:
     """Every choice of the level that serves each tensor to the MACs (its innermost keeper) that the keep
     rules allow, as (outermost level's energy, inner levels' energy, (choices, T) serving level, Front) per
     choice. Every tensor shares the fan-outs below its serving level: the energies of all of them, the
     outermost level's serving included, are taken per joint choice of the stages' boxes (_serve_boxes); the
     first two are each one's own least over the boxes, the front keeps them joint (LayerTerms.energy_pj). The
-    inner energy includes what the levels that must keep a tensor above its serving level pay (_held_pj)."""
+    inner energy includes what the levels that must keep a tensor above its serving level pay (_held_pj). The
+    last, with leakage (dense architectures with fan-out stages): the same fronts with each box's leakage floor
+    added, leakage per cycle x MACs / the MACs the box uses (a mapping runs at least that many cycles)."""
     levels = terms.arch.levels
     real, top, rw = terms.real, terms.real[0], terms.rw
     e0, bs0 = levels[top].energy, levels[top].block_size
@@ -618,7 +630,10 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
         deepest = max((j for j in real if terms.must[j][t]), default=top)
         choices.append([j for j in real if j >= deepest and terms.may[j][t]] or [top])
     boxes = {(j, t): _serve_boxes(terms, j, t) for t in range(len(rw)) for j in choices[t]}
-    dram, inner, level, fronts = [], [], [], []
+    used = terms.stage_used
+    leak = (terms.leak_per_cycle_pj * terms.nest.macs / used
+            if used is not None and terms.leak_per_cycle_pj > 0 and terms.arch.sparsity is None else None)
+    dram, inner, level, fronts, leak_fronts = [], [], [], [], []
     for pick in itertools.product(*choices):
         dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
         joint = sum((boxes[j, t] for t, j in enumerate(pick) if j != top), np.zeros(1)) + _held_pj(terms, pick)
@@ -627,7 +642,10 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
         inner.append(float(joint.min()))
         level.append(pick)
         fronts.append(_front(joint, served))
-    return np.array(dram), np.array(inner), np.array(level, np.int64).reshape(-1, len(rw)), fronts
+        if leak is not None:
+            leak_fronts.append(_front(joint + leak, served))
+    return (np.array(dram), np.array(inner), np.array(level, np.int64).reshape(-1, len(rw)), fronts,
+            leak_fronts if leak is not None else None)
 
 
 def keep_rules(nest: LoopNest, arch: Architecture) -> tuple[list[list[bool]], list[list[bool]]]:
