@@ -69,3 +69,27 @@ def test_bound_never_exceeds_the_brute_force_optimum_with_the_feature(feature: s
         bound = layer_bound(layer.loop_nest(), arch, imperfect=False, update_energy=update_energy)
         assert bound.energy_lower_bound_pj <= best * (1 + 1e-9), (feature, seed, bound.energy_lower_bound_pj, best)
     assert n >= 50
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_exact_search_equals_brute_force_with_the_feature(feature: str) -> None:
+    """The exact search's cuts (capacity, partial bounds, the layer bound) keep the optimum with each feature on:
+    unseeded (no heuristic incumbent to hide a wrong cut), it finishes at the brute-force optimum."""
+    from stationary.mapper.search import SearchOptions, search
+
+    n = 0
+    for seed in range(120):
+        layer, arch = (serving_case if seed % 2 else random_case)(np.random.default_rng(seed))
+        update_energy = "write" if feature == "write_updates" else "update"
+        try:
+            arch = featured(arch, np.random.default_rng(seed + 7777), feature)
+        except StationaryError:
+            continue
+        best = optimum(layer, arch, update_energy=update_energy)
+        if best is None or not math.isfinite(best):
+            continue
+        n += 1
+        found = search(layer.loop_nest(), arch, options=SearchOptions(strategy="exact", update_energy=update_energy,
+                                                                      seed_exact=False))
+        assert found.complete and math.isclose(found.result.energy_pj, best, rel_tol=1e-9), (feature, seed, best)
+    assert n >= 40
