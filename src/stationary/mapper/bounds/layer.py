@@ -120,8 +120,7 @@ class _Bounder:
                      DISTINCT if tt.spread[t] is not None else NONE for t in range(len(tt.gapless)))
 
     def _key(self, weights: tuple[float, ...], opt: CutOption) -> Key:
-        lifts = tuple((t, words) for t, words in opt.deeper
-                      if words is not None and not self.traffic.read_write[t] and weights[t])
+        lifts = tuple((t, words) for t, words in opt.deeper if words is not None and weights[t])
         return weights, self.charged(opt.held, opt.distinct), lifts
 
     def _want(self, key: Key, fit: tuple[Fit, bool]) -> None:
