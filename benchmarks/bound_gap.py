@@ -67,10 +67,9 @@ def bound_terms(nest: Any, arch: Any) -> dict[str, Any]:
     names = [t.name for t in nest.tensors]
     # each box's own leakage floor (LayerTerms.picks_front_leak): the bound is the larger of the least total with
     # the layer's leakage floor and the least with each box's; the rows show the one that binds
-    box_leak = (None if terms.picks_front_leak is None
-                else terms.leak_per_cycle_pj * nest.macs / np.asarray(terms.stage_used, float))
-    coupled = box_leak is not None and _least(terms, cut, e0, bs0, box_leak)[0] > _least(terms, cut, e0, bs0, None)[0]
-    _, pick, per, dram, k, held, leak = _least(terms, cut, e0, bs0, box_leak if coupled else None)
+    apart = _least(terms, cut, e0, bs0, None)
+    joint = None if terms.box_leak_pj is None else _least(terms, cut, e0, bs0, terms.box_leak_pj)
+    _, pick, per, dram, k, held, leak = joint if joint is not None and joint[0] > apart[0] else apart
     out: dict[tuple[str, str], float] = {}
     for t, j in enumerate(pick):
         if j != top:

@@ -324,13 +324,18 @@ class LayerTerms:
         self.cycle_scale = 1.0 if f is None else f.cycles
         self.compute_pj = nest.macs * arch.compute.energy_pj * (1.0 if f is None else f.mac_energy)
         # the fan-outs below the levels and every joint choice of their spatial boxes (the serving bound)
+        bounds = [int(x) for x in self.bounder.traffic.bounds]
+        self.fan_boxes = {(a, b): stage_boxes(arch, bounds, a, b) for a, b in fan_counts(arch)}
         self.stage_above, self.stage_reach, self.stage_used = _fan_stages(self)
         # every mapping's spatial factors divide the bounds (remainders sit on temporal loops only), so it runs
         # at least MACs / the most MACs it can use cycles; leakage is paid on at least those cycles
-        most = most_macs(arch, [int(x) for x in self.bounder.traffic.bounds])
+        most = most_macs(arch, bounds, self.fan_boxes)
         self.cycles_floor = float(self.cycle_scale * nest.macs / most)
         self.leak_per_cycle_pj = sum(levels[i].energy.leak_pj for i in real)
         self.leak_floor_pj = float(self.leak_per_cycle_pj * nest.macs / most)
+        # per joint choice of the stages' boxes: the leakage of the cycles it needs at least (None: not coupled)
+        self.box_leak_pj = (self.leak_per_cycle_pj * nest.macs / self.stage_used
+                            if self.stage_used is not None and self.leak_per_cycle_pj > 0 else None)
         self.serve_pj, self.hold_pj = _serving(self)
         self.picks_dram, self.picks_inner, self.picks_level, self.picks_front, self.picks_front_leak = _picks(self)
         self.cut_energy_pj = max(min(float(v.min()) for v in self.dram_values) - self.first_read_pj,
@@ -450,15 +455,21 @@ def stage_boxes(arch: Architecture, bounds: list[int], a: int, b: int) -> np.nda
     return boxes
 
 
-def most_macs(arch: Architecture, bounds: list[int]) -> int:
+def fan_counts(arch: Architecture) -> list[tuple[int, int]]:
+    """The fan-outs as (instances above, instances below) pairs, outermost first: consecutive distinct instance
+    counts of the hierarchy, the last to the MACs."""
+    counts = sorted({lv.instances for lv in arch.levels} | {arch.compute.instances})
+    return list(zip(counts, counts[1:]))
+
+
+def most_macs(arch: Architecture, bounds: list[int], fan_boxes: dict[tuple[int, int], np.ndarray]) -> int:
     """The most MACs any mapping can use at once: at most the product, over the fan-outs, of each one's largest
-    box that fits its mesh, and at most the largest box of all the fan-outs merged."""
+    box that fits its mesh (`fan_boxes`: stage_boxes per fan_counts pair), and at most the largest box of all
+    the fan-outs merged."""
     top = min(lv.instances for lv in arch.levels)
     merged = int(np.prod(spatial_boxes(bounds, arch.compute.instances // top), axis=1).max())
-    counts = sorted({lv.instances for lv in arch.levels} | {arch.compute.instances})
     staged = 1
-    for a, b in zip(counts, counts[1:]):
-        boxes = stage_boxes(arch, bounds, a, b)
+    for boxes in fan_boxes.values():
         staged *= int(np.prod(boxes, axis=1).max(initial=1))
     return max(1, min(merged, staged))
 
@@ -503,13 +514,12 @@ def _fan_stages(terms: LayerTerms) -> tuple[list[int], np.ndarray, np.ndarray | 
     if arch.sparsity is not None or arch.levels[-1].instances != n_mac:
         return [], np.ones((1, 0, T)), None
     bounds = np.array([int(x) for x in terms.bounder.traffic.bounds], np.int64)
-    counts = sorted({lv.instances for lv in arch.levels} | {n_mac})
     above: list[int] = []
     prod = np.ones((1, len(bounds)), np.int64)
     reach = np.ones((1, 0, T))
     relaxed = 1  # the relaxed stages' largest box products
-    for a, b in reversed(list(zip(counts, counts[1:]))):  # innermost stage first: the one most levels share
-        boxes = stage_boxes(arch, [int(x) for x in bounds], a, b)
+    for a, b in reversed(fan_counts(arch)):  # innermost stage first: the one most levels share
+        boxes = terms.fan_boxes[a, b]
         per = multicast_reach(nest, boxes).astype(float)
         above.append(a)
         if len(prod) * len(boxes) > FAN_COMBOS:
@@ -629,9 +639,7 @@ def _picks(terms: LayerTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
         deepest = max((j for j in real if terms.must[j][t]), default=top)
         choices.append([j for j in real if j >= deepest and terms.may[j][t]] or [top])
     boxes = {(j, t): _serve_boxes(terms, j, t) for t in range(len(rw)) for j in choices[t]}
-    used = terms.stage_used
-    leak = (terms.leak_per_cycle_pj * terms.nest.macs / used
-            if used is not None and terms.leak_per_cycle_pj > 0 and terms.arch.sparsity is None else None)
+    leak = terms.box_leak_pj
     dram, inner, level, fronts, leak_fronts = [], [], [], [], []
     for pick in itertools.product(*choices):
         dram.append(sum((terms.serve_pj[j, t] if j == top else dram_floor[t]) for t, j in enumerate(pick)))
