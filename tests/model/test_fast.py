@@ -211,6 +211,33 @@ def test_capacity_overflow_marks_mapping_invalid() -> None:
     assert FastModel(nest, arch).evaluate(mapping_arrays([mapping], nest, arch)).valid[0]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_the_cheap_fit_check_is_the_models_validity(seed: int) -> None:
+    """`FastModel.may_fit` (fan-outs, capacities, a source for every tensor; no counts) equals `evaluate`'s
+    validity on perfect rows of a dense architecture, capacities shrunk so that many rows overflow, and is
+    never False where `evaluate` says valid (rows with remainders, sparse architectures: left True)."""
+    from stationary.mapper.space import MapSpace
+    from stationary.model.sparsity import Sparsity
+
+    nest, arch, _ = random_case(seed, windows=seed % 2 == 0, mac_fanout=seed % 3 == 0, wide_mesh=True)
+    rng = np.random.default_rng(seed)
+    for i, lv in enumerate(arch.levels[1:], 1):  # some inner levels at a fraction of their words
+        if lv.size_words is not None and rng.random() < 0.6:
+            arch = arch.with_level(i, depth=max(1, int(lv.depth * rng.uniform(0.05, 0.6))))
+    for imperfect in (False, True):
+        space = MapSpace(nest, arch, imperfect=imperfect)
+        rows = space.sample(rng, 120)
+        rows = MappingArrays.concat([rows, space.mutate(rng, rows)])
+        model = FastModel(nest, arch)
+        fits, valid = model.may_fit(rows), model.evaluate(rows).valid
+        assert not (valid & ~fits).any()
+        perfect = ~rows.imperfect_rows()
+        assert np.array_equal(fits[perfect], valid[perfect])
+    sparse = replace(arch, sparsity=Sparsity((("Weights", 0.5),), compute_zero="gate"))
+    assert FastModel(nest, sparse).may_fit(rows).all()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**31 - 1))
 def test_fast_result_object_equals_exact_json(seed: int) -> None:

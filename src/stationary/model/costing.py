@@ -134,6 +134,15 @@ class Costing:
                                       f"got {short_repr(lv.leak_instances)}", field=f"{lv.name}.leak_instances")
         self.leak_all = np.array([lv.leak_instances == "all" for lv in levels])
         self.instances = np.array([lv.instances for lv in levels], np.int64)
+        self.outermost = next((i for i, lv in enumerate(levels) if not lv.virtual), 0)  # the real backing store
+
+    def tiles_fit(self, level_words: Array, keep: Array | None) -> Array:
+        """(B,) bool: every level's kept words (`level_words` (B, L): its kept tiles summed) fit its capacity
+        and, given `keep` (B, L, T), every tensor is kept at the outermost real level (else it has no source)."""
+        ok = (_floats(level_words) <= self.capacity[None, :]).all(axis=1)
+        if keep is not None:
+            ok &= keep[:, self.outermost].all(axis=1)
+        return np.asarray(ok)
 
     def cost(self, c: Counts, tensors: tuple[str, ...] = TENSOR_ORDER) -> FastResult:
         """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity.
@@ -190,9 +199,9 @@ class Costing:
         leak = self.e_leak[None, :] * _floats(cycles)[:, None] * _floats(active)
         compute_energy = _floats(mac_energy_count) * self.arch.compute.energy_pj
         energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
-        fits_capacity = np.asarray((_floats(c.tile_words.sum(axis=2)) <= self.capacity[None, :]).all(axis=1))
-        outermost = next((i for i, lv in enumerate(self.arch.levels) if not lv.virtual), 0)
-        valid = c.spatial_fits & fits_capacity & keep[:, outermost].all(axis=1)  # else a tensor has no source
+        level_words = c.tile_words.sum(axis=2)
+        fits_capacity = self.tiles_fit(level_words, None)
+        valid = c.spatial_fits & self.tiles_fit(level_words, keep)
         utilization = _floats(c.macs) / (_floats(cycles) * self.arch.compute.instances)
         return FastResult(c.reads, c.fills, c.updates, c.tile_words, utilized, tensor_energy, leak, compute_energy,
                           energy, cycles, c.compute_cycles, c.macs, utilization, valid, c.partition_words,

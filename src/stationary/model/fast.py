@@ -393,12 +393,35 @@ class FastModel:
                                                               list(tiles_all.transpose(1, 0, 2)), part[::-1],
                                                               keep, spread, replication)
         rev = slice(None, None, -1)  # back to architecture order
-        sp = m.spatial
-        x_used = np.prod(np.where(m.spatial_x, sp, 1), axis=2)
-        y_used = np.prod(np.where(m.spatial_x, 1, sp), axis=2)
-        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
         return Counts(reads, fills, updates, tiles, partition, keep[:, rev], replication[:, rev], compute_cycles,
-                      macs, utilized_macs, fits)
+                      macs, utilized_macs, self._spatial_fits(m))
+
+    def _spatial_fits(self, m: MappingArrays) -> Array:
+        """(B,) bool: every level's spatial factors on each mesh axis fit its fan-out there."""
+        x_used = np.prod(np.where(m.spatial_x, m.spatial, 1), axis=2)
+        y_used = np.prod(np.where(m.spatial_x, 1, m.spatial), axis=2)
+        return np.asarray(((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1))
+
+    def may_fit(self, m: MappingArrays) -> Array:
+        """(B,) bool: False only where `evaluate` would report the row invalid, decided without the counts
+        (spatial factors over a fan-out, kept tiles over a level's capacity, a tensor not kept outermost): the
+        search scores only the other rows. Exact for perfect rows of a dense architecture; rows with remainders
+        (their tiles are the walk's) and sparse architectures (compressed tiles) are left True."""
+        if self.arch.sparsity is not None:
+            return np.ones(m.size, bool)
+        ok = self._spatial_fits(m)
+        # every level's tile extents, batch last (D, L, B) so that each dimension's plane is contiguous
+        f = np.ascontiguousarray((m.temporal.astype(np.int64) * m.spatial).transpose(2, 1, 0))
+        at = np.cumprod(f[:, ::-1], axis=1)[:, ::-1]
+        words = np.zeros(at.shape[1:], np.int64)  # (L, B): kept words per level
+        keep = m.keep.transpose(2, 1, 0)
+        for t in range(self.n_tensors):
+            size = np.ones_like(words)
+            for axis in self.axes[t]:
+                size *= 1 + sum(c * (at[d] - 1) for c, d in axis)
+            words += np.where(keep[t], size, 0)
+        ok &= self.costing.tiles_fit(words.T, m.keep)
+        return np.asarray(ok | m.imperfect_rows())
 
     def _store(self, delivered: list[Array], distinct: list[Array], links: list[tuple[Array, Array]],
                size: list[Array], part: list[Array], keep: Array, spread: Array,
@@ -555,11 +578,8 @@ class FastModel:
         reads, fills, updates, tiles, partition = self._store(delivered_, distinct_, list(zip(link_, saved_)), size_,
                                                               part_, keep, spread, replication)
         rev = slice(None, None, -1)
-        x_used = np.prod(np.where(m.spatial_x, m.spatial, 1), axis=2)
-        y_used = np.prod(np.where(m.spatial_x, 1, m.spatial), axis=2)
-        fits = ((x_used <= self.fanout[None, :, 0]) & (y_used <= self.fanout[None, :, 1])).all(axis=1)
         return Counts(reads, fills, updates, tiles, partition, keep[:, rev], replication[:, rev], compute_cycles,
-                      macs, utilized_macs, fits)
+                      macs, utilized_macs, self._spatial_fits(m))
 
     def _plan(self, j: int, perm: Array, loop_n: Array, loop_r: Array, n_loops: Array, cum_sp: list[Array],
               cum_at: list[Array], cov_at: list[Array], spread: Array, rows: Array) -> dict[str, Any]:
