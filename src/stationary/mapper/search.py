@@ -183,7 +183,8 @@ class SearchOptions:
     pareto: bool = False
     seed_dataflows: bool = True  # a free heuristic search also runs every built-in dataflow's search
     seed_share: float = 0.25  # ... each with this share of the budget (1.0: never worse than any dataflow)
-    polish_share: float = 0.25  # extra evaluations of free local search from the merged pool
+    polish_share: float = 1.0  # extra evaluations of free local search from the merged pool (a longer polish
+    # continues the same walk from the same pool: never worse; 0.25 -> 1.0 measured in docs/mapper.md "Polish")
     seed_keeps: bool = True  # a heuristic search with free keep choices also searches "keep all" (seed_share)
     update_energy: str = "update"  # price read-modify-write updates at the ERT's `update` or `write` energy
     imperfect: bool = False  # also imperfect factorizations (Timeloop 3 remainders D=n,r; mapper/space.py)
