@@ -183,6 +183,22 @@ def test_unconstrained_search_is_never_worse_than_a_dataflow(arch_name: str) -> 
         assert free.result.energy_pj <= constrained.result.energy_pj * (1 + 1e-12), name
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_longer_polish_continues_the_same_walk(seed: int) -> None:
+    """The polish stops when its count reaches its budget, so a longer one is the same walk continued: its
+    best is at most the shorter one's, and the evaluations differ by exactly the extra polish rows."""
+    from stationary.arch.load import load_arch
+
+    arch = load_arch("eyeriss")
+    nest = Layer("p", LayerKind.CONV, M=32, C=16, P=14, Q=14, R=3, S=3, H=16, W=16).loop_nest()
+    opts = SearchOptions(budget=4096, batch=512, seed=seed)
+    results = [search(nest, arch, [], replace(opts, polish_share=share)) for share in (0.25, 1.0, 2.0)]
+    assert all(r.strategy == "heuristic" for r in results)
+    for short, long in zip(results, results[1:]):
+        assert long.result.energy_pj <= short.result.energy_pj * (1 + 1e-12)
+    assert [r.evaluated - results[0].evaluated for r in results] == [0, 3072, 7168]
+
+
 def test_free_keeps_search_is_never_worse_than_its_keep_all_seed(tmp_path) -> None:
     """A search with free keeps also searches "keep everything" with a share of the budget (same seed): its
     best is at most that subsearch's. The arch is ZigZag's tpu_like in small: a 1-word output register per PE,
