@@ -128,6 +128,26 @@ def test_exact_search_is_never_worse_than_its_heuristic_seed() -> None:
     assert exact.result.energy_pj <= heur.result.energy_pj * (1 + 1e-9)
 
 
+@pytest.mark.parametrize("evals", [3_000, 30_000])
+@pytest.mark.parametrize("arch_name", ["eyeriss", "simba_like"])
+def test_the_cheap_fit_check_changes_no_exact_result(monkeypatch: pytest.MonkeyPatch, arch_name: str,
+                                                     evals: int | None) -> None:
+    """Groups the cheap fit check proves invalid skip the fast model in the bound but are still charged to the
+    budget: with and without the check, the same mapping, cuts, evaluations and proven bound, for a budget that
+    stops the search early and one that stops it late."""
+    from stationary.arch.load import load_arch
+
+    arch = load_arch(arch_name)
+    nest = Layer("x", LayerKind.CONV, M=16, C=8, P=7, Q=7, R=3, S=3, H=9, W=9).loop_nest()
+    opts = SearchOptions(strategy="exact", budget=1024, batch=256, budget_evals=evals)
+    with_check = search(nest, arch, options=opts)
+    monkeypatch.setattr(FastModel, "may_fit", lambda self, m: np.ones(m.size, bool))
+    without = search(nest, arch, options=opts)
+    assert with_check.mapping == without.mapping and with_check.result.energy_pj == without.result.energy_pj
+    assert (with_check.evaluated, with_check.pruned, with_check.complete, with_check.objective_bound) == (
+        without.evaluated, without.pruned, without.complete, without.objective_bound)
+
+
 def test_empty_space_names_the_constraint_under_exact_search() -> None:
     nest = CASES[0][0].loop_nest()
     keep_all = Constraint("RF", "dataspace", keep=frozenset({"Weights", "Inputs", "Outputs"}), source="test")

@@ -367,28 +367,38 @@ class BranchAndBound:
         input's holding energy at the levels the group keeps it in (each element read and filled once, the
         innermost keeper serving the MACs)."""
         n, L = groups.size, self.space.n_levels
-        energy = None
+        # a group's validity does not depend on its loop orders: groups the cheap fit check proves invalid
+        # (most of them) are not counted and get bounds 0 and 1 cycle, which nothing reads (they are cut as
+        # invalid); the evaluations are still charged to the budget, so every result is the same
+        fit = np.flatnonzero(self.model.may_fit(groups))
+        energy, cycles, valid = np.zeros(n), np.ones(n), np.zeros(n, bool)
+        if not fit.size:
+            self.bound_evals += n * max(1, len([] if self.imperfect else self.plain))
+            return energy, cycles, valid
+        rows = groups.take(fit)
+        part = None
         first: FastResult | None = None
         plain = [] if self.imperfect else self.plain  # canonical orders: not shown minimal for remainder rows
         for t in (plain or [0]):
-            perm = np.broadcast_to(self.canonical[t], (n, L, self.space.n_dims)).copy()
-            fr = self.model.evaluate(MappingArrays(groups.temporal, groups.spatial, groups.spatial_x, perm,
-                                                   groups.keep, temporal_residual=groups.temporal_residual))
+            perm = np.broadcast_to(self.canonical[t], (rows.size, L, self.space.n_dims)).copy()
+            fr = self.model.evaluate(MappingArrays(rows.temporal, rows.spatial, rows.spatial_x, perm,
+                                                   rows.keep, temporal_residual=rows.temporal_residual))
             self.bound_evals += n
             if first is None:
                 first = fr
                 cc = fr.compute_cycles.astype(float)
                 leak = fr.leak_energy_pj.sum(axis=1) * cc / fr.cycles.astype(float)
-                energy = fr.compute_energy_pj + leak
+                part = fr.compute_energy_pj + leak
             if t in plain:
-                energy = energy + fr.tensor_energy_pj[:, :, t].sum(axis=1)
-        assert first is not None and energy is not None
+                part = part + fr.tensor_energy_pj[:, :, t].sum(axis=1)
+        assert first is not None and part is not None
         for t in ([] if self.imperfect else self.windowed):
-            kept = groups.keep[:, :, t]
+            kept = rows.keep[:, :, t]
             inner = L - 1 - np.argmax(kept[:, ::-1], axis=1)  # the innermost keeper (the outermost always keeps)
-            energy = (energy + (kept * self.hold_pj[None, :, t]).sum(axis=1) + self.serve_pj[inner, t]
-                      - self.hold_pj[inner, t])
-        return energy, first.compute_cycles.astype(float), first.valid
+            part = (part + (kept * self.hold_pj[None, :, t]).sum(axis=1) + self.serve_pj[inner, t]
+                    - self.hold_pj[inner, t])
+        energy[fit], cycles[fit], valid[fit] = part, first.compute_cycles.astype(float), first.valid
+        return energy, cycles, valid
 
     def _orders(self, group: MappingArrays) -> None:
         """Every class of loop orders of one group (classes over the dims with a loop at each level), scored."""
