@@ -370,20 +370,19 @@ class BranchAndBound:
         # a group's validity does not depend on its loop orders: groups the cheap fit check proves invalid
         # (most of them) are not counted and get bounds 0 and 1 cycle, which nothing reads (they are cut as
         # invalid); the evaluations are still charged to the budget, so every result is the same
+        plain = [] if self.imperfect else self.plain  # canonical orders: not shown minimal for remainder rows
+        self.bound_evals += n * len(plain or [0])
         fit = np.flatnonzero(self.model.may_fit(groups))
         energy, cycles, valid = np.zeros(n), np.ones(n), np.zeros(n, bool)
         if not fit.size:
-            self.bound_evals += n * max(1, len([] if self.imperfect else self.plain))
             return energy, cycles, valid
         rows = groups.take(fit)
         part = None
         first: FastResult | None = None
-        plain = [] if self.imperfect else self.plain  # canonical orders: not shown minimal for remainder rows
         for t in (plain or [0]):
             perm = np.broadcast_to(self.canonical[t], (rows.size, L, self.space.n_dims)).copy()
             fr = self.model.evaluate(MappingArrays(rows.temporal, rows.spatial, rows.spatial_x, perm,
                                                    rows.keep, temporal_residual=rows.temporal_residual))
-            self.bound_evals += n
             if first is None:
                 first = fr
                 cc = fr.compute_cycles.astype(float)

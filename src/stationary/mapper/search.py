@@ -128,14 +128,10 @@ class _Scorer:
         """The fast model's numbers for rows not remembered: rows the cheap check (`FastModel.may_fit`: fan-outs,
         capacities) proves invalid are not counted (35 % of the rows `evaluate resnet50 --arch eyeriss` proposes)
         and take valid False, energy inf, cycles 0; the search reads nothing else of an invalid row."""
-        ok = self.model.may_fit(m)
-        if ok.all():
-            fr = self.model.evaluate_rows(m)
-            return Scored(fr.energy_pj, fr.cycles, fr.valid)
+        rows = np.flatnonzero(self.model.may_fit(m))
         energy, cycles, valid = np.full(m.size, np.inf), np.zeros(m.size, np.int64), np.zeros(m.size, bool)
-        rows = np.flatnonzero(ok)
         if len(rows):
-            fr = self.model.evaluate_rows(m.take(rows))
+            fr = self.model.evaluate_rows(m if len(rows) == m.size else m.take(rows))
             energy[rows], cycles[rows], valid[rows] = fr.energy_pj, fr.cycles, fr.valid
         return Scored(energy, cycles, valid)
 

@@ -136,13 +136,13 @@ class Costing:
         self.instances = np.array([lv.instances for lv in levels], np.int64)
         self.outermost = next((i for i, lv in enumerate(levels) if not lv.virtual), 0)  # the real backing store
 
-    def tiles_fit(self, level_words: Array, keep: Array | None) -> Array:
-        """(B,) bool: every level's kept words (`level_words` (B, L): its kept tiles summed) fit its capacity
-        and, given `keep` (B, L, T), every tensor is kept at the outermost real level (else it has no source)."""
-        ok = (_floats(level_words) <= self.capacity[None, :]).all(axis=1)
-        if keep is not None:
-            ok &= keep[:, self.outermost].all(axis=1)
-        return np.asarray(ok)
+    def tiles_fit(self, level_words: Array) -> Array:
+        """(B,) bool: every level's kept words (`level_words` (B, L): its kept tiles summed) fit its capacity."""
+        return np.asarray((_floats(level_words) <= self.capacity[None, :]).all(axis=1))
+
+    def sourced(self, keep: Array) -> Array:
+        """(B,) bool: every tensor is kept at the outermost real level (`keep` (B, L, T)); else it has no source."""
+        return np.asarray(keep[:, self.outermost].all(axis=1))
 
     def cost(self, c: Counts, tensors: tuple[str, ...] = TENSOR_ORDER) -> FastResult:
         """Energy (ceil per block, × utilized instances), leakage, bandwidth-stretched cycles, validity.
@@ -199,9 +199,8 @@ class Costing:
         leak = self.e_leak[None, :] * _floats(cycles)[:, None] * _floats(active)
         compute_energy = _floats(mac_energy_count) * self.arch.compute.energy_pj
         energy = compute_energy + tensor_energy.sum(axis=(1, 2)) + leak.sum(axis=1)
-        level_words = c.tile_words.sum(axis=2)
-        fits_capacity = self.tiles_fit(level_words, None)
-        valid = c.spatial_fits & self.tiles_fit(level_words, keep)
+        fits_capacity = self.tiles_fit(c.tile_words.sum(axis=2))
+        valid = c.spatial_fits & fits_capacity & self.sourced(keep)
         utilization = _floats(c.macs) / (_floats(cycles) * self.arch.compute.instances)
         return FastResult(c.reads, c.fills, c.updates, c.tile_words, utilized, tensor_energy, leak, compute_energy,
                           energy, cycles, c.compute_cycles, c.macs, utilization, valid, c.partition_words,

@@ -278,13 +278,16 @@ class FastModel:
         return buf
 
     # ----- projections ---------------------------------------------------------------------------------
-    def _axis_extents(self, t: int, ext: Array) -> list[Any]:  # arrays (an axis with no dims would be the int 1)
-        return [1 + sum(c * (ext[..., d] - 1) for c, d in axis) for axis in self.axes[t]]
+    def _axis_extents(self, t: int, ext: Array, dim_first: bool = False) -> list[Any]:
+        """Tensor t's extent per axis (arrays; an axis with no dims would be the int 1) for per-dimension
+        extents `ext`, (..., D), or (D, ...) when `dim_first` (each dimension's plane contiguous)."""
+        at = (lambda d: ext[d]) if dim_first else (lambda d: ext[..., d])
+        return [1 + sum(c * (at(d) - 1) for c, d in axis) for axis in self.axes[t]]
 
-    def _tile(self, t: int, ext: Array) -> Array:
-        """Tensor t's tile words for per-dimension extents `ext` (..., D)."""
-        size = np.ones(ext.shape[:-1], np.int64)
-        for a in self._axis_extents(t, ext):
+    def _tile(self, t: int, ext: Array, dim_first: bool = False) -> Array:
+        """Tensor t's tile words for per-dimension extents `ext` (..., D), or (D, ...) when `dim_first`."""
+        size = np.ones(ext.shape[1:] if dim_first else ext.shape[:-1], np.int64)
+        for a in self._axis_extents(t, ext, dim_first):
             size = size * a
         return size
 
@@ -413,14 +416,9 @@ class FastModel:
         # every level's tile extents, batch last (D, L, B) so that each dimension's plane is contiguous
         f = np.ascontiguousarray((m.temporal.astype(np.int64) * m.spatial).transpose(2, 1, 0))
         at = np.cumprod(f[:, ::-1], axis=1)[:, ::-1]
-        words = np.zeros(at.shape[1:], np.int64)  # (L, B): kept words per level
         keep = m.keep.transpose(2, 1, 0)
-        for t in range(self.n_tensors):
-            size = np.ones_like(words)
-            for axis in self.axes[t]:
-                size *= 1 + sum(c * (at[d] - 1) for c, d in axis)
-            words += np.where(keep[t], size, 0)
-        ok &= self.costing.tiles_fit(words.T, m.keep)
+        words = sum(np.where(keep[t], self._tile(t, at, dim_first=True), 0) for t in range(self.n_tensors))
+        ok &= self.costing.tiles_fit(np.asarray(words).T) & self.costing.sourced(m.keep)
         return np.asarray(ok | m.imperfect_rows())
 
     def _store(self, delivered: list[Array], distinct: list[Array], links: list[tuple[Array, Array]],
