@@ -143,9 +143,11 @@ def test_the_cheap_fit_check_changes_no_exact_result(monkeypatch: pytest.MonkeyP
     with_check = search(nest, arch, options=opts)
     monkeypatch.setattr(FastModel, "may_fit", lambda self, m: np.ones(m.size, bool))
     without = search(nest, arch, options=opts)
-    assert with_check.mapping == without.mapping and with_check.result.energy_pj == without.result.energy_pj
-    assert (with_check.evaluated, with_check.pruned, with_check.complete, with_check.objective_bound) == (
-        without.evaluated, without.pruned, without.complete, without.objective_bound)
+    assert with_check.mapping == without.mapping  # (bounds of a row computed in another batch: equal to 1e-12)
+    assert math.isclose(with_check.result.energy_pj, without.result.energy_pj, rel_tol=1e-12)
+    assert math.isclose(with_check.objective_bound, without.objective_bound, rel_tol=1e-12)
+    assert (with_check.evaluated, with_check.pruned, with_check.complete) == (
+        without.evaluated, without.pruned, without.complete)
 
 
 def test_empty_space_names_the_constraint_under_exact_search() -> None:
