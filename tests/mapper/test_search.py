@@ -7,6 +7,7 @@ import itertools
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from stationary.arch.spec import ActionEnergy, Architecture, ComputeUnit, StorageLevel
@@ -191,7 +192,7 @@ def test_a_longer_polish_continues_the_same_walk(seed: int) -> None:
 
     arch = load_arch("eyeriss")
     nest = Layer("p", LayerKind.CONV, M=32, C=16, P=14, Q=14, R=3, S=3, H=16, W=16).loop_nest()
-    opts = SearchOptions(budget=4096, batch=512, seed=seed)
+    opts = SearchOptions(budget=4096, batch=512, seed=seed, descent_share=0.0)  # the descent's count follows the pool
     results = [search(nest, arch, [], replace(opts, polish_share=share)) for share in (0.25, 1.0, 2.0)]
     assert all(r.strategy == "heuristic" for r in results)
     for short, long in zip(results, results[1:]):
@@ -370,3 +371,119 @@ def test_exhaustive_refuses_a_space_no_enumeration_ends() -> None:
     with pytest.raises(StationaryError, match="exhaustive") as err:
         search(conv2.loop_nest(), load_arch("eyeriss", None), options=SearchOptions(strategy="exhaustive"))
     assert err.value.field == "--strategy"
+
+
+@pytest.mark.parametrize("arch_name,seed", [("eyeriss", 0), ("simba_like", 1), ("simba_like", 2)])
+def test_the_last_descent_ends_where_no_single_move_improves(arch_name: str, seed: int) -> None:
+    """The search's last phase descends from every elite through all one-move neighbours: the result is never
+    worse than without it (the phases before it take the same walk), and where the descent's budget did not
+    run out no neighbour of the returned mapping scores lower."""
+    from stationary.arch.load import load_arch
+    from stationary.mapper.space import MapSpace
+    from stationary.model.fast import FastModel, mapping_arrays
+
+    arch = load_arch(arch_name)
+    nest = Layer("d", LayerKind.CONV, M=64, C=32, P=14, Q=14, R=3, S=3, H=16, W=16).loop_nest()
+    opts = SearchOptions(budget=4096, batch=512, seed=seed)
+    without = search(nest, arch, [], replace(opts, descent_share=0.0))
+    found = search(nest, arch, [], replace(opts, descent_share=50.0))  # room for every descent to finish
+    assert found.result.energy_pj <= without.result.energy_pj * (1 + 1e-12)
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    row = mapping_arrays([found.mapping], nest, arch)
+    near = space.neighbours(row)
+    assert near.size > 0
+    fr = model.evaluate(near)
+    assert not (fr.valid & (fr.energy_pj < found.result.energy_pj * (1 - 1e-9))).any()
+
+
+def test_neighbours_are_one_move_away_and_within_the_space() -> None:
+    """Every neighbour differs from its row by one move: the factors of one dim between two slots (products
+    kept), one level's loop order, one mesh axis, or one keep (with that tensor's factors lifted); each obeys the
+    map space's rules where it fits (the independent mapping check), and every loop order is distinct in the
+    loops that iterate."""
+    from stationary.arch.load import load_arch
+    from stationary.mapper.search import assert_valid
+    from stationary.mapper.space import MapSpace
+    from stationary.model.fast import FastModel, row_to_mapping
+
+    arch = load_arch("simba_like")
+    nest = Layer("n", LayerKind.CONV, M=32, C=16, P=14, Q=14, R=3, S=3, H=16, W=16).loop_nest()
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    rows = space.sample(np.random.default_rng(3), 400)
+    rows = rows.take(np.flatnonzero(model.evaluate(rows).valid)[:12])  # mappings that fit, as the search's are
+    assert rows.size == 12
+    for b in range(rows.size):
+        row = rows.take(np.array([b]))
+        near = space.neighbours(row)
+        assert near.size > 0
+        cells = np.stack([near.temporal != row.temporal, near.spatial != row.spatial], axis=1)  # (n, 2, L, D)
+        moved = cells.any(axis=1)
+        dims = moved.any(axis=1).sum(axis=1)
+        kinds = np.stack([moved.any(axis=(1, 2)), (near.permutation != row.permutation).any(axis=(1, 2)),
+                          (near.spatial_x != row.spatial_x).any(axis=(1, 2)), (near.keep != row.keep).any(axis=(1, 2))],
+                         axis=1)
+        assert (np.prod(near.temporal * near.spatial, axis=1) == np.prod(row.temporal * row.spatial, axis=1)).all()
+        factor_only = kinds[:, 0] & ~kinds[:, 3]
+        assert (cells[factor_only].sum(axis=(1, 2, 3)) == 2).all() and (dims[factor_only] == 1).all()
+        assert (kinds[:, 1:].sum(axis=1) + (kinds[:, 0] & ~kinds[:, 3]) == 1).all()  # one kind of move each
+        orders = {tuple(tuple(d for d in near.permutation[r, i] if near.temporal[r, i, d] > 1)
+                        for i in range(space.n_levels)) for r in np.flatnonzero(kinds[:, 1])}
+        assert len(orders) == int(kinds[:, 1].sum())
+        valid = model.evaluate(near).valid  # a move may overflow a level or a fan-out: the model says so
+        assert valid.any()
+        for r in np.flatnonzero(valid):
+            assert_valid(row_to_mapping(near, int(r), nest, arch), nest, arch, space.constraints)
+
+
+def test_a_lift_empties_the_tile_of_the_tensor_a_keep_turns_on() -> None:
+    """A keep turned on with a lift takes every movable temporal factor of the tensor's dims at that level and
+    below to the nearest level above: the tensor's temporal tile there is 1, other dims and products unchanged."""
+    from stationary.arch.load import load_arch
+    from stationary.mapper.space import MapSpace
+
+    arch = load_arch("simba_like")
+    nest = Layer("l", LayerKind.CONV, M=32, C=16, P=14, Q=14, R=3, S=3, H=16, W=16).loop_nest()
+    space = MapSpace(nest, arch)
+    rows = space.sample(np.random.default_rng(5), 64)
+    names = [d for d in space.dims]
+    for i, t in space.free_keeps:
+        lifted = space._lifted(rows.temporal, np.full(rows.size, i), np.full(rows.size, t))
+        assert (np.prod(lifted, axis=1) == np.prod(rows.temporal, axis=1)).all()
+        changed = (lifted != rows.temporal).any(axis=(1, 2))
+        tensor = nest.tensors[t]
+        for k, d in enumerate(names):
+            if d not in tensor.dims:
+                assert (lifted[:, :, k] == rows.temporal[:, :, k]).all()
+            elif space._lift_to[i, k] >= 0:
+                inner = [lv for lv in range(i, space.n_levels) if space._lift_from[lv, k]]
+                assert (lifted[changed][:, inner, k] == 1).all()
+
+
+@pytest.mark.parametrize("arch_name", ["eyeriss", "simba_like"])
+def test_where_a_loop_of_one_iteration_sits_changes_no_count(arch_name: str) -> None:
+    """`neighbours` keeps one swap per distinct order of the loops that iterate; that is exact only if a loop
+    of one iteration changes nothing wherever it sits. Random fitting mappings with those loops moved to
+    random places keep their energy and cycles."""
+    from stationary.arch.load import load_arch
+    from stationary.mapper.space import MapSpace
+    from stationary.model.fast import FastModel, MappingArrays
+
+    arch = load_arch(arch_name)
+    nest = Layer("t", LayerKind.CONV, M=32, C=16, P=14, Q=14, R=3, S=3, H=29, W=29, stride=(2, 2)).loop_nest()
+    space, model = MapSpace(nest, arch), FastModel(nest, arch)
+    rng = np.random.default_rng(7)
+    rows = space.sample(rng, 3000)
+    rows = rows.take(np.flatnonzero(model.evaluate(rows).valid)[:200])
+    assert rows.size >= 50
+    perm = rows.permutation.copy()
+    for b in range(rows.size):
+        for i in range(space.n_levels):
+            order = [int(d) for d in perm[b, i] if rows.temporal[b, i, d] > 1]
+            for d in rng.permutation([int(d) for d in perm[b, i] if rows.temporal[b, i, d] == 1]):
+                order.insert(int(rng.integers(0, len(order) + 1)), int(d))
+            perm[b, i] = order
+    moved = MappingArrays(rows.temporal, rows.spatial, rows.spatial_x, perm, rows.keep)
+    assert (moved.permutation != rows.permutation).any()
+    a, b2 = model.evaluate(rows), model.evaluate(moved)
+    assert np.allclose(a.energy_pj, b2.energy_pj, rtol=1e-9, atol=0)
+    assert (a.cycles == b2.cycles).all()

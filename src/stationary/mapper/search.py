@@ -181,6 +181,8 @@ class SearchOptions:
     seed_share: float = 0.25  # ... each with this share of the budget (1.0: never worse than any dataflow)
     polish_share: float = 1.0  # extra evaluations of free local search from the merged pool (a longer polish
     # continues the same walk from the same pool: never worse; 0.25 -> 1.0 measured in docs/mapper.md "Polish")
+    descent_share: float = 1.0  # then a steepest descent from every elite, together at most this share of
+    # the budget (they stop sooner where no neighbour is better; docs/mapper.md "Descent")
     seed_keeps: bool = True  # a heuristic search with free keep choices also searches "keep all" (seed_share)
     update_energy: str = "update"  # price read-modify-write updates at the ERT's `update` or `write` energy
     imperfect: bool = False  # also imperfect factorizations (Timeloop 3 remainders D=n,r; mapper/space.py)
@@ -377,7 +379,21 @@ def _run(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strat
     if strategy == "heuristic" and opts.seed_dataflows and is_free(space.constraints):
         polish = replace(opts, budget=int(opts.budget * opts.polish_share), seed=opts.seed + 1)
         evaluated += _heuristic(space, model, pool, polish, np.random.default_rng(polish.seed), None)
+        if opts.descent_share > 0 and not space.imperfect and pool.best_rows is not None:
+            evaluated += _descend_elites(space, model, pool, opts)
     return evaluated
+
+
+def _descend_elites(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
+    """The search's last phase: a steepest descent from every elite of `pool`, side by side (one fast-model
+    call per round for all of them), each with an equal part of descent_share x budget rows. Returns the
+    evaluations."""
+    elites = pool.best_rows
+    assert elites is not None
+    part = replace(opts, budget=max(1, int(opts.budget * opts.descent_share) // elites.size))
+    walks = [_descent_steps(space, pool, part, elites.take(np.array([e])), float(pool.best_scores[e]))
+             for e in range(elites.size)]
+    return sum(_drive(model, walks))
 
 
 def _first_phase(space: MapSpace, pool: _Pool, opts: SearchOptions, strategy: str,
@@ -556,6 +572,28 @@ def _heuristic_steps(space: MapSpace, pool: _Pool, opts: SearchOptions, rng: np.
             stale += 1
         if progress:
             progress(evaluated, opts.budget)
+    return evaluated
+
+
+def _descent_steps(space: MapSpace, pool: _Pool, opts: SearchOptions, row: MappingArrays, current: float) -> Steps:
+    """Steepest descent from `row` (objective `current`) through every mapping one move away
+    (`MapSpace.neighbours`: all primes and whole factors, swaps, flips, keep toggles with their factors lifted)
+    until no neighbour is better or opts.budget rows are scored; every row goes into `pool`, so the search's
+    result is never worse. The elitist search settles where its random single moves rarely improve, but a
+    full neighbourhood often does (ResNet-50 layer3_0_downsample on simba_like: 1.62x its bound -> 1.18x)."""
+    evaluated = 0
+    while evaluated < opts.budget:
+        batch = space.neighbours(row)
+        if not batch.size:
+            break
+        scored = yield batch
+        pool.add(batch, scored)
+        evaluated += batch.size
+        s = score(scored, opts.objective)
+        j = int(np.argmin(s))
+        if not s[j] < current * (1 - 1e-12):
+            break
+        row, current = batch.take(np.array([j])), float(s[j])
     return evaluated
 
 

@@ -629,6 +629,121 @@ class MapSpace:
                 out = _put(out, bad, m.take(bad))
         return out
 
+    def neighbours(self, m: MappingArrays) -> MappingArrays:
+        """Every mapping one move from the single perfect row `m`, within the constraints: a prime factor of a
+        dim, or its whole factor, moved from one free slot to another; two free loops of a level swapped (once
+        per distinct order of the loops that iterate: a loop of one iteration changes no count); a spatial dim's
+        mesh axis flipped; a free keep toggled (one turned on also with the tensor's factors lifted out of its
+        tile, `_lifted`). A move may overflow a level or a fan-out, as the random moves may: the model says so.
+        The search's last phase descends through them (mapper/search.py `_descent_steps`)."""
+        tf0, sf0, sx0, pm0, kp0 = (a[0] for a in (m.temporal, m.spatial, m.spatial_x, m.permutation, m.keep))
+        both0 = np.stack([tf0, sf0])  # (2, L, D): temporal, spatial
+        moves = []  # (dim, source slot, destination slot, factor moved)
+        for k in range(self.n_dims):
+            movable = self._movable[k, :self._n_movable[k]]
+            now = both0[self._slot_kind[movable], self._slot_level[movable], k]
+            for src, value in zip(movable, now):
+                if value <= 1:
+                    continue
+                ps = sorted(set(primes(int(value))))
+                for p in ps + ([int(value)] if value not in ps else []):
+                    if value // p >= self._lo[src, k]:
+                        moves += [(k, src, dst, p) for dst, there in zip(movable, now)
+                                  if dst != src and there * p <= self._cap[dst, k]]
+        mv = np.array(moves, np.int64).reshape(-1, 4)
+        n = len(mv)
+        both = np.repeat(both0[None], n, axis=0)
+        at = np.arange(n)
+        both[at, self._slot_kind[mv[:, 1]], self._slot_level[mv[:, 1]], mv[:, 0]] //= mv[:, 3]
+        both[at, self._slot_kind[mv[:, 2]], self._slot_level[mv[:, 2]], mv[:, 0]] *= mv[:, 3]
+        perms, flips = [], []
+        for i in range(self.n_levels):
+            lo, span = int(self._fixed_inner[i]), int(self._n_free[i])
+            top = min(lo + span, self.n_dims)
+            seen = {tuple(d for d in pm0[i] if tf0[i, d] > 1)}  # a loop of one iteration changes nothing
+            for a in range(lo, top):
+                for c in range(a + 1, top):
+                    order = list(pm0[i])
+                    order[a], order[c] = order[c], order[a]
+                    key = tuple(d for d in order if tf0[i, d] > 1)
+                    if key not in seen:
+                        seen.add(key)
+                        perms.append((i, order))
+            flips += [(i, k) for k in range(self.n_dims) if self.allow_x[i, k] and self.allow_y[i, k] and sf0[i, k] > 1]
+        pm = np.repeat(pm0[None], len(perms), axis=0)
+        for r, (i, order) in enumerate(perms):
+            pm[r, i] = order
+        sx = np.repeat(sx0[None], len(flips), axis=0)
+        fl = np.array(flips, np.int64).reshape(-1, 2)
+        sx[np.arange(len(fl)), fl[:, 0], fl[:, 1]] ^= True
+        fk = np.array(self.free_keeps, np.int64).reshape(-1, 2)
+        kp = np.repeat(kp0[None], len(fk), axis=0)
+        kp[np.arange(len(fk)), fk[:, 0], fk[:, 1]] ^= True
+        on = np.flatnonzero(kp[np.arange(len(fk)), fk[:, 0], fk[:, 1]])
+        lifted = self._lifted(np.repeat(tf0[None], len(on), axis=0), fk[on, 0], fk[on, 1])
+        sizes = [n, len(pm), len(sx), len(kp), len(on)]
+        if not sum(sizes):
+            return m.take(np.zeros(0, np.int64))
+        sel = np.repeat(np.arange(5), sizes)
+        total = sum(sizes)
+
+        def column(base: np.ndarray, parts: dict[int, np.ndarray]) -> np.ndarray:
+            out = np.repeat(base[None], total, axis=0)
+            for part, values in parts.items():
+                out[sel == part] = values
+            return out
+
+        out = MappingArrays(column(tf0, {0: both[:, 0], 4: lifted}), column(sf0, {0: both[:, 1]}),
+                            column(sx0, {2: sx}), column(pm0, {1: pm}), column(kp0, {3: kp, 4: kp[on]}))
+        return out.take(np.flatnonzero(self.legal(out))) if self.row_rules else out
+
+    def _lifted(self, tf: np.ndarray, level: np.ndarray, tensor: np.ndarray) -> np.ndarray:
+        """Temporal factors (n, L, D) with, per row, every movable factor of a dim its `tensor` depends on taken
+        from the temporal loops of `level` and the levels below it to the nearest movable slot above `level`:
+        the tile a keep just turned on must hold shrinks to the spatial part, so a small level (a 1-word
+        register) that starts to keep a tensor fits without the several factor moves it would need one prime at
+        a time. A row whose lift would break a slot's bounds keeps its factors."""
+        out = tf.copy()
+        n = len(level)
+        ok = np.ones(n, bool)
+        for k in range(self.n_dims):
+            dest = self._lift_to[level, k]  # (n,) destination level, -1: none
+            sel = self._relevant[tensor, k] & (dest >= 0)
+            if not sel.any():
+                continue
+            moved = np.ones(n, np.int64)
+            for lv in range(self.n_levels):
+                src = sel & (lv >= level) & self._lift_from[lv, k]
+                moved = np.where(src, moved * out[:, lv, k], moved)
+                out[src, lv, k] = 1
+            r = np.flatnonzero(sel)
+            value = out[r, dest[r], k] * moved[r]
+            ok[r] &= value <= self._cap[self._temporal_slot[dest[r]], k]
+            out[r, dest[r], k] = value
+        return np.where(ok[:, None, None], out, tf)
+
+    def _prepare_lifts(self) -> None:
+        """Tables for `_lifted`: per tensor the dims it depends on; per (level, dim) whether its temporal slot's
+        factor may move (free, no lower bound above 1) and the nearest level above with a slot that may take it."""
+        L, D = self.n_levels, self.n_dims
+        self._relevant = np.array([[d in t.dims for d in self.dims] for t in self.nest.tensors], bool)
+        self._temporal_slot = np.zeros(L, np.int64)
+        self._lift_from = np.zeros((L, D), bool)
+        takes = np.zeros((L, D), bool)
+        for j, s in enumerate(self.slots):
+            if s.spatial:
+                continue
+            self._temporal_slot[s.level] = j
+            for k, d in enumerate(self.dims):
+                fixed, lo, cap = self._slot_rule(s, d)
+                self._lift_from[s.level, k] = fixed is None and lo <= 1
+                takes[s.level, k] = fixed is None and cap > 1
+        self._lift_to = np.full((L, D), -1, np.int64)
+        for lv in range(L):
+            for k in range(D):
+                above = [a for a in range(lv) if takes[a, k]]
+                self._lift_to[lv, k] = above[-1] if above else -1
+
     def _prepare_moves(self) -> None:
         """Tables for vectorized moves: free slots per dim, their bounds, smallest prime factors of every
         divisor of every bound (a lookup table over divisors, not over the integers up to the bound)."""
@@ -657,6 +772,7 @@ class MapSpace:
         self._fixed_inner = np.array([len([d for d in r.inner_order if d in self.dims]) for r in self.rules],
                                      np.int64)
         self._n_free = np.array(self._free_loops, np.int64)
+        self._prepare_lifts()
 
     def _smallest_prime(self, values: np.ndarray) -> np.ndarray:
         """Smallest prime factor of each value (each a divisor of a bound; 1 for 1)."""
