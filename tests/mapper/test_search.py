@@ -145,9 +145,11 @@ def test_a_budget_below_one_evaluation_is_a_clear_error() -> None:
 
 def test_the_heuristic_scores_generation_rows_at_a_time_and_refuses_an_empty_one() -> None:
     """Each generation is `generation` rows (at most `batch`): the budget is spent in whole generations, so a lone
-    heuristic (no seeds) scores the budget rounded up to a generation; a generation or batch below 1 is refused."""
+    heuristic (no seeds, no last descent) scores the budget rounded up to a generation; a generation or batch
+    below 1 is refused."""
     nest = Layer("g", LayerKind.CONV, N=2, M=8, C=8, P=6, Q=6).loop_nest()
-    lone = SearchOptions(strategy="heuristic", seed_dataflows=False, seed_keeps=False, budget=1000)
+    lone = SearchOptions(strategy="heuristic", seed_dataflows=False, seed_keeps=False, budget=1000,
+                         descent_share=0.0)
     for generation, batch, rows in ((512, 2048, 512), (300, 2048, 300), (512, 128, 128)):
         found = search(nest, tiny_arch(rf_words=32), options=replace(lone, generation=generation, batch=batch))
         assert found.evaluated == math.ceil(1000 / rows) * rows

@@ -66,7 +66,7 @@ def _inner(layer: Layer, arch: Architecture, options: SearchOptions) -> tuple[fl
 
 def inner_options(options: SearchOptions) -> SearchOptions:
     return replace(options, budget=min(options.budget, INNER_BUDGET), seed_dataflows=False, seed_keeps=False,
-                   polish_share=0.0, pareto=False)
+                   polish_share=0.0, descent_share=0.0, pareto=False)
 
 
 def tile_layer(layer: Layer, rows: int, cols: int) -> Layer:

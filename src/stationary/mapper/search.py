@@ -181,8 +181,10 @@ class SearchOptions:
     seed_share: float = 0.25  # ... each with this share of the budget (1.0: never worse than any dataflow)
     polish_share: float = 1.0  # extra evaluations of free local search from the merged pool (a longer polish
     # continues the same walk from the same pool: never worse; 0.25 -> 1.0 measured in docs/mapper.md "Polish")
-    descent_share: float = 1.0  # then a steepest descent from every elite, together at most this share of
-    # the budget (they stop sooner where no neighbour is better; docs/mapper.md "Descent")
+    descent_share: float = 1.0  # a free heuristic search ends with a steepest descent from its best
+    # `descent_elites` mappings, together at most this share of the budget (they stop sooner where no neighbour
+    # is better; 0: none; docs/mapper.md "Descent")
+    descent_elites: int = 24
     seed_keeps: bool = True  # a heuristic search with free keep choices also searches "keep all" (seed_share)
     update_energy: str = "update"  # price read-modify-write updates at the ERT's `update` or `write` energy
     imperfect: bool = False  # also imperfect factorizations (Timeloop 3 remainders D=n,r; mapper/space.py)
@@ -379,18 +381,20 @@ def _run(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strat
     if strategy == "heuristic" and opts.seed_dataflows and is_free(space.constraints):
         polish = replace(opts, budget=int(opts.budget * opts.polish_share), seed=opts.seed + 1)
         evaluated += _heuristic(space, model, pool, polish, np.random.default_rng(polish.seed), None)
-        if opts.descent_share > 0 and not space.imperfect and pool.best_rows is not None:
-            evaluated += _descend_elites(space, model, pool, opts)
+    if strategy == "heuristic" and is_free(space.constraints) and opts.descent_share > 0 and not space.imperfect \
+            and pool.best_rows is not None:
+        evaluated += _descend_elites(space, model, pool, opts)
     return evaluated
 
 
 def _descend_elites(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions) -> int:
-    """The search's last phase: a steepest descent from every elite of `pool`, side by side (one fast-model
-    call per round for all of them), each with an equal part of descent_share x budget rows. Returns the
-    evaluations."""
+    """The search's last phase: a steepest descent from each of the best `descent_elites` mappings of `pool`,
+    side by side (one fast-model call per round for all of them), each with an equal part of descent_share x
+    budget rows. Returns the evaluations."""
     elites = pool.best_rows
     assert elites is not None
-    part = replace(opts, budget=max(1, int(opts.budget * opts.descent_share) // elites.size))
+    elites = elites.take(np.arange(min(elites.size, max(1, opts.descent_elites))))
+    part = replace(opts, budget=max(1, int(opts.budget * opts.descent_share) // max(1, elites.size)))
     walks = [_descent_steps(space, pool, part, elites.take(np.array([e])), float(pool.best_scores[e]))
              for e in range(elites.size)]
     return sum(_drive(model, walks))
