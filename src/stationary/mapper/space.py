@@ -660,12 +660,15 @@ class MapSpace:
         for i in range(self.n_levels):
             lo, span = int(self._fixed_inner[i]), int(self._n_free[i])
             top = min(lo + span, self.n_dims)
-            seen = {tuple(d for d in pm0[i] if tf0[i, d] > 1)}  # a loop of one iteration changes nothing
+            start, iterates = pm0[i].tolist(), (tf0[i] > 1).tolist()
+            seen = {tuple(d for d in start if iterates[d])}  # a loop of one iteration changes nothing
             for a in range(lo, top):
                 for c in range(a + 1, top):
-                    order = list(pm0[i])
+                    if not (iterates[start[a]] or iterates[start[c]]):
+                        continue
+                    order = start.copy()
                     order[a], order[c] = order[c], order[a]
-                    key = tuple(d for d in order if tf0[i, d] > 1)
+                    key = tuple(d for d in order if iterates[d])
                     if key not in seen:
                         seen.add(key)
                         perms.append((i, order))
