@@ -370,19 +370,19 @@ Phase = tuple[list[Steps], list[tuple[_Pool, _Pool]]]  # independent searches, t
 def _run(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOptions, strategy: str,
          progress: Callable[[int, int], None] | None) -> int:
     """The whole search into `pool`: explore, then, for a heuristic search under no dataflow, the keep-all seed
-    (out of the budget) and the dataflow seeds with a polish from the merged pool. Returns the evaluations.
-    Explore and the seeds do not read each other's pools, so they run side by side (`_drive`) and the seeds'
-    elites are merged afterwards in the same order as one after another: the same result in fewer
-    fast-model calls."""
+    (out of the budget) and the dataflow seeds with a polish from the merged pool, and the last descent.
+    Returns the evaluations. Explore and the seeds do not read each other's pools, so they run side by side
+    (`_drive`) and the seeds' elites are merged afterwards in the same order as one after another: the same
+    result in fewer fast-model calls."""
     searches, merges = _first_phase(space, pool, opts, strategy, progress)
     evaluated = sum(_drive(model, searches))
     for into, sub_pool in merges:
         into.add_pool(sub_pool)
-    if strategy == "heuristic" and opts.seed_dataflows and is_free(space.constraints):
+    free = strategy == "heuristic" and is_free(space.constraints)
+    if free and opts.seed_dataflows:
         polish = replace(opts, budget=int(opts.budget * opts.polish_share), seed=opts.seed + 1)
         evaluated += _heuristic(space, model, pool, polish, np.random.default_rng(polish.seed), None)
-    if strategy == "heuristic" and is_free(space.constraints) and opts.descent_share > 0 and not space.imperfect \
-            and pool.best_rows is not None:
+    if free and opts.descent_share > 0 and not space.imperfect and pool.best_rows is not None:
         evaluated += _descend_elites(space, model, pool, opts)
     return evaluated
 
@@ -394,7 +394,7 @@ def _descend_elites(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOpt
     elites = pool.best_rows
     assert elites is not None
     elites = elites.take(np.arange(min(elites.size, max(1, opts.descent_elites))))
-    part = replace(opts, budget=max(1, int(opts.budget * opts.descent_share) // max(1, elites.size)))
+    part = replace(opts, budget=max(1, int(opts.budget * opts.descent_share) // elites.size))
     visited: set[bytes] = set()
     walks = [_descent_steps(space, pool, part, elites.take(np.array([e])), float(pool.best_scores[e]), visited)
              for e in range(elites.size)]
