@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from stationary.arch.load import load_arch
+from stationary.errors import StationaryError
 from stationary.mapper.bounds.layer import layer_bound
 from stationary.mapper.search import SearchOptions, search
 from stationary.workload.load import zoo_layer
@@ -53,6 +54,8 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=20_000)
     ap.add_argument("--set", action="append", default=[], type=override, metavar="NAME=VALUE")
     args = ap.parse_args()
+    if args.seeds < 1 or args.budget < 1:
+        raise SystemExit(f"--seeds and --budget are positive counts, got {args.seeds} and {args.budget}")
     opts = dataclasses.replace(SearchOptions(budget=args.budget), **dict(args.set))
     print(f"load average {os.getloadavg()[0]:.2f}; found / bound per seed 0..{args.seeds - 1}", flush=True)
     means = []
@@ -60,8 +63,11 @@ def main() -> None:
         arch, nest = load_arch(arch_name), zoo_layer(model, layer).layers[0].loop_nest()
         bound = layer_bound(nest, arch, imperfect=False).energy_lower_bound_pj
         start = time.perf_counter()
-        ratios = [search(nest, arch, [], dataclasses.replace(opts, seed=s)).result.energy_pj / bound
-                  for s in range(args.seeds)]
+        try:
+            ratios = [search(nest, arch, [], dataclasses.replace(opts, seed=s)).result.energy_pj / bound
+                      for s in range(args.seeds)]
+        except StationaryError as err:  # an option --set out of range: one line, no traceback
+            raise SystemExit(str(err)) from None
         means.append(sum(ratios) / len(ratios))
         print(f"{model}:{layer} / {arch_name}: " + " ".join(f"{r:.3f}" for r in ratios)
               + f"  mean {means[-1]:.3f}  {(time.perf_counter() - start) / args.seeds:.1f} s wall per seed",

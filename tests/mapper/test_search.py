@@ -489,3 +489,12 @@ def test_where_a_loop_of_one_iteration_sits_changes_no_count(arch_name: str) -> 
     a, b2 = model.evaluate(rows), model.evaluate(moved)
     assert np.allclose(a.energy_pj, b2.energy_pj, rtol=1e-9, atol=0)
     assert (a.cycles == b2.cycles).all()
+
+
+@pytest.mark.parametrize("bad,field", [({"descent_elites": 0}, "descent_elites"),
+                                       ({"descent_share": -0.5}, "descent_share")])
+def test_a_descent_without_elites_or_with_a_negative_share_is_refused(bad: dict, field: str) -> None:
+    nest = Layer("r", LayerKind.CONV, M=4, C=4, P=4).loop_nest()
+    with pytest.raises(StationaryError, match="the last descent") as err:
+        search(nest, tiny_arch(rf_words=16), options=SearchOptions(budget=100, **bad))
+    assert err.value.field == field

@@ -221,6 +221,11 @@ def search(nest: LoopNest, arch: Architecture, constraints: list[Constraint] | N
     if opts.generation < 1 or opts.batch < 1:
         raise StationaryError(f"the search's batch and generation are positive row counts, got {opts.batch} and "
                               f"{opts.generation}", field="generation")
+    if opts.descent_elites < 1 or not opts.descent_share >= 0:
+        raise StationaryError(f"the last descent starts from at least one elite with a share of the budget >= 0 "
+                              f"(0: no descent), got descent_elites={opts.descent_elites}, descent_share="
+                              f"{opts.descent_share}",
+                              field="descent_elites" if opts.descent_elites < 1 else "descent_share")
     start = time.perf_counter()
     space = MapSpace(nest, arch, constraints, imperfect=opts.imperfect)
     model = FastModel(nest, arch, update_energy=opts.update_energy)
@@ -393,7 +398,7 @@ def _descend_elites(space: MapSpace, model: Scorer, pool: _Pool, opts: SearchOpt
     budget rows. Returns the evaluations."""
     elites = pool.best_rows
     assert elites is not None
-    elites = elites.take(np.arange(min(elites.size, max(1, opts.descent_elites))))
+    elites = elites.take(np.arange(min(elites.size, opts.descent_elites)))
     part = replace(opts, budget=max(1, int(opts.budget * opts.descent_share) // elites.size))
     visited: set[bytes] = set()
     walks = [_descent_steps(space, pool, part, elites.take(np.array([e])), float(pool.best_scores[e]), visited)
