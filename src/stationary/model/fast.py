@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -170,38 +170,38 @@ def row_to_mapping(arrays: MappingArrays, b: int, nest: LoopNest, arch: Architec
     return Mapping(tuple(levels))
 
 
-@dataclass(frozen=True)
-class _Walk:
-    """One tensor's tile below a level under the temporal loops above it, as Timeloop's walk sees it: a binary
-    counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k.
-    Batch-last layout (moves, then rows): NumPy's reductions and scans over the few moves then run on whole
-    rows of the batch."""
+class _Walk(NamedTuple):
+    """Every tensor's tile below a level under the temporal loops above it, as Timeloop's walk sees it: a
+    binary counter over the loops (innermost first); move k (lowest advancing loop k) shifts the tile by tau_k.
+    Batch-last layout (tensors, moves, then rows): NumPy's reductions and scans over the few moves then run on
+    whole rows of the batch."""
 
-    ext: Array  # (A, B) the tile's extent per tensor axis
-    tile: Array  # (B,) its words
+    ext: Array  # (T, A, B) the tile's extent per tensor axis (1 on padded axes)
+    tile: Array  # (T, B) its words
     ns: Array  # (K, B) trip counts of the loops above, innermost first
-    tau: list[Array]  # per tensor axis, (K, B): the shift of move k
+    tau_dims: Array  # (D + 1, K, B) the shift of move k per problem dimension (and a zero plane)
     suffix: Array  # (K + 1, B) products of the trip counts from k out
     weight: Array  # (K, B) how often move k happens: (n_k - 1) x the trip counts outside k
-    kind: Array  # (K, B) new data of move k: 0 empty, 1 slab, 2 whole tile
+    kind: Array  # (T, K, B) new data of move k: 0 empty, 1 slab, 2 whole tile
     # the slab's axis, its width and the new data's low corner relative to the tile's on `axis` (0 on the
-    # others), each (K, B); None where no link is counted (no fan-out below the level: nothing reads them)
+    # others), each (T, K, B); None where no link is counted (no fan-out below the level: nothing reads them)
     axis: Array | None
     step: Array | None
     low: Array | None
-    words: Array  # (K, B) new words of move k
+    words: Array  # (T, K, B) new words of move k
 
     def delivered(self) -> Array:
-        """D: words delivered to one instance of the child over the run: the first tile, then per move k its
-        new data, `weight` times."""
-        return self.tile + (self.weight * self.words).sum(axis=0)
+        """D (T, B): words delivered to one instance of the child over the run: the first tile, then per move k
+        its new data, `weight` times."""
+        return self.tile + (self.weight * self.words).sum(axis=1)
 
 
 @dataclass(frozen=True)
 class _Moves:
     """The temporal loops above one level as a binary counter, for every tensor at once: trip counts (K, B),
-    the shift of move k on each problem dimension (K, D, B; a tensor's shift on an axis is its coefficients
-    times these, as the tile's position is linear in the dimension indices) and the suffix products (K + 1, B)."""
+    the shift of move k on each problem dimension (D + 1, K, B, plane D zero; a tensor's shift on an axis is its
+    coefficients times these, as the tile's position is linear in the dimension indices) and the suffix
+    products (K + 1, B)."""
 
     ns: Array
     tau_dims: Array
@@ -247,8 +247,40 @@ class FastModel:
         # per tensor and moving axis: its (coef, dim) terms with a non-zero coefficient (at least one)
         self.axis_terms = [[[(int(c), d) for d, c in enumerate(row) if c] or [(0, 0)] for row in C]
                            for C in self.coef_axes]
+        self._n_axes = [len(terms) for terms in self.axis_terms]
+        self._max_axes = max(self._n_axes)  # `_walks` pads tensors' axes to it
+        # the same coefficients as one (T, A, D) array, padded axes 0 (extent 1): `_extents` on few rows
+        self._coef_pad = np.zeros((self.n_tensors, self._max_axes, self.n_dims), np.int64)
+        for t, terms in enumerate(self.axis_terms):
+            for a, ax in enumerate(terms):
+                for c, d in ax:
+                    self._coef_pad[t, a, d] = c
+        # `_walks` on the per-dimension shifts (a zero plane D past the dims): per tensor and padded axis, the
+        # one dimension whose shift it is (D where it has another coefficient or several terms: `_axis_fix`),
+        # and per tensor its rows in the (tensor, axis) rows `_row_dim` (every tensor at least one)
+        D = self.n_dims
+        self._axis_dim = np.full((self._max_axes, self.n_tensors), D, np.int64)
+        self._axis_fix: list[tuple[int, int, list[tuple[int, int]]]] = []  # (t, a, terms) computed apart
+        row_dim: list[int] = []
+        self._row_start = np.zeros(self.n_tensors, np.int64)
+        self._row_fix: list[tuple[int, list[tuple[int, int]]]] = []  # (row, terms): several dims on one axis
+        for t, terms in enumerate(self.axis_terms):
+            self._row_start[t] = len(row_dim)
+            for a, ax in enumerate(terms or [[(0, D)]]):
+                if len(ax) > 1:
+                    self._row_fix.append((len(row_dim), ax))
+                (c, d), *_ = ax
+                # one term: its move repeats the first move's iff the dimension's does (c != 0); none: a 0 plane
+                row_dim.append(d if len(ax) == 1 and c else D)
+                if a < len(terms):
+                    if len(ax) == 1 and c == 1:
+                        self._axis_dim[a, t] = d
+                    elif c or len(ax) > 1:
+                        self._axis_fix.append((t, a, ax))
+        self._row_dim = np.array(row_dim, np.int64)
+        self._axisless = [t for t, n in enumerate(self._n_axes) if n == 0]
+        self._row_span = list(zip(self._row_start.tolist(), self._row_start[1:].tolist() + [len(row_dim)]))
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
-        self._max_axes = max(len(terms) for terms in self.axis_terms)  # `_walks` pads tensors' axes to it
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
         self.read_write = np.array([t.read_write for t in nest.tensors])
@@ -257,6 +289,9 @@ class FastModel:
         self.fanout = np.array([arch.fanout(i) for i in range(self.n_levels)], np.int64)  # (L, 2)
         self.costing = Costing(arch, update_energy)
         self.multicast_off = [[multicast_off(lv, t.name) for t in nest.tensors] for lv in levels]
+        # (inner level j, tensor) pairs whose parent's network cannot multicast on some mesh axis
+        self._no_multicast = [(j, t) for j in range(self.n_levels) for t in range(self.n_tensors)
+                              if any(self.multicast_off[self.n_levels - 1 - j][t])]
         self.virtual = np.array([lv.virtual for lv in levels])
         self._scratch_arrays = threading.local()  # `_scratch`'s work arrays, per thread
 
@@ -272,10 +307,11 @@ class FastModel:
         batch's size cost page faults on every call. One per name and thread (the latest shape kept); an array
         from here must not outlive the evaluation that asked for it (never in a returned count)."""
         store = self._scratch_arrays.__dict__
+        need = math.prod(shape)
         buf = store.get(name)
-        if buf is None or buf.shape != shape:
-            buf = store[name] = np.empty(shape, np.int64)
-        return buf
+        if buf is None or buf.size < need:  # grow only: batches of every size reuse one array's pages
+            buf = store[name] = np.empty(need, np.int64)
+        return buf[:need].reshape(shape)
 
     # ----- projections ---------------------------------------------------------------------------------
     def _axis_extents(self, t: int, ext: Array, dim_first: bool = False) -> list[Any]:
@@ -291,6 +327,26 @@ class FastModel:
             size = size * a
         return size
 
+    def _extents(self, tiles: Array) -> Array:
+        """Every tensor's tile extent per moving axis (T, A, N, B; 1 on padded axes) for per-dimension extents
+        `tiles` (N, B, D): 1 + sum of coef x (extent - 1) over the axis's dims. Few rows: one integer matmul
+        (call overhead is the cost); many: a loop over the axes' few terms (no multiply by zero coefficients)."""
+        N, B, _ = tiles.shape
+        if B <= SMALL_BATCH:
+            flat = (tiles - 1) @ self._coef_pad.reshape(-1, self.n_dims).T  # (N, B, T x A)
+            return 1 + flat.transpose(2, 0, 1).reshape(self.n_tensors, self._max_axes, N, B)
+        ext = self._scratch("ext", (self.n_tensors, self._max_axes, N, B))  # lives as long as the evaluation
+        ext.fill(1)
+        planes = self._scratch("planes", (tiles.shape[2], N, B))  # each dimension's plane contiguous
+        np.copyto(planes, tiles.transpose(2, 0, 1))
+        for t in range(self.n_tensors):
+            for a, ax in enumerate(self.axis_terms[t]):
+                if len(ax) == 1 and ax[0][0] == 1:
+                    ext[t, a] = planes[ax[0][1]]
+                elif ax[0][0]:
+                    ext[t, a] += sum(c * (planes[d] - 1) for c, d in ax)
+        return ext
+
     def _reads_per_delivery(self, t: int, j: int, sf: Array, sx: Array, below: Array) -> Array:
         """Parent reads per word delivered to each child tile below inner level j: the distinct child tiles,
         times the positions along every mesh axis the network cannot multicast tensor t on."""
@@ -300,19 +356,35 @@ class FastModel:
         off = (sx & x_off) | (~sx & y_off)
         return np.prod(np.where(off, sf, 1), axis=1) * self._distinct_children(t, np.where(off, 1, sf), below)
 
+    def _distinct_all(self, sf: Array, below: Array) -> Array:
+        """`_distinct_children` of every tensor below every level at once, (L, T, B), from the spatial factors
+        and the tile steps below each level, (B, L, D) each (1 where a level has no fan-out: one child)."""
+        B, L, _ = sf.shape
+        out = np.empty((L, self.n_tensors, B), np.int64)
+        for t, axes in enumerate(self.axes):
+            singles = [axis[0][1] for axis in axes if len(axis) == 1]
+            u = np.prod(sf[:, :, singles], axis=2) if singles else np.ones((B, L), np.int64)
+            for axis in axes:
+                if len(axis) == 2:
+                    u = u * self._pair_children(axis, sf, below)
+            out[:, t] = u.T
+        return out
+
+    def _pair_children(self, axis: list[tuple[int, int]], sf: Array, below: Array) -> Array:
+        """Distinct positions along an axis of two dimensions (c1 d1 + c2 d2) among n1 x n2 children with
+        steps c1 below_d1 and c2 below_d2: the positions that coincide (a sliding window) count once."""
+        (c1, d1), (c2, d2) = axis
+        n1, n2 = sf[..., d1], sf[..., d2]
+        a, b = c1 * below[..., d1], c2 * below[..., d2]
+        g = np.gcd(a, b)
+        a, b = a // g, b // g
+        return n1 * n2 - np.maximum(0, n1 - b) * np.maximum(0, n2 - a)
+
     def _distinct_children(self, t: int, sf: Array, below: Array) -> Array:
         """U: distinct child tiles among one level's spatial instances (equal tiles are multicast)."""
         u = np.ones(sf.shape[0], np.int64)
         for axis in self.axes[t]:
-            if len(axis) == 1:
-                u = u * sf[:, axis[0][1]]
-                continue
-            (c1, d1), (c2, d2) = axis
-            n1, n2 = sf[:, d1], sf[:, d2]
-            a, b = c1 * below[:, d1], c2 * below[:, d2]
-            g = np.gcd(a, b)
-            a, b = a // g, b // g
-            u = u * (n1 * n2 - np.maximum(0, n1 - b) * np.maximum(0, n2 - a))
+            u = u * (sf[:, axis[0][1]] if len(axis) == 1 else self._pair_children(axis, sf, below))
         return u
 
     # ----- the model -----------------------------------------------------------------------------------
@@ -361,39 +433,36 @@ class FastModel:
         # the temporal loops above each level (the same for every tensor)
         moves = self._moves(tf, perm, cum_sp, spread[:, 0].max(initial=1) > 1)
         mac_walk = spread[:, 0].max(initial=1) > 1  # a MAC fan-out: the operands' walk at j = 0
-        at_levels, sp_levels = np.stack(cum_at), np.stack(cum_sp)  # (L, B, D): every level's tiles at once
-        ones = np.ones(B, np.int64)
         fan = [bool(spread[:, j].max(initial=1) > 1) for j in range(L)]  # some row fans out below level j
-        sizes = [self._tile(t, at_levels) for t in range(T)]  # (L, B) per tensor
-        # every tensor's child tile extent per moving axis at every level (T, A, L, B; 1 on padded axes)
-        ext = np.ones((T, self._max_axes, L, B), np.int64)
-        for t in range(T):
-            for a, ax in enumerate(self.axis_terms[t]):
-                ext[t, a] = 1 + sum(c * (at_levels[..., d] - 1) for c, d in ax)
-        tiles_all = np.stack(sizes)  # (T, L, B)
+        # every tensor's tile extent per moving axis at every level (T, A, L, B; 1 on padded axes), and those
+        # of the level's spatial tiles (one instance's share below it); their products are the tiles' words
+        # (the axes that never move have extent 1)
+        ext_both = self._extents(np.stack(cum_at + cum_sp))
+        ext = ext_both[:, :, :L]
+        tiles_all = ext.prod(axis=1)  # (T, L, B)
         # the moves of every tensor's tile below each level j (child level j - 1; one MAC's operand at j = 0)
         walks_at = [self._walks(j, moves[j], ext[:, :, j - 1] if j else np.ones_like(ext[:, :, 0]),
                                 tiles_all[:, j - 1] if j else np.ones((T, B), np.int64), fan[j])
                     if j or mac_walk else None for j in range(L)]
         # per level, (T, B): words delivered to each child, distinct children (U), link transfers
-        delivered = [np.broadcast_to(compute_cycles, (T, B))] + [w[1] for w in walks_at[1:] if w is not None]
+        delivered = [np.broadcast_to(compute_cycles, (T, B))] + [w.delivered() for w in walks_at[1:] if w is not None]
         # without a fan-out every row has one child: U = 1 (the formula's value too, coefficients > 0)
-        distinct = [np.stack([self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j])
-                              if fan[j] or not self.positive[t] else ones for t in range(T)]) for j in range(L)]
+        distinct = self._distinct_all(sf, np.stack(cum_below[:L], axis=1))
+        for j, t in self._no_multicast:  # the rare levels whose network cannot multicast a tensor on an axis
+            if fan[j] or not self.positive[t]:
+                distinct[j][t] = self._reads_per_delivery(t, j, sf[:, j], sx[:, j], cum_below[j])
         # neighbour link transfers at each fan-out: words children take from a neighbour (link) and the
         # parent reads they save (saved)
         link_words, link_saved = np.zeros((2, L, T, B), np.int64)
         for j, w in enumerate(walks_at):
             if w is not None and fan[j]:
-                for t in range(T):
-                    link_words[j, t], link_saved[j, t] = self._links(t, j, w[0][t], sf, sx, sp_order, cum_below,
-                                                                     spread)
-        sizes_sp = np.stack([self._tile(t, sp_levels) for t in range(T)])  # (T, L, B)
+                self._links(j, w, sf, sx, sp_order, cum_below, spread, link_words[j], link_saved[j])
+        sizes_sp = ext_both[:, :, L:].prod(axis=1)  # (T, L, B)
         part = [tiles_all[:, L - 1]]  # partitions, outermost level first
         for c in range(L - 2, -1, -1):
             part.append(np.where(spread[:, c + 1] > 1, part[-1] * tiles_all[:, c] // sizes_sp[:, c + 1], part[-1]))
-        reads, fills, updates, tiles, partition = self._store(delivered, distinct, list(zip(link_words, link_saved)),
-                                                              list(tiles_all.transpose(1, 0, 2)), part[::-1],
+        reads, fills, updates, tiles, partition = self._store(delivered, distinct, (link_words, link_saved),
+                                                              tiles_all.transpose(1, 0, 2), part[::-1],
                                                               keep, spread, replication)
         rev = slice(None, None, -1)  # back to architecture order
         return Counts(reads, fills, updates, tiles, partition, keep[:, rev], replication[:, rev], compute_cycles,
@@ -421,57 +490,62 @@ class FastModel:
         ok &= self.costing.tiles_fit(np.asarray(words).T) & self.costing.sourced(m.keep)
         return np.asarray(ok | m.imperfect_rows())
 
-    def _store(self, delivered: list[Array], distinct: list[Array], links: list[tuple[Array, Array]],
-               size: list[Array], part: list[Array], keep: Array, spread: Array,
+    def _store(self, delivered: Array | list[Array], distinct: Array | list[Array], links: tuple[Array, Array],
+               size: Array | list[Array], part: Array | list[Array], keep: Array, spread: Array,
                replication: Array) -> tuple[Array, Array, Array, Array, Array]:
         """Every tensor's reads, fills, updates, tile and partition (B, L, T), levels in architecture order,
-        from the words delivered to each inner level j's children, the distinct children, the link transfers,
-        tiles and partitions (per inner level, (T, B) arrays: all tensors at once): read-modify-write, bypass
+        from the words delivered to each inner level j's children, the distinct children, the link transfers
+        (words, saved parent reads), tiles and partitions ((L, T, B), inner level first, or a list of (T, B)
+        per inner level: all tensors at once): read-modify-write, bypass
         and peer accesses as Timeloop's tiling does (one rule for both counters' paths)."""
         L, T = self.n_levels, self.n_tensors
         B = spread.shape[0]
-        out = np.empty((5, L, T, B), np.int64)  # reads, fills, updates, tiles, partition; inner level first
-        rw = self.read_write[:, None]  # (T, 1)
-        sp = spread.T  # (L, B)
-        content = [distinct[j] * delivered[j] - links[j][1] for j in range(L)]
-        weighted = [sp[j] * delivered[j] - links[j][0] for j in range(L)]  # Σ words over children
-        has_link = np.zeros((T, B), bool)
-        for lk, _ in links:
-            has_link |= lk > 0
+        rw = self.read_write[None, :, None]  # (1, T, 1)
+        sp = spread.T[:, None, :]  # (L, 1, B)
+        dl, ul = np.asarray(delivered), np.asarray(distinct)  # (L, T, B) each, inner level first
+        link_w, link_s = links
+        size, part = np.asarray(size), np.asarray(part)
+        content = ul * dl - link_s
+        weighted = sp * dl - link_w  # Σ words over children
+        has_link = (link_w > 0).any(axis=0)  # (T, B)
         linked = bool(has_link.any())
-        share = [delivered[j + 1] for j in range(L - 1)] + [np.zeros((T, B), np.int64)]
+        share = np.zeros((L, T, B), np.int64)
+        share[:-1] = dl[1:]
         kept = keep.transpose(1, 2, 0)  # (L, T, B)
-        # bypass: a masked level's content is served by its parent, multiplied by the parent's U
-        eff = list(content)
-        eff_f = [x.astype(np.float64) for x in content]  # Timeloop's float path, where links make it fractional
+        # bypass: a masked level's content is served by its parent, multiplied by the parent's U (a recurrence
+        # from the inner level out)
+        eff = content.copy()
+        eff_f = content.astype(np.float64)  # Timeloop's float path, where links make it fractional
         for c in range(L - 1):
-            u_parent = distinct[c + 1]
-            eff[c + 1] = np.where(kept[c], eff[c + 1], u_parent * eff[c])
+            eff[c + 1] = np.where(kept[c], eff[c + 1], ul[c + 1] * eff[c])
             if linked:
                 w = weighted[c + 1].astype(np.float64)
                 scaled = content[c + 1] * (eff_f[c] * sp[c + 1] / np.where(w > 0, w, 1))
                 eff_f[c + 1] = np.where(kept[c], eff_f[c + 1], np.where(w > 0, scaled, 0.0))
-        any_kept_above = np.zeros((T, B), bool)
-        rep = np.maximum(replication.T, 1)  # (L, B)
-        for j in range(L - 1, -1, -1):
-            outermost = kept[j] & ~any_kept_above
-            # words this level's instance takes over links from its neighbours (the parent's fan-out)
-            peer = (np.where(any_kept_above, links[j + 1][0], 0) / rep[j] if j + 1 < L else np.zeros((T, B)))
-            share_f = (weighted[j + 1] / sp[j + 1] if j + 1 < L else np.zeros((T, B)))
-            any_kept_above |= kept[j]
-            # read-write tensors: updates = content, reads = content - partition, fills = share - partition
-            minus = np.where(rw, part[j], 0)
-            u = np.where(rw, eff[j], 0)
-            r = eff[j] - minus
-            f = np.where(outermost, 0, share[j] - minus)
-            if linked:
-                r = np.where(has_link, _round(eff_f[j] + peer - minus), r)
-                f = np.where(has_link, np.where(outermost, 0, _round(share_f + peer - minus)), f)
-                u = np.where(has_link & rw, _round(eff_f[j]), u)
-            for i, value in enumerate((r, f, u, size[j], part[j])):
-                np.copyto(out[i, j], np.where(kept[j], value, 0))
-        arch_order = out[:, ::-1].transpose(0, 3, 1, 2)  # (5, B, L, T), outermost level first
-        return tuple(np.ascontiguousarray(x) for x in arch_order)  # type: ignore[return-value]
+        # whether some level above keeps the tensor; the outermost keeper is filled by nobody
+        above = np.zeros((L, T, B), bool)
+        above[:-1] = np.logical_or.accumulate(kept[:0:-1], axis=0)[::-1]
+        outermost = kept & ~above
+        # read-write tensors: updates = content, reads = content - partition, fills = share - partition
+        minus = np.where(rw, part, 0)
+        r = eff - minus
+        f = np.where(outermost, 0, share - minus)
+        u = np.where(rw, eff, 0)
+        if linked:
+            # words each instance takes over links from its neighbours (the parent's fan-out), and its share of
+            # the words the parent's children receive
+            rep = np.maximum(replication.T, 1)[:, None, :]  # (L, 1, B)
+            peer, share_f = np.zeros((L, T, B)), np.zeros((L, T, B))
+            peer[:-1] = np.where(above[:-1], link_w[1:], 0) / rep[:-1]
+            share_f[:-1] = weighted[1:] / sp[1:]
+            r = np.where(has_link, _round(eff_f + peer - minus), r)
+            f = np.where(has_link, np.where(outermost, 0, _round(share_f + peer - minus)), f)
+            u = np.where(has_link & (rw > 0), _round(eff_f), u)
+        # (B, L, T) each, levels in architecture order (outermost first), 0 where a level does not keep
+        out = np.empty((5, B, L, T), np.int64)
+        for i, value in enumerate((r, f, u, size, part)):
+            np.multiply(value, kept, out=out[i].transpose(1, 2, 0)[::-1])
+        return tuple(out)  # type: ignore[return-value]
 
     def _counts_imperfect(self, m: MappingArrays) -> Counts:
         """The per-instance counts of rows with remainders, exactly as the loop walk counts them (Timeloop 3's
@@ -572,8 +646,8 @@ class FastModel:
             for into, per_level in zip(stacked, (delivered, distinct, [lk for lk, _ in links],
                                                  [sv for _, sv in links], size, part)):
                 into.append(np.stack(per_level))
-        delivered_, distinct_, link_, saved_, size_, part_ = (list(np.stack(x, axis=1)) for x in stacked)
-        reads, fills, updates, tiles, partition = self._store(delivered_, distinct_, list(zip(link_, saved_)), size_,
+        delivered_, distinct_, link_, saved_, size_, part_ = (np.stack(x, axis=1) for x in stacked)  # (L, T, B)
+        reads, fills, updates, tiles, partition = self._store(delivered_, distinct_, (link_, saved_), size_,
                                                               part_, keep, spread, replication)
         rev = slice(None, None, -1)
         return Counts(reads, fills, updates, tiles, partition, keep[:, rev], replication[:, rev], compute_cycles,
@@ -827,50 +901,37 @@ class FastModel:
                 f"counts of this mapping reach about {worst:.3g}, beyond the fast model's 64-bit integers "
                 f"(limit {INT_LIMIT:.3g}); the exact model (`stationary model`) counts in Python integers")
 
-    def _walks(self, j: int, mv: _Moves | None, ext: Array, tile: Array, slabs: bool) -> tuple[list[_Walk], Array]:
+    def _walks(self, j: int, mv: _Moves | None, ext: Array, tile: Array, slabs: bool) -> _Walk:
         """The moves of every tensor's tile below inner level j (child level j - 1; at j = 0 one MAC's operand,
         whose moves are never subtracted) under the temporal loops above level j, and each move's new data, all
         tensors in one pass (their moves stacked on a tensor axis, one `_new_data` call). `ext`: the child
         tile's extent per tensor and moving axis (T, A, B; 1 on padded axes); `tile`: its words (T, B); `slabs`:
-        keep each slab's axis, width and corner (the link count needs them). One `_Walk` per tensor (its arrays
-        views of the stacked ones) and every tensor's words delivered (T, B) (`_Walk.delivered`)."""
+        keep each slab's axis, width and corner (the link count needs them)."""
         T, A, B = ext.shape
         if mv is None:
             ns, suffix, weight = np.ones((0, B), np.int64), np.ones((1, B), np.int64), np.zeros((0, B), np.int64)
-            taus: list[list[Array]] = [[np.zeros((0, B), np.int64) for _ in terms] for terms in self.axis_terms]
+            td = np.zeros((self.n_dims + 1, 0, B), np.int64)
         else:
-            ns, suffix, weight = mv.ns, mv.suffix, mv.weight
-            taus = []
-            for terms in self.axis_terms:  # per tensor axis: sum of coef x the dimension's shift (a view of it
-                axes = []  # when that is all: the tile's position is linear in the dimension indices)
-                for (c, d), *rest in terms:
-                    ta = mv.tau_dims[:, d] if c == 1 else c * mv.tau_dims[:, d]
-                    for c2, d2 in rest:
-                        ta = ta + c2 * mv.tau_dims[:, d2]
-                    axes.append(ta)
-                taus.append(axes)
+            ns, suffix, weight, td = mv.ns, mv.suffix, mv.weight, mv.tau_dims
         K = ns.shape[0]
 
-        def split(kind: Array, axis: Array | None, step: Array | None, low: Array | None,
-                  words: Array) -> tuple[list[_Walk], Array]:  # the stacked arrays are (T, K, B)
-            return [_Walk(ext[t, :len(taus[t])], tile[t], ns, taus[t], suffix, weight, kind[t],
-                          None if axis is None else axis[t], None if step is None else step[t],
-                          None if low is None else low[t], words[t]) for t in range(T)], \
-                tile + (weight * words).sum(axis=1)
+        def split(kind: Array, axis: Array | None, step: Array | None, low: Array | None, words: Array) -> _Walk:
+            return _Walk(ext, tile, ns, td, suffix, weight, kind, axis, step, low, words)
 
-        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does);
-        # any other move brings the whole tile
+        # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does)
+        # on every axis of the tensor; any other move brings the whole tile
         if j == 0 or not K:
             kind = np.full((T, K, B), 2, np.int64)
             zeros = np.zeros((T, K, B), np.int64) if slabs else None
             return split(kind, zeros, zeros, zeros, np.broadcast_to(tile[:, None, :], (T, K, B)))
+        rows = (td == td[:, :1])[self._row_dim]  # per (tensor, axis) row: does move k repeat move 0 there
+        for r, terms in self._row_fix:
+            ta = _combine(terms, td)
+            rows[r] = ta == ta[:1]
         same = np.empty((T, K, B), bool)
-        for t, axes in enumerate(taus):
-            np.equal(axes[0], axes[0][:1], out=same[t])
-            for ta in axes[1:]:
-                same[t] &= ta == ta[:1]
-        sub = np.flatnonzero(same)  # flat (t, k, b) indices, tensor by tensor
-        ends = np.searchsorted(sub, np.arange(1, T + 1) * (K * B))
+        for t, (lo, hi) in enumerate(self._row_span):
+            np.logical_and.reduce(rows[lo:hi], axis=0, out=same[t])
+        sub = np.flatnonzero(same)  # flat (t, k, b) indices of (T, K, B)
         # the slab rules run on the subtracted moves only (every other move brings the whole tile)
         kind = self._scratch(f"kind{j}", (T * K * B,))
         kind.fill(2)
@@ -882,44 +943,43 @@ class FastModel:
                 slab[i] = self._scratch(f"slab{i}.{j}", (T * K * B,))
                 slab[i].fill(0)  # type: ignore[union-attr]
         if sub.size:
-            tk, b = np.divmod(sub, B)
-            t_, k = np.divmod(tk, K)
-            # each axis's shift on the subtracted moves, tensor by tensor (0 on a tensor's padded axes)
-            tv = [np.zeros(sub.size, np.int64) for _ in range(A)]
-            start = 0
-            for t, stop in enumerate(ends):
-                if stop > start:
-                    kk, bb = k[start:stop], b[start:stop]
-                    for a, ta in enumerate(taus[t]):
-                        tv[a][start:stop] = ta[kk, bb]
-                start = stop
-            ext_flat, tb = ext.reshape(-1), t_ * (A * B) + b  # flat (t, 0, b) of ext
-            new = _new_data(tv, [ext_flat[tb + a * B] for a in range(A)], tile.reshape(-1)[t_ * B + b])
+            t_, kb = np.divmod(sub, K * B)
+            tb = t_ * B + kb % B  # flat (t, b)
+            # each axis's shift and the tile's extent on the subtracted moves, (A, N) (0 and 1 on padded axes);
+            # the moves are in tensor order, each tensor's a slice
+            g = np.take(td.reshape(td.shape[0], -1), kb, axis=1)  # (D + 1, N), rows contiguous (not [:, kb])
+            tv = g[np.take(self._axis_dim, t_, axis=1), np.arange(sub.size)]  # C order, as _new_data's sums want
+            if self._axis_fix:
+                seg = np.searchsorted(t_, np.arange(T + 1))
+                for t, a, terms in self._axis_fix:
+                    lo, hi = seg[t], seg[t + 1]
+                    tv[a, lo:hi] = _combine(terms, g[:, lo:hi])
+            new = _new_data(tv, np.take(ext.transpose(1, 0, 2).reshape(A, -1), tb, axis=1), tile.reshape(-1)[tb])
             for whole, part in zip([kind, *slab, words], new):
                 if whole is not None:
                     whole[sub] = part
         axis, step, low = (None if x is None else x.reshape(T, K, B) for x in slab)
         return split(kind.reshape(T, K, B), axis, step, low, words.reshape(T, K, B))
 
-    def _links(self, t: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
-               spread: Array) -> tuple[Array, Array]:
-        """Neighbour link transfers at the fan-out below inner level j (Timeloop's ComputeNetworkLinkTransfers):
-        (words the children of one instance take over links, parent reads that saves), per mapping.
+    def _links(self, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
+               spread: Array, link: Array, saved: Array) -> None:
+        """Neighbour link transfers at the fan-out below inner level j (Timeloop's ComputeNetworkLinkTransfers),
+        every tensor at once: into `link` and `saved` (T, B), the words the children of one instance take over
+        links and the parent reads that saves, per tensor and mapping.
 
         The walk invokes the fan-out once per simulated iteration of the temporal loops above it (iterations 0
         and 1 of each, weighted by n - 1): a binary counter over those loops, innermost bit first (`walk`).
         A child takes its new data over a link when a mesh neighbour's new data of the previous invocation is
         the same box; the fan-out uses links when that lowers the parent's reads. Three kinds of invocation
-        occur (b = 1; b odd after a move k; b even, move k), each with a closed-form weight. Only the rows and
-        kinds where a box difference passes `_reachable` go on to `_link_words` (it applies the same rule
-        again: the rows here are cut first in the walk's batch-last layout, cheaply).
+        occur (b = 1; b odd after a move k; b even, move k), each with a closed-form weight. Only the (tensor,
+        row) pairs and kinds where a box difference passes `_reachable` go on to `_link_words` (it applies the
+        same rule again: the pairs here are cut first in the walk's batch-last layout, cheaply).
         """
-        B = sf.shape[0]
-        zero = np.zeros(B, np.int64)
-        K, A = walk.ns.shape[0], walk.ext.shape[0]
+        T, A, B = walk.ext.shape
+        K = walk.ns.shape[0]
         num = spread[:, j]
         if K == 0 or A == 0:
-            return zero, zero
+            return
         # the invocation kinds as columns: [b = 1] + [b odd after move k, k >= 1] + [b even, move k >= 1];
         # descriptor K is the first invocation's (the whole tile)
         ks = np.arange(1, K)
@@ -927,37 +987,55 @@ class FastModel:
         cur_i = np.concatenate([[0], zeros_k, ks])
         prev_i = np.concatenate([[K], ks, zeros_k])
         assert walk.axis is not None and walk.step is not None and walk.low is not None
-        pad = np.zeros((1, B), np.int64)
-        kind = np.concatenate([walk.kind, pad + 2])
-        axis = np.concatenate([walk.axis, pad])
-        step = np.concatenate([walk.step, pad])
+        pad = np.zeros((T, 1, B), np.int64)
+        kind = np.concatenate([walk.kind, pad + 2], axis=1)  # (T, K + 1, B)
+        axis = np.concatenate([walk.axis, pad], axis=1)
+        step = np.concatenate([walk.step, pad], axis=1)
         n0 = walk.ns[:1] - 1
         nk = walk.weight[1:]  # (n_k - 1) x the trip counts outside k
         weight = np.concatenate([n0, n0 * nk, nk])  # (C, B)
         # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
         # one's, and only when it has a neighbour (num > 1)
-        ck, pk = kind[cur_i], kind[prev_i]
-        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[cur_i] == axis[prev_i]) & (step[cur_i] == step[prev_i])))
-                & (weight > 0) & (num > 1)[None, :])
-        sel = np.flatnonzero(same.any(axis=0))
+        ck, pk = kind[:, cur_i], kind[:, prev_i]
+        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[:, cur_i] == axis[:, prev_i])
+                                                      & (step[:, cur_i] == step[:, prev_i])))
+                & ((weight > 0) & (num > 1)[None, :])[None])  # (T, C, B)
+        if self._axisless:  # a tensor with no axis never links
+            same[self._axisless] = False
+        sel = np.flatnonzero(same.any(axis=1))  # flat (t, b) pairs, tensor by tensor
         if not sel.size:
-            return zero, zero
-        # the previous new data's box minus this one's, per axis (C, S)
-        corner = np.concatenate([walk.low[:, sel], pad[:, :sel.size]])
-        on_axis = axis[:, sel]
+            return
+        t_, b = np.divmod(sel, B)
+        # per pair, the previous new data's box minus this one's, per (padded) axis (C, S)
+        flat = lambda x: np.take(x.transpose(1, 0, 2).reshape(K + 1, T * B), sel, axis=1)  # noqa: E731
+        corner = np.concatenate([np.take(walk.low.transpose(1, 0, 2).reshape(K, T * B), sel, axis=1),
+                                 np.zeros((1, sel.size), np.int64)])
+        on_axis = flat(axis)
         move_i = np.concatenate([[0], zeros_k, ks])
-        tau = [ta[:, sel] for ta in walk.tau]
-        delta = [tau[a][move_i] + np.where(on_axis[cur_i] == a, corner[cur_i], 0)
-                 - np.where(on_axis[prev_i] == a, corner[prev_i], 0) for a in range(A)]
-        same = same[:, sel]
-        near = same & _reachable(self.coef_axes[t], sf[sel, j], cum_below[j][sel], delta, batch_last=True)
+        g = np.take(walk.tau_dims, b, axis=2)  # (D + 1, K, S)
+        tau = g[np.take(self._axis_dim, t_, axis=1), :, np.arange(sel.size)].transpose(0, 2, 1)  # (A, K, S)
+        if self._axis_fix:
+            seg = np.searchsorted(t_, np.arange(T + 1))
+            for t, a, terms in self._axis_fix:
+                lo, hi = seg[t], seg[t + 1]
+                tau[a, :, lo:hi] = _combine(terms, g[:, :, lo:hi])
+        cur_axis, cur_corner, prev_axis, prev_corner = on_axis[cur_i], corner[cur_i], on_axis[prev_i], corner[prev_i]
+        delta = [tau[a][move_i] + np.where(cur_axis == a, cur_corner, 0) - np.where(prev_axis == a, prev_corner, 0)
+                 for a in range(A)]
+        same = same.transpose(1, 0, 2).reshape(-1, T * B)[:, sel]  # (C, S)
+        near = same & _reachable(self._coef_pad[t_], sf[b, j], cum_below[j][b], delta, batch_last=True)
         keep = np.flatnonzero(near.any(axis=0))
         if not keep.size:
-            return zero, zero
-        words = np.concatenate([walk.words, walk.tile[None, :]])[:, sel[keep]][cur_i]
-        return self._link_words(t, j, sf, sx, sp_order, cum_below[j], num, sel[keep],
-                                np.stack([d[:, keep] for d in delta], axis=2).transpose(1, 0, 2),
-                                same[:, keep].T, words.T, weight[:, sel[keep]].T)
+            return
+        words = np.concatenate([walk.words, walk.tile[:, None, :]], axis=1)  # (T, K + 1, B)
+        # the pairs that pass, tensor by tensor, on the tensor's own axes
+        for t in np.unique(t_[keep]):
+            mine = keep[t_[keep] == t]
+            rows, n = b[mine], self._n_axes[t]
+            link[t], saved[t] = self._link_words(
+                t, j, sf, sx, sp_order, cum_below[j], num, rows,
+                np.stack([d[:, mine] for d in delta[:n]], axis=2).transpose(1, 0, 2), same[:, mine].T,
+                words[t][:, rows][cur_i].T, weight[:, rows].T)
 
     def _link_words(self, t: int, j: int, sf: Array, sx: Array, sp_order: Array, below: Array, num: Array,
                     sel: Array, delta: Array, same: Array, words: Array, weight: Array) -> tuple[Array, Array]:
@@ -1141,7 +1219,6 @@ class FastModel:
         start = np.zeros((B, L), np.int64)  # each row's first column of level j's loops
         np.cumsum(per_level[:, :-1], axis=1, out=start[:, 1:])
         rows = np.arange(B)
-        slot = np.arange(K)[:, None] * (D * B) + rows  # flat (k, 0, b) of a (K, D, B) array
         out: list[_Moves | None] = []
         for j in range(L):
             k_j = int((total - start[:, j]).max(initial=0))
@@ -1149,22 +1226,27 @@ class FastModel:
                 out.append(None)
                 continue
             flat = (np.minimum(start[None, :, j] + np.arange(k_j)[:, None], K) * B + rows).reshape(-1)
-            # (k_j, D, B): loop k's step on its dim, then its shift tau_k = 2 u_k - (u_0 + ... + u_k), in place
-            u = self._scratch(f"u{j}", (k_j, D, B))  # lives as long as this evaluation's walks
+            # (k_j, D + 1, B): loop k's step on its dim, then its shift tau_k = 2 u_k - (u_0 + ... + u_k), in
+            # place (the scan runs on contiguous (D + 1, B) planes); plane D stays 0 (the shift of an axis with
+            # no dimension, `_walks`), then laid out (D + 1, k_j, B) for the walks
+            u = self._scratch(f"u{j}", (k_j, D + 1, B))
             u.fill(0)
-            u.reshape(-1)[(slot[:k_j] + ds[flat].reshape(k_j, B) * B).reshape(-1)] = vs[flat]
+            slot = (np.arange(k_j)[:, None] * ((D + 1) * B) + rows).reshape(-1)  # flat (k, 0, b)
+            u.reshape(-1)[slot + ds[flat] * B] = vs[flat]
             if B <= SMALL_BATCH:  # few rows: one (strided) scan call beats a call per move
                 u[:] = 2 * u - np.cumsum(u, axis=0)
             else:
-                run = np.zeros((D, B), np.int64)
+                run = np.zeros((D + 1, B), np.int64)
                 for k in range(k_j):
                     run += u[k]
                     u[k] *= 2
                     u[k] -= run
+            tau = self._scratch(f"tau{j}", (D + 1, k_j, B))  # lives as long as this evaluation's walks
+            np.copyto(tau, u.transpose(1, 0, 2))
             sfx = np.ones((k_j + 1, B), np.int64)
             sfx[:k_j] = suffix.reshape(-1)[flat].reshape(k_j, B)
             ns_j = ns[flat].reshape(k_j, B)
-            out.append(_Moves(ns_j, u, sfx, (ns_j - 1) * sfx[1:]))
+            out.append(_Moves(ns_j, tau, sfx, (ns_j - 1) * sfx[1:]))
         return out
 
     def result(self, fr: FastResult, b: int) -> Result:
@@ -1213,6 +1295,15 @@ def _expand(fr: FastResult, inverse: Array) -> FastResult:
                           if isinstance(getattr(fr, f.name), np.ndarray)})
 
 
+def _combine(terms: list[tuple[int, int]], planes: Array) -> Array:
+    """sum of c x planes[d] over an axis's (c, d) terms (a tensor axis's position from the dimensions')."""
+    (c, d), *rest = terms
+    out = planes[d] * c if c != 1 else planes[d].copy()
+    for c2, d2 in rest:
+        out += planes[d2] * c2 if c2 != 1 else planes[d2]
+    return out
+
+
 def _round(x: Array) -> Array:
     """floor(x + 0.5): how the walk (tiling.py) rounds its float counts, negative ones included."""
     return np.floor(x + 0.5).astype(np.int64)
@@ -1241,7 +1332,7 @@ def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], 
     lies within sum_d (sf_d - 1) w_d on each axis and is a multiple there of the gcd of the used loops' w_d: a
     superset of `_link_candidates`, computed without carry patterns. `batch_last`: delta is given per axis as
     (kinds, rows) arrays and the answer is (kinds, rows)."""
-    w = C[None, :, :] * below[:, None, :]  # (rows, A, D)
+    w = (C if C.ndim == 3 else C[None, :, :]) * below[:, None, :]  # (rows, A, D)
     span = ((sf_j - 1)[:, None, :] * w).sum(axis=2)  # (rows, A)
     if batch_last:
         axes, lim = list(delta), span.T
@@ -1287,31 +1378,24 @@ def _contains(cand: Array, occurs: Array, config: Array, delta: Array) -> Array:
     return ((delta @ w)[:, :, None] == packed[config][:, None, :]).any(axis=2)
 
 
-def _new_data(tv: list[Array], ext: list[Array], tile: Array) -> tuple[Array, Array, Array, Array, Array]:
-    """Subtracted moves (they repeat the remembered step) by tv (per tensor axis, (N,)) of tiles with extents ext
-    (per axis, (N,)) and `tile` words (N,): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile,
+def _new_data(tv: Array, ext: Array, tile: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """Subtracted moves (they repeat the remembered step) by tv (A, N: the shift per tensor axis) of tiles with
+    extents ext (A, N) and `tile` words (N,): what Timeloop's delta is — (kind 0 empty / 1 slab / 2 whole tile,
     axis, |step|, low corner of the box relative to the tile's on that axis, words), each (N,). A slab when the
     move shifts one axis by less than the tile's extent there, nothing when it does not move, else the whole
-    tile (AAHR Subtract)."""
-    n = tile.shape[0]
-    nnz = np.zeros(n, np.int64)
-    a = np.zeros(n, np.int64)  # the first axis that moves (0 when none does)
-    ta = np.zeros(n, np.int64)
-    ea = np.ones(n, np.int64) if not ext else ext[0]
-    for x, (col, e) in enumerate(zip(tv, ext)):  # a loop over the few axes
-        moved = col != 0
-        first = moved & (nnz == 0)
-        a = np.where(first, x, a)
-        ta = np.where(first, col, ta)
-        ea = np.where(first, e, ea)
-        nnz += moved
-    ta = np.abs(ta)
+    tile (AAHR Subtract). The slab's axis, step and extent are sums over the axes, exact where one axis moves
+    (the only rows that read them)."""
+    moved = tv != 0
+    nnz = moved.sum(axis=0)
+    ta = np.abs(tv).sum(axis=0)
+    ea = (moved * ext).sum(axis=0)
     slab = (nnz == 1) & (ta < ea)
     empty = nnz == 0
     kind = np.where(empty, 0, np.where(slab, 1, 2))
+    axis = np.where(slab, (moved * np.arange(tv.shape[0])[:, None]).sum(axis=0), 0)
     low = np.where(slab & (ta > 0), ea - ta, 0)
-    words = np.where(slab, tile // ea * ta, np.where(empty, 0, tile))
-    return kind, np.where(slab, a, 0), np.where(slab, ta, 0), low, words
+    words = np.where(slab, tile // np.maximum(ea, 1) * ta, np.where(empty, 0, tile))
+    return kind, axis, np.where(slab, ta, 0), low, words
 
 
 # the imperfect path's simulated iterations (a level's blocks and outer sequence): at most this many per row
