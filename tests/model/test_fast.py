@@ -364,9 +364,10 @@ def test_moves_scan_is_the_same_for_few_and_many_rows(seed: int, monkeypatch: py
 
 @pytest.mark.parametrize("seed", range(12))
 def test_reused_work_arrays_leave_no_trace(seed: int) -> None:
-    """One model's work arrays (`FastModel._scratch`) are reused across calls of different batch sizes and rows
-    (filled with garbage between calls: a call reads only what it wrote), across threads and in a pickled copy:
-    every call equals a fresh model's on the same rows."""
+    """The work arrays (`FastModel._scratch`, one set per thread shared by every model) are reused across calls
+    of different batch sizes and rows (filled with garbage between calls: a call reads only what it wrote), by
+    another model of another layer and architecture in between, across threads and in a pickled copy: every
+    call equals a fresh model's on the same rows."""
     import pickle
     from concurrent.futures import ThreadPoolExecutor
 
@@ -380,8 +381,17 @@ def test_reused_work_arrays_leave_no_trace(seed: int) -> None:
     model = FastModel(nest, arch)
     for rows, w in zip(batches, want):
         assert_same_result(w, model.evaluate_rows(rows))
-        for buf in vars(model._scratch_arrays).values():  # what a call leaves must never be read by the next
+        for buf in fast_module.work_arrays().values():  # what a call leaves must never be read by the next
             buf.fill(-7)
+    other_cases = [random_case(seed + 100, windows=True, mapping_seed=k, mac_fanout=True, wide_mesh=True,
+                               n_levels=(3, 4, 5)) for k in range(8)]
+    other_nest, other_arch, _ = other_cases[0]
+    other = FastModel(other_nest, other_arch)
+    other_rows = mapping_arrays([m for _, _, m in other_cases], other_nest, other_arch)
+    other_want = FastModel(other_nest, other_arch).evaluate_rows(other_rows)
+    for rows, w in zip(batches, want):  # two models' calls interleaved on the same work arrays
+        assert_same_result(other_want, other.evaluate_rows(other_rows))
+        assert_same_result(w, model.evaluate_rows(rows))
     copy = pickle.loads(pickle.dumps(model))
     for rows, w in zip(batches[::-1], want[::-1]):
         assert_same_result(w, copy.evaluate_rows(rows))

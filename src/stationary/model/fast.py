@@ -293,20 +293,14 @@ class FastModel:
         self._no_multicast = [(j, t) for j in range(self.n_levels) for t in range(self.n_tensors)
                               if any(self.multicast_off[self.n_levels - 1 - j][t])]
         self.virtual = np.array([lv.virtual for lv in levels])
-        self._scratch_arrays = threading.local()  # `_scratch`'s work arrays, per thread
-
-    def __getstate__(self) -> dict[str, Any]:  # a model pickles without its per-thread work arrays
-        return {k: v for k, v in self.__dict__.items() if k != "_scratch_arrays"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._scratch_arrays = threading.local()
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> Array:
         """A reused int64 work array (contents undefined) for one evaluation's temporaries: fresh arrays of a
-        batch's size cost page faults on every call. One per name and thread (the latest shape kept); an array
-        from here must not outlive the evaluation that asked for it (never in a returned count)."""
-        store = self._scratch_arrays.__dict__
+        batch's size cost page faults on every call. One per name and thread, shared by every model of the
+        thread (an evaluation runs to its end before the thread starts another; the largest size kept, viewed
+        in the shape asked); an array from here must not outlive the evaluation that asked for it (never in a
+        returned count)."""
+        store = work_arrays()
         need = math.prod(shape)
         buf = store.get(name)
         if buf is None or buf.size < need:  # grow only: batches of every size reuse one array's pages
@@ -337,8 +331,7 @@ class FastModel:
             return 1 + flat.transpose(2, 0, 1).reshape(self.n_tensors, self._max_axes, N, B)
         ext = self._scratch("ext", (self.n_tensors, self._max_axes, N, B))  # lives as long as the evaluation
         ext.fill(1)
-        planes = self._scratch("planes", (tiles.shape[2], N, B))  # each dimension's plane contiguous
-        np.copyto(planes, tiles.transpose(2, 0, 1))
+        planes = tiles.transpose(2, 0, 1)  # (D, N, B) views
         for t in range(self.n_tensors):
             for a, ax in enumerate(self.axis_terms[t]):
                 if len(ax) == 1 and ax[0][0] == 1:
@@ -977,7 +970,6 @@ class FastModel:
         """
         T, A, B = walk.ext.shape
         K = walk.ns.shape[0]
-        num = spread[:, j]
         if K == 0 or A == 0:
             return
         # the invocation kinds as columns: [b = 1] + [b odd after move k, k >= 1] + [b even, move k >= 1];
@@ -986,54 +978,74 @@ class FastModel:
         zeros_k = np.zeros(K - 1, np.int64)
         cur_i = np.concatenate([[0], zeros_k, ks])
         prev_i = np.concatenate([[K], ks, zeros_k])
-        assert walk.axis is not None and walk.step is not None and walk.low is not None
-        pad = np.zeros((T, 1, B), np.int64)
-        kind = np.concatenate([walk.kind, pad + 2], axis=1)  # (T, K + 1, B)
-        axis = np.concatenate([walk.axis, pad], axis=1)
-        step = np.concatenate([walk.step, pad], axis=1)
         n0 = walk.ns[:1] - 1
         nk = walk.weight[1:]  # (n_k - 1) x the trip counts outside k
         weight = np.concatenate([n0, n0 * nk, nk])  # (C, B)
+        # few rows: every tensor in one pass (calls are the cost); many: one tensor at a time (its arrays stay
+        # in the cache)
+        for t0, t1 in [(0, T)] if B <= SMALL_BATCH else [(t, t + 1) for t in range(T)]:
+            self._links_of(t0, t1, j, walk, sf, sx, sp_order, cum_below[j], spread[:, j], cur_i, prev_i, weight,
+                           link, saved)
+
+    def _links_of(self, t0: int, t1: int, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array,
+                  below: Array, num: Array, cur_i: Array, prev_i: Array, weight: Array, link: Array,
+                  saved: Array) -> None:
+        """`_links` of tensors t0 .. t1 - 1 (their arrays stacked: T = t1 - t0 below)."""
+        _, A, B = walk.ext.shape
+        T, K = t1 - t0, walk.ns.shape[0]
+        assert walk.axis is not None and walk.step is not None and walk.low is not None
+        pad = np.zeros((T, 1, B), np.int64)
+        kind = np.concatenate([walk.kind[t0:t1], pad + 2], axis=1)  # (T, K + 1, B)
+        axis = np.concatenate([walk.axis[t0:t1], pad], axis=1)
+        step = np.concatenate([walk.step[t0:t1], pad], axis=1)
+
         # a child links only in an invocation whose new data is of the same kind (and slab) as the previous
         # one's, and only when it has a neighbour (num > 1)
-        ck, pk = kind[:, cur_i], kind[:, prev_i]
-        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((axis[:, cur_i] == axis[:, prev_i])
-                                                      & (step[:, cur_i] == step[:, prev_i])))
+        def cols(x: Array, i: Array) -> Array:  # x[:, i], as a take (fancy indexing of a middle axis is slow)
+            return np.take(x, i, axis=1)
+
+        ck, pk = cols(kind, cur_i), cols(kind, prev_i)
+        same = ((ck == pk) & (ck > 0) & ((ck == 2) | ((cols(axis, cur_i) == cols(axis, prev_i))
+                                                      & (cols(step, cur_i) == cols(step, prev_i))))
                 & ((weight > 0) & (num > 1)[None, :])[None])  # (T, C, B)
-        if self._axisless:  # a tensor with no axis never links
-            same[self._axisless] = False
-        sel = np.flatnonzero(same.any(axis=1))  # flat (t, b) pairs, tensor by tensor
+        for t in self._axisless:  # a tensor with no axis never links
+            if t0 <= t < t1:
+                same[t - t0] = False
+        sel = np.flatnonzero(same.any(axis=1))  # flat (t - t0, b) pairs, tensor by tensor
         if not sel.size:
             return
         t_, b = np.divmod(sel, B)
-        # per pair, the previous new data's box minus this one's, per (padded) axis (C, S)
-        flat = lambda x: np.take(x.transpose(1, 0, 2).reshape(K + 1, T * B), sel, axis=1)  # noqa: E731
-        corner = np.concatenate([np.take(walk.low.transpose(1, 0, 2).reshape(K, T * B), sel, axis=1),
-                                 np.zeros((1, sel.size), np.int64)])
-        on_axis = flat(axis)
-        move_i = np.concatenate([[0], zeros_k, ks])
-        g = np.take(walk.tau_dims, b, axis=2)  # (D + 1, K, S)
-        tau = g[np.take(self._axis_dim, t_, axis=1), :, np.arange(sel.size)].transpose(0, 2, 1)  # (A, K, S)
+        # per pair, the previous new data's box minus this one's, per (padded) axis (C, S); gathers by flat
+        # index: no copy of the (T, K, B) arrays
+        C, S = cur_i.size, sel.size
+        moves = np.arange(K + 1)[:, None] * B  # (K + 1, 1)
+        on_axis = axis.reshape(-1)[t_ * ((K + 1) * B) + b + moves]  # (K + 1, S)
+        corner = np.zeros((K + 1, S), np.int64)
+        corner[:K] = walk.low[t0:t1].reshape(-1)[t_ * (K * B) + b + moves[:K]]
+        move_i = np.concatenate([[0], cur_i[1:K], np.arange(1, K)])
+        td = walk.tau_dims
+        tau = td.reshape(-1)[self._axis_dim[:, t0 + t_][:, None, :] * (K * B) + moves[:K][None] + b]  # (A, K, S)
         if self._axis_fix:
             seg = np.searchsorted(t_, np.arange(T + 1))
             for t, a, terms in self._axis_fix:
-                lo, hi = seg[t], seg[t + 1]
-                tau[a, :, lo:hi] = _combine(terms, g[:, :, lo:hi])
+                if t0 <= t < t1:
+                    lo, hi = seg[t - t0], seg[t - t0 + 1]
+                    tau[a, :, lo:hi] = _combine(terms, {d: td[d][:, b[lo:hi]] for _, d in terms})
         cur_axis, cur_corner, prev_axis, prev_corner = on_axis[cur_i], corner[cur_i], on_axis[prev_i], corner[prev_i]
         delta = [tau[a][move_i] + np.where(cur_axis == a, cur_corner, 0) - np.where(prev_axis == a, prev_corner, 0)
                  for a in range(A)]
-        same = same.transpose(1, 0, 2).reshape(-1, T * B)[:, sel]  # (C, S)
-        near = same & _reachable(self._coef_pad[t_], sf[b, j], cum_below[j][b], delta, batch_last=True)
+        same = same.reshape(-1)[t_ * (C * B) + b + np.arange(C)[:, None] * B]  # (C, S)
+        near = same & _reachable(self._coef_pad[t0:t1], sf[b, j], below[b], delta, batch_last=True, tensor=t_)
         keep = np.flatnonzero(near.any(axis=0))
         if not keep.size:
             return
-        words = np.concatenate([walk.words, walk.tile[:, None, :]], axis=1)  # (T, K + 1, B)
+        words = np.concatenate([walk.words[t0:t1], walk.tile[t0:t1, None, :]], axis=1)  # (T, K + 1, B)
         # the pairs that pass, tensor by tensor, on the tensor's own axes
         for t in np.unique(t_[keep]):
             mine = keep[t_[keep] == t]
-            rows, n = b[mine], self._n_axes[t]
-            link[t], saved[t] = self._link_words(
-                t, j, sf, sx, sp_order, cum_below[j], num, rows,
+            rows, n = b[mine], self._n_axes[t0 + t]
+            link[t0 + t], saved[t0 + t] = self._link_words(
+                t0 + t, j, sf, sx, sp_order, below, num, rows,
                 np.stack([d[:, mine] for d in delta[:n]], axis=2).transpose(1, 0, 2), same[:, mine].T,
                 words[t][:, rows][cur_i].T, weight[:, rows].T)
 
@@ -1229,7 +1241,7 @@ class FastModel:
             # (k_j, D + 1, B): loop k's step on its dim, then its shift tau_k = 2 u_k - (u_0 + ... + u_k), in
             # place (the scan runs on contiguous (D + 1, B) planes); plane D stays 0 (the shift of an axis with
             # no dimension, `_walks`), then laid out (D + 1, k_j, B) for the walks
-            u = self._scratch(f"u{j}", (k_j, D + 1, B))
+            u = self._scratch("u", (k_j, D + 1, B))  # the scan's work array, one for every level
             u.fill(0)
             slot = (np.arange(k_j)[:, None] * ((D + 1) * B) + rows).reshape(-1)  # flat (k, 0, b)
             u.reshape(-1)[slot + ds[flat] * B] = vs[flat]
@@ -1256,6 +1268,14 @@ class FastModel:
 
 # odd 63-bit multipliers for `distinct_rows`' hash (fixed: the grouping, not the numbers, depends on them)
 _ROW_HASH = np.random.default_rng(20261202).integers(1, 2**62, size=4096, dtype=np.int64) | 1
+
+
+_WORK = threading.local()  # `FastModel._scratch`'s arrays, per thread
+
+
+def work_arrays() -> dict[str, Array]:
+    """This thread's work arrays of the fast model, by name (tests fill them with garbage between calls)."""
+    return _WORK.__dict__
 
 
 def distinct_rows(m: MappingArrays) -> tuple[Array, Array]:
@@ -1295,8 +1315,9 @@ def _expand(fr: FastResult, inverse: Array) -> FastResult:
                           if isinstance(getattr(fr, f.name), np.ndarray)})
 
 
-def _combine(terms: list[tuple[int, int]], planes: Array) -> Array:
-    """sum of c x planes[d] over an axis's (c, d) terms (a tensor axis's position from the dimensions')."""
+def _combine(terms: list[tuple[int, int]], planes: Array | dict[int, Array]) -> Array:
+    """sum of c x planes[d] over an axis's (c, d) terms (a tensor axis's position from the dimensions'); planes:
+    an array or the planes the terms name."""
     (c, d), *rest = terms
     out = planes[d] * c if c != 1 else planes[d].copy()
     for c2, d2 in rest:
@@ -1326,14 +1347,25 @@ def _configurations(sf: Array, order: Array, below: Array) -> tuple[Array, Array
     return first, config.reshape(-1)
 
 
-def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], batch_last: bool = False) -> Array:
+def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], batch_last: bool = False,
+               tensor: Array | None = None) -> Array:
     """(rows, kinds): whether box difference delta[r, c] could be the offset difference of two children of the
     fan-out at all. Children offsets are sum_d i_d w_d (i_d < sf_d, w_d = C[:, d] x below_d >= 0), so a difference
     lies within sum_d (sf_d - 1) w_d on each axis and is a multiple there of the gcd of the used loops' w_d: a
     superset of `_link_candidates`, computed without carry patterns. `batch_last`: delta is given per axis as
-    (kinds, rows) arrays and the answer is (kinds, rows)."""
-    w = (C if C.ndim == 3 else C[None, :, :]) * below[:, None, :]  # (rows, A, D)
-    span = ((sf_j - 1)[:, None, :] * w).sum(axis=2)  # (rows, A)
+    (kinds, rows) arrays and the answer is (kinds, rows). `tensor`: each row's tensor (ascending), C then holds
+    every tensor's coefficients (T, A, D)."""
+    def coefs(rows: Array) -> Array:  # (rows, A, D) the coefficients of each row's tensor
+        return C[None] if tensor is None else C[tensor[rows]]
+
+    reach = (sf_j - 1) * below  # (rows, D): span = C . reach per axis
+    if tensor is None:
+        span = reach @ C.T  # (rows, A)
+    else:
+        span = np.empty((reach.shape[0], C.shape[1]), np.int64)
+        seg = np.searchsorted(tensor, np.arange(C.shape[0] + 1))
+        for t in range(C.shape[0]):
+            span[seg[t]:seg[t + 1]] = reach[seg[t]:seg[t + 1]] @ C[t].T
     if batch_last:
         axes, lim = list(delta), span.T
     else:
@@ -1348,7 +1380,8 @@ def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], 
     live = np.flatnonzero(ok.any(axis=0 if batch_last else 1))
     if live.size:
         used = (sf_j[live] > 1)[:, None, :]
-        g = np.maximum(np.gcd.reduce(np.where(used, w[live], 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
+        w = coefs(live) * below[live][:, None, :]  # (live, A, D) each loop's step on each axis
+        g = np.maximum(np.gcd.reduce(np.where(used, w, 0), axis=2), 1)  # no loop on an axis: span 0 forces 0
         for a, d in enumerate(axes):
             if batch_last:
                 ok[:, live] &= d[:, live] % g[:, a] == 0
