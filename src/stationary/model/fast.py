@@ -1035,7 +1035,8 @@ class FastModel:
         delta = [tau[a][move_i] + np.where(cur_axis == a, cur_corner, 0) - np.where(prev_axis == a, prev_corner, 0)
                  for a in range(A)]
         same = same.reshape(-1)[t_ * (C * B) + b + np.arange(C)[:, None] * B]  # (C, S)
-        near = same & _reachable(self._coef_pad[t0:t1], sf[b, j], below[b], delta, batch_last=True, tensor=t_)
+        coef, of = (self._coef_pad[t0], None) if T == 1 else (self._coef_pad[t0:t1], t_)
+        near = same & _reachable(coef, sf[b, j], below[b], delta, batch_last=True, tensor=of)
         keep = np.flatnonzero(near.any(axis=0))
         if not keep.size:
             return
@@ -1353,19 +1354,13 @@ def _reachable(C: Array, sf_j: Array, below: Array, delta: Array | list[Array], 
     fan-out at all. Children offsets are sum_d i_d w_d (i_d < sf_d, w_d = C[:, d] x below_d >= 0), so a difference
     lies within sum_d (sf_d - 1) w_d on each axis and is a multiple there of the gcd of the used loops' w_d: a
     superset of `_link_candidates`, computed without carry patterns. `batch_last`: delta is given per axis as
-    (kinds, rows) arrays and the answer is (kinds, rows). `tensor`: each row's tensor (ascending), C then holds
-    every tensor's coefficients (T, A, D)."""
+    (kinds, rows) arrays and the answer is (kinds, rows). `tensor`: each row's tensor, C then holds every
+    tensor's coefficients (T, A, D)."""
     def coefs(rows: Array) -> Array:  # (rows, A, D) the coefficients of each row's tensor
         return C[None] if tensor is None else C[tensor[rows]]
 
     reach = (sf_j - 1) * below  # (rows, D): span = C . reach per axis
-    if tensor is None:
-        span = reach @ C.T  # (rows, A)
-    else:
-        span = np.empty((reach.shape[0], C.shape[1]), np.int64)
-        seg = np.searchsorted(tensor, np.arange(C.shape[0] + 1))
-        for t in range(C.shape[0]):
-            span[seg[t]:seg[t + 1]] = reach[seg[t]:seg[t + 1]] @ C[t].T
+    span = reach @ C.T if tensor is None else np.matmul(C[tensor], reach[:, :, None])[..., 0]  # (rows, A)
     if batch_last:
         axes, lim = list(delta), span.T
     else:
