@@ -347,10 +347,11 @@ def test_reachable_batch_last_layout_equals_rows_layout_and_the_definition(seed:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_moves_scan_is_the_same_for_few_and_many_rows(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`_moves` scans the counter's shifts with one np.cumsum for small batches and with a loop over the moves
-    for large ones (`SMALL_BATCH`); both give every count of a batch of different mappings (windows, links,
-    MAC fan-outs)."""
+def test_small_and_large_batch_paths_give_the_same_counts(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SMALL_BATCH` picks how a batch is computed, not what: `_moves` scans with one np.cumsum or a loop over
+    the moves, `_extents` takes one matmul or a loop over the axes' terms, the link prefilter runs every tensor
+    at once or one at a time (`_reachable` with per-row or shared coefficients). Both ways give every count of
+    a batch of different mappings (windows, links, MAC fan-outs)."""
     cases = [random_case(seed, windows=True, mapping_seed=k, mac_fanout=True, wide_mesh=True, strided=True)
              for k in range(8)]
     nest, arch, _ = cases[0]
