@@ -10,7 +10,8 @@ loop-walk (evaluate.py) mappings/s on --walk of the same mappings, their ratio (
 and one mapping scored in-process (a batch of one plus its Result, median of 200). A fourth workload,
 "alexnet imperfect", draws --imperfect mappings with remainders (Timeloop 3's `D=n,r`, the map space's
 `imperfect=True`, only rows with some remainder) from the AlexNet layers: the fast model's imperfect path
-(`_counts_imperfect`), its one-mapping time a median of 5 per layer. Never run in CI.
+(`_counts_imperfect`), its one-mapping time a median of 5 per layer. The 1-minute load average before and
+after is printed with the table (`--json`: {"load_1min": [before, after], "workloads": [...]}). Never run in CI.
 """
 
 from __future__ import annotations
@@ -128,11 +129,14 @@ def main() -> None:
     if args.imperfect:
         runs += [("alexnet imperfect", nests, arch, args.imperfect, True)
                  for name, nests, arch in workloads() if name == "alexnet"]
+    load_before = os.getloadavg()[0]
     rows = [bench(name, nests, arch, n, args.walk, args.batch, args.seed, imperfect)
             for name, nests, arch, n, imperfect in runs]
+    load = (load_before, os.getloadavg()[0])  # a shared machine: every timing is quoted with its load
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps({"load_1min": load, "workloads": rows}, indent=1))
         return
+    print(f"load (1-minute average) {load[0]:.2f} before, {load[1]:.2f} after")
     print(f"{'workload':18} {'layers':>6} {'fast map/s/core':>16} {'walk map/s':>11} {'ratio':>8} {'1 mapping':>10}")
     for r in rows:
         print(f"{r['workload']:18} {r['layers']:>6} {r['fast_mappings_per_s']:>16,.0f} "
