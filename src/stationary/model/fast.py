@@ -262,10 +262,10 @@ class FastModel:
         self._axis_dim = np.full((self._max_axes, self.n_tensors), D, np.int64)
         self._axis_fix: list[tuple[int, int, list[tuple[int, int]]]] = []  # (t, a, terms) computed apart
         row_dim: list[int] = []
-        self._row_start = np.zeros(self.n_tensors, np.int64)
+        self._row_span: list[tuple[int, int]] = []  # each tensor's rows [lo, hi)
         self._row_fix: list[tuple[int, list[tuple[int, int]]]] = []  # (row, terms): several dims on one axis
         for t, terms in enumerate(self.axis_terms):
-            self._row_start[t] = len(row_dim)
+            lo = len(row_dim)
             for a, ax in enumerate(terms or [[(0, D)]]):
                 if len(ax) > 1:
                     self._row_fix.append((len(row_dim), ax))
@@ -277,9 +277,9 @@ class FastModel:
                         self._axis_dim[a, t] = d
                     elif c or len(ax) > 1:
                         self._axis_fix.append((t, a, ax))
+            self._row_span.append((lo, len(row_dim)))
         self._row_dim = np.array(row_dim, np.int64)
         self._axisless = [t for t, n in enumerate(self._n_axes) if n == 0]
-        self._row_span = list(zip(self._row_start.tolist(), self._row_start[1:].tolist() + [len(row_dim)]))
         # a tile is at most `box_factor` times the iterations it spans (per axis 1 + sum c (e - 1) <= sum c x prod e)
         self.box_factor = max(math.prod(max(1, sum(abs(c) for c, _ in axis)) for axis in axes)
                               for axes in self.axes)
@@ -908,15 +908,13 @@ class FastModel:
             ns, suffix, weight, td = mv.ns, mv.suffix, mv.weight, mv.tau_dims
         K = ns.shape[0]
 
-        def split(kind: Array, axis: Array | None, step: Array | None, low: Array | None, words: Array) -> _Walk:
-            return _Walk(ext, tile, ns, td, suffix, weight, kind, axis, step, low, words)
-
         # a move is subtracted (its slab is new) when it repeats the remembered step tau_0 (k = 0 always does)
         # on every axis of the tensor; any other move brings the whole tile
         if j == 0 or not K:
             kind = np.full((T, K, B), 2, np.int64)
             zeros = np.zeros((T, K, B), np.int64) if slabs else None
-            return split(kind, zeros, zeros, zeros, np.broadcast_to(tile[:, None, :], (T, K, B)))
+            return _Walk(ext, tile, ns, td, suffix, weight, kind, zeros, zeros, zeros,
+                         np.broadcast_to(tile[:, None, :], (T, K, B)))
         rows = (td == td[:, :1])[self._row_dim]  # per (tensor, axis) row: does move k repeat move 0 there
         for r, terms in self._row_fix:
             ta = _combine(terms, td)
@@ -938,21 +936,28 @@ class FastModel:
         if sub.size:
             t_, kb = np.divmod(sub, K * B)
             tb = t_ * B + kb % B  # flat (t, b)
-            # each axis's shift and the tile's extent on the subtracted moves, (A, N) (0 and 1 on padded axes);
-            # the moves are in tensor order, each tensor's a slice
-            g = np.take(td.reshape(td.shape[0], -1), kb, axis=1)  # (D + 1, N), rows contiguous (not [:, kb])
-            tv = g[np.take(self._axis_dim, t_, axis=1), np.arange(sub.size)]  # C order, as _new_data's sums want
-            if self._axis_fix:
-                seg = np.searchsorted(t_, np.arange(T + 1))
-                for t, a, terms in self._axis_fix:
-                    lo, hi = seg[t], seg[t + 1]
-                    tv[a, lo:hi] = _combine(terms, g[:, lo:hi])
-            new = _new_data(tv, np.take(ext.transpose(1, 0, 2).reshape(A, -1), tb, axis=1), tile.reshape(-1)[tb])
+            # each axis's shift and the tile's extent on the subtracted moves, (A, N) (0 and 1 on padded axes)
+            new = _new_data(self._axis_shifts(td, t_, kb), np.take(ext.transpose(1, 0, 2).reshape(A, -1), tb, axis=1),
+                            tile.reshape(-1)[tb])
             for whole, part in zip([kind, *slab, words], new):
                 if whole is not None:
                     whole[sub] = part
         axis, step, low = (None if x is None else x.reshape(T, K, B) for x in slab)
-        return split(kind.reshape(T, K, B), axis, step, low, words.reshape(T, K, B))
+        return _Walk(ext, tile, ns, td, suffix, weight, kind.reshape(T, K, B), axis, step, low, words.reshape(T, K, B))
+
+    def _axis_shifts(self, td: Array, t_: Array, kb: Array) -> Array:
+        """(A, N): tensor t_[n]'s shift on each of its (padded: 0) axes at flat (move, row) kb[n] of the
+        per-dimension shifts `td` (D + 1, K, B); t_ ascending. One gather by flat index (C order, as
+        `_new_data`'s sums want), the axes of another coefficient or several dimensions (`_axis_fix`) apart."""
+        plane = td.shape[1] * td.shape[2]
+        tv = td.reshape(-1)[np.take(self._axis_dim, t_, axis=1) * plane + kb]
+        if self._axis_fix:
+            seg = np.searchsorted(t_, np.arange(self.n_tensors + 1))
+            for t, a, terms in self._axis_fix:
+                lo, hi = seg[t], seg[t + 1]
+                if hi > lo:
+                    tv[a, lo:hi] = _combine(terms, {d: td.reshape(-1)[d * plane + kb[lo:hi]] for _, d in terms})
+        return tv
 
     def _links(self, j: int, walk: _Walk, sf: Array, sx: Array, sp_order: Array, cum_below: list[Array],
                spread: Array, link: Array, saved: Array) -> None:
@@ -1022,17 +1027,12 @@ class FastModel:
         on_axis = axis.reshape(-1)[t_ * ((K + 1) * B) + b + moves]  # (K + 1, S)
         corner = np.zeros((K + 1, S), np.int64)
         corner[:K] = walk.low[t0:t1].reshape(-1)[t_ * (K * B) + b + moves[:K]]
-        move_i = np.concatenate([[0], cur_i[1:K], np.arange(1, K)])
-        td = walk.tau_dims
-        tau = td.reshape(-1)[self._axis_dim[:, t0 + t_][:, None, :] * (K * B) + moves[:K][None] + b]  # (A, K, S)
-        if self._axis_fix:
-            seg = np.searchsorted(t_, np.arange(T + 1))
-            for t, a, terms in self._axis_fix:
-                if t0 <= t < t1:
-                    lo, hi = seg[t - t0], seg[t - t0 + 1]
-                    tau[a, :, lo:hi] = _combine(terms, {d: td[d][:, b[lo:hi]] for _, d in terms})
+        # each pair's shifts of every move (pair-major, so the tensors stay ascending), as (A, K, S)
+        tau = self._axis_shifts(walk.tau_dims, np.repeat(t0 + t_, K), (b[:, None] + moves[:K, 0]).reshape(-1))
+        tau = tau.reshape(A, S, K).transpose(0, 2, 1)
+        # each invocation kind takes the shift of its current move (cur_i)
         cur_axis, cur_corner, prev_axis, prev_corner = on_axis[cur_i], corner[cur_i], on_axis[prev_i], corner[prev_i]
-        delta = [tau[a][move_i] + np.where(cur_axis == a, cur_corner, 0) - np.where(prev_axis == a, prev_corner, 0)
+        delta = [tau[a][cur_i] + np.where(cur_axis == a, cur_corner, 0) - np.where(prev_axis == a, prev_corner, 0)
                  for a in range(A)]
         same = same.reshape(-1)[t_ * (C * B) + b + np.arange(C)[:, None] * B]  # (C, S)
         coef, of = (self._coef_pad[t0], None) if T == 1 else (self._coef_pad[t0:t1], t_)
